@@ -1,0 +1,1 @@
+"""texgen trainer: GAN training (DCGAN, WGAN, WGAN-GP, conditional) exported to texgen ONNX."""
