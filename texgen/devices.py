@@ -1,0 +1,125 @@
+"""Where a generator runs: onnxruntime execution providers, GPU first, CPU always.
+
+`auto` tries the GPU providers this onnxruntime build lists, in order of preference, and keeps
+the first that really starts. A listed provider can still fail to start: onnxruntime-gpu lists
+CUDA on a machine without the CUDA libraries and then silently runs on the CPU, so the check is
+on the providers the session ended up with, not on the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import onnxruntime as ort
+
+from texgen.errors import ModelError
+
+# device name -> onnxruntime provider, in order of preference for `auto`.
+PROVIDERS: dict[str, str] = {
+    "cuda": "CUDAExecutionProvider",
+    "directml": "DmlExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+DEVICES: tuple[str, ...] = ("auto", *PROVIDERS)
+
+
+@dataclass
+class Session:
+    """An onnxruntime session and the device it really runs on."""
+
+    session: ort.InferenceSession
+    device: str  # one of PROVIDERS' keys
+    notes: list[str] = field(default_factory=list)  # why a preferred device was not used
+
+    @property
+    def provider(self) -> str:
+        return PROVIDERS[self.device]
+
+
+def available_devices() -> list[str]:
+    """Devices whose provider this onnxruntime build lists (listing does not prove it starts)."""
+    listed = set(ort.get_available_providers())
+    return [d for d, p in PROVIDERS.items() if p in listed]
+
+
+def _options(threads: int | None) -> ort.SessionOptions:
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # A failed GPU provider logs an error before falling back; we report it ourselves.
+    opts.log_severity_level = 3
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    return opts
+
+
+# Providers that failed to start in this process: trying again costs time and says the same.
+_FAILED: dict[str, str] = {}
+
+
+def _try(model: bytes, device: str, threads: int | None) -> ort.InferenceSession | None:
+    if device != "cpu":
+        # A provider library that fails to load logs through the default logger, before and
+        # regardless of the session's own severity: quiet it for the attempt.
+        ort.set_default_logger_severity(4)
+    try:
+        return _open(model, device, threads)
+    finally:
+        ort.set_default_logger_severity(3)
+
+
+def _open(model: bytes, device: str, threads: int | None) -> ort.InferenceSession | None:
+    providers = [PROVIDERS[device]] + ([] if device == "cpu" else [PROVIDERS["cpu"]])
+    session = ort.InferenceSession(model, sess_options=_options(threads), providers=providers)
+    if session.get_providers()[0] != PROVIDERS[device]:
+        return None  # onnxruntime fell back to the CPU: the provider could not start
+    return session
+
+
+def create_session(model: bytes, device: str = "auto", threads: int | None = None) -> Session:
+    """Open `model` (serialized ONNX) on `device`: auto | cpu | cuda | directml | coreml.
+
+    Raises ModelError when an explicitly requested device is missing or cannot start, and
+    lets onnxruntime's own errors about the model through to the caller.
+    """
+    if device not in DEVICES:
+        raise ModelError(f"unknown device {device!r}", f"use one of {', '.join(DEVICES)}")
+    if threads is not None and threads < 1:
+        raise ModelError(f"threads must be at least 1, not {threads}", "leave it unset for all cores")
+    listed = available_devices()
+    if device != "auto":
+        if device not in listed:
+            raise ModelError(
+                f"device {device!r} is not available in this onnxruntime build "
+                f"(available: {', '.join(listed)})",
+                "use --device auto or --device cpu" + (
+                    ", or install onnxruntime-gpu for CUDA" if device == "cuda" else ""
+                ),
+            )
+        session = _try(model, device, threads)
+        if session is None:
+            raise ModelError(
+                f"device {device!r} is listed by onnxruntime but could not start "
+                "(its driver or runtime libraries are missing)",
+                "use --device auto to fall back to the CPU, or install the GPU runtime "
+                "(for CUDA: the CUDA and cuDNN versions this onnxruntime-gpu release requires)",
+            )
+        return Session(session, device)
+
+    notes = []
+    for candidate in [d for d in listed if d != "cpu"]:
+        if candidate in _FAILED:
+            notes.append(_FAILED[candidate])
+            continue
+        try:
+            session = _try(model, candidate, threads)
+        except Exception as exc:  # a provider that throws on start is as good as absent
+            _FAILED[candidate] = f"{candidate} could not start ({str(exc).splitlines()[0][:120]})"
+            notes.append(_FAILED[candidate])
+            continue
+        if session is not None:
+            return Session(session, candidate, notes)
+        _FAILED[candidate] = f"{candidate} is listed but could not start (driver or libraries missing)"
+        notes.append(_FAILED[candidate])
+    return Session(_try(model, "cpu", threads), "cpu", notes)

@@ -1,0 +1,150 @@
+"""Loading a generator file: read it, open it on a device, check it against the contract.
+
+`load_generator` is the only way the runtime opens a model. It refuses, with a message that
+says what is wrong, anything that is not a generator: a missing or truncated file, a file that
+is not ONNX, an ONNX graph of another shape, texgen metadata that disagrees with the graph.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from texgen.devices import Session, create_session
+from texgen.errors import ModelError
+from texgen.metadata import (
+    IMAGE_OUTPUT,
+    LABEL_INPUT,
+    LATENT_INPUT,
+    GeneratorInfo,
+    TensorSpec,
+    check_io,
+    guess_info,
+    info_from_props,
+)
+
+# Refuse absurd files early instead of letting onnxruntime allocate for them.
+MAX_MODEL_BYTES = 2 * 1024**3
+
+
+@dataclass
+class Generator:
+    """An opened generator: its description, its session and the device it runs on."""
+
+    path: Path
+    info: GeneratorInfo
+    runtime: Session
+    guesses: list[str] = field(default_factory=list)  # non-empty for a plain ONNX file
+    input_name: str = LATENT_INPUT
+    output_name: str = IMAGE_OUTPUT
+
+    @property
+    def device(self) -> str:
+        return self.runtime.device
+
+    @property
+    def provider(self) -> str:
+        return self.runtime.provider
+
+    def latent_shape(self, height: int, width: int) -> tuple[int, ...]:
+        """Shape of one latent for an output of height x width (spatial) or native size."""
+        info = self.info
+        if not info.spatial:
+            return (info.latent_size,)
+        ppc = info.pixels_per_cell
+        return (info.latent_size, -(-height // ppc), -(-width // ppc))
+
+    def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """Run the graph on a batch of latents: NCHW float32, nominally in [-1, 1]."""
+        feeds = {self.input_name: np.ascontiguousarray(z, dtype=np.float32)}
+        if self.info.conditional:
+            if labels is None:
+                raise ValueError("a conditional generator needs labels")
+            feeds[LABEL_INPUT] = np.ascontiguousarray(labels, dtype=np.int64)
+        (out,) = self.runtime.session.run([self.output_name], feeds)
+        return out
+
+
+def _specs(args) -> list[TensorSpec]:
+    return [TensorSpec(a.name, a.type, tuple(a.shape)) for a in args]
+
+
+def _read(path: Path) -> bytes:
+    if not path.exists():
+        raise ModelError(f"model file {path} does not exist", "check the path, or run `texgen models` to list the installed models")
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder, not a model file", "pass the .onnx file inside it")
+    size = path.stat().st_size
+    if size == 0:
+        raise ModelError(f"model file {path} is empty", "re-export or re-download the model")
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(f"model file {path} is {size / 1024**3:.1f} GiB, too large for a texture generator", "check that this is the right file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read model file {path}: {exc.strerror}", "check the file's permissions") from None
+
+
+def load_generator(path: str | Path, *, device: str = "auto", threads: int | None = None) -> Generator:
+    """Open a generator file on `device` (auto | cpu | cuda | directml | coreml)."""
+    # 1. Read the bytes (missing, empty, unreadable files are refused here).
+    path = Path(path).expanduser()
+    data = _read(path)
+
+    # 2. Open an onnxruntime session; anything it cannot parse is not an ONNX model.
+    try:
+        runtime = create_session(data, device=device, threads=threads)
+    except ModelError:
+        raise
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"{path} is not a valid ONNX model (truncated, corrupt or another format: {first[:200]})",
+            "re-export it with `texgen export`, or download it again",
+        ) from None
+    session = runtime.session
+    inputs, outputs = _specs(session.get_inputs()), _specs(session.get_outputs())
+
+    # 3. Describe it: texgen metadata checked against the graph, or guesses for a plain ONNX.
+    props = dict(session.get_modelmeta().custom_metadata_map)
+    info = info_from_props(props)
+    if info is not None:
+        check_io(info, inputs, outputs)
+        return Generator(path, info, runtime)
+    guessed = guess_info(path.stem, inputs, outputs)
+    if guessed is None:
+        raise ModelError(
+            f"{path} is an ONNX model but not a generator texgen can run: it has "
+            f"{_describe(inputs)} and {_describe(outputs, 'output')}",
+            "a generator needs one float latent input ([N, Z] or [N, Z, h, w]) and one float "
+            "output [N, C, H, W] with C = 1 or 3; texgen-exported models also carry texgen.* metadata",
+        )
+    info, guesses = guessed
+    gen = Generator(path, info, runtime, guesses, inputs[0].name, outputs[0].name)
+    if info.spatial:
+        gen.info = _measure_spatial(gen)
+    return gen
+
+
+def _describe(specs: list[TensorSpec], what: str = "input") -> str:
+    if not specs:
+        return f"no {what}s"
+    parts = [f"{s.name} {s.type} [{', '.join(str(d) if isinstance(d, int) else '?' for d in s.shape)}]" for s in specs]
+    return f"{what}{'s' if len(specs) > 1 else ''} " + "; ".join(parts)
+
+
+def _measure_spatial(gen: Generator) -> GeneratorInfo:
+    """Find a plain spatial model's pixels per latent cell with one small trial run."""
+    z = np.zeros((1, gen.info.latent_size, 4, 4), np.float32)
+    try:
+        out = gen.run(z)
+    except Exception as exc:
+        raise ModelError(f"{gen.path} failed a trial run on a 4x4 latent grid ({str(exc)[:200]})", "check that the model takes a spatial latent [N, Z, h, w]") from None
+    ppc = out.shape[2] // 4
+    if ppc < 1 or out.shape[2] != 4 * ppc or out.shape[3] != 4 * ppc:
+        raise ModelError(f"{gen.path}: a 4x4 latent grid gave a {out.shape[2]}x{out.shape[3]} image, not a whole number of pixels per cell", "use a model whose image size is a multiple of its latent grid")
+    gen.guesses.append(f"pixels per latent cell: {ppc} (measured)")
+    return dataclasses.replace(gen.info, pixels_per_cell=ppc, native_height=4 * ppc, native_width=4 * ppc)
