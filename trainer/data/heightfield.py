@@ -1,0 +1,119 @@
+"""Heightfields: elevation arrays (.npy/.npz), engine RAW files, and greyscale images.
+
+Each heightfield is normalised on its own, min -> -1 and max -> 1. DEM files come in metres,
+feet, decimetres or raw 16-bit counts, and a game terrain is placed at whatever height the
+level designer wants, so absolute altitude carries nothing a generator should learn: the shape
+of the relief does. (The price: relative relief between files is lost; a flat plain and an
+Alpine range both span [-1, 1]. Train on crops of similar terrain, or use one large DEM.)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .imagefile import IMAGE_SUFFIXES, read_image
+from .pixels import convert_channels, resize
+
+HEIGHTFIELD_SUFFIXES = (".npy", ".npz", ".raw", ".r16") + IMAGE_SUFFIXES
+
+# Values that mean "no measurement" rather than a height: NaN/inf anywhere, -32768 in 16-bit
+# signed DEMs (the SRTM void marker), and the huge negative floats GDAL writes as nodata.
+INT16_NODATA = -32768
+FLOAT_NODATA_BELOW = -1e30
+
+
+class HeightfieldError(ValueError):
+    """A file that cannot be read as a heightfield; the message says why (skipped and reported)."""
+
+
+def load_heightfield(path: Path, scale: float = 1.0, log: Callable[[str], None] = print) -> np.ndarray:
+    """One heightfield file as a 1 x H x W float32 array in [-1, 1] (min -> -1, max -> 1)."""
+    heights = read_heights(path, log)
+    heights = fill_nodata(heights, path, log)
+    heights = resize(heights[:, :, None].astype(np.float32), scale)[:, :, 0]
+    lo, hi = float(heights.min()), float(heights.max())
+    if hi == lo:
+        log(f"{path}: the heightfield is flat (all {lo:g}); it becomes a flat 0")
+        return np.zeros((1, *heights.shape), dtype=np.float32)
+    return ((heights - lo) / (hi - lo) * 2.0 - 1.0).astype(np.float32)[None]
+
+
+def read_heights(path: Path, log: Callable[[str], None] = print) -> np.ndarray:
+    """The raw 2-D height values of a file (its own units; nodata not yet filled)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return _as_2d(np.load(path, allow_pickle=False), "the array")
+    if suffix == ".npz":
+        return _read_npz(path)
+    if suffix in (".raw", ".r16"):
+        return _read_raw(path)
+    if suffix in IMAGE_SUFFIXES:
+        pixels, _ = read_image(path, log)  # full-scale value irrelevant: min/max follows
+        return convert_channels(pixels, 1)[:, :, 0]
+    raise HeightfieldError(f"not a heightfield file type (use one of {', '.join(HEIGHTFIELD_SUFFIXES)})")
+
+
+def fill_nodata(heights: np.ndarray, path: Path, log: Callable[[str], None] = print) -> np.ndarray:
+    """Replace nodata cells with the lowest real height, so they read as flat ground, not spikes."""
+    missing = ~np.isfinite(heights)
+    if heights.dtype == np.int16:
+        missing |= heights == INT16_NODATA
+    elif heights.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            missing |= heights <= FLOAT_NODATA_BELOW
+    heights = heights.astype(np.float64)
+    if not missing.any():
+        return heights
+    if missing.all():
+        raise HeightfieldError("every cell is nodata (NaN or a nodata marker)")
+    lowest = float(heights[~missing].min())
+    heights[missing] = lowest
+    log(f"{path}: filled {int(missing.sum())} nodata cells ({missing.mean():.1%}) with the lowest height {lowest:g}")
+    return heights
+
+
+def _read_npz(path: Path) -> np.ndarray:
+    """The array named `elevation`, else the first 2-D one (coordinates and spacing are 0-/1-D)."""
+    with np.load(path, allow_pickle=False) as archive:
+        names = list(archive.files)
+        if "elevation" in names:
+            return _as_2d(archive["elevation"], "'elevation'")
+        for name in names:
+            array = archive[name]
+            if array.ndim >= 2 and sum(s > 1 for s in array.shape) == 2:
+                return _as_2d(array, repr(name))
+    raise HeightfieldError(f"no 2-D array in the .npz (arrays: {', '.join(names) or 'none'})")
+
+
+def _as_2d(array: np.ndarray, what: str) -> np.ndarray:
+    """Drop length-1 axes (H x W x 1, 1 x H x W); anything else that is not 2-D is refused."""
+    if array.dtype.kind not in "biuf":
+        raise HeightfieldError(f"{what} holds {array.dtype}, not numbers")
+    squeezed = array.squeeze() if array.ndim > 2 else array
+    if squeezed.ndim != 2:
+        raise HeightfieldError(f"{what} has shape {array.shape}, not a 2-D height grid")
+    return squeezed
+
+
+def _read_raw(path: Path) -> np.ndarray:
+    """A square headerless RAW (Unity, World Machine): 16-bit little-endian, or 8-bit for .raw.
+
+    The side is read from the file length. 2*k*k and m*m can never both hold for integers, so
+    16- versus 8-bit is never ambiguous.
+    """
+    data = path.read_bytes()
+    side16 = math.isqrt(len(data) // 2)
+    if len(data) % 2 == 0 and side16 * side16 * 2 == len(data) and side16 > 0:
+        return np.frombuffer(data, dtype="<u2").reshape(side16, side16)
+    side8 = math.isqrt(len(data))
+    if path.suffix.lower() == ".raw" and side8 * side8 == len(data) and side8 > 0:
+        return np.frombuffer(data, dtype=np.uint8).reshape(side8, side8)
+    raise HeightfieldError(
+        f"{len(data)} bytes is not a square heightfield (a 16-bit RAW of side k holds 2*k*k bytes, "
+        f"e.g. 513 x 513 = {2 * 513 * 513}); export it as a square 16-bit little-endian RAW"
+    )

@@ -1,0 +1,86 @@
+"""Reading one image file into float pixels without losing bit depth.
+
+Pillow reads 8-bit files of every kind and 16-bit grey exactly; 16-bit colour PNGs go through
+`png16` and 16-bit colour TIFFs through `tifffile` when it is installed, since Pillow would
+quietly keep only their high byte. Alpha is dropped: a texture generator makes opaque tiles.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .png16 import PngFormatError, read_png16
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+
+# What a corrupt or foreign file makes Pillow (or numpy on a broken array file) raise; such a
+# file is skipped and reported, never allowed to stop a data set of thousands of images.
+READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, struct.error, zlib.error,
+    Image.DecompressionBombError,
+)
+
+def read_image(path: Path, log: Callable[[str], None] = print) -> tuple[np.ndarray, float | None]:
+    """Pixels of an image file as HWC float32 (C = 1 or 3) and the value that means full white.
+
+    Full white is 255 for 8-bit files and 65535 for 16-bit (and 32-bit integer) ones, so a
+    texture divides by it to reach [0, 1]; it is None for floating-point TIFFs, whose values
+    are used as they are. A heightfield ignores it and normalises by its own min/max.
+    """
+    with Image.open(path) as im:
+        if _is_16bit_colour(im):
+            pixels = _read_16bit_colour(Path(path), im, log)
+            if pixels is not None:
+                return pixels, 65535.0
+        im.load()
+        im = ImageOps.exif_transpose(im)  # camera photos stored sideways
+        if im.mode.startswith("I"):  # 16-bit grey ("I;16", "I;16B", ...) or 32-bit integer
+            return np.asarray(im).astype(np.float32)[:, :, None], 65535.0
+        if im.mode == "F":
+            return np.asarray(im).astype(np.float32)[:, :, None], None
+        if im.mode in ("1", "L", "LA", "La"):
+            return np.asarray(im.convert("L")).astype(np.float32)[:, :, None], 255.0
+        # Palette, RGB, RGBA, CMYK, YCbCr, ...: through RGBA so transparent palettes resolve.
+        rgb = np.asarray(im.convert("RGBA"))[:, :, :3]
+        return rgb.astype(np.float32), 255.0
+
+
+def _is_16bit_colour(im: Image.Image) -> bool:
+    """True when Pillow would reduce this file's 16-bit colour samples to 8 bits."""
+    if im.mode.startswith("I") or im.mode == "F" or not im.tile:
+        return False
+    args = im.tile[0].args
+    rawmode = args[0] if isinstance(args, tuple) else args
+    return isinstance(rawmode, str) and ";16" in rawmode
+
+
+def _read_16bit_colour(path: Path, im: Image.Image, log: Callable[[str], None]) -> np.ndarray | None:
+    """Full-precision pixels of a 16-bit colour PNG/TIFF, or None (logged) to fall back to 8 bits."""
+    try:
+        if im.format == "PNG":
+            pixels = read_png16(path)
+        elif im.format == "TIFF":
+            import tifffile  # optional: Pillow cannot keep 16-bit colour TIFF samples
+
+            pixels = np.asarray(tifffile.imread(path, key=0))
+            if pixels.ndim == 2:
+                pixels = pixels[:, :, None]
+        else:
+            return None
+    except ImportError:
+        log(f"{path}: 16-bit colour TIFF read with 8 bits of precision; install tifffile to keep 16")
+        return None
+    except (*READ_ERRORS, RuntimeError) as err:  # e.g. Adam7 PNG, a TIFF codec tifffile lacks
+        log(f"{path}: 16-bit colour read with 8 bits of precision ({err})")
+        return None
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4):
+        log(f"{path}: unexpected 16-bit layout {pixels.shape}; read with 8 bits of precision")
+        return None
+    keep = 1 if pixels.shape[2] <= 2 else 3  # drop alpha
+    return pixels[:, :, :keep].astype(np.float32)

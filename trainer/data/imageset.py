@@ -1,0 +1,116 @@
+"""ImageSet: what every data source (CIFAR-100, an image folder, a DEM file) yields.
+
+The training loop only ever sees this: a list of CHW float32 images in [-1, 1] with integer
+labels, and `batch()` to draw random, augmented square crops from them. Images may differ in
+size (a folder of photos), which is why they are a list and not one array; `stacked()` gives one
+array when they do share a size, so the trainer can keep the whole set on the GPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from texgen.errors import RequestError
+
+
+@dataclass
+class ImageSet:
+    """Training images with their labels and the facts a model card needs."""
+
+    images: list[np.ndarray] = field(repr=False)  # each CHW float32 in [-1, 1], C = 1 or 3
+    labels: np.ndarray = field(repr=False)  # int64 [len(images)]; 0 when unconditional
+    class_names: tuple[str, ...]  # () when unconditional, else label i -> class_names[i]
+    description: str  # for model cards, e.g. "CIFAR-100 fine class 33 'forest' (500 train images)"
+    license: str  # licence of the data, "unknown (user data)" when not known
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) left out
+
+    # Per-class image indices, concatenated in class order, and where each class starts in it;
+    # built once so stratified picks in batch() are vectorised.
+    _order: np.ndarray = field(init=False, repr=False)
+    _starts: np.ndarray = field(init=False, repr=False)
+    _counts: np.ndarray = field(init=False, repr=False)
+    _heights: np.ndarray = field(init=False, repr=False)
+    _widths: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.labels = np.asarray(self.labels, dtype=np.int64)
+        self.class_names = tuple(self.class_names)
+        if len(self.labels) != len(self.images):
+            raise ValueError(f"{len(self.labels)} labels for {len(self.images)} images")
+        channels = {img.shape[0] for img in self.images}
+        for img in self.images:
+            if img.ndim != 3 or img.dtype != np.float32:
+                raise ValueError(f"images must be CHW float32, got {img.dtype} {img.shape}")
+        if len(channels) > 1 or not channels <= {1, 3}:
+            raise ValueError(f"images must all have 1 or all have 3 channels, got {sorted(channels)}")
+        n_classes = max(len(self.class_names), 1)
+        if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= n_classes):
+            raise ValueError(f"labels must lie in [0, {n_classes}), got {self.labels.min()}..{self.labels.max()}")
+        self._order = np.argsort(self.labels, kind="stable")
+        self._counts = np.bincount(self.labels, minlength=n_classes)
+        self._starts = np.concatenate([[0], np.cumsum(self._counts)[:-1]])
+        self._heights = np.array([img.shape[1] for img in self.images], dtype=np.int64)
+        self._widths = np.array([img.shape[2] for img in self.images], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def channels(self) -> int:
+        """Channels of every image (1 grey / heightmap, 3 RGB)."""
+        return int(self.images[0].shape[0]) if self.images else 0
+
+    @property
+    def min_side(self) -> int:
+        """The largest square crop every image can give."""
+        return int(min(self._heights.min(), self._widths.min())) if self.images else 0
+
+    def batch(
+        self, rng: np.random.Generator, n: int, crop: int, *, augment: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """n random crops (NCHW float32 in [-1, 1], crop x crop) and their int64 labels.
+
+        Images are picked uniformly; with several classes the class is picked uniformly first,
+        then an image of it, so a rare class is seen as often as a common one (a conditional
+        generator is asked for every class equally often too). The crop position is uniform,
+        and with `augment` each crop gets one of the 8 flips/quarter-turns of the square, all
+        equally likely: textures and terrain have no up or left, so this multiplies the data
+        for free. All random numbers come from `rng` in a fixed order, so the same rng state
+        gives the same batch (training resume depends on that).
+        """
+        if n < 1:
+            raise ValueError(f"batch size must be at least 1, got {n}")
+        if not self.images:
+            raise RequestError("the data set is empty", "give a data set with at least one image")
+        if crop < 1 or crop > self.min_side:
+            raise RequestError(
+                f"crop {crop} does not fit the smallest image ({self.min_side} px on its short side)",
+                f"use a crop between 1 and {self.min_side}",
+            )
+        # 1. Which images: stratified by class when conditional, else uniform.
+        n_classes = len(self._counts)
+        if n_classes > 1:
+            classes = rng.integers(0, n_classes, size=n)
+            picks = self._order[self._starts[classes] + rng.integers(0, self._counts[classes])]
+        else:
+            picks = rng.integers(0, len(self.images), size=n)
+        # 2. Where to crop each.
+        ys = rng.integers(0, self._heights[picks] - crop + 1)
+        xs = rng.integers(0, self._widths[picks] - crop + 1)
+        # 3. Which of the 8 symmetries of the square: quarter-turns op % 4, mirrored when op >= 4.
+        ops = rng.integers(0, 8, size=n) if augment else np.zeros(n, dtype=np.int64)
+        # 4. Cut, turn, flip.
+        out = np.empty((n, self.channels, crop, crop), dtype=np.float32)
+        for i, (k, y, x, op) in enumerate(zip(picks, ys, xs, ops)):
+            patch = self.images[k][:, y : y + crop, x : x + crop]
+            patch = np.rot90(patch, k=int(op) % 4, axes=(1, 2))
+            out[i] = patch[:, :, ::-1] if op >= 4 else patch
+        return out, self.labels[picks].copy()
+
+    def stacked(self) -> np.ndarray | None:
+        """All images as one NCHW float32 array when they share a size (GPU-resident data), else None."""
+        if not self.images or len({img.shape for img in self.images}) != 1:
+            return None
+        return np.stack(self.images)
