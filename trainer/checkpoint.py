@@ -1,0 +1,72 @@
+"""Checkpoints: one `.pt` file that continues a run exactly and rebuilds its generator.
+
+Contents: the resolved config (the architecture travels with the weights), the data's
+description, licence and class names (for the exported model's metadata), the session state
+(G, D, both optimizers, AMP scalers, step, every random stream of every rank), the wall time
+spent so far, the device, and the last metrics. Written to a temporary name, then renamed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from texgen.errors import ModelError
+from trainer.config import TrainConfig, config_from_dict
+
+FORMAT = 1
+LATEST = "latest.pt"
+
+
+def save_checkpoint(path: Path, cfg: TrainConfig, state: dict, **extra: Any) -> Path:
+    """Write atomically: a crash mid-write leaves the previous checkpoint intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": FORMAT, "config": dataclasses.asdict(cfg), **state, **extra}
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def find_checkpoint(run_or_checkpoint: Path) -> Path:
+    """A run folder's latest checkpoint, or the file itself; ModelError when there is none."""
+    p = Path(run_or_checkpoint)
+    if p.is_dir():
+        p = p / "checkpoints" / LATEST
+    if not p.is_file():
+        raise ModelError(
+            f"no checkpoint at {p}",
+            "give a run folder made by `texgen train` (it holds checkpoints/latest.pt) or a .pt file",
+        )
+    return p
+
+
+def load_checkpoint(run_or_checkpoint: Path, device: str | torch.device = "cpu") -> dict:
+    """The checkpoint's dict, with "config" as a TrainConfig and "path" added."""
+    path = find_checkpoint(run_or_checkpoint)
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # a truncated or foreign file
+        raise ModelError(f"cannot read checkpoint {path} ({exc})", "give a checkpoint written by `texgen train`") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT or "G" not in payload:
+        raise ModelError(f"{path} is not a texgen training checkpoint", "give a checkpoint written by `texgen train`")
+    payload["config"] = config_from_dict(payload["config"])
+    payload["path"] = path
+    return payload
+
+
+def run_dir_of(checkpoint: Path) -> Path:
+    """The run folder a checkpoint belongs to (runs/00001-x/checkpoints/latest.pt -> runs/00001-x)."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent

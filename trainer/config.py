@@ -1,0 +1,211 @@
+"""TrainConfig: every choice a training run makes, typed, with the defaults explained.
+
+A run's `config.json` is this dataclass as JSON; `--set key=value` overrides any field by
+name, typed by its annotation. Named starting points live in `trainer/presets.py`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from texgen.errors import RequestError
+from trainer.networks import CRITIC_NORMS, FAMILIES, NetSpec
+
+ALGORITHMS = ("dcgan", "wgan", "wgan-gp")
+KINDS = ("texture", "heightmap")
+OPTIMIZERS = ("adam", "rmsprop")
+DEVICES = ("auto", "cpu", "cuda")
+AMP_MODES = ("auto", "bf16", "fp16", "off")
+
+
+@dataclass
+class TrainConfig:
+    # What and from what
+    preset: str = "custom"  # the preset this config started from (names the architecture)
+    description: str = ""  # one line in plain words, shown by the GUI
+    algorithm: str = "wgan-gp"  # dcgan | wgan (weight clipping) | wgan-gp
+    architecture: str = "spatial"  # lanham | foster | spatial (tileable)
+    data: str = ""  # cifar100:forest, cifar100:33@archive.tar.gz, an image folder, a DEM file
+    kind: str = "texture"  # texture | heightmap (1 channel, 16-bit precision kept)
+    channels: int = 3  # 3 RGB or 1 grey; heightmaps always 1
+    conditional: bool = False  # sub-folders / listed CIFAR classes become classes
+    crop: int = 64  # training image side (the critic's input); power of two >= 16
+    scale: float = 1.0  # resize source images by this before cropping (0.5: coarser texture)
+    augment: bool = True  # random flips and quarter-turns (textures have no up)
+    cache_dir: str = ""  # where downloaded/extracted data is kept ("" = the data helper's default)
+    download: bool = False  # allow downloading CIFAR-100 when it is not found locally
+    # Networks (see trainer/networks)
+    latent_size: int = 32  # Z: vector length, or channels per cell of a spatial latent grid
+    embed_dim: int = 32  # class embedding size (conditional)
+    g_width: int = 32  # spatial: generator channels at the finest level
+    d_width: int = 32  # spatial: critic channels at the finest level
+    upsamples: int = 4  # spatial: 2 ** upsamples pixels per latent cell
+    spatial_margin: int = 1  # spatial: latent cells beyond the crop; the critic sees a random crop
+    critic_norm: str = "auto"  # auto (batch, none for wgan-gp) | batch | none
+    critic_dropout: float = 0.0  # dropout in the critic (Lanham 0.25, Foster 0.3)
+    # Optimisation
+    batch: int = 32  # images per critic step (over all GPUs together)
+    steps: int | None = 20000  # generator iterations; None: until `minutes` runs out
+    minutes: float | None = None  # wall-time budget; training stops at whichever comes first
+    n_critic: int = 5  # critic steps per generator step (the generator steps ONCE after them)
+    optimizer: str = "adam"  # adam | rmsprop (the WGAN paper's, with weight clipping)
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4
+    beta1: float = 0.0  # Adam betas (unused by RMSprop)
+    beta2: float = 0.9
+    clip: float = 0.01  # wgan: critic weights clipped to [-clip, clip]
+    gp_lambda: float = 10.0  # wgan-gp: weight of the gradient penalty
+    label_smoothing: float = 0.0  # dcgan: real target 1 - smoothing
+    label_noise: float = 0.0  # dcgan: targets jittered towards the other class by U[0, noise]
+    label_flip: float = 0.0  # dcgan: probability of swapping a target
+    # Machine
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    amp: str = "auto"  # CUDA mixed precision: auto (bf16 when supported) | bf16 | fp16 | off
+    threads: int = 0  # CPU threads for torch; 0: torch's default (one per core)
+    # Run folder and intervals (in generator steps; 0 = never, the end of the run always)
+    out: str = "runs"  # parent folder of numbered run folders
+    name: str = ""  # run name; "" = preset and data
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    eval_every: int = 2000
+    eval_samples: int = 256  # images per side for metrics
+    log_seconds: float = 1.0  # at most one stats line / progress event per this many seconds
+    resume: str = ""  # run folder (or checkpoint) to continue; set by --resume
+
+    def net_spec(self, num_classes: int = 0) -> NetSpec:
+        """The network arguments; `num_classes` comes from the data when conditional."""
+        norm = self.critic_norm
+        if norm == "auto":
+            norm = "none" if self.algorithm == "wgan-gp" else "batch"
+        return NetSpec(
+            family=self.architecture,
+            channels=self.channels,
+            latent_size=self.latent_size,
+            resolution=self.crop,
+            num_classes=num_classes if self.conditional else 0,
+            embed_dim=self.embed_dim,
+            critic_norm=norm,
+            critic_dropout=self.critic_dropout,
+            g_width=self.g_width,
+            d_width=self.d_width,
+            upsamples=self.upsamples,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+_TYPES = typing.get_type_hints(TrainConfig)
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Raise RequestError naming every bad value and the fix."""
+    problems = []
+
+    def choice(name: str, options: tuple[str, ...]) -> None:
+        if getattr(cfg, name) not in options:
+            problems.append(f"{name} {getattr(cfg, name)!r} is not one of {', '.join(options)}")
+
+    choice("algorithm", ALGORITHMS)
+    choice("architecture", FAMILIES)
+    choice("kind", KINDS)
+    choice("optimizer", OPTIMIZERS)
+    choice("device", DEVICES)
+    choice("amp", AMP_MODES)
+    choice("critic_norm", ("auto",) + CRITIC_NORMS)
+    if not cfg.data and not cfg.resume:
+        problems.append("no training data given (--data a folder, a DEM file or cifar100:CLASS)")
+    if cfg.kind == "heightmap" and cfg.channels != 1:
+        problems.append("a heightmap has 1 channel (use --set channels=1, or --kind heightmap sets it)")
+    for name in ("batch", "n_critic", "eval_samples"):
+        if getattr(cfg, name) < 1:
+            problems.append(f"{name} is {getattr(cfg, name)}, expected at least 1")
+    for name in ("sample_every", "checkpoint_every", "eval_every", "threads", "spatial_margin"):
+        if getattr(cfg, name) < 0:
+            problems.append(f"{name} is {getattr(cfg, name)}, expected 0 or more")
+    if cfg.steps is None and cfg.minutes is None:
+        problems.append("neither steps nor minutes is set: give --steps or --minutes")
+    if cfg.steps is not None and cfg.steps < 1:
+        problems.append(f"steps is {cfg.steps}, expected at least 1")
+    if cfg.minutes is not None and cfg.minutes <= 0:
+        problems.append(f"minutes is {cfg.minutes}, expected more than 0")
+    for name in ("lr_g", "lr_d", "scale", "clip"):
+        if getattr(cfg, name) <= 0:
+            problems.append(f"{name} is {getattr(cfg, name)}, expected more than 0")
+    if cfg.algorithm == "wgan-gp" and cfg.critic_norm == "batch":
+        problems.append("wgan-gp with a BatchNorm critic breaks the per-sample penalty (use critic_norm none)")
+    if cfg.architecture in FAMILIES and cfg.critic_norm in ("auto",) + CRITIC_NORMS:
+        problems += cfg.net_spec().problems()
+    if problems:
+        raise RequestError(
+            "bad training settings: " + "; ".join(problems),
+            "fix the values above (`--dry-run` prints the resolved settings)",
+        )
+
+
+def _parse(name: str, text: str) -> Any:
+    t = _TYPES[name]
+    optional = typing.get_origin(t) in (typing.Union, getattr(__import__("types"), "UnionType", None))
+    if optional:
+        if text.strip().lower() in ("none", "null", ""):
+            return None
+        t = next(a for a in typing.get_args(t) if a is not type(None))
+    if t is bool:
+        low = text.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("expected true or false")
+    if t is int:
+        return int(text)
+    if t is float:
+        return float(text)
+    return text
+
+
+def _type_name(t: Any) -> str:
+    names = {bool: "a true/false", int: "an integer", float: "a number", str: "a text"}
+    args = [a for a in typing.get_args(t) if a is not type(None)]
+    if args:
+        return names.get(args[0], str(t)).replace("a number", "a number or none").replace(
+            "an integer", "an integer or none"
+        )
+    return names.get(t, str(t))
+
+
+def apply_overrides(cfg: TrainConfig, pairs: list[str]) -> TrainConfig:
+    """`key=value` strings applied to a copy of `cfg`, each value typed by its field."""
+    changes: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep:
+            raise RequestError(f"--set {pair!r} is not key=value", "write it as --set key=value, e.g. --set lr_g=2e-4")
+        if key not in FIELDS:
+            raise RequestError(
+                f"--set {key!r} is not a setting",
+                "use one of: " + ", ".join(FIELDS),
+            )
+        try:
+            changes[key] = _parse(key, text)
+        except ValueError:
+            kind = _type_name(_TYPES[key])
+            raise RequestError(f"--set {key}={text!r} is not {kind}", f"give {key} {kind} value") from None
+    return dataclasses.replace(cfg, **changes)
+
+
+def config_from_dict(values: dict[str, Any]) -> TrainConfig:
+    """A TrainConfig from JSON (config.json, a checkpoint); unknown keys are ignored."""
+    return TrainConfig(**{k: v for k, v in values.items() if k in FIELDS})
+
+
+def load_config(path: Path) -> TrainConfig:
+    return config_from_dict(json.loads(Path(path).read_text()))

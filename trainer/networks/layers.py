@@ -1,0 +1,118 @@
+"""Small building blocks shared by the networks: Keras-style "same" padding, wrap padding,
+pixel normalisation, and the initialisations that match the course's Keras code.
+
+Only standard operators (pad, slice, cat, conv, mean, sqrt) so `torch.onnx.export` is exact.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Keras BatchNormalization defaults that differ from PyTorch's. Keras `momentum` is the share
+# of the old running value that is KEPT, PyTorch's the share of the new batch that is TAKEN.
+KERAS_BN_EPS = 1e-3
+
+
+def keras_bn(channels: int, keras_momentum: float) -> nn.BatchNorm2d:
+    """BatchNorm2d that behaves like Keras `BatchNormalization(momentum=keras_momentum)`."""
+    return nn.BatchNorm2d(channels, eps=KERAS_BN_EPS, momentum=1.0 - keras_momentum)
+
+
+def keras_same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """(before, after) padding of Keras/TensorFlow `padding="same"` along one axis.
+
+    TensorFlow pads the total `max((out - 1) * stride + kernel - size, 0)` with the odd pixel
+    AFTER: a 4x4 kernel at stride 1 pads 1 before and 2 after, a 3x3 kernel at stride 2 on an
+    even size pads 0 before and 1 after. PyTorch's symmetric `padding=` cannot express that.
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class SameConv2d(nn.Conv2d):
+    """Conv2d with Keras "same" padding for a known input size (the size sets the padding)."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, *, stride: int = 1, in_size: int, bias: bool = True):
+        super().__init__(cin, cout, kernel, stride=stride, padding=0, bias=bias)
+        before, after = keras_same_pads(in_size, kernel, stride)
+        self.pads = (before, after, before, after)  # F.pad order: left, right, top, bottom
+        self.out_size = -(-in_size // stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.pad(x, self.pads))
+
+
+def wrap_pad(x: torch.Tensor, p: int) -> torch.Tensor:
+    """Pad NCHW by `p` pixels on every side with the opposite border (a torus).
+
+    Explicit slices and cat rather than `padding_mode="circular"`, whose ONNX export has had
+    bugs (FORMATS.md): this exports to Slice + Concat and stays exact with a dynamic h, w.
+    """
+    if p == 0:
+        return x
+    x = torch.cat([x[:, :, -p:, :], x, x[:, :, :p, :]], dim=2)
+    return torch.cat([x[:, :, :, -p:], x, x[:, :, :, :p]], dim=3)
+
+
+class WrapConv2d(nn.Conv2d):
+    """Stride-1 conv with an odd kernel on a torus: output is as periodic as the input."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3):
+        if kernel % 2 != 1:
+            raise ValueError(f"wrap convolution needs an odd kernel, got {kernel}")
+        super().__init__(cin, cout, kernel, padding=0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(wrap_pad(x, self.kernel_size[0] // 2))
+
+
+class PixelNorm(nn.Module):
+    """Normalise each pixel's feature vector to unit RMS (ProGAN, Karras et al. 2018).
+
+    Chosen for generators because it has no running statistics: train mode and eval mode
+    (the exported model) compute exactly the same function, unlike BatchNorm.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+
+
+def keras_init(module: nn.Module) -> None:
+    """Keras defaults for Dense/Conv layers: Glorot-uniform kernels, zero biases."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.uniform_(m.weight, -0.05, 0.05)  # Keras Embedding default
+
+
+class Projection(nn.Module):
+    """Projection discriminator term (Miyato & Koyama 2018): <embed(label), pooled features>.
+
+    Added to the critic's unconditional output, it lets the critic judge whether an image
+    fits its class without feeding label planes into the image path.
+    """
+
+    def __init__(self, num_classes: int, features: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, features)
+        nn.init.normal_(self.embed.weight, 0.0, 0.02)
+
+    def forward(self, pooled: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        return (self.embed(label) * pooled).sum(dim=1, keepdim=True)
+
+
+def count_parameters(module: nn.Module) -> tuple[int, int]:
+    """(trainable parameters, BatchNorm running statistics): Keras' trainable / non-trainable."""
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    stats = sum(
+        m.running_mean.numel() + m.running_var.numel()
+        for m in module.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None
+    )
+    return trainable, stats

@@ -1,0 +1,84 @@
+"""The spatial, tileable family: fully convolutional on a torus.
+
+Generator: a periodic latent grid z [N, Z, h, w] (each cell an independent normal vector; the
+grid wraps) -> WrapConv 3x3 -> `upsamples` x (nearest 2x, WrapConv 3x3, PixelNorm, LReLU,
+WrapConv 3x3, PixelNorm, LReLU) -> WrapConv 3x3 -> tanh. Output [N, C, h * s, w * s] with
+s = 2 ** upsamples pixels per cell. Every convolution pads by wrapping (explicit slices and cat),
+and nearest upsampling of a periodic map is periodic, so the output is exactly periodic with
+period (h * s, w * s): rolling the latent grid by one cell rolls the image by s pixels, and the
+image tiles with no seam at any grid size. PixelNorm instead of BatchNorm: no running
+statistics, so the exported (eval-mode) model computes what was trained.
+
+Conditional: the class embedding is broadcast to planes over the grid and concatenated to z.
+
+Critic: plain zero-padded convolutions over a crop (the critic never sees a wrap, only real
+crops and crops of the periodic output): from-image 3x3, then per level 3x3 + 4x4 stride 2
+down to 4x4, a linear layer, and for conditional models a projection term.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainer.networks.layers import PixelNorm, Projection, WrapConv2d
+from trainer.networks.spec import NetSpec
+
+
+class SpatialGenerator(nn.Module):
+    def __init__(self, spec: NetSpec):
+        super().__init__()
+        self.spec = spec
+        n = spec.upsamples
+        widths = [min(spec.g_width * 2 ** (n - i), spec.g_width * 8) for i in range(n + 1)]
+        self.embed = nn.Embedding(spec.num_classes, spec.embed_dim) if spec.num_classes else None
+        cin = spec.latent_size + (spec.embed_dim if spec.num_classes else 0)
+        self.stem = WrapConv2d(cin, widths[0])
+        self.blocks = nn.ModuleList(
+            nn.Sequential(
+                nn.Upsample(scale_factor=2.0, mode="nearest"),
+                WrapConv2d(widths[i], widths[i + 1]), PixelNorm(), nn.LeakyReLU(0.2),
+                WrapConv2d(widths[i + 1], widths[i + 1]), PixelNorm(), nn.LeakyReLU(0.2),
+            )  # fmt: skip
+            for i in range(n)
+        )
+        self.to_image = WrapConv2d(widths[-1], spec.channels)
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is not None:
+            e = self.embed(label)[:, :, None, None]
+            z = torch.cat([z, e.expand(-1, -1, z.shape[2], z.shape[3])], dim=1)
+        x = F.leaky_relu(self.stem(z), 0.2)
+        for block in self.blocks:
+            x = block(x)
+        return torch.tanh(self.to_image(x))
+
+
+class SpatialCritic(nn.Module):
+    def __init__(self, spec: NetSpec):
+        super().__init__()
+        n = int(math.log2(spec.resolution)) - 2  # halvings down to 4x4
+        widths = [min(spec.d_width * 2**i, spec.d_width * 8) for i in range(n + 1)]
+        batch_norm = spec.critic_norm == "batch"
+        layers: list[nn.Module] = [nn.Conv2d(spec.channels, widths[0], 3, 1, 1), nn.LeakyReLU(0.2)]
+        for i in range(n):
+            layers += [nn.Conv2d(widths[i], widths[i], 3, 1, 1), nn.LeakyReLU(0.2)]
+            layers.append(nn.Conv2d(widths[i], widths[i + 1], 4, 2, 1))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(widths[i + 1]))
+            layers.append(nn.LeakyReLU(0.2))
+            if spec.critic_dropout:
+                layers.append(nn.Dropout(spec.critic_dropout))
+        self.features = nn.Sequential(*layers)
+        self.out = nn.Linear(widths[-1] * 16, 1)
+        self.projection = Projection(spec.num_classes, widths[-1]) if spec.num_classes else None
+
+    def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(x)
+        out = self.out(h.flatten(1))
+        if self.projection is not None:
+            out = out + self.projection(h.sum(dim=(2, 3)), label)
+        return out

@@ -1,0 +1,53 @@
+"""NetSpec: every argument that rebuilds a generator and critic (it travels with the weights)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FAMILIES = ("lanham", "foster", "spatial")
+CRITIC_NORMS = ("batch", "none")
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    family: str  # lanham | foster | spatial
+    channels: int = 3  # image channels: 1 (grey / heightmap) or 3 (RGB)
+    latent_size: int = 100  # Z: vector length, or channels of the spatial latent grid
+    resolution: int = 32  # side of the images the critic sees (the training crop)
+    num_classes: int = 0  # > 0: conditional generator (embedding) and critic (projection)
+    embed_dim: int = 32  # class embedding size fed to the generator
+    critic_norm: str = "batch"  # batch | none (WGAN-GP: none, the penalty is per sample)
+    critic_dropout: float = 0.0  # dropout after each critic block (Lanham 0.25, Foster 0.3)
+    g_width: int = 32  # spatial: generator channels at the finest level (x2 per coarser level)
+    d_width: int = 32  # spatial: critic channels at the finest level (x2 per coarser level)
+    upsamples: int = 4  # spatial: 2x upsampling blocks; pixels per latent cell = 2 ** upsamples
+
+    @property
+    def spatial(self) -> bool:
+        return self.family == "spatial"
+
+    @property
+    def pixels_per_cell(self) -> int:
+        return 2**self.upsamples if self.spatial else 0
+
+    def problems(self) -> list[str]:
+        """What makes this spec unbuildable, in words (empty when fine)."""
+        out = []
+        r = self.resolution
+        if self.family not in FAMILIES:
+            out.append(f"architecture {self.family!r} is not one of {', '.join(FAMILIES)}")
+        if self.channels not in (1, 3):
+            out.append(f"channels {self.channels} is not 1 or 3")
+        if r < 16 or r & (r - 1):
+            out.append(f"crop {r} is not a power of two of at least 16 (16, 32, 64, 128, 256)")
+        if self.critic_norm not in CRITIC_NORMS:
+            out.append(f"critic_norm {self.critic_norm!r} is not one of {', '.join(CRITIC_NORMS)}")
+        if self.latent_size < 1:
+            out.append(f"latent size {self.latent_size} is not positive")
+        if self.spatial and self.upsamples < 1:
+            out.append(f"upsamples {self.upsamples} must be at least 1")
+        if self.spatial and r % self.pixels_per_cell:
+            out.append(f"crop {r} is not a multiple of the {self.pixels_per_cell} pixels per latent cell")
+        if not 0.0 <= self.critic_dropout < 1.0:
+            out.append(f"critic dropout {self.critic_dropout} is not in [0, 1)")
+        return out

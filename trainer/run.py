@@ -1,0 +1,149 @@
+"""The run folder: numbered, self-describing, written only by rank 0.
+
+    runs/00003-spatial-wgan-gp-gravel/
+        config.json            the resolved TrainConfig
+        stats.jsonl            one JSON object per logging step (losses, rates, metrics)
+        samples/step-000500.png  grids from fixed latents
+        plot.png               losses and metrics against steps
+        checkpoints/latest.pt  (checkpoint.py)
+        generator.onnx, model-card.md  (export.py)
+
+Every file is written under a temporary name and renamed, so a reader (the GUI) never sees
+half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a run name."""
+    s = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    return s[:60] or "run"
+
+
+def make_run_dir(out: Path, name: str) -> Path:
+    """Create `out/NNNNN-name` with the next free number (safe against a concurrent run)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    while True:
+        numbers = [int(m.group(1)) for p in out.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
+        run = out / f"{max(numbers, default=-1) + 1:05d}-{slug(name)}"
+        try:
+            run.mkdir()
+        except FileExistsError:
+            continue
+        (run / "samples").mkdir()
+        (run / "checkpoints").mkdir()
+        return run
+
+
+class StatsLog:
+    """Appends one JSON line per logging step to stats.jsonl, flushed at once."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / "stats.jsonl"
+
+    def write(self, record: dict[str, Any]) -> None:
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def to_uint8(batch: np.ndarray) -> np.ndarray:
+    """NCHW in [-1, 1] -> NHWC uint8 (0.5 * x + 0.5, not the course's 0.5 * x + 1)."""
+    x = np.clip(np.asarray(batch, np.float32) * 0.5 + 0.5, 0.0, 1.0)
+    return np.round(x * 255.0).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+def save_grid(batch: np.ndarray, path: Path, columns: int = 8, pad: int = 2) -> Path:
+    """Write an NCHW [-1, 1] batch as one PNG grid, `columns` wide (grey for 1 channel)."""
+    imgs = to_uint8(batch)
+    n, h, w, c = imgs.shape
+    rows = math.ceil(n / columns)
+    cols = min(columns, n)
+    grid = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), 32, np.uint8)
+    for i, img in enumerate(imgs):
+        r, k = divmod(i, columns)
+        grid[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + k * (w + pad) : pad + k * (w + pad) + w] = img
+    image = Image.fromarray(grid[:, :, 0] if c == 1 else grid)  # L or RGB from the shape
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        image.save(tmp, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def plot_stats(stats: list[dict[str, Any]], path: Path) -> Path | None:
+    """Losses (and metrics when evaluated) against generator steps, as a PNG."""
+    if not stats:
+        return None
+    import matplotlib  # lazily: only the trainer needs it, and only here
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    loss_keys = [k for k in ("d", "g", "wasserstein", "gp") if any(k in r.get("losses", {}) for r in stats)]
+    evals = [r for r in stats if r.get("metrics")]
+    metric_keys = [k for k in ("swd", "memorisation_ratio", "seam_score") if any(k in r["metrics"] for r in evals)]
+    panels = 1 + (1 if metric_keys else 0)
+    fig, axes = plt.subplots(panels, 1, figsize=(8, 3.2 * panels), squeeze=False)
+    ax = axes[0][0]
+    for key in loss_keys:
+        pts = [(r["step"], r["losses"][key]) for r in stats if key in r.get("losses", {})]
+        ax.plot(*zip(*pts), label=key, linewidth=1)
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("loss")
+    ax.legend(loc="best", fontsize="small")
+    ax.grid(alpha=0.3)
+    if metric_keys:
+        ax = axes[1][0]
+        for key in metric_keys:
+            pts = [(r["step"], r["metrics"][key]) for r in evals if key in r["metrics"]]
+            ax.plot(*zip(*pts), marker="o", label=key)
+        ax.set_xlabel("generator step")
+        ax.set_ylabel("metric")
+        ax.legend(loc="best", fontsize="small")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=100)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
+    return path
