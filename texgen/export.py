@@ -1,0 +1,168 @@
+"""Write one generated image as the files an export preset asks for, each with a sidecar.
+
+The maps, all derived from the same image:
+  albedo     the colour texture (8-bit PNG)           texture models only
+  height     the heightfield in the preset's format   a texture model's height is its luminance
+  normal     tangent-space normal map (8-bit RGB PNG) from the height, preset's convention
+  hillshade  shaded-relief preview (8-bit grey PNG)   a RAW file cannot be looked at
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from texgen import __version__
+from texgen import exporters as ex
+from texgen.errors import RequestError
+from texgen.maps import CONVENTIONS, hillshade, luminance, normal_map
+from texgen.presets import MAPS, ExportPreset, format_name
+from texgen.seamless import extend_periodic
+
+SUFFIX = {"png16": ".png", "png8": ".png", "raw16": ".raw", "r16": ".r16"}
+HILLSHADE = {"azimuth": 315.0, "altitude": 45.0}
+
+
+def export_image(
+    img: np.ndarray,
+    *,
+    kind: str,
+    preset: ExportPreset,
+    out_dir: Path,
+    fields: dict[str, Any],
+    maps: tuple[str, ...] | None = None,
+    normal_strength: float = 1.0,
+    normal_convention: str | None = None,
+    byte_order: str | None = None,
+    extend: bool = False,
+    wrap: bool = True,
+    sidecar: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Write the maps of one image (`img`: H x W x C or H x W float in [0, 1]) into out_dir.
+
+    kind: the model's kind, "texture" or "heightmap"; picks the preset's default maps.
+    fields: file-name fields (model, seed, class, index, ...) for preset.name_template; map,
+      preset and size (e.g. "513", or "640x480" when not square) are filled in here.
+    maps: override the preset's maps. normal_convention / byte_order: override the preset's.
+    extend: the image is a tileable n x n map and the output is (n+1) x (n+1) with the first
+      row and column repeated (seamless.extend_periodic; see ExportPreset.generation_size).
+      Normal map and hillshade are computed before extending, across the wrap.
+    wrap: derived maps sample across the borders (True for tileable images).
+    sidecar: facts shared by every file (model, seed, class, texgen_version, ...); each file
+      gets `<file>.json` with these plus its own (map, format, bit depth, byte order, flip,
+      value mapping, size).
+    Returns the paths of the written maps, in `maps` order (sidecars: path + ".json").
+    """
+    # 1. Check the whole request before writing anything.
+    a = _hwc(img)
+    chosen = tuple(maps) if maps is not None else preset.maps_for(kind)
+    _check_maps(chosen, kind)
+    convention = normal_convention or preset.normal_convention
+    if convention not in CONVENTIONS:
+        raise RequestError(f"normal map convention {convention!r} is unknown", "use 'opengl' or 'directx'")
+    order = byte_order or preset.byte_order
+    if order not in ("little", "big"):
+        raise RequestError(f"byte order {order!r} is unknown", "use 'little' (Windows) or 'big' (Mac)")
+    out_h, out_w = a.shape[0] + extend, a.shape[1] + extend
+    preset.check_size(out_h, out_w)
+    size = str(out_w) if out_w == out_h else f"{out_w}x{out_h}"
+    base_fields = {"size": size, "preset": preset.name, **fields}
+    names = [format_name(preset.name_template, **{**base_fields, "map": m}) for m in chosen]
+    if len(set(names)) != len(names):
+        raise RequestError(
+            f"file name template {preset.name_template!r} gives {len(chosen)} maps the same name",
+            "add {map} to the template",
+        )
+    out_dir = Path(out_dir)
+    ex.check_writable(out_dir)
+
+    # 2. The height every derived map starts from.
+    height = a[..., 0] if a.shape[2] == 1 else luminance(a)
+    shared = {"texgen_version": __version__, **(sidecar or {})}
+    shared.update(preset=preset.name, engine=preset.engine, size={"width": out_w, "height": out_h})
+    if extend:
+        shared["shared_edge"] = "last row and column repeat the first (tileable n x n map, n+1 written)"
+
+    # 3. Each map: derive, extend, write, describe.
+    written = []
+    for m, stem in zip(chosen, names):
+        facts: dict[str, Any] = {"map": m}
+        if m == "albedo":
+            path = out_dir / f"{stem}.png"
+            ex.save_texture_png(path, _extended(a, extend))
+            facts.update(format="png", bit_depth=8, channels=a.shape[2], colour_space="sRGB", value_mapping="u8 = round(v * 255) per channel")
+        elif m == "height":
+            path = out_dir / f"{stem}{SUFFIX[preset.height_format]}"
+            facts.update(_write_height(path, _extended(height, extend), preset, order))
+        elif m == "normal":
+            path = out_dir / f"{stem}.png"
+            n = normal_map(height, strength=normal_strength, convention=convention, wrap=wrap)
+            ex.save_normal_png(path, _extended(n, extend))
+            facts.update(
+                format="png",
+                bit_depth=8,
+                channels=3,
+                normal_convention=convention,
+                normal_strength=normal_strength,
+                value_mapping="u8 = round((n + 1) / 2 * 255) per axis; flat = (128, 128, 255)",
+            )
+        else:  # hillshade
+            path = out_dir / f"{stem}.png"
+            ex.save_height_png8(path, _extended(hillshade(height, wrap=wrap, **HILLSHADE), extend))
+            facts.update(format="png", bit_depth=8, channels=1, preview="hillshade", **HILLSHADE)
+        if m != "albedo":
+            facts["height_source"] = "image" if a.shape[2] == 1 else "luminance (Rec. 709)"
+        ex.write_sidecar(path, {**shared, **facts})
+        written.append(path)
+    return written
+
+
+def _write_height(path: Path, h: np.ndarray, preset: ExportPreset, order: str) -> dict[str, Any]:
+    fmt = preset.height_format
+    if fmt == "png16":
+        ex.save_height_png16(path, h)
+        return dict(format="png", bit_depth=16, channels=1, value_mapping=ex.FULL_MAPPING)
+    if fmt == "png8":
+        ex.save_height_png8(path, h)
+        return dict(format="png", bit_depth=8, channels=1, value_mapping=ex.BYTE_MAPPING)
+    if fmt == "raw16":
+        ex.save_raw16(path, h, byte_order=order, flip_vertical=preset.flip_vertical)  # type: ignore[arg-type]
+        rows = "bottom row of the image first" if preset.flip_vertical else "top row first"
+        return dict(
+            format="raw16", bit_depth=16, byte_order=order, flip_vertical=preset.flip_vertical,
+            rows=rows, header="none", value_mapping=ex.UNITY_MAPPING,
+        )
+    ex.save_r16(path, h)
+    return dict(
+        format="r16", bit_depth=16, byte_order="little", flip_vertical=False,
+        rows="top row first", header="none", value_mapping=ex.FULL_MAPPING,
+    )
+
+
+def _check_maps(chosen: tuple[str, ...], kind: str) -> None:
+    if kind not in ("texture", "heightmap"):
+        raise RequestError(f"model kind {kind!r} is unknown", "use 'texture' or 'heightmap'")
+    if not chosen:
+        raise RequestError("no maps to write", "choose at least one of " + ", ".join(MAPS))
+    for m in chosen:
+        if m not in MAPS:
+            raise RequestError(f"map {m!r} is unknown", "use " + ", ".join(MAPS))
+    if kind == "heightmap" and "albedo" in chosen:
+        raise RequestError("a heightmap model has no albedo (colour) map", "choose height, normal or hillshade")
+    if len(set(chosen)) != len(chosen):
+        raise RequestError(f"maps {', '.join(chosen)} repeat a map", "list each map once")
+
+
+def _hwc(img: np.ndarray) -> np.ndarray:
+    a = np.asarray(img, dtype=np.float32)
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or a.shape[2] not in (1, 3):
+        raise RequestError(f"image has shape {a.shape}, expected H x W x 1 or H x W x 3", "pass one image")
+    return a
+
+
+def _extended(a: np.ndarray, extend: bool) -> np.ndarray:
+    return extend_periodic(a) if extend else a

@@ -1,0 +1,251 @@
+"""Named export presets: what each engine wants (format, bit depth, size, byte order, flip,
+normal convention, which maps) in one typed record, and the file-name template.
+
+A preset is data; `texgen.export.export_image` carries it out. FORMATS.md has the facts
+behind every value here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from texgen.errors import RequestError
+from texgen.exporters import UNITY_SIZES, UNREAL_SIZES
+from texgen.maps import Convention
+
+Engine = Literal["unity", "unreal", "godot", "generic"]
+TextureFormat = Literal["png8"]
+HeightFormat = Literal["png16", "raw16", "r16", "png8"]
+ByteOrder = Literal["little", "big"]
+
+MAPS: tuple[str, ...] = ("albedo", "height", "normal", "hillshade")
+NAME_FIELDS: tuple[str, ...] = ("model", "seed", "map", "class", "size", "index", "preset")
+# Godot HTerrain heightmap sizes (2^n + 1).
+GODOT_SIZES: tuple[int, ...] = (65, 129, 257, 513, 1025, 2049, 4097)
+
+
+@dataclass(frozen=True)
+class ExportPreset:
+    """How to write one generated image for one engine."""
+
+    name: str
+    description: str  # plain words for the GUI's preset menu
+    engine: Engine = "generic"
+    texture_format: TextureFormat = "png8"  # colour maps: 8-bit sRGB PNG
+    height_format: HeightFormat = "png16"
+    byte_order: ByteOrder = "little"  # raw16 only; r16 is always little-endian
+    flip_vertical: bool = False  # raw16 only: bottom row first (Unity)
+    normal_convention: Convention = "opengl"
+    texture_maps: tuple[str, ...] = ("albedo",)  # maps written by default for a texture model
+    heightmap_maps: tuple[str, ...] = ("height",)  # ... and for a heightmap model
+    sizes: tuple[int, ...] | None = None  # allowed sizes (square); None = any size
+    recommended_sizes: tuple[int, ...] = ()  # offered first; not enforced
+    square: bool = False  # terrains are square
+    # Sizes are n + 1 with a shared edge (2^n + 1 terrains): generate a tileable n x n map,
+    # then repeat its first row and column, so tiles placed side by side meet exactly.
+    shared_edge: bool = False
+    default_size: int = 512
+    name_template: str = "{model}_{seed}_{map}"
+
+    def maps_for(self, kind: str) -> tuple[str, ...]:
+        """The maps written by default for a model of `kind` ("texture" or "heightmap")."""
+        if kind == "texture":
+            return self.texture_maps
+        if kind == "heightmap":
+            return self.heightmap_maps
+        raise RequestError(f"model kind {kind!r} is unknown", "use 'texture' or 'heightmap'")
+
+    def check_size(self, height: int, width: int) -> None:
+        """RequestError naming the valid sizes when this preset cannot take height x width."""
+        if height < 1 or width < 1:
+            raise RequestError(f"size {width}x{height} is not positive", f"use e.g. {self.default_size}")
+        if (self.square or self.sizes) and height != width:
+            raise RequestError(
+                f"size {width}x{height} is not square, and the {self.name} preset needs a square map",
+                f"use e.g. {self.default_size}x{self.default_size}",
+            )
+        if self.sizes and height not in self.sizes:
+            raise RequestError(
+                f"size {height} is not a valid size for the {self.name} preset",
+                "use one of " + ", ".join(map(str, self.sizes)),
+            )
+
+    def generation_size(self, height: int, width: int) -> tuple[int, int, bool]:
+        """(gen_height, gen_width, extend): what to generate for a requested output size.
+
+        Shared-edge presets (2^n + 1) generate a tileable (h - 1) x (w - 1) map and set
+        extend, so the caller applies seamless.extend_periodic; others generate h x w as is.
+        """
+        self.check_size(height, width)
+        if self.shared_edge:
+            return height - 1, width - 1, True
+        return height, width, False
+
+
+_TERRAIN_MAPS = dict(texture_maps=("height", "hillshade"), heightmap_maps=("height", "hillshade"))
+_MATERIAL_MAPS = dict(texture_maps=("albedo", "normal"), heightmap_maps=("height", "normal"))
+
+PRESETS: dict[str, ExportPreset] = {
+    p.name: p
+    for p in (
+        ExportPreset(
+            name="png",
+            description="PNG for any tool: 8-bit colour, 16-bit grey height. Any size.",
+        ),
+        ExportPreset(
+            name="png16",
+            description="16-bit height PNG for every model: a texture also gets its brightness "
+            "as a 16-bit height beside its colour. Any size.",
+            texture_maps=("albedo", "height"),
+        ),
+        ExportPreset(
+            name="png8",
+            description="Everything as 8-bit PNG, for viewers and tools without 16-bit support "
+            "(heights show steps). Any size.",
+            height_format="png8",
+        ),
+        ExportPreset(
+            name="unity-texture",
+            engine="unity",
+            description="Unity material: colour PNG and an OpenGL normal map; heights as 16-bit PNG.",
+            **_MATERIAL_MAPS,
+        ),
+        ExportPreset(
+            name="unity-terrain",
+            engine="unity",
+            description="Unity terrain (Import Raw, Windows byte order): 16-bit RAW, square 2^n+1 "
+            "(default 513), bottom row first so the terrain matches the picture; a hillshade PNG "
+            "to preview it.",
+            height_format="raw16",
+            byte_order="little",
+            flip_vertical=True,
+            sizes=UNITY_SIZES,
+            square=True,
+            shared_edge=True,
+            default_size=513,
+            **_TERRAIN_MAPS,
+        ),
+        ExportPreset(
+            name="unity-terrain-mac",
+            engine="unity",
+            description="Unity terrain with the Mac byte order (big-endian 16-bit RAW); otherwise "
+            "as unity-terrain.",
+            height_format="raw16",
+            byte_order="big",
+            flip_vertical=True,
+            sizes=UNITY_SIZES,
+            square=True,
+            shared_edge=True,
+            default_size=513,
+            **_TERRAIN_MAPS,
+        ),
+        ExportPreset(
+            name="unreal-landscape",
+            engine="unreal",
+            description="Unreal landscape: 16-bit grey PNG height, square. 505, 1009, 2017, ... "
+            "fill whole components; other sizes import too.",
+            height_format="png16",
+            normal_convention="directx",
+            recommended_sizes=UNREAL_SIZES,
+            square=True,
+            shared_edge=True,
+            default_size=505,
+            texture_maps=("height",),
+            heightmap_maps=("height",),
+        ),
+        ExportPreset(
+            name="unreal-landscape-r16",
+            engine="unreal",
+            description="Unreal landscape as .r16 (raw little-endian 16-bit), square; a hillshade "
+            "PNG to preview it.",
+            height_format="r16",
+            normal_convention="directx",
+            recommended_sizes=UNREAL_SIZES,
+            square=True,
+            shared_edge=True,
+            default_size=505,
+            **_TERRAIN_MAPS,
+        ),
+        ExportPreset(
+            name="unreal-texture",
+            engine="unreal",
+            description="Unreal material: colour PNG and a DirectX normal map; heights as 16-bit PNG.",
+            normal_convention="directx",
+            **_MATERIAL_MAPS,
+        ),
+        ExportPreset(
+            name="godot-terrain",
+            engine="godot",
+            description="Godot terrain (HTerrain, Terrain3D): .r16 little-endian, square 2^n+1 "
+            "from 65 to 4097 (default 513); a hillshade PNG to preview it.",
+            height_format="r16",
+            sizes=GODOT_SIZES,
+            square=True,
+            shared_edge=True,
+            default_size=513,
+            **_TERRAIN_MAPS,
+        ),
+        ExportPreset(
+            name="godot-texture",
+            engine="godot",
+            description="Godot material: colour PNG and an OpenGL normal map; heights as 16-bit PNG.",
+            **_MATERIAL_MAPS,
+        ),
+    )
+}
+
+
+def getExportPreset(name: str) -> ExportPreset:
+    """The preset called `name`; RequestError listing the valid names otherwise."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise RequestError(
+            f"export preset {name!r} is unknown", "use one of " + ", ".join(PRESETS)
+        ) from None
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def format_name(template: str, **fields: Any) -> str:
+    """A safe file stem from `template`, e.g. "{model}_{seed}_{map}" -> "gravel_7_albedo".
+
+    Fields: model, seed, map, class, size, index, preset (pass class as **{"class": ...});
+    format specs work ("{seed:05d}"). Path separators and characters Windows forbids become
+    "_", so a name can never leave the output folder.
+    """
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise RequestError(f"file name template {template!r} is malformed ({exc})", "balance the { } braces") from None
+    known = ", ".join("{" + f + "}" for f in NAME_FIELDS)
+    for _, field, _, _ in parsed:
+        if field is None:
+            continue
+        if field not in NAME_FIELDS:
+            raise RequestError(
+                f"file name template {template!r} uses unknown field {{{field}}}", f"use only {known}"
+            )
+        if fields.get(field) is None:
+            raise RequestError(
+                f"file name template {template!r} uses {{{field}}}, which has no value here",
+                "remove it from the template",
+            )
+    try:
+        name = template.format(**fields)
+    except (ValueError, TypeError) as exc:
+        raise RequestError(f"file name template {template!r} cannot be filled ({exc})", f"use plain fields: {known}") from None
+    for sep in {"/", "\\", os.sep, os.altsep or "/"}:
+        name = name.replace(sep, "_")
+    name = _UNSAFE.sub("_", name).strip(" .")
+    if not name:
+        raise RequestError(f"file name template {template!r} gives an empty name", "use e.g. {model}_{seed}_{map}")
+    if name.split(".")[0].upper() in _RESERVED:
+        name = "_" + name
+    return name

@@ -1,0 +1,284 @@
+"""Tileable images: make a generated image tile with no visible seam, and measure the seam.
+
+Images are `img`: H x W x C (or H x W) float32 in [0, 1].
+
+`make_seamless` works one axis at a time. To hide the left/right seam it mixes the image A
+with B, A rolled by half its width: B's wrap-around borders are A's continuous middle, and B's
+own seam (at the middle) is covered by A. Across each of the two bands where one copy hands
+over to the other it either
+
+- cuts (default): follows the path of least difference between A and B through the band (the
+  minimum-error boundary of image quilting, Efros & Freeman 2001) and feathers it over a few
+  pixels, so bricks and pebbles are not doubled; or
+- blends: a smooth cross-fade whose fine detail is mixed with the variance-preserving rule of
+  Heitz & Neyret 2018, `(a*w + b*(1-w) - mean) / sqrt(w^2 + (1-w)^2) + mean`, so the
+  cross-faded zone keeps its contrast instead of looking washed out.
+
+Then the same for top/bottom on the result; there the cut path must close on itself across
+the left/right wrap so that the first pass's tiling survives. Pixels outside the bands are
+the input's pixels, moved: nothing is blurred except the hand-over zones.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from texgen.errors import RequestError
+
+Method = Literal["cut", "blend"]
+MIN_SIZE = 8
+
+
+def seam_score(img: np.ndarray) -> float:
+    """How visible the wrap-around seam is: about 1.0 when the image tiles cleanly.
+
+    Definition, per axis, over all channels:
+      ratio_x = mean |img[:, 0] - img[:, -1]|   /  mean |img[:, 1:] - img[:, :-1]|
+      ratio_y = mean |img[0, :] - img[-1, :]|   /  mean |img[1:, :] - img[:-1, :]|
+      seam_score = max(ratio_x, ratio_y)
+    i.e. the difference across each border pair, divided by the typical difference between
+    horizontally (vertically) adjacent pixels inside the image. The max makes one bad axis
+    count. An axis with no variation along it (every interior difference 0, hence the
+    border one too) or with fewer than 2 pixels has ratio 1.0, so a constant image scores
+    1.0. A crop of a photograph scores well above 1 (1.5 to 3 is typical).
+    """
+    a = _as_hwc(img)
+    ratios = []
+    for axis in (0, 1):
+        if a.shape[axis] < 2:
+            ratios.append(1.0)
+            continue
+        first = np.take(a, 0, axis=axis)
+        last = np.take(a, -1, axis=axis)
+        border = float(np.mean(np.abs(first - last)))
+        inner = float(np.mean(np.abs(np.diff(a, axis=axis))))
+        ratios.append(1.0 if inner == 0.0 else border / inner)
+    return max(ratios)
+
+
+def tile(img: np.ndarray, n: int | tuple[int, int] = 2) -> np.ndarray:
+    """Repeat `img` n x n times (or rows x cols for a tuple): the artist's tiling check."""
+    rows, cols = (n, n) if isinstance(n, int) else n
+    if rows < 1 or cols < 1:
+        raise RequestError(f"tile count {n} is not positive", "use 1 or more repeats per axis")
+    reps = (rows, cols) + (1,) * (img.ndim - 2)
+    return np.tile(img, reps)
+
+
+def offset_half(img: np.ndarray) -> np.ndarray:
+    """Roll by half the height and half the width: the wrap seams move to the middle cross."""
+    return np.roll(img, (img.shape[0] // 2, img.shape[1] // 2), axis=(0, 1))
+
+
+def extend_periodic(img: np.ndarray) -> np.ndarray:
+    """Append the first row and the first column at the end: H x W becomes (H+1) x (W+1).
+
+    A tileable 512 map becomes the 513 one that Unity (2^n + 1) terrains want; the last row
+    and column equal the first, so neighbouring terrain tiles share their edge exactly.
+    """
+    a = np.concatenate([img, img[:1]], axis=0)
+    return np.concatenate([a, a[:, :1]], axis=1)
+
+
+def make_seamless(
+    img: np.ndarray, *, overlap: float = 0.25, method: Method = "cut"
+) -> np.ndarray:
+    """A copy of `img` that tiles with no visible seam; same shape and dtype float32.
+
+    overlap: the fraction of each axis given to the hand-over between the image and its
+      half-offset copy (two bands of overlap/2 each, centred a quarter in from each border).
+      For "cut" it is where the cut may wander; for "blend" the cross-faded width. 0 < overlap <= 1.
+    method: "cut" (default; keeps structure such as bricks sharp) or "blend" (smooth
+      variance-preserving cross-fade; fine for noisy, structureless textures).
+    """
+    a = _as_hwc(img)
+    h, w = a.shape[:2]
+    if h < MIN_SIZE or w < MIN_SIZE:
+        raise RequestError(
+            f"image {w}x{h} is too small to make seamless", f"use at least {MIN_SIZE}x{MIN_SIZE} pixels"
+        )
+    if not 0.0 < overlap <= 1.0:
+        raise RequestError(f"overlap {overlap} is out of range", "use a value in (0, 1], e.g. 0.25")
+    if method not in ("cut", "blend"):
+        raise RequestError(f"seamless method {method!r} is unknown", "use 'cut' or 'blend'")
+    if not np.all(np.isfinite(a)):
+        raise RequestError("the image contains NaN or infinite values", "check the generator's output")
+    # Left/right first; then top/bottom on the transposed result, where the cut must close
+    # across the (now tileable) left/right wrap.
+    out = _fix_columns(a, overlap, method, cyclic=False)
+    out = _fix_columns(out.transpose(1, 0, 2), overlap, method, cyclic=True).transpose(1, 0, 2)
+    out = np.clip(out, 0.0, 1.0).astype(np.float32)
+    return out.reshape(np.shape(img))
+
+
+# --- one axis ---------------------------------------------------------------------------
+
+
+def _fix_columns(a: np.ndarray, overlap: float, method: Method, cyclic: bool) -> np.ndarray:
+    """Make `a` (H x W x C) tile left/right. `cyclic`: `a` already tiles top/bottom; keep it."""
+    w = a.shape[1]
+    # In the first pass, the second one will keep only the middle half of the rows at the
+    # left/right border (its middle from a, its borders from a's middle rolled outwards).
+    h = a.shape[0]
+    rows = slice(None) if cyclic else slice(h // 4, h - h // 4)
+    a = np.roll(a, _typical_shift(a[rows]), axis=1)
+    b = np.roll(a, w // 2, axis=1)
+    if method == "blend":
+        mask = np.broadcast_to(_ramp(w, overlap)[None, :], a.shape[:2])
+        return _blend_preserving(a, b, mask)
+    mask = _cut_mask(a, b, overlap, cyclic)
+    return mask[..., None] * a + (1.0 - mask[..., None]) * b
+
+
+def _typical_shift(a: np.ndarray) -> int:
+    """A small roll that puts a typical column pair of `a` at the output's wrap border.
+
+    The output's border pair is a's pair (j, j+1) with j = w - w//2 - 1, the pair that the
+    half roll brings to the wrap. Any pair of a
+    photograph is continuous, but in structured images (a vertical mortar line) one pair's
+    difference can be several times the average, so the border's difference would be right
+    for its content yet unlike the rest, and `seam_score` would see a seam where there is
+    none. Rolling by up to w/16 picks the most ordinary pair; the content is unchanged.
+    """
+    w = a.shape[1]
+    pair = np.mean(np.abs(np.diff(a, axis=1)), axis=(0, 2))  # pair j = columns j, j+1
+    j, reach = w - w // 2 - 1, w // 16
+    shifts = np.arange(-reach, reach + 1)
+    gap = np.abs(pair[j - shifts] - pair.mean())
+    return int(shifts[np.argmin(gap)])
+
+
+def _half_position(w: int) -> np.ndarray:
+    """t per column: 0 on both border columns, 1 on both columns next to b's seam (w // 2)."""
+    s = w // 2
+    x = np.arange(w, dtype=np.float64)
+    return np.where(x < s, x / (s - 1), (w - 1 - x) / (w - 1 - s))
+
+
+def _ramp(w: int, overlap: float) -> np.ndarray:
+    """Weight of the original per column: 0 at the borders, 1 in the middle, smooth between."""
+    u = np.clip((_half_position(w) - (0.5 - overlap / 2)) / overlap, 0.0, 1.0)
+    return u * u * (3.0 - 2.0 * u)  # smoothstep: no kink where the band starts and ends
+
+
+def _feather_radius(w: int) -> int:
+    return max(0, round(w / 128))
+
+
+def _cut_mask(a: np.ndarray, b: np.ndarray, overlap: float, cyclic: bool) -> np.ndarray:
+    """H x W weight of `a`: 1 between the two cut paths (middle), 0 outside, feathered."""
+    h, w = a.shape[:2]
+    s = w // 2
+    r = _feather_radius(w)
+    t = _half_position(w)
+    lo, hi = 0.5 - overlap / 2, 0.5 + overlap / 2
+    # Columns the cut may use, kept 2r clear of the border and of b's seam so the feathered
+    # mask is exactly 0 at the borders and exactly 1 beside b's seam.
+    left = [x for x in range(1 + 2 * r, s - 2 * r) if lo <= t[x] <= hi]
+    right = [x for x in range(s + 1 + 2 * r, w - 2 * r) if lo <= t[x] <= hi]
+    left = left or [max(1, min(s - 1, round(s / 2)))]
+    right = right or [max(s + 1, min(w - 1, w - round(s / 2)))]
+    diff = np.sum((a - b) ** 2, axis=2)
+    cols = np.arange(w)[None, :]
+    # a starts at the left path's column and ends just before the right path's column.
+    start = _min_path(diff[:, left[0] : left[-1] + 1], cyclic) + left[0]
+    stop = _min_path(diff[:, right[0] : right[-1] + 1], cyclic) + right[0]
+    mask = ((cols >= start[:, None]) & (cols < stop[:, None])).astype(np.float64)
+    for _ in range(2):  # two box passes: a triangle-shaped feather of half-width 2r
+        mask = _box_rows(mask, r)
+    return mask
+
+
+def _min_path(cost: np.ndarray, cyclic: bool) -> np.ndarray:
+    """Column (within `cost`, H x K) per row of the cheapest top-to-bottom 8-connected path.
+
+    cyclic: the path must also close, its last row's column within 1 of its first, so the
+    mask it draws tiles top/bottom. Found by fixing the start where the free path starts.
+    """
+    path = _dp_path(cost, None)
+    if cyclic and cost.shape[0] > 1 and abs(int(path[-1]) - int(path[0])) > 1:
+        path = _dp_path(cost, int(path[0]))
+    return path
+
+
+def _dp_path(cost: np.ndarray, start: int | None) -> np.ndarray:
+    h, k = cost.shape
+    total = cost[0].copy()
+    if start is not None:
+        total[:] = np.inf
+        total[start] = cost[0, start]
+    moves = np.zeros((h, k), dtype=np.int8)  # -1, 0, +1: where the previous row came from
+    for y in range(1, h):
+        left = np.concatenate(([np.inf], total[:-1]))
+        right = np.concatenate((total[1:], [np.inf]))
+        choice = np.argmin(np.stack([left, total, right]), axis=0)
+        moves[y] = choice - 1
+        total = cost[y] + np.choose(choice, [left, total, right])
+    if start is not None:
+        allowed = np.full(k, np.inf)
+        near = slice(max(0, start - 1), min(k, start + 2))
+        allowed[near] = total[near]
+        total = allowed
+    path = np.empty(h, dtype=np.int64)
+    path[-1] = int(np.argmin(total))
+    for y in range(h - 1, 0, -1):
+        path[y - 1] = path[y] + moves[y, path[y]]
+    return path
+
+
+def _box_rows(mask: np.ndarray, r: int) -> np.ndarray:
+    """Mean over 2r+1 neighbours along each row, edges repeated (mask is flat there)."""
+    if r == 0:
+        return mask
+    padded = np.pad(mask, ((0, 0), (r + 1, r)), mode="edge")
+    c = np.cumsum(padded, axis=1)
+    return (c[:, 2 * r + 1 :] - c[:, : -(2 * r + 1)]) / (2 * r + 1)
+
+
+# --- variance-preserving blend ----------------------------------------------------------
+
+
+def _blend_preserving(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Cross-fade a -> b with weight w (of a); detail mixed to keep its variance.
+
+    Only the detail (image minus a local mean) is assumed uncorrelated between the two copies;
+    the local means are cross-faded linearly, so broad light gradients are not exaggerated.
+    """
+    radius = max(1, min(a.shape[0], a.shape[1]) // 32)
+    low_a = _blur_wrap(a, radius)
+    low_b = _blur_wrap(b, radius)
+    w3 = w[..., None]
+    low = w3 * low_a + (1 - w3) * low_b
+    detail = (w3 * (a - low_a) + (1 - w3) * (b - low_b)) / np.sqrt(w3**2 + (1 - w3) ** 2)
+    return low + detail
+
+
+def _blur_wrap(a: np.ndarray, r: int) -> np.ndarray:
+    """Approximate Gaussian (three box passes per axis) with wrap-around sampling."""
+    out = a.astype(np.float64)
+    for axis in (0, 1):
+        n = out.shape[axis]
+        k = min(r, (n - 1) // 2)
+        for _ in range(3):
+            padded = np.concatenate(
+                [np.take(out, range(n - k - 1, n), axis=axis), out, np.take(out, range(k), axis=axis)],
+                axis=axis,
+            )
+            c = np.cumsum(padded, axis=axis)
+            hi = np.take(c, range(2 * k + 1, n + 2 * k + 1), axis=axis)
+            lo = np.take(c, range(0, n), axis=axis)
+            out = (hi - lo) / (2 * k + 1)
+    return out
+
+
+def _as_hwc(img: np.ndarray) -> np.ndarray:
+    a = np.asarray(img, dtype=np.float64)
+    if a.ndim == 2:
+        return a[..., None]
+    if a.ndim != 3:
+        raise RequestError(
+            f"image has shape {a.shape}, expected H x W or H x W x C", "pass one image, not a batch"
+        )
+    return a
