@@ -92,6 +92,9 @@ def open_path(
             images.append(img)
             labels.append(label)
 
+    if path.is_file() and skipped:
+        redo = "a square 16-bit RAW, .npy, PNG or TIFF" if kind == "heightmap" else "PNG"
+        raise RequestError(f"cannot read {path} ({skipped[0][1]})", f"check the file, or re-export it as {redo}")
     _check_usable(path, groups, labels, skipped, too_small, crop, scale, kind, log)
     for file, (h, w) in too_small:
         skipped.append((str(file), f"{w}x{h} after scale {scale:g} is smaller than the crop {crop}"))
@@ -167,7 +170,10 @@ def _check_usable(
 
 
 def _describe(path: Path, kind: Kind, n: int, class_names: tuple[str, ...], scale: float) -> str:
-    what = "heightfields (each normalised to its own min/max)" if kind == "heightmap" else "images"
+    """E.g. '3 images from /data/stone, 3 classes: a, b, c, scaled x0.5' for the model card."""
+    what = "heightfield" if kind == "heightmap" else "image"
+    what += "" if n == 1 else "s"
+    what += " (each normalised to its own min/max)" if kind == "heightmap" else ""
     text = f"{n} {what} from {path}"
     if class_names:
         text += f", {len(class_names)} classes: {', '.join(class_names)}"

@@ -1,0 +1,165 @@
+"""Image-folder source on real CC0 textures from scikit-image (gravel, brick, grass, coffee)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+import tifffile
+from PIL import Image
+
+from texgen.errors import RequestError
+from trainer.data import describe_spec, open_dataset
+
+REC709 = np.array([0.2126, 0.7152, 0.0722])
+
+
+class Log(list):
+    def __call__(self, msg: str) -> None:
+        self.append(msg)
+
+
+@pytest.fixture(scope="module")
+def textures(tmp_path_factory):
+    """textures/{brick,grass,gravel}/*.png (8-bit grey) plus a colour photo, a corrupt PNG and text."""
+    root = tmp_path_factory.mktemp("textures")
+    for name in ("brick", "grass", "gravel"):
+        (root / name).mkdir()
+        Image.fromarray(getattr(skimage.data, name)()).save(root / name / f"{name}.png")
+    (root / "gravel" / "deep").mkdir()
+    Image.fromarray(skimage.data.coffee()[:200, :300]).save(root / "gravel" / "deep" / "coffee.png")
+    png = (root / "brick" / "brick.png").read_bytes()
+    (root / "brick" / "broken.png").write_bytes(png[: len(png) // 2])
+    (root / "grass" / "notes.png").write_text("not an image")
+    (root / "grass" / ".hidden.png").write_text("macOS resource fork")
+    return root
+
+
+def test_recursive_folder_reads_every_image_and_reports_bad_files(textures):
+    log = Log()
+    data = open_dataset(str(textures), log=log, crop=64)
+    assert len(data) == 4  # brick, grass, gravel, deep/coffee
+    assert data.class_names == () and set(data.labels) == {0}
+    assert data.license == "unknown (user data)"
+    skipped = {p.rsplit("/", 1)[-1] for p, _ in data.skipped}
+    assert skipped == {"broken.png", "notes.png"}  # .hidden.png is ignored, not reported
+    assert sum(m.startswith("skipped ") for m in log) == 2
+    assert any(m.startswith(f"skipped {textures / 'grass' / 'notes.png'}: ") for m in log)
+    # sorted by relative path: brick/brick.png, grass/grass.png, gravel/deep/coffee.png, gravel/gravel.png
+    gravel = skimage.data.gravel().astype(np.float32) / 127.5 - 1
+    np.testing.assert_allclose(data.images[3][0], gravel, atol=1e-6)
+    assert data.images[2].shape == (3, 200, 300)
+
+
+def test_channel_conversion_grey_to_rgb_and_rgb_to_rec709(textures):
+    rgb = open_dataset(f"folder:{textures / 'gravel'}", channels=3, log=Log())
+    grey = open_dataset(str(textures / "gravel"), channels=1, log=Log())
+    gravel_rgb, coffee_rgb = rgb.images[1], rgb.images[0]
+    assert np.array_equal(gravel_rgb[0], gravel_rgb[1]) and np.array_equal(gravel_rgb[1], gravel_rgb[2])
+    coffee = skimage.data.coffee()[:200, :300].astype(np.float64) / 255
+    np.testing.assert_allclose(grey.images[0][0], (coffee @ REC709) * 2 - 1, atol=1e-5)
+    np.testing.assert_allclose(coffee_rgb.transpose(1, 2, 0), coffee * 2 - 1, atol=1e-6)
+
+
+def test_subfolders_are_classes(textures):
+    data = open_dataset(str(textures), classes=True, log=Log(), crop=64)
+    assert data.class_names == ("brick", "grass", "gravel")
+    assert data.labels.tolist() == [0, 1, 2, 2]
+    assert "3 classes: brick, grass, gravel" in data.description
+    assert "classes from sub-folders: brick, grass, gravel" in describe_spec(str(textures), classes=True)
+
+
+def test_files_in_root_with_classes_are_named(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    Image.fromarray(skimage.data.brick()).save(tmp_path / "a" / "brick.png")
+    Image.fromarray(skimage.data.grass()).save(tmp_path / "b" / "grass.png")
+    Image.fromarray(skimage.data.gravel()).save(tmp_path / "stray.png")
+    with pytest.raises(RequestError, match="files lie directly in it: stray.png.*sub-folder"):
+        open_dataset(str(tmp_path), classes=True, log=Log())
+
+
+def test_palette_rgba_and_jpeg(tmp_path):
+    coffee = skimage.data.coffee()[:128, :160]
+    Image.fromarray(coffee).convert("P", palette=Image.ADAPTIVE).save(tmp_path / "a_palette.png")
+    rgba = np.dstack([coffee, np.full(coffee.shape[:2], 7, np.uint8)])  # nearly transparent
+    Image.fromarray(rgba).save(tmp_path / "b_rgba.webp", lossless=True)
+    Image.fromarray(coffee).save(tmp_path / "c_photo.jpg", quality=95)
+    Image.fromarray(coffee).save(tmp_path / "d_plain.bmp")
+    data = open_dataset(str(tmp_path), log=Log())
+    expected_palette = np.asarray(Image.open(tmp_path / "a_palette.png").convert("RGB"))
+    np.testing.assert_allclose(data.images[0].transpose(1, 2, 0), expected_palette / 127.5 - 1, atol=1e-6)
+    np.testing.assert_allclose(data.images[1].transpose(1, 2, 0), coffee / 127.5 - 1, atol=1e-6)  # alpha dropped
+    assert np.abs(data.images[2].transpose(1, 2, 0) - (coffee / 127.5 - 1)).mean() < 0.03  # lossy but close
+    np.testing.assert_allclose(data.images[3].transpose(1, 2, 0), coffee / 127.5 - 1, atol=1e-6)
+
+
+def test_16bit_png_and_tiff_keep_their_precision(tmp_path):
+    # Neighbouring values 1/65535 apart: an 8-bit path would merge every 257 of them.
+    ramp = (30000 + np.arange(64 * 64)).reshape(64, 64).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "grey16.png")
+    tifffile.imwrite(tmp_path / "grey16.tif", ramp)
+    colour = np.stack([ramp, ramp[::-1], ramp.T], axis=2)
+    tifffile.imwrite(tmp_path / "rgb16.tif", colour, photometric="rgb")
+    data = open_dataset(str(tmp_path), channels=1, crop=64, log=Log())
+    for img in data.images[:2]:
+        values = np.unique(img)
+        assert len(values) == 64 * 64
+        np.testing.assert_allclose(np.diff(values), 2 / 65535, rtol=1e-2)
+        np.testing.assert_allclose(img[0], ramp / 65535 * 2 - 1, atol=1e-6)
+    rgb = open_dataset(str(tmp_path / "rgb16.tif"), channels=3, log=Log()).images[0]
+    np.testing.assert_allclose(rgb.transpose(1, 2, 0), colour / 65535 * 2 - 1, atol=1e-6)
+
+
+def test_16bit_colour_png_from_another_encoder():
+    # skimage's chessboard_RGB.png is a 16-bit RGB PNG; Pillow alone keeps only its high byte.
+    path = skimage.data.data_dir + "/chessboard_RGB.png"
+    img = open_dataset(path, channels=3, log=Log()).images[0]
+    values16 = np.round((img.transpose(1, 2, 0) + 1) / 2 * 65535).astype(np.int64)
+    assert np.array_equal(values16 >> 8, np.asarray(Image.open(path)))
+    assert (values16 & 0xFF).any()  # the low byte is really there
+
+
+def test_scale_downsizes_once_with_lanczos(textures):
+    data = open_dataset(str(textures / "gravel" / "gravel.png"), channels=1, scale=0.5, log=Log())
+    assert data.images[0].shape == (1, 256, 256)
+    pillow = np.asarray(Image.fromarray(skimage.data.gravel()).resize((256, 256), Image.LANCZOS)) / 127.5 - 1
+    levels = np.abs(data.images[0][0] - pillow) * 127.5  # in 8-bit steps; Pillow's 8-bit path rounds, ours does not
+    assert levels.mean() < 0.5 and levels.max() < 2
+    assert "scaled x0.5" in data.description
+
+
+def test_too_small_images_are_skipped_or_refused(tmp_path):
+    Image.fromarray(skimage.data.gravel()).save(tmp_path / "big.png")
+    Image.fromarray(skimage.data.brick()[:40, :90]).save(tmp_path / "small.png")
+    log = Log()
+    data = open_dataset(str(tmp_path), crop=64, log=log)
+    assert len(data) == 1 and data.skipped == [(str(tmp_path / "small.png"), "90x40 after scale 1 is smaller than the crop 64")]
+    with pytest.raises(RequestError, match="smaller than the crop 600.*smallest side 40 px, largest 512 px.*at most 512"):
+        open_dataset(str(tmp_path), crop=600, log=Log())
+    with pytest.raises(RequestError, match="crop 129 .*at most 128"):
+        open_dataset(str(tmp_path), crop=129, scale=0.25, log=Log())
+
+
+def test_empty_missing_and_unreadable_folders(tmp_path):
+    with pytest.raises(RequestError, match="no texture files in .*put images"):
+        open_dataset(str(tmp_path), log=Log())
+    with pytest.raises(RequestError, match="no such file or folder.*cifar100:CLASS"):
+        open_dataset(str(tmp_path / "missing"), log=Log())
+    (tmp_path / "a.png").write_text("text")
+    (tmp_path / "b.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    with pytest.raises(RequestError, match="none of the 2 files .* could be read"):
+        open_dataset(str(tmp_path), log=Log())
+
+
+def test_licence_file_beside_the_images(tmp_path):
+    Image.fromarray(skimage.data.gravel()).save(tmp_path / "gravel.png")
+    (tmp_path / "LICENSE.txt").write_text("\nCC0 1.0 Universal\nmore text\n")
+    assert open_dataset(str(tmp_path), log=Log()).license == "CC0 1.0 Universal (from LICENSE.txt)"
+
+
+def test_bad_options_are_request_errors(textures):
+    for kwargs, pattern in [({"channels": 4}, "4 channels"), ({"crop": 0}, "crop 0"), ({"scale": 0}, "scale 0"),
+                            ({"kind": "normal"}, "unknown kind")]:
+        with pytest.raises(RequestError, match=pattern):
+            open_dataset(str(textures), log=Log(), **kwargs)
