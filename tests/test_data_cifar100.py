@@ -9,7 +9,6 @@ fine label; the test split is marked with green 250 so a train/test mix-up shows
 from __future__ import annotations
 
 import hashlib
-import io
 import pickle
 import tarfile
 
@@ -224,3 +223,9 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
 def test_describe_spec_for_dry_run(archive):
     text = describe_spec(f"cifar100:forest,sea@{archive[0]}", classes=True)
     assert "fine classes 33 'forest', 71 'sea'" in text and "1000 images" in text and str(archive[0]) in text
+
+
+def test_describe_spec_checks_where_the_archive_is(tmp_path):
+    assert "not there yet: needs the download" in describe_spec("cifar100:forest", cache_dir=tmp_path)
+    with pytest.raises(RequestError, match="CIFAR-100 not found at"):
+        describe_spec(f"cifar100:forest@{tmp_path / 'none.tar.gz'}")

@@ -146,6 +146,8 @@ def test_empty_missing_and_unreadable_folders(tmp_path):
         open_dataset(str(tmp_path), log=Log())
     with pytest.raises(RequestError, match="no such file or folder.*cifar100:CLASS"):
         open_dataset(str(tmp_path / "missing"), log=Log())
+    with pytest.raises(RequestError, match="no such file or folder"):
+        describe_spec(str(tmp_path / "missing"))
     (tmp_path / "a.png").write_text("text")
     (tmp_path / "b.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     with pytest.raises(RequestError, match="none of the 2 files .* could be read"):

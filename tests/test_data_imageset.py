@@ -95,5 +95,7 @@ def test_inconsistent_sets_are_rejected():
         ImageSet([np.zeros((3, 4, 4), np.float32)], np.zeros(2), (), "x", "none")
     with pytest.raises(ValueError, match="channels"):
         ImageSet([np.zeros((3, 4, 4), np.float32), np.zeros((1, 4, 4), np.float32)], np.zeros(2), (), "x", "none")
+    with pytest.raises(ValueError, match="classes without images cannot be sampled: b"):
+        ImageSet([np.zeros((3, 4, 4), np.float32)], np.array([0]), ("a", "b"), "x", "none")
     with pytest.raises(ValueError, match="labels must lie"):
         ImageSet([np.zeros((3, 4, 4), np.float32)], np.array([1]), (), "x", "none")

@@ -190,11 +190,11 @@ def locate(archive: Path | None, cache_dir: Path, download: bool, spec_hint: str
     fix = (f"download {ARCHIVE_NAME} ({CIFAR100_PAGE}) and pass {spec_hint}@PATH "
            f"(the .tar.gz or its extracted {FOLDER_NAME} folder)")
     if archive is not None:
-        found = _find_in(archive.expanduser())
+        found = find_archive(archive.expanduser())
         if found is None:
             raise RequestError(f"CIFAR-100 not found at {archive}", fix)
         return found
-    found = _find_in(cache_dir)
+    found = find_archive(cache_dir)
     if found is not None:
         return found
     if not download:
@@ -256,7 +256,7 @@ def read_member(source: Path, name: str) -> dict:
     return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in value.items()}
 
 
-def _find_in(path: Path) -> Path | None:
+def find_archive(path: Path) -> Path | None:
     """The archive or extracted folder at `path` (which may also be the folder holding either)."""
     if path.is_file():
         return path

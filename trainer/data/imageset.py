@@ -50,6 +50,9 @@ class ImageSet:
             raise ValueError(f"labels must lie in [0, {n_classes}), got {self.labels.min()}..{self.labels.max()}")
         self._order = np.argsort(self.labels, kind="stable")
         self._counts = np.bincount(self.labels, minlength=n_classes)
+        if len(self.images) and not self._counts.all():
+            empty = [self.class_names[i] for i in np.flatnonzero(self._counts == 0)]
+            raise ValueError(f"classes without images cannot be sampled: {', '.join(empty)}")
         self._starts = np.concatenate([[0], np.cumsum(self._counts)[:-1]])
         self._heights = np.array([img.shape[1] for img in self.images], dtype=np.int64)
         self._widths = np.array([img.shape[2] for img in self.images], dtype=np.int64)

@@ -94,12 +94,19 @@ def open_dataset(
 
 def describe_spec(spec: str, *, kind: Literal["texture", "heightmap"] = "texture", classes: bool = False,
                   cache_dir: Path | None = None) -> str:
-    """What `spec` would load, without decoding any image (for `--dry-run`)."""
+    """What `spec` would load, without decoding any image (for `--dry-run`); a missing path or
+    archive raises the same RequestError that open_dataset would."""
     if spec.strip().lower().partition("@")[0] == "cifar100:list":
         return f"CIFAR-100 {cifar100.listing()}"
     parsed = parse_spec(spec)
     if isinstance(parsed, CifarSpec):
-        where = parsed.archive or cache_dir or cifar100.default_cache_dir()
+        hint = "cifar100:" + ",".join(r.name for r in parsed.classes)
+        if parsed.archive is not None:
+            where = str(cifar100.locate(parsed.archive, Path(), False, hint, lambda _: None))
+        else:
+            cache = cache_dir or cifar100.default_cache_dir()
+            found = cifar100.find_archive(cache)
+            where = str(found) if found else f"{cache} (not there yet: needs the download)"
         labels = " (one label per fine class)" if classes else ""
         return (f"CIFAR-100 {cifar100.describe_classes(parsed.classes)}, train split, "
                 f"{cifar100.expected_count(parsed.classes)} images of 32x32{labels}, from {where}")
@@ -107,7 +114,8 @@ def describe_spec(spec: str, *, kind: Literal["texture", "heightmap"] = "texture
     if path.is_file():
         return f"one {kind} file: {path}"
     if not path.is_dir():
-        return f"{path} (does not exist)"
+        raise RequestError(f"no such file or folder: {path}",
+                           "give a folder of images, one image or heightfield file, or cifar100:CLASS")
     files = list_files(path, kind)
     text = f"{len(files)} {kind} files ({', '.join(suffixes_for(kind))}) under {path}"
     if classes:
