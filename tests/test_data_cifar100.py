@@ -229,3 +229,13 @@ def test_describe_spec_checks_where_the_archive_is(tmp_path):
     assert "not there yet: needs the download" in describe_spec("cifar100:forest", cache_dir=tmp_path)
     with pytest.raises(RequestError, match="CIFAR-100 not found at"):
         describe_spec(f"cifar100:forest@{tmp_path / 'none.tar.gz'}")
+
+
+def test_a_train_pickle_with_the_wrong_layout_is_refused(tmp_path):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": OFFICIAL_FINE}, protocol=2))
+    train = {"data": np.zeros((2, 1024), np.uint8), "fine_labels": [33, 33], "coarse_labels": [10, 10]}
+    (folder / "train").write_bytes(pickle.dumps(train, protocol=2))
+    with pytest.raises(RequestError, match=r"not laid out as CIFAR-100 \(data \(2, 1024\)"):
+        open_dataset(f"cifar100:forest@{folder}", log=quiet)

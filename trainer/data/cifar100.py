@@ -148,8 +148,12 @@ def open_cifar100(
     train = read_member(source, "train")
 
     # 1. Pick the images of the named classes.
-    fine_labels = np.asarray(train["fine_labels"], dtype=np.int64)
-    coarse_labels = np.asarray(train["coarse_labels"], dtype=np.int64)
+    fine_labels = np.asarray(train.get("fine_labels", ()), dtype=np.int64)
+    coarse_labels = np.asarray(train.get("coarse_labels", ()), dtype=np.int64)
+    pixels = np.asarray(train.get("data", ()))
+    if pixels.shape != (len(fine_labels), 3 * SIDE * SIDE) or len(coarse_labels) != len(fine_labels):
+        raise RequestError(f"{FOLDER_NAME}/train in {source} is not laid out as CIFAR-100 (data {pixels.shape}, "
+                           f"{len(fine_labels)} fine labels)", f"download {ARCHIVE_NAME} again ({CIFAR100_PAGE})")
     keep = np.zeros(len(fine_labels), dtype=bool)
     for ref in refs:
         keep |= (fine_labels if ref.level == "fine" else coarse_labels) == ref.index
@@ -165,7 +169,7 @@ def open_cifar100(
     lookup[class_ids] = np.arange(len(class_ids))
     labels = lookup[fine_labels[keep]] if classes else np.zeros(int(keep.sum()), dtype=np.int64)
     # 3. Pixels: rows of 1024 red, 1024 green, 1024 blue, each 32x32 row-major -> HWC in [0, 1].
-    data = np.asarray(train["data"], dtype=np.uint8)[keep]
+    data = pixels.astype(np.uint8, copy=False)[keep]
     hwc = data.reshape(-1, 3, SIDE, SIDE).transpose(0, 2, 3, 1).astype(np.float32) / 255.0
     if channels == 1:
         hwc = (hwc @ REC709)[..., None]
