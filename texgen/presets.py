@@ -199,7 +199,7 @@ PRESETS: dict[str, ExportPreset] = {
 }
 
 
-def getExportPreset(name: str) -> ExportPreset:
+def get_preset(name: str) -> ExportPreset:
     """The preset called `name`; RequestError listing the valid names otherwise."""
     try:
         return PRESETS[name]
