@@ -14,9 +14,17 @@ from PIL import Image
 
 from png_decoder import ihdr_bytes, read_png
 from texgen.errors import ExportError, RequestError
-from texgen.export import export_image
 from texgen.exporters import UNITY_SIZES, UNREAL_SIZES
-from texgen.presets import MAPS, NAME_FIELDS, PRESETS, ExportPreset, format_name, get_preset
+from texgen.presets import (
+    MAPS,
+    NAME_FIELDS,
+    PRESETS,
+    ExportPreset,
+    export_image,
+    format_name,
+    get_preset,
+    planned_paths,
+)
 from texgen.seamless import make_seamless
 
 # What each height format looks like on disk: (suffix, PNG bit depth or None for raw).
@@ -101,6 +109,17 @@ def test_check_size_lists_the_valid_sizes():
         get_preset("unreal-landscape").check_size(505, 1009)
     get_preset("unreal-landscape").check_size(600, 600)  # not recommended, but Unreal takes it
     get_preset("png").check_size(48, 300)
+
+
+def test_nearest_size():
+    assert get_preset("unity-terrain").nearest_size(500, 500) == (513, 513)
+    assert get_preset("unity-terrain").nearest_size(1024, 1024) == (1025, 1025)
+    assert get_preset("unity-terrain").nearest_size(9000, 10) == (4097, 4097)
+    assert get_preset("godot-terrain").nearest_size(32, 32) == (65, 65)
+    assert get_preset("unreal-landscape").nearest_size(500, 600) == (600, 600)  # square, any size
+    assert get_preset("png").nearest_size(300, 200) == (300, 200)
+    for p in PRESETS.values():
+        p.check_size(*p.nearest_size(300, 700))
 
 
 def test_generation_size():
@@ -275,3 +294,22 @@ def test_failed_export_keeps_existing_files_and_leaves_no_temp(tmp_path, texture
     assert read_png(first[1]).pixels.shape == (64, 64, 3)  # the old normal map is intact
     assert before[first[1]] == first[1].read_bytes()
     assert no_temp_files(tmp_path)
+
+
+def test_planned_paths_are_the_written_paths(tmp_path, texture, heightmap):
+    for name in ("unity-texture", "unreal-landscape-r16", "png16"):
+        preset = get_preset(name)
+        img = heightmap if preset.shared_edge else texture
+        kind = "heightmap" if preset.shared_edge else "texture"
+        fields = {"model": "m", "seed": 4, "index": 2, "size": "64"}
+        planned = planned_paths(preset, kind, tmp_path, "{model}_{index}_{size}_{map}", fields)
+        written = export_image(img, kind=kind, preset=preset, out_dir=tmp_path, fields=fields,
+                               template="{model}_{index}_{size}_{map}")
+        assert planned == written and all(p.exists() for p in written)
+        assert written[0].name.startswith("m_2_64_")
+
+
+def test_template_override_and_size_field(tmp_path, texture):
+    paths = export_image(texture[:, :48], kind="texture", preset=get_preset("png"), out_dir=tmp_path,
+                         fields={"model": "m", "seed": 9}, template="{preset}-{size}-{seed:03d}-{map}")
+    assert [p.name for p in paths] == ["png-48x64-009-albedo.png"]

@@ -5,12 +5,18 @@ The maps, all derived from the same image:
   height     the heightfield in the preset's format   a texture model's height is its luminance
   normal     tangent-space normal map (8-bit RGB PNG) from the height, preset's convention
   hillshade  shaded-relief preview (8-bit grey PNG)   a RAW file cannot be looked at
+
+File names come from a template such as "{model}_{seed}_{map}". This module knows nothing of
+the preset table (texgen.presets imports it, not the reverse); it reads a preset's fields.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import string
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,11 +24,75 @@ from texgen import __version__
 from texgen import exporters as ex
 from texgen.errors import RequestError
 from texgen.maps import CONVENTIONS, hillshade, luminance, normal_map
-from texgen.presets import MAPS, ExportPreset, format_name
 from texgen.seamless import extend_periodic
 
+if TYPE_CHECKING:
+    from texgen.presets import ExportPreset
+
+MAPS: tuple[str, ...] = ("albedo", "height", "normal", "hillshade")
+NAME_FIELDS: tuple[str, ...] = ("model", "seed", "map", "class", "size", "index", "preset")
 SUFFIX = {"png16": ".png", "png8": ".png", "raw16": ".raw", "r16": ".r16"}
 HILLSHADE = {"azimuth": 315.0, "altitude": 45.0}
+
+_UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def format_name(template: str, **fields: Any) -> str:
+    """A safe file stem from `template`, e.g. "{model}_{seed}_{map}" -> "gravel_7_albedo".
+
+    Fields: model, seed, map, class, size, index, preset (pass class as **{"class": ...});
+    format specs work ("{seed:05d}"). Path separators and characters Windows forbids become
+    "_", and leading dots are dropped, so a name can never leave the output folder or hide.
+    """
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise RequestError(f"file name template {template!r} is malformed ({exc})", "balance the { } braces") from None
+    known = ", ".join("{" + f + "}" for f in NAME_FIELDS)
+    for _, field, _, _ in parsed:
+        if field is None:
+            continue
+        if field not in NAME_FIELDS:
+            raise RequestError(f"file name template {template!r} uses unknown field {{{field}}}", f"use only {known}")
+        if fields.get(field) is None:
+            raise RequestError(
+                f"file name template {template!r} uses {{{field}}}, which has no value here",
+                "remove it from the template",
+            )
+    try:
+        name = template.format(**fields)
+    except (ValueError, TypeError) as exc:
+        raise RequestError(
+            f"file name template {template!r} cannot be filled ({exc})", f"use plain fields: {known}"
+        ) from None
+    for sep in {"/", "\\", os.sep, os.altsep or "/"}:
+        name = name.replace(sep, "_")
+    name = _UNSAFE.sub("_", name).strip(" .")
+    if not name:
+        raise RequestError(f"file name template {template!r} gives an empty name", "use e.g. {model}_{seed}_{map}")
+    if name.split(".")[0].upper() in _RESERVED:
+        name = "_" + name
+    return name
+
+
+def planned_paths(
+    preset: ExportPreset,
+    kind: str,
+    out_dir: Path,
+    template: str | None,
+    fields: dict[str, Any],
+    maps: tuple[str, ...] | None = None,
+) -> list[Path]:
+    """The files export_image would write for these fields (to skip work already done).
+
+    `fields` must hold every field the template uses except map and preset; export_image
+    fills size from the image, so pass it here when the template uses it.
+    """
+    chosen = tuple(maps) if maps is not None else preset.maps_for(kind)
+    _check_maps(chosen, kind)
+    stems = _stems(template or preset.name_template, {"preset": preset.name, **fields}, chosen)
+    return [Path(out_dir) / f"{stem}{_suffix(m, preset)}" for m, stem in zip(chosen, stems)]
 
 
 def export_image(
@@ -39,23 +109,26 @@ def export_image(
     extend: bool = False,
     wrap: bool = True,
     sidecar: dict[str, Any] | None = None,
+    template: str | None = None,
 ) -> list[Path]:
     """Write the maps of one image (`img`: H x W x C or H x W float in [0, 1]) into out_dir.
 
     kind: the model's kind, "texture" or "heightmap"; picks the preset's default maps.
-    fields: file-name fields (model, seed, class, index, ...) for preset.name_template; map,
-      preset and size (e.g. "513", or "640x480" when not square) are filled in here.
-    maps: override the preset's maps. normal_convention / byte_order: override the preset's.
+    fields: file-name fields (model, seed, class, index, ...); map and preset are filled in,
+      and size too when absent ("513", or "640x480" when not square).
+    maps: override the preset's maps. normal_convention / byte_order / template: override
+      the preset's.
     extend: the image is a tileable n x n map and the output is (n+1) x (n+1) with the first
       row and column repeated (seamless.extend_periodic; see ExportPreset.generation_size).
       Normal map and hillshade are computed before extending, across the wrap.
     wrap: derived maps sample across the borders (True for tileable images).
-    sidecar: facts shared by every file (model, seed, class, texgen_version, ...); each file
-      gets `<file>.json` with these plus its own (map, format, bit depth, byte order, flip,
-      value mapping, size).
+    sidecar: facts shared by every file (model, seed, class, ...); each file gets
+      `<file>.json` with these plus its own (map, format, bit depth, byte order, flip, value
+      mapping, size, texgen_version).
+    Everything is checked before the first file is written; files are written atomically.
     Returns the paths of the written maps, in `maps` order (sidecars: path + ".json").
     """
-    # 1. Check the whole request before writing anything.
+    # 1. Check the whole request.
     a = _hwc(img)
     chosen = tuple(maps) if maps is not None else preset.maps_for(kind)
     _check_maps(chosen, kind)
@@ -68,13 +141,7 @@ def export_image(
     out_h, out_w = a.shape[0] + extend, a.shape[1] + extend
     preset.check_size(out_h, out_w)
     size = str(out_w) if out_w == out_h else f"{out_w}x{out_h}"
-    base_fields = {"size": size, "preset": preset.name, **fields}
-    names = [format_name(preset.name_template, **{**base_fields, "map": m}) for m in chosen]
-    if len(set(names)) != len(names):
-        raise RequestError(
-            f"file name template {preset.name_template!r} gives {len(chosen)} maps the same name",
-            "add {map} to the template",
-        )
+    stems = _stems(template or preset.name_template, {"size": size, "preset": preset.name, **fields}, chosen)
     out_dir = Path(out_dir)
     ex.check_writable(out_dir)
 
@@ -87,29 +154,22 @@ def export_image(
 
     # 3. Each map: derive, extend, write, describe.
     written = []
-    for m, stem in zip(chosen, names):
+    for m, stem in zip(chosen, stems):
+        path = out_dir / f"{stem}{_suffix(m, preset)}"
         facts: dict[str, Any] = {"map": m}
         if m == "albedo":
-            path = out_dir / f"{stem}.png"
             ex.save_texture_png(path, _extended(a, extend))
-            facts.update(format="png", bit_depth=8, channels=a.shape[2], colour_space="sRGB", value_mapping="u8 = round(v * 255) per channel")
+            facts.update(format="png", bit_depth=8, channels=a.shape[2], colour_space="sRGB",
+                         value_mapping="u8 = round(v * 255) per channel")
         elif m == "height":
-            path = out_dir / f"{stem}{SUFFIX[preset.height_format]}"
             facts.update(_write_height(path, _extended(height, extend), preset, order))
         elif m == "normal":
-            path = out_dir / f"{stem}.png"
-            n = normal_map(height, strength=normal_strength, convention=convention, wrap=wrap)
+            n = normal_map(height, strength=normal_strength, convention=convention, wrap=wrap)  # type: ignore[arg-type]
             ex.save_normal_png(path, _extended(n, extend))
-            facts.update(
-                format="png",
-                bit_depth=8,
-                channels=3,
-                normal_convention=convention,
-                normal_strength=normal_strength,
-                value_mapping="u8 = round((n + 1) / 2 * 255) per axis; flat = (128, 128, 255)",
-            )
+            facts.update(format="png", bit_depth=8, channels=3, normal_convention=convention,
+                         normal_strength=normal_strength,
+                         value_mapping="u8 = round((n + 1) / 2 * 255) per axis; flat = (128, 128, 255)")
         else:  # hillshade
-            path = out_dir / f"{stem}.png"
             ex.save_height_png8(path, _extended(hillshade(height, wrap=wrap, **HILLSHADE), extend))
             facts.update(format="png", bit_depth=8, channels=1, preview="hillshade", **HILLSHADE)
         if m != "albedo":
@@ -130,15 +190,24 @@ def _write_height(path: Path, h: np.ndarray, preset: ExportPreset, order: str) -
     if fmt == "raw16":
         ex.save_raw16(path, h, byte_order=order, flip_vertical=preset.flip_vertical)  # type: ignore[arg-type]
         rows = "bottom row of the image first" if preset.flip_vertical else "top row first"
-        return dict(
-            format="raw16", bit_depth=16, byte_order=order, flip_vertical=preset.flip_vertical,
-            rows=rows, header="none", value_mapping=ex.UNITY_MAPPING,
-        )
+        return dict(format="raw16", bit_depth=16, byte_order=order, flip_vertical=preset.flip_vertical,
+                    rows=rows, header="none", value_mapping=ex.UNITY_MAPPING)
     ex.save_r16(path, h)
-    return dict(
-        format="r16", bit_depth=16, byte_order="little", flip_vertical=False,
-        rows="top row first", header="none", value_mapping=ex.FULL_MAPPING,
-    )
+    return dict(format="r16", bit_depth=16, byte_order="little", flip_vertical=False,
+                rows="top row first", header="none", value_mapping=ex.FULL_MAPPING)
+
+
+def _suffix(m: str, preset: ExportPreset) -> str:
+    return SUFFIX[preset.height_format] if m == "height" else ".png"
+
+
+def _stems(template: str, fields: dict[str, Any], chosen: tuple[str, ...]) -> list[str]:
+    stems = [format_name(template, **{**fields, "map": m}) for m in chosen]
+    if len(set(stems)) != len(stems):
+        raise RequestError(
+            f"file name template {template!r} gives {len(chosen)} maps the same name", "add {map} to the template"
+        )
+    return stems
 
 
 def _check_maps(chosen: tuple[str, ...], kind: str) -> None:

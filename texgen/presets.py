@@ -1,29 +1,31 @@
 """Named export presets: what each engine wants (format, bit depth, size, byte order, flip,
 normal convention, which maps) in one typed record, and the file-name template.
 
-A preset is data; `texgen.export.export_image` carries it out. FORMATS.md has the facts
+A preset is data; `export_image` (texgen.export, re-exported here) carries it out. FORMATS.md has the facts
 behind every value here.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import string
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from texgen.errors import RequestError
+from texgen.export import MAPS, NAME_FIELDS, export_image, format_name, planned_paths
 from texgen.exporters import UNITY_SIZES, UNREAL_SIZES
 from texgen.maps import Convention
+
+__all__ = [
+    "ExportPreset", "PRESETS", "get_preset", "GODOT_SIZES", "UNITY_SIZES", "UNREAL_SIZES",
+    # Re-exported: presets are used with these, and callers import them from here.
+    "MAPS", "NAME_FIELDS", "export_image", "format_name", "planned_paths",
+]
 
 Engine = Literal["unity", "unreal", "godot", "generic"]
 TextureFormat = Literal["png8"]
 HeightFormat = Literal["png16", "raw16", "r16", "png8"]
 ByteOrder = Literal["little", "big"]
 
-MAPS: tuple[str, ...] = ("albedo", "height", "normal", "hillshade")
-NAME_FIELDS: tuple[str, ...] = ("model", "seed", "map", "class", "size", "index", "preset")
 # Godot HTerrain heightmap sizes (2^n + 1).
 GODOT_SIZES: tuple[int, ...] = (65, 129, 257, 513, 1025, 2049, 4097)
 
@@ -73,6 +75,20 @@ class ExportPreset:
                 f"size {height} is not a valid size for the {self.name} preset",
                 "use one of " + ", ".join(map(str, self.sizes)),
             )
+
+    def nearest_size(self, height: int, width: int) -> tuple[int, int]:
+        """The size this preset can take that is nearest to height x width (unchanged if valid).
+
+        Restricted presets: the allowed size nearest to the larger side (ties go up, so no
+        detail is lost). Square-only presets: the larger side, squared.
+        """
+        side = max(height, width)
+        if self.sizes:
+            side = min(self.sizes, key=lambda s: (abs(s - side), -s))
+            return side, side
+        if self.square:
+            return side, side
+        return height, width
 
     def generation_size(self, height: int, width: int) -> tuple[int, int, bool]:
         """(gen_height, gen_width, extend): what to generate for a requested output size.
@@ -207,45 +223,3 @@ def get_preset(name: str) -> ExportPreset:
         raise RequestError(
             f"export preset {name!r} is unknown", "use one of " + ", ".join(PRESETS)
         ) from None
-
-
-_UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-
-
-def format_name(template: str, **fields: Any) -> str:
-    """A safe file stem from `template`, e.g. "{model}_{seed}_{map}" -> "gravel_7_albedo".
-
-    Fields: model, seed, map, class, size, index, preset (pass class as **{"class": ...});
-    format specs work ("{seed:05d}"). Path separators and characters Windows forbids become
-    "_", so a name can never leave the output folder.
-    """
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise RequestError(f"file name template {template!r} is malformed ({exc})", "balance the { } braces") from None
-    known = ", ".join("{" + f + "}" for f in NAME_FIELDS)
-    for _, field, _, _ in parsed:
-        if field is None:
-            continue
-        if field not in NAME_FIELDS:
-            raise RequestError(
-                f"file name template {template!r} uses unknown field {{{field}}}", f"use only {known}"
-            )
-        if fields.get(field) is None:
-            raise RequestError(
-                f"file name template {template!r} uses {{{field}}}, which has no value here",
-                "remove it from the template",
-            )
-    try:
-        name = template.format(**fields)
-    except (ValueError, TypeError) as exc:
-        raise RequestError(f"file name template {template!r} cannot be filled ({exc})", f"use plain fields: {known}") from None
-    for sep in {"/", "\\", os.sep, os.altsep or "/"}:
-        name = name.replace(sep, "_")
-    name = _UNSAFE.sub("_", name).strip(" .")
-    if not name:
-        raise RequestError(f"file name template {template!r} gives an empty name", "use e.g. {model}_{seed}_{map}")
-    if name.split(".")[0].upper() in _RESERVED:
-        name = "_" + name
-    return name
