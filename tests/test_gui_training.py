@@ -1,0 +1,220 @@
+"""The training panel drives a `texgen train` child process and draws its progress.
+
+A stand-in trainer (a small Python script speaking the trainer's JSON progress schema, see
+trainer/cli.py) checks the panel's side of the protocol quickly; one test runs a real tiny
+training run of `python -m texgen train` end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gui_helpers import settings, user_models  # noqa: F401
+from texgen.gui.training_panel import TrainingPanel, format_duration, install_model, parse_presets
+from texgen.gui.training_process import TrainerCommand
+from texgen.model import load_generator
+
+FAKE = textwrap.dedent(
+    """
+    import json, signal, sys, time, shutil
+    from pathlib import Path
+    args = sys.argv[1:]
+    mode, run_dir, model = args[0], Path(args[1]), args[2]
+    rest = args[3:]
+    if "--list-presets" in rest:
+        print("spatial-wgan-gp        tileable texture or heightmap, any size (spatial WGAN-GP, best quality)")
+        print("lanham-wgan-32         course WGAN 32x32 (Lanham): CIFAR-100 forest textures, weight clipping")
+        sys.exit(0)
+    def emit(**ev):
+        print(json.dumps(ev), flush=True)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    emit(event="start", run_dir=str(run_dir), total_steps=40, minutes=None, config={"args": rest})
+    print("loading 2 images", file=sys.stderr, flush=True)
+    print("a plain line on stdout", flush=True)
+    if mode == "crash":
+        emit(event="step", step=1, total_steps=40, elapsed_s=0.1, eta_s=4.0, images_per_s=10.0, losses={"d": 1.0, "g": 0.5})
+        print("Traceback (most recent call last):\\nRuntimeError: boom in the critic", file=sys.stderr, flush=True)
+        sys.exit(1)
+    if mode == "error":
+        emit(event="error", message="folder /nowhere does not exist. Pick a folder of images")
+        sys.exit(2)
+    step = 0
+    for step in range(1, 41):
+        if stop:
+            break
+        emit(event="step", step=step, total_steps=40, elapsed_s=step * 0.01, eta_s=(40 - step) * 0.01,
+             images_per_s=320.0, losses={"d": -1.0 / step, "g": 0.5 + step * 0.01, "wasserstein": 2.0 / step, "gp": 0.1})
+        if step % 10 == 0:
+            grid = run_dir / f"samples-{step:06d}.png"
+            shutil.copyfile(run_dir.parent / "grid.png", grid)
+            emit(event="sample", step=step, path=str(grid))
+            emit(event="eval", step=step, metrics={"swd": 10.0 / step, "seam_score": 1.0})
+        if mode == "slow":
+            time.sleep(0.05)
+    emit(event="checkpoint", step=step, path=str(run_dir / "checkpoint.pt"))
+    onnx = run_dir / "generator.onnx"
+    shutil.copyfile(model, onnx)
+    emit(event="done", step=step, run_dir=str(run_dir), onnx=str(onnx), stopped_early=bool(stop))
+    """
+)
+
+
+@pytest.fixture
+def fake(tmp_path, models):
+    script = tmp_path / "fake_trainer.py"
+    script.write_text(FAKE)
+    grid = np.zeros((70, 70, 3), np.uint8)
+    grid[::2] = 200
+    Image.fromarray(grid).save(tmp_path / "grid.png")
+
+    def command(mode: str) -> TrainerCommand:
+        return TrainerCommand(sys.executable, [str(script), mode, str(tmp_path / "run"), str(models.spatial_rgb)])
+
+    return command
+
+
+def make_panel(qtbot, settings, command, models_dir):
+    panel = TrainingPanel(settings, command, models_dir=models_dir)
+    qtbot.addWidget(panel)
+    panel.resize(1100, 700)
+    return panel
+
+
+def test_panel_runs_the_trainer_and_installs_the_model(qtbot, settings, fake, tmp_path):
+    panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
+    images = tmp_path / "images"
+    images.mkdir()
+    panel.folder.setText(str(images))
+    panel.name.setText("my gravel")
+    assert panel.arguments()[:4] == ["--preset", "spatial-wgan-gp", "--data", str(images)]
+    assert panel.arguments()[-2:] == ["--progress", "json"] and "--name" in panel.arguments()
+    with qtbot.waitSignal(panel.model_added, timeout=20_000) as blocker:
+        panel.start()
+    assert panel.outcome[0] == "done"
+    installed = Path(blocker.args[0])
+    assert installed == tmp_path / "mine" / "my-gravel.onnx" and installed.exists()
+    assert load_generator(installed, device="cpu").info.kind == "texture"
+    # Progress, curves, the sample grid and the log all arrived.
+    assert panel.progress.value() == panel.progress.maximum()
+    assert len(panel.loss_chart.series["d"]) == 40 and set(panel.loss_chart.series) == {"d", "g", "wasserstein", "gp"}
+    assert [p[0] for p in panel.metric_chart.series["swd"]] == [10, 20, 30, 40]
+    assert panel.samples.pixmap() is not None and not panel.samples.pixmap().isNull()
+    log = panel.log_view.toPlainText()
+    assert "loading 2 images" in log and "a plain line on stdout" in log
+    assert "in your library" in panel.status.text()
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+
+
+def test_stop_asks_for_a_clean_end(qtbot, settings, fake, tmp_path):
+    panel = make_panel(qtbot, settings, fake("slow"), tmp_path / "mine")
+    with qtbot.waitSignal(panel.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step" and ev["step"] >= 3):
+        panel.start(["--preset", "x"])
+    assert panel.running
+    with qtbot.waitSignal(panel.run.ended, timeout=20_000) as blocker:
+        panel.stop()
+    assert blocker.args[0] == "done"
+    assert panel.run.last["done"]["stopped_early"] is True and panel.run.last["done"]["step"] < 40
+    assert "stopped early" in panel.status.text()
+
+
+def test_a_crash_is_reported_in_the_panel(qtbot, settings, fake, tmp_path):
+    panel = make_panel(qtbot, settings, fake("crash"), tmp_path / "mine")
+    with qtbot.waitSignal(panel.run.ended, timeout=20_000) as blocker:
+        panel.start(["--preset", "x"])
+    assert blocker.args[0] == "crashed"
+    assert "exit code 1" in panel.status.text() and "boom in the critic" in panel.status.text()
+    assert panel.start_button.isEnabled() and panel.outcome[0] == "crashed"
+    assert not (tmp_path / "mine").exists()
+
+
+def test_a_trainer_error_is_shown_as_its_message(qtbot, settings, fake, tmp_path):
+    panel = make_panel(qtbot, settings, fake("error"), tmp_path / "mine")
+    with qtbot.waitSignal(panel.run.ended, timeout=20_000):
+        panel.start(["--preset", "x"])
+    assert panel.outcome == ("error", "folder /nowhere does not exist. Pick a folder of images")
+    assert "Pick a folder" in panel.status.text()
+
+
+def test_a_missing_trainer_program_is_reported(qtbot, settings, tmp_path):
+    panel = make_panel(qtbot, settings, TrainerCommand(str(tmp_path / "no-such-python"), []), tmp_path / "mine")
+    with qtbot.waitSignal(panel.run.ended, timeout=10_000) as blocker:
+        panel.start(["--preset", "x"])
+    assert blocker.args[0] == "crashed" and "could not start" in panel.status.text()
+
+
+def test_the_form_checks_the_folder_before_starting(qtbot, settings, fake, tmp_path):
+    panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
+    panel.folder.setText(str(tmp_path / "missing"))
+    panel.start()
+    assert not panel.running and "does not exist" in panel.status.text()
+    panel.from_cifar.setChecked(True)
+    panel.cifar_classes.setText("forest, sea")
+    panel.cifar_archive.setText("/data/cifar-100-python.tar.gz")
+    assert panel.data_spec() == "cifar100:forest,sea@/data/cifar-100-python.tar.gz"
+
+
+def test_presets_are_listed_by_the_trainer(qtbot, settings, fake, tmp_path):
+    panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
+    panel.load_presets()
+    qtbot.waitUntil(lambda: panel.preset.count() == 2, timeout=10_000)
+    assert panel.preset.currentData() == "spatial-wgan-gp"
+    assert "tileable texture" in panel.preset.currentText()
+
+
+def test_helpers():
+    assert parse_presets("a   first one\nb second\n\n") == [("a", "first one"), ("b", "second")]
+    assert format_duration(None) == "–" and format_duration(59) == "59 s"
+    assert format_duration(125) == "2 min 05 s" and format_duration(7322) == "2 h 02 min"
+
+
+def test_install_model_never_overwrites(tmp_path):
+    src = tmp_path / "generator.onnx"
+    src.write_bytes(b"x" * 100)
+    a = install_model(src, "my model/../x", tmp_path / "models")
+    b = install_model(src, "my model/../x", tmp_path / "models")
+    assert a.parent == b.parent == tmp_path / "models" and a != b
+    assert a.read_bytes() == b.read_bytes() == src.read_bytes()
+    assert not list((tmp_path / "models").glob(".*tmp"))
+
+
+def test_a_real_tiny_training_run_lands_in_the_library(qtbot, settings, user_models, tmp_path, models):
+    """`python -m texgen train` for two steps of a very small spatial WGAN-GP, from the panel."""
+    from skimage import data  # noqa: PLC0415
+
+    from gui_helpers import drain  # noqa: PLC0415
+    from texgen.gui.window import MainWindow  # noqa: PLC0415
+
+    images = tmp_path / "photos"
+    images.mkdir()
+    Image.fromarray(data.gravel()[:64, :64]).save(images / "gravel.png")
+    Image.fromarray(data.brick()[:64, :64]).save(images / "brick.png")
+    window = MainWindow(settings, device="cpu")
+    qtbot.addWidget(window)
+    panel = window.training
+    panel.folder.setText(str(images))
+    panel.minutes_box.setValue(0)
+    panel.steps_box.setValue(2)
+    panel.name.setText("tiny gravel")
+    panel.runs_folder.setText(str(tmp_path / "runs"))
+    args = panel.arguments()
+    assert args[-2:] == ["--progress", "json"] and ["--steps", "2"] == args[args.index("--steps") : args.index("--steps") + 2]
+    small = ["--batch", "4", "--crop", "16"] + [x for kv in ("g_width=8", "d_width=8", "upsamples=2", "eval_samples=8", "n_critic=1") for x in ("--set", kv)]
+    with qtbot.waitSignal(window.state.model_loaded, timeout=120_000):
+        panel.start(args[:-2] + small + args[-2:])
+    assert panel.outcome[0] == "done", panel.log_view.toPlainText()
+    installed = user_models / "tiny-gravel.onnx"
+    assert installed.exists() and window.state.generator.path == installed
+    assert str(installed) in window.library.paths()
+    assert window.state.generator.info.tileable and window.state.generator.info.training_steps == 2
+    assert panel.loss_chart.series["d"] and panel.samples.pixmap() is not None
+    window.state.cancel_generation()
+    drain(qtbot)

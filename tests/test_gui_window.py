@@ -1,0 +1,188 @@
+"""The main window with real ONNX generators: open, generate, browse, tile, views, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage
+
+from gui_helpers import drain, open_and_generate, qimage_array, settings, user_models, window  # noqa: F401
+from texgen import maps
+from texgen.gui import imaging
+from texgen.model import load_generator
+from texgen.sampling import sample
+
+
+def test_window_opens_a_model_and_generating_fills_the_gallery(qtbot, window, models):
+    open_and_generate(qtbot, window, models.spatial_rgb, count=5, size=64)
+    assert "spatial-rgb" in window.library.card.text() and "CPU" in window.library.card.text()
+    assert window.device_label.text().startswith("CPU")
+    seeds = [v.seed for v in window.gallery.variations()]
+    assert seeds == list(range(window.controls.seed.value(), window.controls.seed.value() + 5))
+    # Thumbnails are real pictures of the variations, not placeholders.
+    v = window.gallery.variations()[2]
+    assert v.thumb.width() == imaging.THUMB and not v.thumb.isNull()
+    # The pixels are exactly what the runtime makes for that seed and size.
+    gen = load_generator(models.spatial_rgb, device="cpu")
+    (ref,) = sample(gen, [v.seed], size=(64, 64))
+    assert np.array_equal(qimage_array(v.image), imaging.to_uint8(ref.img))
+    # The preview shows the current variation, at its own size.
+    drain(qtbot)
+    assert window.preview.image_size() == (64, 64)
+
+
+def test_tiling_toggle_repeats_the_picture(qtbot, window, models):
+    open_and_generate(qtbot, window, models.spatial_rgb, count=2, size=64)
+    preview = window.preview
+    window.set_tiles(1)
+    qtbot.wait(20)
+    one = qimage_array(preview.grab().toImage())
+    rect1 = preview.picture_rect()
+    window.tile_buttons.button(2).click()
+    assert preview.tiles == 2 and window.tile_buttons.button(2).isChecked()
+    qtbot.wait(20)
+    two = qimage_array(preview.grab().toImage())
+    assert not np.array_equal(one, two)
+    # Fitted, the 2x2 picture takes the same room and holds the image twice per axis: its
+    # quadrants are the same picture (exactly, as it is drawn from one pixmap).
+    r = preview.picture_rect()
+    assert abs(r.width() - rect1.width()) < 2 and preview.zoom < 0.6 * (rect1.width() / 64)
+    x0, y0, half = int(r.left()) + 2, int(r.top()) + 2, int(r.width() / 2)
+    q1 = two[y0 : y0 + half - 8, x0 : x0 + half - 8].astype(int)
+    q4 = two[y0 + half : y0 + 2 * half - 8, x0 + half : x0 + 2 * half - 8].astype(int)
+    assert np.abs(q1 - q4).mean() < 3
+    window.set_tiles(3)
+    assert abs(preview.picture_rect().width() - rect1.width()) < 2 and preview.tiles == 3
+
+
+def test_keyboard_navigation_favourites_and_live_interpolation(qtbot, window, models):
+    open_and_generate(qtbot, window, models.spatial_rgb, count=4, size=None)
+    g = window.gallery
+    g.setFocus()
+    g.setCurrentRow(0)
+    qtbot.keyClick(g, Qt.Key.Key_Right)
+    assert g.currentRow() == 1 and window.shown is g.variations()[1]
+    qtbot.keyClick(g, Qt.Key.Key_F)
+    assert [v.seed for v in window.state.favourites()] == [g.variations()[1].seed]
+    assert g.item(1).text().startswith("★")
+    qtbot.keyClick(g, Qt.Key.Key_A)
+    qtbot.keyClick(g, Qt.Key.Key_Right)
+    qtbot.keyClick(g, Qt.Key.Key_B)
+    panel = window.interpolation
+    assert panel.slider.isEnabled() and panel.a.seed == g.variations()[1].seed and panel.b.seed == g.variations()[2].seed
+    with qtbot.waitSignal(window.state.interpolated, timeout=10_000) as blocker:
+        panel.slider.setValue(50)
+    v = blocker.args[0]
+    assert v.sample.t == 0.5 and v.img.shape == (32, 32, 3)
+    drain(qtbot)
+    assert window.shown.sample.t == 0.5
+    # The ends of the path are the picked variations themselves.
+    with qtbot.waitSignal(window.state.interpolated, timeout=10_000) as blocker:
+        panel.slider.setValue(100)
+    assert np.allclose(blocker.args[0].img, g.variations()[2].img, atol=1e-5)
+
+
+def test_heightmap_views_relief_and_values_under_the_cursor(qtbot, window, models):
+    open_and_generate(qtbot, window, models.spatial_height, count=2, size=64)
+    labels = [b.text() for b in window.view_buttons.buttons()]
+    assert labels == ["Height", "Hillshade", "Normal", "Relief 3D"]
+    v = window.shown
+    with qtbot.waitSignal(window.state.view_ready, timeout=10_000):
+        window.set_view_mode(imaging.HILLSHADE)
+    drain(qtbot)
+    shown = qimage_array(window.preview._pixmap.toImage())
+    shown = shown[..., 0] if shown.ndim == 3 else shown  # a grey pixmap may come back as RGB
+    assert np.array_equal(shown, imaging.to_uint8(maps.hillshade(v.img[..., 0], wrap=True)))
+    with qtbot.waitSignal(window.state.view_ready, timeout=10_000):
+        window.set_view_mode(imaging.NORMAL)
+    drain(qtbot)
+    normal = qimage_array(window.preview._pixmap.toImage())
+    assert normal.shape == (64, 64, 3)
+    assert np.array_equal(normal, imaging.to_uint8(maps.normal_map(v.img[..., 0], strength=1.0, wrap=True)))
+    # Relief: its own widget, rendered on a worker; tiling makes no sense there.
+    window.set_view_mode(imaging.RELIEF)
+    assert window.stack.currentWidget() is window.relief
+    assert not window.tile_buttons.button(2).isEnabled()
+    qtbot.waitUntil(lambda: window.relief.image() is not None, timeout=10_000)
+    # Values under the cursor, back in the height view.
+    window.set_view_mode(imaging.GREY)
+    drain(qtbot)
+    r = window.preview.picture_rect()
+    qtbot.mouseMove(window.preview, QPoint(int(r.left() + 3), int(r.top() + 3)))
+    qtbot.waitUntil(lambda: "height" in window.pixel.text(), timeout=2000)
+    x, y = window.preview.image_pixel(QPointF(r.left() + 3, r.top() + 3))
+    assert f"{float(v.img[y, x, 0]):.4f}" in window.pixel.text()
+
+
+def test_a_bad_model_shows_an_error_and_the_window_stays_usable(qtbot, window, models, tmp_path):
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"this is not an onnx file at all" * 10)
+    with qtbot.waitSignal(window.state.model_failed, timeout=10_000) as blocker:
+        window.load_model(str(bad))
+    message = blocker.args[0]
+    assert "not a valid ONNX model" in message
+    assert "not a valid ONNX model" in window.status_text.text() and "ff8a80" in window.status_text.styleSheet()
+    assert "Could not open" in window.library.card.text()
+    # A real ONNX graph that is not a generator: refused with what is missing.
+    with qtbot.waitSignal(window.state.model_failed, timeout=10_000) as blocker:
+        window.load_model(str(models.not_generator))
+    assert "not a generator" in blocker.args[0]
+    # Generate with nothing loaded: a message, not a crash.
+    with qtbot.waitSignal(window.state.generation_failed, timeout=2000):
+        window.controls.generate_requested.emit(window.controls.spec())
+    # And the window still works.
+    open_and_generate(qtbot, window, models.vector_rgb, count=2, size=None)
+    assert window.preview.image_size() == (16, 16)
+    assert "ff8a80" not in window.status_text.styleSheet()
+
+
+def test_a_model_that_fails_while_generating_is_reported(qtbot, window, models):
+    with qtbot.waitSignal(window.state.generation_failed, timeout=20_000) as blocker:
+        window.start(str(models.nan))
+    assert "NaN" in blocker.args[0] and "NaN" in window.status_text.text()
+    assert window.controls.go.isEnabled()
+
+
+def test_conditional_models_offer_their_classes(qtbot, window, models):
+    open_and_generate(qtbot, window, models.conditional, count=2, size=None)
+    combo = window.controls.label
+    assert combo.isEnabled() and [combo.itemText(i) for i in range(combo.count())] == ["gravel", "brick", "grass"]
+    combo.setCurrentIndex(2)
+    with qtbot.waitSignal(window.state.generation_finished, timeout=20_000):
+        window.controls.go.click()
+    drain(qtbot)
+    v = window.gallery.variations()[0]
+    assert v.sample.class_name == "grass"
+    gen = load_generator(models.conditional, device="cpu")
+    (ref,) = sample(gen, [v.seed], size=(32, 32), label="grass")
+    assert np.array_equal(v.img, ref.img)
+
+
+def test_dropping_an_onnx_file_opens_it(qtbot, window, models):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl  # noqa: PLC0415
+    from PySide6.QtGui import QDropEvent  # noqa: PLC0415
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(models.vector_rgb))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.state.model_loaded, timeout=20_000):
+        window.dropEvent(event)
+    assert window.state.generator.path == models.vector_rgb
+    assert str(models.vector_rgb) in window.library.paths()
+    drain(qtbot)
+
+
+def test_settings_persist_between_windows(qtbot, window, models, settings):
+    open_and_generate(qtbot, window, models.spatial_rgb, count=3, size=None)
+    window.set_tiles(3)
+    window.close()
+    from texgen.gui.window import MainWindow  # noqa: PLC0415
+
+    again = MainWindow(settings, device="cpu")
+    qtbot.addWidget(again)
+    assert again.controls.count.value() == 3 and again.preview.tiles == 3
+    with qtbot.waitSignal(again.state.model_loaded, timeout=20_000):
+        again.start()  # no model named: the last one used
+    assert again.state.generator.path == models.spatial_rgb
+    again.state.cancel_generation()
+    drain(qtbot)

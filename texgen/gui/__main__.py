@@ -1,0 +1,5 @@
+import sys
+
+from texgen.gui import main
+
+sys.exit(main())

@@ -1,0 +1,109 @@
+"""Starting the desktop app: arguments, the QApplication and its dark theme, the window.
+
+`texgen gui [MODEL] [--device D] [--settings FILE]` (also `texgen-gui`, `python -m texgen.gui`).
+The window shows at once; the model opens on a worker after the first paint, so start-up does
+not wait for onnxruntime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from PySide6.QtCore import QThreadPool, QTimer
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from texgen import __version__
+from texgen.gui.settings import Settings, file_settings
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="texgen gui", description="Open the texgen desktop app.")
+    p.add_argument("model", nargs="?", help="a model name or .onnx file to open (default: the last one used)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "directml", "coreml"), help="where models run (default: GPU when one starts, else CPU)")
+    p.add_argument("--settings", metavar="FILE", help="keep settings in this INI file instead of the user's")
+    p.add_argument("--quit-after-start", action="store_true", help=argparse.SUPPRESS)  # start-up timing
+    p.add_argument("--version", action="version", version=f"texgen {__version__}")
+    return p.parse_args(argv)
+
+
+def dark_palette() -> QPalette:
+    """A neutral dark theme: textures are judged against grey, not against white."""
+    pal = QPalette()
+    base, window, text = QColor(34, 36, 40), QColor(45, 47, 52), QColor(222, 224, 228)
+    roles = {
+        QPalette.ColorRole.Window: window,
+        QPalette.ColorRole.WindowText: text,
+        QPalette.ColorRole.Base: base,
+        QPalette.ColorRole.AlternateBase: window,
+        QPalette.ColorRole.ToolTipBase: QColor(60, 62, 68),
+        QPalette.ColorRole.ToolTipText: text,
+        QPalette.ColorRole.Text: text,
+        QPalette.ColorRole.Button: QColor(56, 59, 65),
+        QPalette.ColorRole.ButtonText: text,
+        QPalette.ColorRole.BrightText: QColor(255, 90, 90),
+        QPalette.ColorRole.Highlight: QColor(61, 126, 204),
+        QPalette.ColorRole.HighlightedText: QColor(255, 255, 255),
+        QPalette.ColorRole.Link: QColor(100, 170, 255),
+        QPalette.ColorRole.PlaceholderText: QColor(128, 132, 140),
+    }
+    for role, colour in roles.items():
+        pal.setColor(role, colour)
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 123, 130))
+    return pal
+
+
+# Checked tool buttons (view mode, tiling) must read as "on" at a glance.
+STYLE_SHEET = """
+QToolButton { padding: 3px 9px; border: 1px solid #4a4d55; border-radius: 3px; background: #383b41; }
+QToolButton:hover { background: #454850; }
+QToolButton:checked { background: #3d7ecc; border-color: #5a95dc; color: white; }
+QToolButton:disabled { color: #70737a; background: #313338; }
+QGroupBox { font-weight: bold; border: 1px solid #44474e; border-radius: 4px; margin-top: 10px; padding-top: 6px; }
+QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 4px; }
+"""
+
+
+def style_app(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette())
+    app.setStyleSheet(STYLE_SHEET)
+    app.setApplicationName("texgen")
+    app.setOrganizationName("texgen")
+    app.setApplicationVersion(__version__)
+
+
+def run(argv: list[str]) -> int:
+    started = time.perf_counter()
+    args = parse_args(argv)
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "texgen", *[]])
+    style_app(app)
+    from texgen.gui.window import MainWindow  # noqa: PLC0415 (after the QApplication exists)
+
+    settings = Settings(file_settings(args.settings)) if args.settings else Settings()
+    window = MainWindow(settings, device=args.device)
+    window.show()
+    model = args.model
+    if model and not model.lower().endswith(".onnx"):
+        from texgen.assets import resolve_model  # noqa: PLC0415
+        from texgen.errors import TexgenError  # noqa: PLC0415
+
+        try:
+            model = str(resolve_model(model))
+        except TexgenError as exc:
+            window.show_message(str(exc), error=True)
+            model = None
+    QTimer.singleShot(0, lambda: window.start(model))
+    if args.quit_after_start:
+        def report() -> None:
+            print(f"window shown in {time.perf_counter() - started:.2f} s", flush=True)
+            window.close()
+            app.quit()
+
+        QTimer.singleShot(0, report)
+    code = app.exec()
+    QThreadPool.globalInstance().waitForDone(5000)
+    return code

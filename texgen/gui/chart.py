@@ -1,0 +1,139 @@
+"""Line charts drawn with QPainter (QtCharts is not in PySide6-Essentials).
+
+A `Chart` holds named series of (x, y) points and draws them with axes, a few grid lines
+and a legend. Enough for training curves: losses per step, metrics per evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+PALETTE = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176")
+
+
+def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+    """About `count` round numbers spanning lo..hi (1, 2 or 5 times a power of ten apart)."""
+    if not math.isfinite(lo) or not math.isfinite(hi):
+        return []
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / max(count, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step) * step
+    ticks, v = [], first
+    while v <= hi + step * 1e-9:
+        ticks.append(round(v, 12))
+        v += step
+    return ticks
+
+
+def _label(v: float) -> str:
+    if v == 0:
+        return "0"
+    if abs(v) >= 1e4 or abs(v) < 1e-2:
+        return f"{v:.1e}"
+    return f"{v:.3g}"
+
+
+class Chart(QWidget):
+    def __init__(self, title: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        self.series: dict[str, list[tuple[float, float]]] = {}
+        self.colours: dict[str, QColor] = {}
+        self.x_label = "step"
+        self.setMinimumSize(260, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def add_point(self, name: str, x: float, y: float) -> None:
+        if y is None or not math.isfinite(float(y)):
+            return
+        if name not in self.series:
+            self.series[name] = []
+            self.colours[name] = QColor(PALETTE[(len(self.series) - 1) % len(PALETTE)])
+        self.series[name].append((float(x), float(y)))
+        self.update()
+
+    def clear(self) -> None:
+        self.series.clear()
+        self.colours.clear()
+        self.update()
+
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        points = [p for s in self.series.values() for p in s]
+        if not points:
+            return None
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+        if x1 == x0:
+            x1 = x0 + 1
+        if y1 == y0:
+            y0, y1 = y0 - 0.5, y1 + 0.5
+        pad = (y1 - y0) * 0.06
+        return x0, x1, y0 - pad, y1 + pad
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), QColor(30, 32, 36))
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
+        p.setFont(small)
+        fm = p.fontMetrics()
+        left, top, right, bottom = fm.horizontalAdvance("-0.000e+00") + 6, fm.height() + 10, 10, fm.height() + 10
+        plot = QRectF(left, top, self.width() - left - right, self.height() - top - bottom)
+        p.setPen(QColor(200, 204, 210))
+        p.drawText(QRectF(left, 2, plot.width(), fm.height() + 4), Qt.AlignmentFlag.AlignLeft, self.title)
+        b = self.bounds()
+        if b is None or plot.width() < 20 or plot.height() < 20:
+            p.setPen(QColor(120, 124, 130))
+            p.drawText(plot, Qt.AlignmentFlag.AlignCenter, "waiting for data")
+            return
+        x0, x1, y0, y1 = b
+
+        def to_px(x: float, y: float) -> QPointF:
+            return QPointF(plot.left() + (x - x0) / (x1 - x0) * plot.width(), plot.bottom() - (y - y0) / (y1 - y0) * plot.height())
+
+        # Grid and axis labels.
+        grid = QPen(QColor(60, 63, 70), 1, Qt.PenStyle.DotLine)
+        for y in nice_ticks(y0, y1):
+            pt = to_px(x0, y)
+            p.setPen(grid)
+            p.drawLine(QPointF(plot.left(), pt.y()), QPointF(plot.right(), pt.y()))
+            p.setPen(QColor(150, 154, 160))
+            p.drawText(QRectF(0, pt.y() - fm.height() / 2, left - 4, fm.height()), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, _label(y))
+        for x in nice_ticks(x0, x1, 5):
+            pt = to_px(x, y0)
+            p.setPen(grid)
+            p.drawLine(QPointF(pt.x(), plot.top()), QPointF(pt.x(), plot.bottom()))
+            p.setPen(QColor(150, 154, 160))
+            p.drawText(QRectF(pt.x() - 40, plot.bottom() + 2, 80, fm.height()), Qt.AlignmentFlag.AlignHCenter, _label(x))
+        p.setPen(QPen(QColor(110, 114, 120), 1))
+        p.drawRect(plot)
+
+        # Series, then the legend on top.
+        for name, pts in self.series.items():
+            path = QPainterPath(to_px(*pts[0]))
+            for pt in pts[1:]:
+                path.lineTo(to_px(*pt))
+            p.setPen(QPen(self.colours[name], 1.6))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            if len(pts) == 1:
+                p.setBrush(self.colours[name])
+                p.drawEllipse(to_px(*pts[0]), 2.5, 2.5)
+            else:
+                p.drawPath(path)
+        x = plot.right() - 6
+        for name in reversed(list(self.series)):
+            w = fm.horizontalAdvance(name) + 18
+            x -= w
+            p.setPen(QPen(self.colours[name], 3))
+            p.drawLine(QPointF(x, top - fm.height() / 2 - 3), QPointF(x + 12, top - fm.height() / 2 - 3))
+            p.setPen(QColor(200, 204, 210))
+            p.drawText(QPointF(x + 15, top - 6), name)
+        p.end()

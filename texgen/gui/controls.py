@@ -1,0 +1,150 @@
+"""The generate controls: seed and "random", variations, class, size, seamless, map strength.
+
+`spec()` turns the widgets into a `GenerateSpec` (the arguments of `sampling.sample`), so what
+the window generates is what `texgen generate --seeds S-(S+N-1) --size ... --class ...` makes.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from texgen.latents import MAX_SEED, random_seed
+from texgen.model import Generator
+from texgen.service import DEFAULT_SPATIAL_SIZE
+from texgen.gui.state import MAX_VARIATIONS, GenerateSpec
+
+SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
+NATIVE = 0  # the size combo's data for "the model's own size"
+
+
+class Controls(QWidget):
+    generate_requested = Signal(object)  # GenerateSpec
+    cancel_requested = Signal()
+    strength_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        form = QFormLayout(self)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+        self.seed = QSpinBox()
+        self.seed.setRange(0, min(MAX_SEED, 2**31 - 1))
+        self.seed.setToolTip("The first seed: the same seed always gives the same texture")
+        self.random = QToolButton(text="Random")
+        self.random.setToolTip("Pick a new random seed and generate")
+        self.random.clicked.connect(self._randomise)
+        row = QHBoxLayout()
+        row.addWidget(self.seed, 1)
+        row.addWidget(self.random)
+        form.addRow("Seed", row)
+
+        self.count = QSpinBox()
+        self.count.setRange(1, MAX_VARIATIONS)
+        self.count.setValue(8)
+        self.count.setToolTip("How many variations: seeds from Seed on")
+        form.addRow("Variations", self.count)
+
+        self.label = QComboBox()
+        self.label.setToolTip("The class to generate (conditional models only)")
+        form.addRow("Class", self.label)
+
+        self.size = QComboBox()
+        self.size.setToolTip("Output size in pixels. Tileable models make any size; others are upscaled")
+        form.addRow("Size", self.size)
+
+        self.seamless = QCheckBox("Seamless")
+        self.seamless.setChecked(True)
+        form.addRow("", self.seamless)
+
+        self.strength = QDoubleSpinBox()
+        self.strength.setRange(0.1, 50.0)
+        self.strength.setSingleStep(0.5)
+        self.strength.setValue(1.0)  # the CLI's default, so exports match
+        self.strength.setToolTip("Bumpiness of the derived normal map (preview and export)")
+        self.strength.valueChanged.connect(self.strength_changed.emit)
+        form.addRow("Normal strength", self.strength)
+
+        self.go = QPushButton("Generate")
+        self.go.setDefault(True)
+        self.go.setShortcut("Ctrl+Return")
+        self.go.setToolTip("Generate the variations (Ctrl+Enter)")
+        self.go.clicked.connect(self._generate)
+        self.stop = QPushButton("Cancel")
+        self.stop.setEnabled(False)
+        self.stop.clicked.connect(self.cancel_requested.emit)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.go, 2)
+        buttons.addWidget(self.stop, 1)
+        form.addRow(buttons)
+        self.set_model(None)
+
+    # --- model to view -------------------------------------------------------------------
+    def set_model(self, gen: Generator | None) -> None:
+        """Fit the controls to a model: its classes, the sizes it can make, tileability."""
+        info = gen.info if gen is not None else None
+        self.label.clear()
+        if info is not None and info.classes:
+            for i, name in enumerate(info.classes):
+                self.label.addItem(name, i)
+        else:
+            self.label.addItem("(not conditional)", None)
+        self.label.setEnabled(bool(info and info.classes))
+
+        self.size.clear()
+        if info is not None:
+            self.size.addItem(f"native {info.native_width} × {info.native_height}", NATIVE)
+        for side in SIZES:
+            self.size.addItem(f"{side} × {side}", side)
+        # A new model starts at what `texgen generate` makes by default: spatial models
+        # DEFAULT_SPATIAL_SIZE, fixed-size models their native size.
+        want = DEFAULT_SPATIAL_SIZE if info is not None and info.spatial else NATIVE
+        self.size.setCurrentIndex(max(self.size.findData(want), 0))
+
+        tileable = bool(info and info.tileable)
+        self.seamless.setEnabled(not tileable)
+        if tileable:
+            self.seamless.setChecked(True)
+            self.seamless.setToolTip("This model tiles by construction")
+        else:
+            self.seamless.setToolTip("Repair the wrap-around seam so the texture tiles")
+        self.go.setEnabled(gen is not None)
+        self.random.setEnabled(gen is not None)
+
+    def set_busy(self, busy: bool) -> None:
+        self.stop.setEnabled(busy)
+
+    # --- view to request -----------------------------------------------------------------
+    def spec(self) -> GenerateSpec:
+        first, n = self.seed.value(), self.count.value()
+        size = self.size.currentData()
+        return GenerateSpec(
+            seeds=tuple(range(first, first + n)),
+            size=None if not size else (size, size),
+            label=self.label.currentData(),
+            seamless=self.seamless.isChecked(),
+        )
+
+    def set_size(self, side: int) -> None:
+        """Pick a size from the menu (0: the model's native size)."""
+        index = self.size.findData(side)
+        if index < 0:
+            raise ValueError(f"size {side} is not in the size menu")
+        self.size.setCurrentIndex(index)
+
+    def _generate(self) -> None:
+        self.generate_requested.emit(self.spec())
+
+    def _randomise(self) -> None:
+        self.seed.setValue(random_seed() % (self.seed.maximum() + 1))
+        self._generate()

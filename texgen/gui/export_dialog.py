@@ -1,0 +1,403 @@
+"""The export dialog: engine preset, size, byte order, maps, folder, file names, which seeds.
+
+It only builds a `service.GenerateRequest` and runs `service.generate` on a worker with the
+model the window already holds, so it writes byte for byte what `texgen generate` writes for
+the same request; the equivalent command is shown under the form, to copy into a script.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from texgen.maps import CONVENTIONS
+from texgen.model import Generator
+from texgen.presets import MAPS, NAME_FIELDS, PRESETS, ExportPreset
+from texgen.service import DEFAULT_PRESETS, GenerateRequest, GenerateResult, Progress, generate
+from texgen.gui.settings import Settings
+from texgen.gui.workers import Worker, run_in_pool
+
+ANY_SIZES = (256, 512, 1024, 2048, 4096)
+SELECTION, FAVOURITES, BATCH = "selection", "favourites", "batch"
+
+
+def preset_sizes(preset: ExportPreset, generated: int | None) -> list[int]:
+    """The sizes offered for a preset: its allowed ones, else its recommended and common ones."""
+    if preset.sizes:
+        return list(preset.sizes)
+    sizes = set(preset.recommended_sizes) or set(ANY_SIZES)
+    if not preset.recommended_sizes and generated:
+        sizes.add(generated)
+    return sorted(sizes)
+
+
+def command_line(req: GenerateRequest) -> str:
+    """The `texgen generate` command that makes the same files."""
+    args = ["texgen", "generate", "--model", str(req.model), "--seeds", _seed_text(req.seeds)]
+    if req.size is not None:
+        h, w = req.size
+        args += ["--size", str(w) if w == h else f"{w}x{h}"]
+    if req.label is not None:
+        args += ["--class", str(req.label)]
+    if not req.seamless:
+        args.append("--no-seamless")
+    if req.preset:
+        args += ["--preset", req.preset]
+    if req.maps:
+        args += ["--maps", ",".join(req.maps)]
+    args += ["--out", str(req.out_dir)]
+    if req.name_template:
+        args += ["--name", req.name_template]
+    if req.normal_strength != 1.0:
+        args += ["--normal-strength", f"{req.normal_strength:g}"]
+    if req.normal_convention:
+        args += ["--normal", req.normal_convention]
+    if req.byte_order:
+        args += ["--byte-order", req.byte_order]
+    if req.skip_existing:
+        args.append("--skip-existing")
+    if req.device != "auto":
+        args += ["--device", req.device]
+    return shlex.join(args)
+
+
+def _seed_text(seeds) -> str:
+    """Seeds as the CLI writes them: runs of consecutive seeds as ranges."""
+    seeds = list(seeds)
+    parts, i = [], 0
+    while i < len(seeds):
+        j = i
+        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
+            j += 1
+        parts.append(str(seeds[i]) if i == j else f"{seeds[i]}-{seeds[j]}")
+        i = j + 1
+    return ",".join(parts)
+
+
+class ExportDialog(QDialog):
+    def __init__(
+        self,
+        gen: Generator,
+        *,
+        settings: Settings,
+        selected_seeds: list[int] = (),
+        favourite_seeds: list[int] = (),
+        size: tuple[int, int] | None = None,
+        label: int | None = None,
+        seamless: bool = True,
+        normal_strength: float = 1.0,
+        device: str = "auto",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Export · {gen.info.name}")
+        self.gen, self.settings = gen, settings
+        self.selected_seeds, self.favourite_seeds = list(selected_seeds), list(favourite_seeds)
+        self.generated = size[0] if size and size[0] == size[1] else None
+        self.label, self.seamless, self.strength, self.device = label, seamless, normal_strength, device
+        self.worker: Worker | None = None
+        self.result: GenerateResult | None = None
+        self.error: str | None = None
+        self._build()
+        self._restore()
+
+    # --- layout --------------------------------------------------------------------------
+    def _build(self) -> None:
+        kind = self.gen.info.kind
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.preset = QComboBox()
+        for name, p in PRESETS.items():
+            self.preset.addItem(name, name)
+            self.preset.setItemData(self.preset.count() - 1, p.description, Qt.ItemDataRole.ToolTipRole)
+        self.preset.currentIndexChanged.connect(self._preset_changed)
+        form.addRow("Preset", self.preset)
+        self.about = QLabel()
+        self.about.setWordWrap(True)
+        self.about.setStyleSheet("color: #9aa0a8")
+        form.addRow("", self.about)
+
+        self.size = QComboBox()
+        form.addRow("Size", self.size)
+        self.byte_order = QComboBox()
+        self.byte_order.addItem("little-endian (Unity \"Windows\")", "little")
+        self.byte_order.addItem("big-endian (Unity \"Mac\")", "big")
+        form.addRow("Byte order", self.byte_order)
+        self.convention = QComboBox()
+        for c in CONVENTIONS:
+            self.convention.addItem({"opengl": "OpenGL (Y+: Unity, Godot, Blender)", "directx": "DirectX (Y−: Unreal, Substance)"}[c], c)
+        form.addRow("Normal map", self.convention)
+
+        maps_row = QHBoxLayout()
+        self.maps: dict[str, QCheckBox] = {}
+        for m in MAPS:
+            box = QCheckBox(m)
+            box.toggled.connect(self._update_command)
+            self.maps[m] = box
+            maps_row.addWidget(box)
+        maps_row.addStretch(1)
+        form.addRow("Maps", maps_row)
+
+        self.folder = QLineEdit()
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        form.addRow("Folder", folder_row)
+        self.template = QLineEdit()
+        self.template.setToolTip("Fields: " + " ".join("{" + f + "}" for f in NAME_FIELDS) + " (e.g. {seed:05d})")
+        form.addRow("File names", self.template)
+
+        what = QGridLayout()
+        self.source = QButtonGroup(self)
+        self.use_selection = QRadioButton(f"Selected variations ({len(self.selected_seeds)})")
+        self.use_favourites = QRadioButton(f"Favourites ({len(self.favourite_seeds)})")
+        self.use_batch = QRadioButton("A batch of")
+        for i, (button, key) in enumerate(((self.use_selection, SELECTION), (self.use_favourites, FAVOURITES), (self.use_batch, BATCH))):
+            button.setProperty("source", key)
+            self.source.addButton(button, i)
+        self.use_selection.setEnabled(bool(self.selected_seeds))
+        self.use_favourites.setEnabled(bool(self.favourite_seeds))
+        self.batch_count = QSpinBox()
+        self.batch_count.setRange(1, 100_000)
+        self.batch_count.setValue(16)
+        self.batch_start = QSpinBox()
+        self.batch_start.setRange(0, 2**31 - 1)
+        what.addWidget(self.use_selection, 0, 0, 1, 4)
+        what.addWidget(self.use_favourites, 1, 0, 1, 4)
+        what.addWidget(self.use_batch, 2, 0)
+        what.addWidget(self.batch_count, 2, 1)
+        what.addWidget(QLabel("seeds from"), 2, 2)
+        what.addWidget(self.batch_start, 2, 3)
+        form.addRow("Export", what)
+        self.skip_existing = QCheckBox("Skip seeds whose files already exist")
+        form.addRow("", self.skip_existing)
+
+        self.command = QLineEdit()
+        self.command.setReadOnly(True)
+        self.command.setToolTip("The same export from a terminal or a build script")
+        form.addRow("Command", self.command)
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("%v / %m")
+        self.progress.setValue(0)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.open_folder = QPushButton("Open folder")
+        self.open_folder.setEnabled(False)
+        self.open_folder.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder.text())))
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.export_button.clicked.connect(self.start)
+        self.close_button.clicked.connect(self._close_or_cancel)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.open_folder)
+        bottom.addStretch(1)
+        bottom.addWidget(self.buttons)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addLayout(bottom)
+        self.setMinimumWidth(620)
+
+        for w in (self.size, self.byte_order, self.convention):
+            w.currentIndexChanged.connect(self._update_command)
+        for w in (self.folder, self.template):
+            w.textChanged.connect(self._update_command)
+        for w in (self.batch_count, self.batch_start):
+            w.valueChanged.connect(self._update_command)
+        self.source.idToggled.connect(lambda *_: self._update_command())
+        self.skip_existing.toggled.connect(self._update_command)
+
+    def _restore(self) -> None:
+        s = self.settings
+        kind = self.gen.info.kind
+        name = s.text(f"export/preset_{kind}", DEFAULT_PRESETS[kind])
+        index = self.preset.findData(name)
+        self.preset.setCurrentIndex(index if index >= 0 else self.preset.findData(DEFAULT_PRESETS[kind]))
+        self._preset_changed()
+        self.folder.setText(s.text("export/folder", str(Path.home() / "textures")))
+        self.template.setText(s.text("export/template", ""))
+        (self.use_selection if self.selected_seeds else self.use_favourites if self.favourite_seeds else self.use_batch).setChecked(True)
+        self._update_command()
+
+    def _preset_changed(self) -> None:
+        p = self.current_preset()
+        kind = self.gen.info.kind
+        self.about.setText(p.description)
+        self.size.blockSignals(True)
+        self.size.clear()
+        for s in preset_sizes(p, self.generated):
+            note = " (as generated)" if s == self.generated and not p.sizes else ""
+            self.size.addItem(f"{s} × {s}{note}", s)
+        want = self.generated if (self.generated and not p.sizes and not p.recommended_sizes) else p.default_size
+        index = self.size.findData(want)
+        self.size.setCurrentIndex(index if index >= 0 else 0)
+        self.size.blockSignals(False)
+        self.byte_order.setCurrentIndex(self.byte_order.findData(p.byte_order))
+        self.byte_order.setEnabled(p.height_format == "raw16")
+        self.convention.setCurrentIndex(self.convention.findData(p.normal_convention))
+        defaults = set(p.maps_for(kind))
+        for m, box in self.maps.items():
+            box.blockSignals(True)
+            box.setChecked(m in defaults)
+            box.blockSignals(False)
+        self.template.setPlaceholderText(p.name_template)
+        self._update_command()
+
+    # --- view to request -----------------------------------------------------------------
+    def current_preset(self) -> ExportPreset:
+        return PRESETS[self.preset.currentData()]
+
+    def seeds(self) -> list[int]:
+        key = self.source.checkedButton().property("source") if self.source.checkedButton() else BATCH
+        if key == SELECTION:
+            return list(self.selected_seeds)
+        if key == FAVOURITES:
+            return list(self.favourite_seeds)
+        start = self.batch_start.value()
+        return list(range(start, start + self.batch_count.value()))
+
+    def request(self) -> GenerateRequest:
+        """The request this form describes (what `texgen generate` would get)."""
+        p = self.current_preset()
+        kind = self.gen.info.kind
+        side = self.size.currentData()
+        maps = tuple(m for m, box in self.maps.items() if box.isChecked())
+        order = self.byte_order.currentData() if p.height_format == "raw16" else None
+        convention = self.convention.currentData()
+        return GenerateRequest(
+            model=str(self.gen.path),
+            seeds=self.seeds(),
+            size=(side, side) if side else None,
+            label=self.label,
+            seamless=self.seamless,
+            preset=p.name,
+            maps=None if set(maps) == set(p.maps_for(kind)) else maps,
+            out_dir=Path(self.folder.text().strip() or "textures").expanduser(),
+            name_template=self.template.text().strip() or None,
+            device=self.device,
+            skip_existing=self.skip_existing.isChecked(),
+            normal_strength=self.strength,
+            normal_convention=None if convention == p.normal_convention else convention,
+            byte_order=None if order == p.byte_order else order,
+        )
+
+    def _update_command(self, *_) -> None:
+        try:
+            self.command.setText(command_line(self.request()))
+        except Exception as exc:  # a half-filled form is not an error yet
+            self.command.setText(f"({exc})")
+
+    # --- running -------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def start(self) -> None:
+        """Export on a worker; progress, then a summary or the error, in the dialog."""
+        if self.running:
+            return
+        req = self.request()
+        if not any(box.isChecked() for box in self.maps.values()):
+            self._failed("no maps chosen. Tick at least one of " + ", ".join(MAPS))
+            return
+        self._save()
+        gen = self.gen
+        self.result, self.error = None, None
+        self.progress.setRange(0, len(req.seeds))
+        self.progress.setValue(0)
+        self.status.setText(f"Exporting {len(req.seeds)} to {req.out_dir}…")
+        self.status.setStyleSheet("")
+        self.export_button.setEnabled(False)
+        self.close_button.setText("Cancel")
+        self.worker = run_in_pool(
+            lambda report, cancelled: generate(req, on_progress=report, should_cancel=cancelled, generators=[gen]),
+            on_progress=self._progress,
+            on_result=self._done,
+            on_failed=self._failed,
+            on_cancelled=self._cancelled,
+            name="export",
+        )
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.status.setText("Cancelling after the current image…")
+
+    def _progress(self, p: Progress) -> None:
+        self.progress.setMaximum(p.total)
+        self.progress.setValue(p.done)
+
+    def _finish(self) -> None:
+        self.worker = None
+        self.export_button.setEnabled(True)
+        self.close_button.setText("Close")
+
+    def _done(self, result: GenerateResult) -> None:
+        self._finish()
+        self.result = result
+        skipped = f", {len(result.skipped)} seeds skipped (files exist)" if result.skipped else ""
+        notes = "".join(f"<br><span style='color:#9aa0a8'>note: {n}</span>" for n in result.notes)
+        self.status.setText(f"Wrote {len(result.files)} files to {self.folder.text()} in {result.seconds:.1f} s{skipped}.{notes}")
+        self.open_folder.setEnabled(True)
+
+    def _failed(self, message: str) -> None:
+        self._finish()
+        self.error = message
+        self.status.setText(f"Export failed: {message}")
+        self.status.setStyleSheet("color: #ff8a80")
+
+    def _cancelled(self) -> None:
+        self._finish()
+        self.status.setText("Export cancelled: the files written so far are complete.")
+
+    def _close_or_cancel(self) -> None:
+        if self.running:
+            self.cancel()
+        else:
+            self.reject()
+
+    def reject(self) -> None:
+        if self.running:
+            self.cancel()
+            return
+        super().reject()
+
+    def _save(self) -> None:
+        s = self.settings
+        s.set(f"export/preset_{self.gen.info.kind}", self.preset.currentData())
+        s.set("export/folder", self.folder.text())
+        s.set("export/template", self.template.text())
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text() or str(Path.home()))
+        if folder:
+            self.folder.setText(folder)

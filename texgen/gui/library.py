@@ -1,0 +1,171 @@
+"""The model library: bundled models, the user's model folder, and files opened by hand.
+
+Listing is cheap (file names); a model is opened only when picked, on a worker. The card
+under the list says what the loaded model makes and where it came from: kind, native size,
+tileable, classes, training data and its licence, and the device it runs on.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from texgen.assets import ModelEntry, list_models, user_models_dir
+from texgen.model import Generator
+
+_ROLE = Qt.ItemDataRole.UserRole
+SOURCE_LABELS = {"bundled": "bundled", "user": "my models", "opened": "opened"}
+
+
+def is_model_file(path: str | Path) -> bool:
+    return str(path).lower().endswith(".onnx")
+
+
+def describe(gen: Generator) -> str:
+    """The model card as rich text."""
+    info = gen.info
+    e = html.escape
+    rows = [
+        ("Makes", f"{info.kind}, {info.channels} channel{'s' if info.channels > 1 else ''}"),
+        ("Native size", f"{info.native_width} × {info.native_height}" + (f" (any multiple of {info.pixels_per_cell} px)" if info.spatial else "")),
+        ("Tileable", "yes, by construction" if info.tileable else "no (seamless post-process)"),
+    ]
+    if info.classes:
+        shown = ", ".join(info.classes[:12]) + (f", … ({len(info.classes)})" if len(info.classes) > 12 else "")
+        rows.append(("Classes", shown))
+    if info.algorithm:
+        rows.append(("Training", info.algorithm + (f", {info.training_steps:,} steps" if info.training_steps else "")))
+    rows.append(("Trained on", info.dataset or "unknown"))
+    rows.append(("Data licence", info.data_license or "unknown"))
+    if info.metrics:
+        rows.append(("Metrics", ", ".join(f"{k} {v:.3g}" if isinstance(v, (int, float)) else f"{k} {v}" for k, v in sorted(info.metrics.items()))))
+    gpu = gen.device != "cpu"
+    rows.append(("Runs on", f"{'GPU' if gpu else 'CPU'} ({gen.provider})"))
+    for note in gen.runtime.notes:
+        rows.append(("Note", note))
+    if gen.guesses:
+        rows.append(("Guessed", "; ".join(gen.guesses)))
+    body = "".join(f"<tr><td style='color:#9aa0a8;padding-right:8px'>{e(k)}</td><td>{e(str(v))}</td></tr>" for k, v in rows)
+    title = f"<b style='font-size:13pt'>{e(info.name)}</b>"
+    about = f"<div style='color:#b8bcc4'>{e(info.description)}</div>" if info.description else ""
+    return f"{title}{about}<table>{body}</table>"
+
+
+class Library(QWidget):
+    model_chosen = Signal(str)  # path to open
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget()
+        self.list.setToolTip("Pick a model to open it · drop an .onnx file on the window to add one")
+        self.list.itemActivated.connect(self._chosen)
+        self.list.itemClicked.connect(self._chosen)
+        self.open_button = QPushButton("Open model…")
+        self.open_button.setToolTip("Open a generator .onnx file")
+        self.open_button.clicked.connect(self.browse)
+        self.folder_button = QPushButton("My models folder")
+        self.folder_button.setToolTip(f"Open {user_models_dir()}: .onnx files put there appear here")
+        self.folder_button.clicked.connect(self._open_folder)
+        self.card = QLabel("No model loaded")
+        self.card.setWordWrap(True)
+        self.card.setTextFormat(Qt.TextFormat.RichText)
+        self.card.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.card.setMinimumHeight(120)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.folder_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.list, 2)
+        layout.addLayout(buttons)
+        layout.addWidget(self.card, 3)
+        self.start_folder = str(Path.home())
+        self.opened: list[Path] = []
+        self.current: str | None = None
+        self.refresh()
+
+    # --- the list ------------------------------------------------------------------------
+    def entries(self) -> list[ModelEntry]:
+        found = list_models()
+        known = {e.path.resolve() for e in found}
+        extra = [ModelEntry(p.stem, p, "opened") for p in self.opened if p.resolve() not in known and p.exists()]
+        return found + extra
+
+    def refresh(self) -> None:
+        self.list.clear()
+        entries = self.entries()
+        for entry in entries:
+            item = QListWidgetItem(f"{entry.name}    ·  {SOURCE_LABELS.get(entry.source, entry.source)}")
+            item.setData(_ROLE, str(entry.path))
+            item.setToolTip(str(entry.path))
+            self.list.addItem(item)
+        if not entries:
+            item = QListWidgetItem("No models yet: Open model… or train one")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.list.addItem(item)
+        self.mark_current(self.current)
+
+    def add_file(self, path: str | Path) -> None:
+        """Remember a file opened by hand (or dropped) in the list."""
+        p = Path(path)
+        if p not in self.opened:
+            self.opened.append(p)
+        self.refresh()
+
+    def paths(self) -> list[str]:
+        return [self.list.item(i).data(_ROLE) for i in range(self.list.count()) if self.list.item(i).data(_ROLE)]
+
+    def mark_current(self, path: str | None) -> None:
+        self.current = path
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            data = item.data(_ROLE)
+            f = item.font()
+            f.setBold(bool(path and data and Path(data) == Path(path)))
+            item.setFont(f)
+            if f.bold():
+                self.list.setCurrentItem(item)
+
+    # --- the card ------------------------------------------------------------------------
+    def show_loading(self, path: str) -> None:
+        self.card.setText(f"<i>Opening {html.escape(Path(path).name)}…</i>")
+
+    def show_model(self, gen: Generator) -> None:
+        self.card.setText(describe(gen))
+        self.mark_current(str(gen.path))
+
+    def show_error(self, message: str) -> None:
+        self.card.setText(f"<b style='color:#ff8a80'>Could not open the model</b><br>{html.escape(message)}")
+
+    # --- actions -------------------------------------------------------------------------
+    def _chosen(self, item: QListWidgetItem) -> None:
+        path = item.data(_ROLE)
+        if path and path != self.current:
+            self.model_chosen.emit(path)
+
+    def browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a generator", self.start_folder, "ONNX generators (*.onnx);;All files (*)")
+        if path:
+            self.start_folder = str(Path(path).parent)
+            self.add_file(path)
+            self.model_chosen.emit(path)
+
+    def _open_folder(self) -> None:
+        folder = user_models_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))

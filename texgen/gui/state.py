@@ -1,0 +1,239 @@
+"""The app's state, without widgets: the loaded model, the variations, the selection.
+
+Widgets call its methods and listen to its signals; it never touches a widget. Every slow
+step (loading a model, sampling, rendering a derived view) runs on a pool worker through
+`workers.run_in_pool`, and comes back as a signal on the GUI thread. This is what the
+model-to-view tests drive.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from texgen.model import Generator, load_generator
+from texgen.sampling import Sample, interpolate, sample
+from texgen.gui import imaging
+from texgen.gui.workers import Latest, Worker, run_in_pool
+
+MAX_VARIATIONS = 64
+_ids = itertools.count(1)
+
+
+@dataclass
+class Variation:
+    """One image in the gallery (or the interpolation result): its pixels and its pictures."""
+
+    sample: Sample
+    image: QImage  # the image itself (colour or grey), full size
+    thumb: QImage
+    favourite: bool = False
+    key: int = field(default_factory=lambda: next(_ids))
+    views: dict = field(default_factory=dict)  # ViewSettings -> QImage, filled on demand
+
+    @property
+    def seed(self) -> int | None:
+        return self.sample.seed
+
+    @property
+    def img(self) -> np.ndarray:
+        return self.sample.img
+
+    @property
+    def title(self) -> str:
+        if self.sample.t is not None:
+            return f"interpolated t={self.sample.t:.2f}"
+        return f"seed {self.sample.seed}"
+
+
+def make_variation(s: Sample) -> Variation:
+    """Pictures of a sample (runs on a worker: QImage work is allowed off the GUI thread)."""
+    image = imaging.to_qimage(s.img)
+    return Variation(s, image, imaging.thumbnail(image))
+
+
+@dataclass(frozen=True)
+class GenerateSpec:
+    """What the controls ask for; each field maps to the same argument of `sampling.sample`."""
+
+    seeds: tuple[int, ...]
+    size: tuple[int, int] | None = None  # (height, width); None = the model's native size
+    label: int | None = None
+    seamless: bool = True
+
+
+class AppState(QObject):
+    model_loading = Signal(str)  # path
+    model_loaded = Signal(object)  # Generator
+    model_failed = Signal(str)  # one-line message: what is wrong and what to do
+    generation_started = Signal(int)  # number of variations asked for
+    variation_added = Signal(object)  # Variation
+    generation_progress = Signal(int, int)  # done, total
+    generation_finished = Signal(float)  # seconds
+    generation_failed = Signal(str)
+    cleared = Signal()
+    favourites_changed = Signal()
+    interpolated = Signal(object)  # Variation with sample.t set
+    view_ready = Signal(object, object, object)  # Variation, ViewSettings, QImage
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, device: str = "auto", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.device = device
+        self.generator: Generator | None = None
+        self.variations: list[Variation] = []
+        self.spec: GenerateSpec | None = None
+        self._loading: Worker | None = None
+        self._generation: Worker | None = None
+        self._generation_id = 0
+        self._interp = Latest(self)
+        self._interp.result.connect(self._on_interpolated)
+        self._interp.failed.connect(self.message.emit)
+        self._views = Latest(self)
+        self._views.result.connect(self._on_view)
+        self._views.failed.connect(self.message.emit)
+
+    # --- model -------------------------------------------------------------------------
+    def load_model(self, path: str | Path) -> None:
+        """Open a model on a worker; model_loaded or model_failed follows."""
+        path = str(path)
+        self.model_loading.emit(path)
+        device = self.device
+        if self._loading is not None:
+            self._loading.cancel()
+        worker = run_in_pool(
+            lambda report, cancelled: load_generator(path, device=device),
+            on_result=lambda gen, w=None: self._on_loaded(gen, path),
+            on_failed=lambda msg: self._on_load_failed(msg, path),
+            name="load",
+        )
+        self._loading = worker
+
+    def _on_loaded(self, gen: Generator, path: str) -> None:
+        if self._loading is not None and self._loading.is_cancelled():
+            return
+        self._loading = None
+        self.cancel_generation()
+        self.generator = gen
+        self.clear()
+        self.model_loaded.emit(gen)
+
+    def _on_load_failed(self, message: str, path: str) -> None:
+        self._loading = None
+        self.model_failed.emit(message)
+
+    @property
+    def busy_loading(self) -> bool:
+        return self._loading is not None
+
+    # --- variations ----------------------------------------------------------------------
+    def clear(self) -> None:
+        self.variations = []
+        self.cleared.emit()
+
+    @property
+    def generating(self) -> bool:
+        return self._generation is not None
+
+    def generate(self, spec: GenerateSpec) -> None:
+        """Replace the gallery with one variation per seed, streamed in as they finish."""
+        gen = self.generator
+        if gen is None:
+            self.generation_failed.emit("no model is loaded. Pick one in the library, or open an .onnx file")
+            return
+        if not spec.seeds:
+            self.generation_failed.emit("no variations asked for. Set Variations to 1 or more")
+            return
+        self.cancel_generation()
+        self.clear()
+        self.spec = spec
+        self._generation_id += 1
+        gid, total = self._generation_id, len(spec.seeds)
+        started = time.perf_counter()
+
+        def task(report, cancelled):
+            batch = 4 if max(spec.size or (0, 0)) >= 1024 else 16
+            for s in sample(gen, list(spec.seeds), size=spec.size, label=spec.label, seamless=spec.seamless, batch_size=batch, should_cancel=cancelled):
+                report(make_variation(s))
+            return time.perf_counter() - started
+
+        def added(v: Variation) -> None:
+            if gid != self._generation_id:
+                return  # a late result of a generation that was replaced
+            self.variations.append(v)
+            self.variation_added.emit(v)
+            self.generation_progress.emit(len(self.variations), total)
+
+        def done(seconds: float) -> None:
+            if gid == self._generation_id:
+                self._generation = None
+                self.generation_finished.emit(seconds)
+
+        def failed(msg: str) -> None:
+            if gid == self._generation_id:
+                self._generation = None
+                self.generation_failed.emit(msg)
+
+        def cancelled() -> None:
+            if gid == self._generation_id:
+                self._generation = None
+                self.message.emit(f"generation cancelled after {len(self.variations)} of {total}")
+                self.generation_finished.emit(time.perf_counter() - started)
+
+        self.generation_started.emit(total)
+        self._generation = run_in_pool(task, on_progress=added, on_result=done, on_failed=failed, on_cancelled=cancelled, name="generate")
+
+    def cancel_generation(self) -> None:
+        if self._generation is not None:
+            self._generation.cancel()
+            self._generation_id += 1  # what it still sends is ignored
+            self._generation = None
+
+    def set_favourite(self, v: Variation, on: bool) -> None:
+        if v.favourite != on:
+            v.favourite = on
+            self.favourites_changed.emit()
+
+    def favourites(self) -> list[Variation]:
+        return [v for v in self.variations if v.favourite]
+
+    # --- interpolation -------------------------------------------------------------------
+    def interpolate(self, a: Variation, b: Variation, t: float) -> None:
+        """The image at `t` on the latent path from a to b; only the newest request is kept."""
+        gen, spec = self.generator, self.spec
+        if gen is None or spec is None or a.seed is None or b.seed is None:
+            return
+        size = (a.img.shape[0], a.img.shape[1])
+        label = a.sample.label
+
+        def task(report, cancelled):
+            (s,) = interpolate(gen, a.seed, b.seed, [t], size=size, label=label, seamless=spec.seamless)
+            return make_variation(s)
+
+        self._interp.submit(task)
+
+    def _on_interpolated(self, v: Variation) -> None:
+        self.interpolated.emit(v)
+
+    # --- derived views ------------------------------------------------------------------
+    def request_view(self, v: Variation, view: imaging.ViewSettings) -> None:
+        """The picture of `v` in `view` (hillshade, normal, ...); view_ready follows."""
+        if view.mode in (imaging.COLOUR, imaging.GREY, imaging.RELIEF):
+            self.view_ready.emit(v, view, v.image)
+            return
+        if view in v.views:
+            self.view_ready.emit(v, view, v.views[view])
+            return
+        wrap = bool(v.sample.tileable)
+        self._views.submit(lambda report, cancelled: (v, view, imaging.render_view(v.img, view, wrap)))
+
+    def _on_view(self, result) -> None:
+        v, view, image = result
+        v.views[view] = image
+        self.view_ready.emit(v, view, image)

@@ -1,0 +1,144 @@
+"""`texgen train` as a child process: start it, read its JSON progress lines, stop it cleanly.
+
+The GUI never imports the trainer (nor torch): it runs `python -m texgen train ...
+--progress json` with QProcess and turns each stdout line into an `event` signal (see
+trainer/cli.py for the schema). Stderr is kept (its last lines explain a crash). The outcome
+comes as `ended(outcome, message)`:
+
+    done      the "done" event arrived (after a normal end or a Stop): message = the ONNX path
+    error     the trainer reported a user error ("error" event): message = its text
+    crashed   the process died or ended without "done": message = the end of its stderr
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+
+KILL_AFTER_MS = 120_000  # a Stop that has not ended the run by then becomes a kill
+
+
+@dataclass
+class TrainerCommand:
+    """How to start the trainer; tests point it at a stand-in script."""
+
+    program: str = sys.executable
+    prefix: list[str] = field(default_factory=lambda: ["-m", "texgen", "train"])
+
+    def arguments(self, args: list[str]) -> list[str]:
+        return [*self.prefix, *args]
+
+
+class TrainingProcess(QObject):
+    event = Signal(dict)
+    log = Signal(str)
+    ended = Signal(str, str)  # outcome, message
+
+    def __init__(self, command: TrainerCommand | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.command = command or TrainerCommand()
+        self.process: QProcess | None = None
+        self.stderr_tail: deque[str] = deque(maxlen=30)
+        self.last: dict[str, dict] = {}  # latest event of each kind
+        self._out = b""
+        self._err = b""
+        self._stopping = False
+        self._kill_timer = QTimer(self, singleShot=True, interval=KILL_AFTER_MS, timeout=self.kill)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+
+    def start(self, args: list[str]) -> None:
+        if self.running:
+            raise RuntimeError("a training run is already going")
+        self.stderr_tail.clear()
+        self.last.clear()
+        self._out = self._err = b""
+        self._stopping = False
+        p = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        env.insert("PYTHONIOENCODING", "utf-8")
+        p.setProcessEnvironment(env)
+        p.readyReadStandardOutput.connect(self._read_out)
+        p.readyReadStandardError.connect(self._read_err)
+        p.finished.connect(self._finished)
+        p.errorOccurred.connect(self._error)
+        self.process = p
+        full = self.command.arguments(args)
+        self.log.emit("$ " + " ".join([os.path.basename(self.command.program), *full]))
+        p.start(self.command.program, full)
+
+    def stop(self) -> None:
+        """Ask the run to stop: SIGTERM, on which the trainer checkpoints and exports."""
+        if not self.running:
+            return
+        if self._stopping:
+            self.kill()
+            return
+        self._stopping = True
+        self.process.terminate()
+        self._kill_timer.start()
+
+    def kill(self) -> None:
+        if self.running:
+            self.process.kill()
+
+    # --- reading -------------------------------------------------------------------------
+    def _read_out(self) -> None:
+        self._out += bytes(self.process.readAllStandardOutput())
+        *lines, self._out = self._out.split(b"\n")
+        for raw in lines:
+            self._line(raw.decode("utf-8", "replace").strip())
+
+    def _line(self, line: str) -> None:
+        if not line:
+            return
+        try:
+            ev = json.loads(line)
+        except json.JSONDecodeError:
+            ev = None
+        if isinstance(ev, dict) and isinstance(ev.get("event"), str):
+            self.last[ev["event"]] = ev
+            self.event.emit(ev)
+        else:
+            self.log.emit(line)
+
+    def _read_err(self) -> None:
+        self._err += bytes(self.process.readAllStandardError())
+        *lines, self._err = self._err.split(b"\n")
+        for raw in lines:
+            text = raw.decode("utf-8", "replace").rstrip()
+            if text:
+                self.stderr_tail.append(text)
+                self.log.emit(text)
+
+    # --- the end -------------------------------------------------------------------------
+    def _finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._kill_timer.stop()
+        self._read_out()
+        self._read_err()
+        if self._out.strip():
+            self._line(self._out.decode("utf-8", "replace").strip())
+            self._out = b""
+        if "done" in self.last:
+            self.ended.emit("done", str(self.last["done"].get("onnx", "")))
+        elif "error" in self.last:
+            self.ended.emit("error", str(self.last["error"].get("message", "the trainer reported an error")))
+        else:
+            how = "was killed" if status == QProcess.ExitStatus.CrashExit else f"ended with exit code {code}"
+            tail = "\n".join(list(self.stderr_tail)[-8:])
+            self.ended.emit("crashed", f"the training process {how} before finishing" + (f":\n{tail}" if tail else ""))
+        self.process = None
+
+    def _error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            program = self.command.program
+            self.process = None
+            self.ended.emit("crashed", f"could not start the trainer ({program}): check that texgen is installed with its trainer")

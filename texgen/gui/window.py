@@ -1,0 +1,432 @@
+"""The main window: library on the left, preview and gallery in the middle, controls and
+interpolation on the right, training on its own tab; errors in the status bar.
+
+It wires widgets to the `AppState` and holds no logic of its own: generating goes through
+`sampling.sample`, exporting through `service.generate`, training through `texgen train`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from texgen import __version__
+from texgen.assets import DEFAULT_MODELS, list_models
+from texgen.gui import imaging
+from texgen.gui.controls import Controls
+from texgen.gui.export_dialog import ExportDialog
+from texgen.gui.gallery import Gallery
+from texgen.gui.interpolation import InterpolationPanel
+from texgen.gui.library import Library, is_model_file
+from texgen.gui.preview import Preview
+from texgen.gui.relief_view import ReliefView
+from texgen.gui.settings import Settings
+from texgen.gui.state import AppState, Variation
+from texgen.gui.training_panel import TrainingPanel
+from texgen.gui.training_process import TrainerCommand
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings | None = None, device: str = "auto", trainer: TrainerCommand | None = None) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self.state = AppState(device, self)
+        self.shown: Variation | None = None  # what the preview shows
+        self.view_mode = imaging.COLOUR
+        self.export_dialog: ExportDialog | None = None
+        self.setWindowTitle("texgen")
+        self.setAcceptDrops(True)
+        self._build(trainer)
+        self._connect()
+        self._restore()
+
+    # --- layout --------------------------------------------------------------------------
+    def _build(self, trainer: TrainerCommand | None) -> None:
+        self.library = Library()
+        self.controls = Controls()
+        self.gallery = Gallery()
+        self.preview = Preview()
+        self.relief = ReliefView()
+        self.interpolation = InterpolationPanel()
+        self.training = TrainingPanel(self.settings, trainer)
+
+        # View bar above the preview: what to show and how many tiles.
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        self.view_buttons = QButtonGroup(self)
+        self.view_buttons.setExclusive(True)
+        self.view_row = QHBoxLayout()
+        bar.addLayout(self.view_row)
+        bar.addStretch(1)
+        self.tile_buttons = QButtonGroup(self)
+        for n in (1, 2, 3):
+            b = QToolButton(text=f"{n}×{n}", checkable=True)
+            b.setToolTip(f"Show the texture repeated {n}×{n} to check its seams (key {n} in the View menu)")
+            self.tile_buttons.addButton(b, n)
+            bar.addWidget(b)
+        self.tile_buttons.button(1).setChecked(True)
+        fit = QToolButton(text="Fit")
+        fit.setToolTip("Fit the picture in the view (double-click the picture)")
+        fit.clicked.connect(self.preview.fit)
+        bar.addWidget(fit)
+        self.zoom_label = QLabel("100%")
+        self.zoom_label.setMinimumWidth(48)
+        bar.addWidget(self.zoom_label)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.preview)
+        self.stack.addWidget(self.relief)
+        centre_top = QWidget()
+        v = QVBoxLayout(centre_top)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.addLayout(bar)
+        v.addWidget(self.stack, 1)
+        self.centre = QSplitter(Qt.Orientation.Vertical)
+        self.centre.addWidget(centre_top)
+        self.centre.addWidget(self.gallery)
+        self.centre.setStretchFactor(0, 3)
+        self.centre.setStretchFactor(1, 1)
+
+        right = QWidget()
+        r = QVBoxLayout(right)
+        r.setContentsMargins(0, 0, 0, 0)
+        box = QGroupBox("Generate")
+        QVBoxLayout(box).addWidget(self.controls)
+        r.addWidget(box)
+        box = QGroupBox("Interpolate A → B")
+        QVBoxLayout(box).addWidget(self.interpolation)
+        r.addWidget(box)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Write engine-ready files for the selection or a batch of seeds (Ctrl+E)")
+        self.export_button.clicked.connect(self.open_export)
+        self.export_button.setMinimumHeight(34)
+        r.addWidget(self.export_button)
+        r.addStretch(1)
+        right.setMinimumWidth(280)
+        right.setMaximumWidth(380)
+
+        self.split = QSplitter()
+        self.library.setMinimumWidth(220)
+        self.split.addWidget(self.library)
+        self.split.addWidget(self.centre)
+        self.split.addWidget(right)
+        self.split.setStretchFactor(1, 1)
+        self.split.setSizes([270, 800, 320])
+
+        self.tabs = QTabWidget()
+        page = QWidget()
+        QVBoxLayout(page).addWidget(self.split)
+        self.tabs.addTab(page, "Generate")
+        self.tabs.addTab(self.training, "Train")
+        self.setCentralWidget(self.tabs)
+
+        self.status_text = QLabel()
+        self.status_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.pixel = QLabel()
+        self.pixel.setMinimumWidth(280)
+        self.busy = QProgressBar()
+        self.busy.setMaximumWidth(160)
+        self.busy.setTextVisible(True)
+        self.busy.setFormat("%v / %m")
+        self.busy.hide()
+        self.device_label = QLabel("")
+        sb = self.statusBar()
+        sb.addWidget(self.status_text, 1)
+        sb.addPermanentWidget(self.pixel)
+        sb.addPermanentWidget(self.busy)
+        sb.addPermanentWidget(self.device_label)
+        self._menus()
+        self._set_view_modes("texture")
+
+    def _menus(self) -> None:
+        file = self.menuBar().addMenu("&File")
+        act = QAction("&Open model…", self, shortcut=QKeySequence.StandardKey.Open, triggered=self.library.browse)
+        file.addAction(act)
+        self.export_action = QAction("&Export…", self, shortcut="Ctrl+E", triggered=self.open_export)
+        file.addAction(self.export_action)
+        file.addSeparator()
+        file.addAction(QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close))
+        view = self.menuBar().addMenu("&View")
+        tiles = QActionGroup(self)
+        for n in (1, 2, 3):
+            a = QAction(f"Tile {n}×{n}", self, checkable=True, shortcut=f"Ctrl+{n}")
+            a.triggered.connect(lambda _=False, n=n: self.set_tiles(n))
+            tiles.addAction(a)
+            view.addAction(a)
+        view.addAction(QAction("&Fit", self, shortcut="Ctrl+0", triggered=self.preview.fit))
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(QAction("&About texgen", self, triggered=self._about))
+
+    def _connect(self) -> None:
+        s, c = self.state, self.controls
+        self.library.model_chosen.connect(self.load_model)
+        s.model_loading.connect(self._on_loading)
+        s.model_loaded.connect(self._on_loaded)
+        s.model_failed.connect(self._on_load_failed)
+        c.generate_requested.connect(self.generate)
+        c.cancel_requested.connect(s.cancel_generation)
+        c.cancel_requested.connect(lambda: self._generation_done(None))
+        c.strength_changed.connect(lambda _: self._refresh_view())
+        s.generation_started.connect(self._on_generation_started)
+        s.variation_added.connect(self.gallery.add_variation)
+        s.generation_progress.connect(lambda done, total: self.busy.setValue(done))
+        s.generation_finished.connect(self._generation_done)
+        s.generation_failed.connect(self._on_generation_failed)
+        s.cleared.connect(self.gallery.clear)
+        s.cleared.connect(self.interpolation.reset)
+        s.view_ready.connect(self._on_view_ready)
+        s.interpolated.connect(self._show)
+        s.message.connect(self.show_message)
+        self.gallery.current_changed.connect(lambda v: v is not None and self._show(v))
+        self.gallery.favourite_toggled.connect(s.set_favourite)
+        self.gallery.picked.connect(self.interpolation.pick)
+        self.gallery.export_requested.connect(self.open_export)
+        self.interpolation.position_changed.connect(s.interpolate)
+        self.tile_buttons.idClicked.connect(self.set_tiles)
+        self.view_buttons.idClicked.connect(lambda i: self.set_view_mode(self.view_buttons.button(i).property("mode")))
+        self.preview.hovered.connect(self._on_hover)
+        self.preview.left.connect(lambda: self.pixel.setText(""))
+        self.preview.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.training.model_added.connect(self._on_trained)
+        self.training.message.connect(self.show_message)
+
+    # --- settings ------------------------------------------------------------------------
+    def _restore(self) -> None:
+        s = self.settings
+        geometry, layout = s.blob("window/geometry"), s.blob("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        if layout is not None:
+            self.restoreState(layout)
+        split = s.blob("window/split")
+        if split is not None:
+            self.split.restoreState(split)
+        self.controls.count.setValue(s.number("generate/count", 8))
+        self.controls.seed.setValue(s.number("generate/seed", 0))
+        self.controls.strength.setValue(s.real("generate/normal_strength", 1.0))
+        self.set_tiles(s.number("view/tiles", 1))
+        self.library.start_folder = s.folder("models")
+        for p in s.text("library/opened", "").split("\n"):
+            if p and Path(p).exists():
+                self.library.opened.append(Path(p))
+        self.library.refresh()
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.set("window/geometry", self.saveGeometry())
+        s.set("window/state", self.saveState())
+        s.set("window/split", self.split.saveState())
+        s.set("generate/count", self.controls.count.value())
+        s.set("generate/seed", self.controls.seed.value())
+        s.set("generate/normal_strength", self.controls.strength.value())
+        s.set("view/tiles", self.preview.tiles)
+        s.set("library/opened", "\n".join(str(p) for p in self.library.opened))
+        s.set_folder("models", self.library.start_folder)
+        if self.state.generator is not None:
+            s.set("model/last", str(self.state.generator.path))
+        s.sync()
+
+    def start(self, model: str | None = None) -> None:
+        """Open `model`, else the last one used, else the first bundled default."""
+        if model:
+            self.load_model(model)
+            return
+        last = self.settings.text("model/last", "")
+        if last and Path(last).exists():
+            self.load_model(last)
+            return
+        entries = list_models()
+        preferred = [e for e in entries if e.name in DEFAULT_MODELS] or entries
+        if preferred:
+            self.load_model(str(preferred[0].path))
+        else:
+            self.show_message("No models installed yet: open an .onnx file (File > Open model…) or train one on the Train tab")
+
+    # --- model ---------------------------------------------------------------------------
+    def load_model(self, path: str) -> None:
+        if is_model_file(path) and Path(path).exists():
+            known = {str(p) for p in self.library.paths()}
+            if str(path) not in known:
+                self.library.add_file(path)
+        self.state.load_model(path)
+
+    def _on_loading(self, path: str) -> None:
+        self.library.show_loading(path)
+        self.show_message(f"Opening {Path(path).name}…")
+
+    def _on_loaded(self, gen) -> None:
+        info = gen.info
+        self.library.show_model(gen)
+        self.controls.set_model(gen)
+        self._set_view_modes(info.kind)
+        self.device_label.setText(f"{'GPU' if gen.device != 'cpu' else 'CPU'} · {gen.device}")
+        self.device_label.setToolTip(gen.provider)
+        self.setWindowTitle(f"texgen · {info.name}")
+        self.settings.set("model/last", str(gen.path))
+        self.show_message(f"{info.name}: {info.kind}, native {info.native_width}×{info.native_height}, running on {gen.device}")
+        self.preview.set_image(None)
+        self.relief.set_image(None)
+        self.generate(self.controls.spec())
+
+    def _on_load_failed(self, message: str) -> None:
+        self.library.show_error(message)
+        self.show_message(message, error=True)
+        if self.state.generator is not None:
+            self.library.mark_current(str(self.state.generator.path))
+
+    def _on_trained(self, path: str) -> None:
+        self.library.refresh()
+        self.tabs.setCurrentIndex(0)
+        self.load_model(path)
+
+    # --- generating ----------------------------------------------------------------------
+    def generate(self, spec) -> None:
+        self.state.generate(spec)
+
+    def _on_generation_started(self, total: int) -> None:
+        self.shown = None
+        self.busy.setRange(0, total)
+        self.busy.setValue(0)
+        self.busy.show()
+        self.controls.set_busy(True)
+        self.show_message(f"Generating {total} variation{'s' if total > 1 else ''}…")
+
+    def _generation_done(self, seconds: float | None) -> None:
+        self.busy.hide()
+        self.controls.set_busy(False)
+        if seconds is not None and self.state.variations:
+            n = len(self.state.variations)
+            self.show_message(f"{n} variation{'s' if n > 1 else ''} in {seconds:.1f} s · arrows to browse, F favourite, A/B to interpolate")
+
+    def _on_generation_failed(self, message: str) -> None:
+        self._generation_done(None)
+        self.show_message(message, error=True)
+
+    # --- preview -------------------------------------------------------------------------
+    def _set_view_modes(self, kind: str) -> None:
+        for b in self.view_buttons.buttons():
+            self.view_buttons.removeButton(b)
+            b.deleteLater()
+        modes = imaging.views_for(kind)
+        for i, mode in enumerate(modes):
+            b = QToolButton(text=imaging.VIEW_LABELS[mode], checkable=True)
+            b.setProperty("mode", mode)
+            self.view_buttons.addButton(b, i)
+            self.view_row.addWidget(b)
+        if self.view_mode not in modes:
+            self.view_mode = modes[0]
+        self.view_buttons.button(modes.index(self.view_mode)).setChecked(True)
+        self._apply_stack()
+
+    def view_settings(self) -> imaging.ViewSettings:
+        return imaging.ViewSettings(self.view_mode, float(self.controls.strength.value()))
+
+    def set_view_mode(self, mode: str) -> None:
+        self.view_mode = mode
+        for b in self.view_buttons.buttons():
+            b.setChecked(b.property("mode") == mode)
+        self._apply_stack()
+        self._refresh_view()
+
+    def _apply_stack(self) -> None:
+        relief = self.view_mode == imaging.RELIEF
+        self.stack.setCurrentWidget(self.relief if relief else self.preview)
+        for b in self.tile_buttons.buttons():
+            b.setEnabled(not relief)
+
+    def set_tiles(self, n: int) -> None:
+        self.preview.set_tiles(n)
+        self.tile_buttons.button(n).setChecked(True)
+
+    def _show(self, v: Variation) -> None:
+        self.shown = v
+        self._refresh_view()
+
+    def _refresh_view(self) -> None:
+        v = self.shown
+        if v is None:
+            return
+        if self.view_mode == imaging.RELIEF:
+            self.relief.set_image(v.img)
+        else:
+            self.state.request_view(v, self.view_settings())
+
+    def _on_view_ready(self, v: Variation, view, image) -> None:
+        if v is self.shown and view == self.view_settings():
+            self.preview.set_image(image)
+
+    def _on_hover(self, x: int, y: int) -> None:
+        if self.shown is not None:
+            self.pixel.setText(imaging.describe_pixel(self.shown.img, x, y))
+
+    # --- export --------------------------------------------------------------------------
+    def open_export(self) -> ExportDialog | None:
+        gen = self.state.generator
+        if gen is None:
+            self.show_message("no model is loaded: open one before exporting", error=True)
+            return None
+        spec = self.state.spec
+        selected = [v.seed for v in self.gallery.selected_variations() if v.seed is not None]
+        favourites = [v.seed for v in self.state.favourites() if v.seed is not None]
+        size = None
+        if self.state.variations:
+            img = self.state.variations[0].img
+            size = (img.shape[0], img.shape[1])
+        dialog = ExportDialog(
+            gen, settings=self.settings, selected_seeds=selected, favourite_seeds=favourites, size=size,
+            label=spec.label if spec else None, seamless=spec.seamless if spec else True,
+            normal_strength=float(self.controls.strength.value()), device=self.state.device, parent=self,
+        )
+        self.export_dialog = dialog
+        dialog.show()
+        return dialog
+
+    # --- messages, drops, closing ---------------------------------------------------------
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.status_text.setText(text)
+        self.status_text.setToolTip(text)
+        self.status_text.setStyleSheet("color: #ff8a80" if error else "")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if any(is_model_file(u.toLocalFile()) for u in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if is_model_file(u.toLocalFile())]
+        if paths:
+            event.acceptProposedAction()
+            self.load_model(paths[0])
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About texgen", f"<b>texgen {__version__}</b><p>Texture and heightmap generator for game developers.</p>")
+
+    def closeEvent(self, event) -> None:
+        if self.training.running:
+            answer = QMessageBox.question(self, "Training is running", "Stop the training run (it saves a checkpoint and exports the model) and quit?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.training.stop()
+        self.state.cancel_generation()
+        self.save_settings()
+        super().closeEvent(event)
