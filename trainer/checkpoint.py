@@ -57,8 +57,11 @@ def load_checkpoint(run_or_checkpoint: Path, device: str | torch.device = "cpu")
     path = find_checkpoint(run_or_checkpoint)
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:  # a truncated or foreign file
-        raise ModelError(f"cannot read checkpoint {path} ({exc})", "give a checkpoint written by `texgen train`") from None
+    except Exception:  # a truncated or foreign file (torch's own message spans many lines)
+        raise ModelError(
+            f"cannot read checkpoint {path}: the file is damaged or not a checkpoint",
+            "give a checkpoint written by `texgen train`",
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or "G" not in payload:
         raise ModelError(f"{path} is not a texgen training checkpoint", "give a checkpoint written by `texgen train`")
     payload["config"] = config_from_dict(payload["config"])

@@ -1,0 +1,234 @@
+"""Command line of the trainer: `texgen train ...` / `texgen export ...` (or `python -m trainer`).
+
+    texgen train --preset lanham-wgan-32 --data cifar100:forest
+    texgen train --preset spatial-wgan-gp --data ./my_textures --kind heightmap --minutes 30
+    texgen train --resume runs/00003-spatial-wgan-gp-my_textures --steps 40000
+    texgen export runs/00003-spatial-wgan-gp-my_textures --out gravel.onnx
+
+Every user mistake (unknown preset, bad data spec, empty folder, unknown class, bad --set,
+CUDA asked for but absent) prints one line `error: ...` on stderr naming the fix and exits
+with code 2. Ctrl-C or SIGTERM stops training cleanly: checkpoint, metrics, export, exit 0
+(a second Ctrl-C aborts at once).
+
+`--progress json` prints one JSON object per line on stdout, flushed, for a parent process
+(the GUI). Events, in order:
+
+    {"event": "start", "run_dir": str, "total_steps": int | null, "minutes": float | null,
+     "config": {...}}                          the resolved TrainConfig as a dict
+    {"event": "step", "step": int, "total_steps": int | null, "elapsed_s": float,
+     "eta_s": float | null, "images_per_s": float,
+     "losses": {"d": float, "g": float, "wasserstein": float, "gp": float}}
+        at most one per `log_seconds` (default 1 s) and always for the first and last step;
+        losses are means since the previous step event; "wasserstein" is present for wgan and
+        wgan-gp, "gp" for wgan-gp; images_per_s counts real images through the critic
+    {"event": "eval", "step": int, "metrics": {"swd": float, "swd_32": float, ...,
+     "nn_fake_median": float, "nn_train_median": float, "memorisation_ratio": float,
+     "seam_score": float (tileable models)}}
+    {"event": "sample", "step": int, "path": str}        the sample grid PNG just written
+    {"event": "checkpoint", "step": int, "path": str}
+    {"event": "done", "step": int, "run_dir": str, "onnx": str, "stopped_early": bool}
+    {"event": "error", "message": str}                    then exit code 2 (1 for a bug)
+
+Data loading notes (skipped files, ...) go to stderr as plain lines, never to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from texgen.errors import RequestError, TexgenError
+
+EXIT_USER_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage: one `error:` line like every user error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise RequestError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+
+
+def _train_parser() -> _Parser:
+    p = _Parser(prog="texgen train", description="Train a texture or heightmap GAN and export it to ONNX.")
+    p.add_argument("--preset", help="named starting point (see --list-presets)")
+    p.add_argument("--data", help="cifar100:forest, cifar100:33@ARCHIVE, an image folder, or a DEM file")
+    p.add_argument("--kind", choices=("texture", "heightmap"), help="heightmap: 1 channel, 16-bit precision kept")
+    p.add_argument("--conditional", action="store_true", default=None,
+                   help="sub-folders or the listed CIFAR classes become classes")  # fmt: skip
+    p.add_argument("--steps", type=int, help="generator iterations")
+    p.add_argument("--minutes", type=float, help="wall-time budget (stops at whichever comes first)")
+    p.add_argument("--batch", type=int)
+    p.add_argument("--crop", type=int, help="training image side: 16, 32, 64, 128 or 256")
+    p.add_argument("--scale", type=float, help="resize source images by this before cropping")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--out", help="parent folder of run folders (default runs/)")
+    p.add_argument("--name", help="run name")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any setting (repeatable); --dry-run lists them")  # fmt: skip
+    p.add_argument("--dry-run", action="store_true", help="print the resolved settings as JSON and exit")
+    p.add_argument("--progress", choices=("bar", "json", "none"), help="default: bar on a terminal, else none")
+    p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
+    return p
+
+
+def _config(args: argparse.Namespace):
+    import dataclasses
+
+    from trainer.checkpoint import load_checkpoint
+    from trainer.config import apply_overrides, check_config
+    from trainer.presets import DEFAULT_PRESET, get_preset
+
+    if args.resume:
+        cfg = load_checkpoint(args.resume)["config"]
+        cfg = dataclasses.replace(cfg, resume=str(args.resume))
+    else:
+        cfg = get_preset(args.preset or DEFAULT_PRESET)
+    flags = {
+        name: getattr(args, name)
+        for name in ("data", "kind", "conditional", "steps", "minutes", "batch", "crop", "scale", "device", "out", "name", "seed")
+        if getattr(args, name) is not None
+    }
+    if args.resume and args.preset and args.preset != cfg.preset:
+        flags["preset"] = args.preset  # reported as a change the checkpoint cannot take
+    if flags.get("kind") == "heightmap":
+        flags["channels"] = 1
+    if "steps" in flags and args.minutes is None and not args.resume:
+        flags["minutes"] = None  # --steps alone means exactly that many steps
+    cfg = apply_overrides(dataclasses.replace(cfg, **flags), args.overrides)
+    check_config(cfg)
+    return cfg
+
+
+def _json_printer(event: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+class _Bar:
+    """tqdm progress bar fed by progress events."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        from tqdm import tqdm
+
+        kind = event["event"]
+        if kind == "start":
+            self.bar = tqdm(total=event["total_steps"], unit="step", dynamic_ncols=True)
+            tqdm.write(f"run folder: {event['run_dir']}")
+        elif kind == "step" and self.bar is not None:
+            self.bar.update(event["step"] - self.bar.n)
+            self.bar.set_postfix({k: f"{v:.3g}" for k, v in event["losses"].items()}, refresh=False)
+        elif kind == "eval":
+            shown = {k: v for k, v in event["metrics"].items() if k in ("swd", "memorisation_ratio", "seam_score")}
+            tqdm.write(f"step {event['step']}: " + ", ".join(f"{k} {v:.3g}" for k, v in shown.items()))
+        elif kind == "done" and self.bar is not None:
+            self.bar.close()
+
+
+def _stop_flag() -> tuple[Callable[[], bool], Callable[[], None]]:
+    """SIGINT/SIGTERM set a flag the loop polls; a second Ctrl-C aborts. Returns (poll, restore)."""
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return flag.is_set, lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum, frame):
+        if flag.is_set() and signum == signal.SIGINT:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        flag.set()
+        print("stopping: finishing the step, then checkpoint and export (Ctrl-C again to abort)",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    for sig in previous:
+        signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, h in previous.items():
+            signal.signal(sig, h)
+
+    return flag.is_set, restore
+
+
+def _fail(message: str, progress: str | None) -> int:
+    if progress == "json":
+        _json_printer({"event": "error", "message": message})
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    return EXIT_USER_ERROR
+
+
+def train_main(argv: list[str]) -> int:
+    """`texgen train`: returns the exit code (0 done, 2 user error)."""
+    progress = "json" if "json" in argv and "--progress" in argv else None
+    try:
+        args = _train_parser().parse_args(argv)
+        progress = args.progress or ("bar" if sys.stdout.isatty() else "none")
+        if args.list_presets:
+            from trainer.presets import PRESETS
+
+            for name, cfg in PRESETS.items():
+                print(f"{name:22s} {cfg.description}")
+            return 0
+        cfg = _config(args)
+        if args.dry_run:
+            from trainer.data import describe_spec
+
+            resolved = json.loads(cfg.to_json())
+            if cfg.data:
+                resolved["data_resolved"] = describe_spec(cfg.data, kind=cfg.kind, classes=cfg.conditional)
+            print(json.dumps(resolved, indent=2))
+            return 0
+        from trainer.loop import train
+
+        on_progress = {"json": _json_printer, "bar": _Bar(), "none": None}[progress]
+        should_stop, restore = _stop_flag()
+        try:
+            run_dir = train(cfg, on_progress, should_stop)
+        finally:
+            restore()
+        if progress != "json":
+            print(f"done: {run_dir / 'generator.onnx'}")
+        return 0
+    except TexgenError as exc:
+        return _fail(str(exc), progress)
+    except Exception as exc:
+        if progress == "json":
+            _json_printer({"event": "error", "message": f"internal error: {type(exc).__name__}: {exc}"})
+        raise
+
+
+def export_main(argv: list[str]) -> int:
+    """`texgen export RUN_OR_CHECKPOINT [--out FILE] [--name NAME]`: exit code 0 or 2."""
+    p = _Parser(prog="texgen export", description="Export a training run's generator to a texgen ONNX file.")
+    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint .pt file")
+    p.add_argument("--out", help="output .onnx file or folder (default: generator.onnx in the run folder)")
+    p.add_argument("--name", help="model name stored in the file (default: the run's name)")
+    try:
+        args = p.parse_args(argv)
+        from trainer.export import export_generator
+
+        out = export_generator(Path(args.run), Path(args.out) if args.out else None, name=args.name)
+        print(out)
+        return 0
+    except TexgenError as exc:
+        return _fail(str(exc), None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m trainer train|export ...`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"train": train_main, "export": export_main}
+    if not argv or argv[0] not in commands:
+        print("usage: python -m trainer {train,export} ... (--help after the command for options)", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return commands[argv[0]](argv[1:])

@@ -1,0 +1,276 @@
+"""train(): one function, its stages in order, progress out through a callback.
+
+Progress events (dicts passed to `on_progress`; the CLI prints them as JSON lines, see
+trainer/cli.py): start, step, eval, sample, checkpoint, done. `should_stop` is polled once per
+generator step; when it answers True the run checkpoints, evaluates, exports and returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from texgen.errors import RequestError, TexgenError
+from trainer.checkpoint import LATEST, load_checkpoint, run_dir_of, save_checkpoint
+from trainer.config import TrainConfig, check_config
+from trainer.distributed import any_rank, broadcast, finish_distributed, init_distributed, same_weights
+from trainer.run import StatsLog, make_run_dir, plot_stats, save_grid, slug, write_atomic
+from trainer.session import Session, load_session_state, make_session, pick_device, session_state, set_threads, train_step
+
+Progress = Callable[[dict[str, Any]], None]
+
+# Fields that may change when a run is resumed; anything else must match the checkpoint.
+RESUMABLE = {"steps", "minutes", "device", "amp", "threads", "sample_every", "checkpoint_every",
+             "eval_every", "eval_samples", "log_seconds", "resume", "out", "name", "cache_dir", "download"}  # fmt: skip
+SAMPLE_SEED = 20240601  # fixed latents for sample grids and metrics: the same images every time
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _resumed_config(cfg: TrainConfig, saved: TrainConfig) -> TrainConfig:
+    changed = [
+        f.name for f in dataclasses.fields(TrainConfig)
+        if f.name not in RESUMABLE and getattr(cfg, f.name) != getattr(saved, f.name)
+    ]  # fmt: skip
+    if changed:
+        raise RequestError(
+            f"cannot change {', '.join(changed)} when resuming (the checkpoint was trained with other values)",
+            "resume with only --steps, --minutes, --device or the intervals changed, or start a new run",
+        )
+    return cfg
+
+
+def _open_data(cfg: TrainConfig, log: Callable[[str], None]):
+    from trainer.data import open_dataset  # imported here: reading data pulls in image decoders
+
+    return open_dataset(
+        cfg.data, kind=cfg.kind, channels=cfg.channels, crop=cfg.crop, scale=cfg.scale,
+        classes=cfg.conditional, cache_dir=Path(cfg.cache_dir) if cfg.cache_dir else None,
+        download=cfg.download, log=log,
+    )  # fmt: skip
+
+
+class _Samples:
+    """Fixed latents for the sample grids and the metrics, drawn from their own generator so
+    that sampling never disturbs the training streams (resume stays exact)."""
+
+    def __init__(self, s: Session, data, cfg: TrainConfig):
+        self.s, self.data, self.cfg = s, data, cfg
+        g = torch.Generator().manual_seed(SAMPLE_SEED)
+        self.cells = cfg.crop // s.spec.pixels_per_cell if s.spec.spatial else None
+        k = s.num_classes
+        if k:  # rows: classes (at most 8), columns: the same 8 latents
+            rows = min(k, 8)
+            z = self._z(8, g).repeat(rows, *[1] * (3 if self.cells else 1))
+            self.grid_labels = torch.arange(rows).repeat_interleave(8)
+        else:
+            z = self._z(32 if cfg.crop <= 64 else 16, g)
+            self.grid_labels = None
+        self.grid_z = z
+        self.eval_z = self._z(cfg.eval_samples, g)
+        self.eval_labels = torch.arange(cfg.eval_samples) % k if k else None
+        self._real: np.ndarray | None = None
+
+    def _z(self, n: int, g: torch.Generator) -> torch.Tensor:
+        Z = self.s.spec.latent_size
+        shape = (n, Z, self.cells, self.cells) if self.cells else (n, Z)
+        return torch.randn(shape, generator=g)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> np.ndarray:
+        G, dev, out = self.s.G, self.s.device, []
+        G.eval()
+        try:
+            for i in range(0, len(z), self.s.batch):
+                y = labels[i : i + self.s.batch].to(dev) if labels is not None else None
+                out.append(G(z[i : i + self.s.batch].to(dev), y).float().cpu().numpy())
+        finally:
+            G.train()
+        return np.concatenate(out)
+
+    def real(self) -> np.ndarray:
+        if self._real is None:
+            rng = np.random.default_rng([self.cfg.seed, 7])
+            self._real, _ = self.data.batch(rng, self.cfg.eval_samples, self.cfg.crop, augment=False)
+        return self._real
+
+    def evaluate(self) -> dict[str, float]:
+        from trainer.metrics import evaluate
+
+        fake = self.generate(self.eval_z, self.eval_labels)
+        return evaluate(self.real(), fake, tileable=self.s.spec.spatial, seed=0)
+
+
+def train(
+    cfg: TrainConfig,
+    on_progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Path:
+    """Train a GAN as `cfg` says; returns the run folder (with generator.onnx at the end)."""
+    # 1. Check the settings, join torchrun's process group if launched by it, pick the device.
+    check_config(cfg)
+    dist = init_distributed("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
+    try:
+        return _train(cfg, dist, on_progress if dist.main else None, should_stop if should_stop is not None else (lambda: False))
+    finally:
+        finish_distributed(dist)
+
+
+def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[[], bool]) -> Path:
+    if emit is None:
+        emit = lambda event: None  # noqa: E731
+    device = pick_device(cfg.device, dist)
+    set_threads(cfg, device, dist)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    # 2. Resume: the checkpoint's settings, with only run-control fields changed.
+    ckpt = None
+    if cfg.resume:
+        ckpt = load_checkpoint(cfg.resume, "cpu")
+        cfg = _resumed_config(cfg, dataclasses.replace(ckpt["config"], **{k: getattr(cfg, k) for k in RESUMABLE}))
+        if cfg.steps is not None and cfg.steps <= ckpt["step"]:
+            raise RequestError(
+                f"the run is already at step {ckpt['step']} of {cfg.steps}",
+                f"resume with --steps larger than {ckpt['step']} (or --minutes)",
+            )
+
+    # 3. Open the data before making any folder: a bad data spec leaves nothing behind.
+    data = _open_data(cfg, _stderr if dist.main else (lambda m: None))
+    if cfg.conditional and len(data.class_names) < 2:
+        raise RequestError(
+            f"conditional training needs at least 2 classes, {cfg.data!r} gives {len(data.class_names)}",
+            "use a folder with one sub-folder per class, or list several CIFAR-100 classes (cifar100:forest,sea)",
+        )
+
+    # 4. Networks, optimizers and random streams; the saved state when resuming.
+    s = make_session(cfg, data, device, dist)
+    elapsed_before = 0.0
+    if ckpt is not None:
+        load_session_state(s, ckpt)
+        elapsed_before = float(ckpt.get("elapsed_s", 0.0))
+    data_facts = {"description": data.description, "license": data.license,
+                  "class_names": list(data.class_names), "skipped": len(data.skipped)}  # fmt: skip
+
+    # 5. The run folder (rank 0 makes it; the others learn its name).
+    run_dir = None
+    if dist.main:
+        if ckpt is not None:
+            run_dir = run_dir_of(ckpt["path"])
+        else:
+            run_dir = make_run_dir(Path(cfg.out), cfg.name or f"{cfg.preset}-{slug(Path(cfg.data).name or cfg.data)}")
+        write_atomic(run_dir / "config.json", cfg.to_json().encode())
+    run_dir = Path(broadcast(str(run_dir) if run_dir else "", dist))
+    stats = StatsLog(run_dir)
+    if dist.main and ckpt is not None:  # drop log lines written after the checkpoint (a crash)
+        kept = [r for r in stats.read() if r.get("step", 0) <= s.step]
+        write_atomic(stats.path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+    samples = _Samples(s, data, cfg)
+    emit({"event": "start", "run_dir": str(run_dir), "total_steps": cfg.steps, "minutes": cfg.minutes,
+          "config": dataclasses.asdict(cfg)})  # fmt: skip
+
+    def checkpoint(metrics: dict[str, float] | None, elapsed: float) -> Path:
+        state = session_state(s)  # collective: every rank gives its random streams
+        path = run_dir / "checkpoints" / LATEST
+        if dist.main:
+            save_checkpoint(path, cfg, state, data=data_facts, metrics=metrics or {},
+                            elapsed_s=elapsed, device=_device_name(device, dist))  # fmt: skip
+            emit({"event": "checkpoint", "step": s.step, "path": str(path)})
+        return path
+
+    # 6. Train: n_critic critic steps and one generator step per iteration.
+    start_step, t0 = s.step, time.perf_counter()
+    last_log_t, last_log_step = t0, s.step
+    sums: dict[str, torch.Tensor] = {}
+    metrics: dict[str, float] = dict(ckpt.get("metrics", {})) if ckpt else {}
+    stopped_early = False
+    while True:
+        losses = train_step(s)
+        for k, v in losses.items():
+            sums[k] = sums[k] + v if k in sums else v
+        now = time.perf_counter()
+        elapsed = elapsed_before + now - t0
+        user_stop = should_stop()
+        out_of_time = cfg.minutes is not None and elapsed >= cfg.minutes * 60
+        stop = any_rank(user_stop or out_of_time, dist, device)
+        stopped_early = stop and user_stop
+        last = stop or (cfg.steps is not None and s.step >= cfg.steps)
+        do_eval = last or (cfg.eval_every and s.step % cfg.eval_every == 0)
+
+        if dist.main and do_eval:
+            metrics = samples.evaluate()
+        if dist.main and (last or do_eval or now - last_log_t >= cfg.log_seconds or s.step == start_step + 1):
+            n = s.step - last_log_step
+            avg = {k: float(v) / n for k, v in zip(sums, torch.stack(list(sums.values())).tolist())}
+            if not all(np.isfinite(list(avg.values()))):
+                raise TexgenError(
+                    f"training diverged: a loss is not finite at step {s.step} ({avg})",
+                    "lower the learning rates (--set lr_g=... lr_d=...) or use a wgan-gp preset",
+                )
+            window = max(now - last_log_t, 1e-9)
+            rate = (s.step - start_step) / max(now - t0, 1e-9)
+            eta = _eta(cfg, s.step, rate, elapsed)
+            images_per_s = n * cfg.n_critic * cfg.batch / window
+            record = {"step": s.step, "elapsed_s": round(elapsed, 3), "losses": avg,
+                      "images_per_s": round(images_per_s, 2), "steps_per_s": round(n / window, 4)}  # fmt: skip
+            if do_eval:
+                record["metrics"] = metrics
+            stats.write(record)
+            emit({"event": "step", "step": s.step, "total_steps": cfg.steps, "elapsed_s": round(elapsed, 3),
+                  "eta_s": None if eta is None else round(eta, 1), "images_per_s": round(images_per_s, 2),
+                  "losses": avg})  # fmt: skip
+            if do_eval:
+                emit({"event": "eval", "step": s.step, "metrics": metrics})
+            sums, last_log_t, last_log_step = {}, now, s.step
+        if dist.main and (last or (cfg.sample_every and s.step % cfg.sample_every == 0)):
+            path = save_grid(samples.generate(samples.grid_z, samples.grid_labels),
+                             run_dir / "samples" / f"step-{s.step:06d}.png")  # fmt: skip
+            emit({"event": "sample", "step": s.step, "path": str(path)})
+            plot_stats(stats.read(), run_dir / "plot.png")
+        if not last and cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
+            checkpoint(metrics, elapsed)
+        if last:
+            break
+
+    # 7. Finish: final checkpoint, export, and a check that the ranks never drifted apart.
+    ckpt_path = checkpoint(metrics, elapsed)
+    if not same_weights(s.G, dist, device):
+        raise RuntimeError("generator weights differ between processes: a DistributedDataParallel bug")
+    onnx_path = None
+    if dist.main:
+        from trainer.export import export_generator
+
+        onnx_path = export_generator(ckpt_path)
+        emit({"event": "done", "step": s.step, "run_dir": str(run_dir), "onnx": str(onnx_path),
+              "stopped_early": stopped_early})  # fmt: skip
+    return run_dir
+
+
+def _eta(cfg: TrainConfig, step: int, rate: float, elapsed: float) -> float | None:
+    etas = []
+    if cfg.steps is not None and rate > 0:
+        etas.append(max(cfg.steps - step, 0) / rate)
+    if cfg.minutes is not None:
+        etas.append(max(cfg.minutes * 60 - elapsed, 0.0))
+    return min(etas) if etas else None
+
+
+def _device_name(device: torch.device, dist) -> str:
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        import platform
+
+        name = f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return f"{dist.world} x {name}" if dist.active else name

@@ -1,0 +1,287 @@
+"""Session: the networks, optimizers and random streams of one run, and one training step.
+
+`train_step` is one generator iteration: `n_critic` critic steps, then ONE generator step
+(the course's printed WGAN loop updated the generator inside the critic loop: not copied).
+`train()` in loop.py drives it; the benchmark times it directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from texgen.errors import RequestError
+from trainer import losses
+from trainer.config import TrainConfig
+from trainer.distributed import Dist, gather
+from trainer.feed import BatchFeed
+from trainer.networks import NetSpec, build_critic, build_generator
+
+
+def pick_device(name: str, d: Dist) -> torch.device:
+    """`auto`: CUDA when torch sees a GPU, else the CPU. Under torchrun: this rank's GPU."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RequestError(
+            "--device cuda was asked for but torch sees no CUDA GPU",
+            "use --device cpu (or auto), or install a CUDA build of torch and its driver",
+        )
+    if name == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    index = d.local_rank if d.active else torch.cuda.current_device()
+    torch.cuda.set_device(index)
+    return torch.device("cuda", index)
+
+
+def pick_amp(mode: str, device: torch.device) -> torch.dtype | None:
+    """Mixed precision on CUDA only: bf16 where supported (no loss scaling needed)."""
+    if device.type != "cuda" or mode == "off":
+        return None
+    if mode == "fp16":
+        return torch.float16
+    if mode == "bf16" or torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None
+
+
+def set_threads(cfg: TrainConfig, device: torch.device, d: Dist) -> None:
+    if device.type != "cpu":
+        return
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    elif d.active:  # processes share the cores
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // d.world))
+
+
+@dataclass
+class Session:
+    cfg: TrainConfig
+    spec: NetSpec
+    device: torch.device
+    dist: Dist
+    G: nn.Module  # plain modules: sampling, export, checkpoints
+    D: nn.Module
+    G_train: nn.Module  # DDP-wrapped under torchrun, else the same modules
+    D_train: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    feed: BatchFeed
+    rng: np.random.Generator  # host-side randomness: data picks, crop offsets
+    amp_dtype: torch.dtype | None
+    scaler_g: torch.amp.GradScaler | None
+    scaler_d: torch.amp.GradScaler | None
+    batch: int  # per process
+    num_classes: int
+    step: int = 0
+    channels_last: bool = False
+    _params_d: list[torch.Tensor] = field(default_factory=list)
+
+    # -- latents ------------------------------------------------------------------------
+    @property
+    def train_cells(self) -> int:
+        """Spatial: latent cells per side while training (crop plus a margin to crop from)."""
+        s = self.spec.pixels_per_cell
+        return -(-self.cfg.crop // s) + self.cfg.spatial_margin
+
+    def latents(self, n: int, cells: int | None = None) -> torch.Tensor:
+        if self.spec.spatial:
+            c = cells or self.train_cells
+            return torch.randn(n, self.spec.latent_size, c, c, device=self.device)
+        return torch.randn(n, self.spec.latent_size, device=self.device)
+
+    def fake_labels(self, n: int) -> torch.Tensor | None:
+        if not self.num_classes:
+            return None
+        return torch.randint(0, self.num_classes, (n,), device=self.device)
+
+    def crop(self, images: torch.Tensor) -> torch.Tensor:
+        """Spatial: a random crop of the periodic output, so no period is tied to the crop."""
+        if not self.spec.spatial:
+            return images
+        size, c = images.shape[-1], self.cfg.crop
+        oy, ox = (int(v) for v in self.rng.integers(0, size - c + 1, size=2))
+        return images[:, :, oy : oy + c, ox : ox + c]
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+
+def _optimizer(cfg: TrainConfig, params, lr: float, device: torch.device) -> torch.optim.Optimizer:
+    if cfg.optimizer == "rmsprop":
+        # Keras RMSprop defaults (rho 0.9, epsilon 1e-7), as the course's WGAN used them.
+        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7)
+    fused = {"fused": True} if device.type == "cuda" else {}
+    return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), **fused)
+
+
+def make_session(cfg: TrainConfig, data, device: torch.device, d: Dist) -> Session:
+    """Networks (seeded), optimizers, data feed and random streams for `cfg` on `device`."""
+    # 1. Networks: seeded identically on every rank (DDP also broadcasts rank 0's weights).
+    num_classes = len(data.class_names) if cfg.conditional else 0
+    spec = cfg.net_spec(num_classes)
+    torch.manual_seed(cfg.seed)
+    G, D = build_generator(spec).to(device), build_critic(spec).to(device)
+    channels_last = device.type == "cuda"
+    if channels_last:
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    G.train(), D.train()
+    # 2. Per-rank random streams: latents and dropout (torch), data picks (numpy).
+    torch.manual_seed(cfg.seed * 1000 + d.rank + 1)
+    random.seed(cfg.seed * 1000 + d.rank)
+    rng = np.random.default_rng([cfg.seed, d.rank])
+    if cfg.batch % d.world:
+        raise RequestError(
+            f"batch {cfg.batch} does not split over {d.world} processes",
+            f"use a batch that is a multiple of {d.world}",
+        )
+    batch = cfg.batch // d.world
+    feed = BatchFeed(
+        data, crop=cfg.crop, batch=batch, augment=cfg.augment, device=device, rng=rng,
+        channels_last=channels_last,
+    )  # fmt: skip
+    G_train, D_train = G, D
+    if d.active:
+        ids = [device.index] if device.type == "cuda" else None
+        G_train, D_train = DDP(G, device_ids=ids), DDP(D, device_ids=ids)
+    amp = pick_amp(cfg.amp, device)
+    fp16 = amp == torch.float16
+    return Session(
+        cfg=cfg, spec=spec, device=device, dist=d, G=G, D=D, G_train=G_train, D_train=D_train,
+        opt_g=_optimizer(cfg, G.parameters(), cfg.lr_g, device),
+        opt_d=_optimizer(cfg, D.parameters(), cfg.lr_d, device),
+        feed=feed, rng=rng, amp_dtype=amp,
+        scaler_g=torch.amp.GradScaler("cuda") if fp16 else None,
+        scaler_d=torch.amp.GradScaler("cuda") if fp16 else None,
+        batch=batch, num_classes=num_classes, channels_last=channels_last,
+        _params_d=list(D.parameters()),
+    )  # fmt: skip
+
+
+def _update(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
+    opt.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        opt.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+
+
+def train_step(s: Session) -> dict[str, torch.Tensor]:
+    """One generator iteration. Returns detached scalar losses (no host sync)."""
+    cfg, n = s.cfg, s.batch
+    wasserstein = cfg.algorithm != "dcgan"
+    # With one critic step per generator step, the generator's forward pass is shared by both
+    # updates (the usual DCGAN loop); with several, each critic step gets fresh fakes.
+    reuse = cfg.n_critic == 1
+    d_sum = torch.zeros((), device=s.device)
+    w_sum = torch.zeros((), device=s.device)
+    gp_sum = torch.zeros((), device=s.device)
+
+    # 1. Critic steps.
+    for _ in range(cfg.n_critic):
+        real, label = s.feed.next()
+        label = label if s.num_classes else None  # fakes get the real batch's classes
+        z = s.latents(n)
+        if reuse:
+            with s.autocast():
+                fake_g = s.crop(s.G_train(z, label))
+            fake = fake_g.detach()
+        else:
+            with torch.no_grad(), s.autocast():
+                fake = s.crop(s.G(z, label))
+        with s.autocast():
+            d_real = s.D_train(real, label).float()
+            d_fake = s.D_train(fake, label).float()
+        if wasserstein:
+            loss_d = losses.wgan_d_loss(d_real, d_fake)
+            w_sum += losses.wasserstein_estimate(d_real, d_fake).detach()
+            if cfg.algorithm == "wgan-gp":
+                gp = losses.gradient_penalty(s.D_train, real, fake, label)
+                loss_d = loss_d + cfg.gp_lambda * gp
+                gp_sum += gp.detach()
+        else:
+            loss_d = losses.dcgan_d_loss(
+                d_real, d_fake, smoothing=cfg.label_smoothing, noise=cfg.label_noise, flip=cfg.label_flip
+            )
+        _update(loss_d, s.opt_d, s.scaler_d)
+        if cfg.algorithm == "wgan":
+            losses.clip_weights(s.D, cfg.clip)
+        d_sum += loss_d.detach()
+
+    # 2. One generator step, through the plain critic (its weights frozen, no DDP sync).
+    for p in s._params_d:
+        p.requires_grad_(False)
+    if not reuse:
+        label = s.fake_labels(n)
+        with s.autocast():
+            fake_g = s.crop(s.G_train(s.latents(n), label))
+    with s.autocast():
+        score = s.D(fake_g, label).float()
+    loss_g = losses.wgan_g_loss(score) if wasserstein else losses.dcgan_g_loss(score)
+    _update(loss_g, s.opt_g, s.scaler_g)
+    for p in s._params_d:
+        p.requires_grad_(True)
+    s.step += 1
+
+    out = {"d": d_sum / cfg.n_critic, "g": loss_g.detach()}
+    if wasserstein:
+        out["wasserstein"] = w_sum / cfg.n_critic
+    if cfg.algorithm == "wgan-gp":
+        out["gp"] = gp_sum / cfg.n_critic
+    return out
+
+
+# -- state for checkpoints ------------------------------------------------------------------
+
+
+def _rng_state(s: Session) -> dict:
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if s.device.type == "cuda" else [],
+        "numpy": s.rng.bit_generator.state,
+        "python": random.getstate(),
+    }
+
+
+def session_state(s: Session) -> dict:
+    """Everything that continues the run exactly (collective under torchrun: call on every rank)."""
+    rngs = gather(_rng_state(s), s.dist)
+    return {
+        "step": s.step,
+        "G": s.G.state_dict(),
+        "D": s.D.state_dict(),
+        "opt_g": s.opt_g.state_dict(),
+        "opt_d": s.opt_d.state_dict(),
+        "scaler_g": s.scaler_g.state_dict() if s.scaler_g else None,
+        "scaler_d": s.scaler_d.state_dict() if s.scaler_d else None,
+        "rng": rngs,  # one entry per rank
+    }
+
+
+def load_session_state(s: Session, state: dict) -> None:
+    s.step = int(state["step"])
+    s.G.load_state_dict(state["G"])
+    s.D.load_state_dict(state["D"])
+    s.opt_g.load_state_dict(state["opt_g"])
+    s.opt_d.load_state_dict(state["opt_d"])
+    if s.scaler_g and state.get("scaler_g"):
+        s.scaler_g.load_state_dict(state["scaler_g"])
+        s.scaler_d.load_state_dict(state["scaler_d"])
+    rngs = state["rng"]
+    if len(rngs) == s.dist.world:  # else a different process count: streams start afresh
+        r = rngs[s.dist.rank]
+        torch.set_rng_state(r["torch"])
+        if s.device.type == "cuda" and r["cuda"]:
+            torch.cuda.set_rng_state_all(r["cuda"])
+        s.rng.bit_generator.state = r["numpy"]
+        random.setstate(r["python"])
