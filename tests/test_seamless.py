@@ -73,7 +73,7 @@ def test_make_seamless_hides_the_seam_of_real_photos(name):
     out = make_seamless(img)
     assert out.shape == img.shape and out.dtype == np.float32
     assert seam_score(img) > 2.0
-    assert seam_score(out) < 1.15  # measured: gravel 1.01, brick 1.13, grass 0.99
+    assert seam_score(out) < 1.15  # measured: gravel 1.00, brick 0.95, grass 1.05
     # Not washed out, not blurred, no new edges: contrast and pixel-to-pixel detail stay.
     assert out.std() == pytest.approx(img.std(), rel=0.15)
     assert grad_energy(out) == pytest.approx(grad_energy(img), rel=0.10)
@@ -105,8 +105,8 @@ def test_make_seamless_on_crops_of_any_size(name, y, x, h, w):
     out = make_seamless(crop)
     assert out.shape == crop.shape
     assert seam_score(crop) > 2.0
-    # One border pair of 64 to 300 pixels is a noisy sample: over 50 random crops of gravel
-    # and grass the result stayed below 1.26 (the photos' own pairs spread 0.8 to 1.2).
+    # One border pair of 64 to 300 pixels is a noisy sample: over 100 random crops each of
+    # gravel and grass the result stayed below 1.26 (the photos' own pairs spread 0.8 to 1.2).
     assert seam_score(out) < 1.3
 
 

@@ -4,8 +4,9 @@ Images are `img`: H x W x C (or H x W) float32 in [0, 1].
 
 `make_seamless` works one axis at a time. To hide the left/right seam it mixes the image A
 with B, A rolled by half its width: B's wrap-around borders are A's continuous middle, and B's
-own seam (at the middle) is covered by A. Across each of the two bands where one copy hands
-over to the other it either
+own seam (at the middle) is covered by A. B is used only in a strip along each border (a
+wider strip would show A's middle twice, a visible half-period repeat); across the band
+where B hands over to A it either
 
 - cuts (default): follows the path of least difference between A and B through the band (the
   minimum-error boundary of image quilting, Efros & Freeman 2001) and feathers it over a few
@@ -87,9 +88,10 @@ def make_seamless(
 ) -> np.ndarray:
     """A copy of `img` that tiles with no visible seam; same shape and dtype float32.
 
-    overlap: the fraction of each axis given to the hand-over between the image and its
-      half-offset copy (two bands of overlap/2 each, centred a quarter in from each border).
-      For "cut" it is where the cut may wander; for "blend" the cross-faded width. 0 < overlap <= 1.
+    overlap: the most of each axis that the half-offset copy may take, half of it along each
+      border (0.25: up to 1/8 of the width at the left and at the right). For "cut" the band
+      where the cut may wander, for "blend" the cross-fade. 0 < overlap <= 1; larger bands
+      give the cut more freedom but repeat more of the middle at the borders.
     method: "cut" (default; keeps structure such as bricks sharp) or "blend" (smooth
       variance-preserving cross-fade; fine for noisy, structureless textures).
     """
@@ -119,11 +121,7 @@ def make_seamless(
 def _fix_columns(a: np.ndarray, overlap: float, method: Method, cyclic: bool) -> np.ndarray:
     """Make `a` (H x W x C) tile left/right. `cyclic`: `a` already tiles top/bottom; keep it."""
     w = a.shape[1]
-    # In the first pass, the second one will keep only the middle half of the rows at the
-    # left/right border (its middle from a, its borders from a's middle rolled outwards).
-    h = a.shape[0]
-    rows = slice(None) if cyclic else slice(h // 4, h - h // 4)
-    a = np.roll(a, _typical_shift(a[rows]), axis=1)
+    a = np.roll(a, _typical_shift(a), axis=1)
     b = np.roll(a, w // 2, axis=1)
     if method == "blend":
         mask = np.broadcast_to(_ramp(w, overlap)[None, :], a.shape[:2])
@@ -159,7 +157,7 @@ def _half_position(w: int) -> np.ndarray:
 
 def _ramp(w: int, overlap: float) -> np.ndarray:
     """Weight of the original per column: 0 at the borders, 1 in the middle, smooth between."""
-    u = np.clip((_half_position(w) - (0.5 - overlap / 2)) / overlap, 0.0, 1.0)
+    u = np.clip(_half_position(w) / overlap, 0.0, 1.0)
     return u * u * (3.0 - 2.0 * u)  # smoothstep: no kink where the band starts and ends
 
 
@@ -173,13 +171,10 @@ def _cut_mask(a: np.ndarray, b: np.ndarray, overlap: float, cyclic: bool) -> np.
     s = w // 2
     r = _feather_radius(w)
     t = _half_position(w)
-    lo, hi = 0.5 - overlap / 2, 0.5 + overlap / 2
-    # Columns the cut may use, kept 2r clear of the border and of b's seam so the feathered
-    # mask is exactly 0 at the borders and exactly 1 beside b's seam.
-    left = [x for x in range(1 + 2 * r, s - 2 * r) if lo <= t[x] <= hi]
-    right = [x for x in range(s + 1 + 2 * r, w - 2 * r) if lo <= t[x] <= hi]
-    left = left or [max(1, min(s - 1, round(s / 2)))]
-    right = right or [max(s + 1, min(w - 1, w - round(s / 2)))]
+    # Columns the cut may use: within `overlap` of the border, kept 2r clear of it and of b's
+    # seam so that the feathered mask is exactly 0 at the border and exactly 1 beside the seam.
+    left = [x for x in range(1 + 2 * r, s - 2 * r) if t[x] <= overlap] or [min(1 + 2 * r, s - 1)]
+    right = [x for x in range(s + 1 + 2 * r, w - 2 * r) if t[x] <= overlap] or [max(w - 1 - 2 * r, s + 1)]
     diff = np.sum((a - b) ** 2, axis=2)
     cols = np.arange(w)[None, :]
     # a starts at the left path's column and ends just before the right path's column.
@@ -252,7 +247,8 @@ def _blend_preserving(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray
     w3 = w[..., None]
     low = w3 * low_a + (1 - w3) * low_b
     detail = (w3 * (a - low_a) + (1 - w3) * (b - low_b)) / np.sqrt(w3**2 + (1 - w3) ** 2)
-    return low + detail
+    # Outside the cross-fade, the pixels themselves (low + detail only rounds to them).
+    return np.where(w3 == 1.0, a, np.where(w3 == 0.0, b, low + detail))
 
 
 def _blur_wrap(a: np.ndarray, r: int) -> np.ndarray:
