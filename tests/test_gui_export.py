@@ -1,0 +1,136 @@
+"""The export dialog writes exactly what `texgen generate` writes for the same request."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from PIL import Image
+
+from gui_helpers import drain, open_and_generate, settings, user_models, window  # noqa: F401
+from texgen.cli import main as cli_main
+
+
+def files_of(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def export(qtbot, dialog) -> None:
+    dialog.start()
+    assert dialog.running
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
+    drain(qtbot)
+
+
+def test_terrain_export_matches_the_cli_byte_for_byte(qtbot, window, models, tmp_path):
+    open_and_generate(qtbot, window, models.spatial_height, count=2, size=64)
+    d = window.open_export()
+    qtbot.addWidget(d)
+    d.preset.setCurrentIndex(d.preset.findData("unity-terrain"))
+    assert d.byte_order.isEnabled()
+    sizes = [d.size.itemData(i) for i in range(d.size.count())]
+    assert sizes[:3] == [33, 65, 129] and d.size.currentData() == 513
+    d.size.setCurrentIndex(d.size.findData(65))
+    d.byte_order.setCurrentIndex(d.byte_order.findData("big"))
+    d.folder.setText(str(tmp_path / "gui"))
+    d.template.setText("{model}_{seed:04d}_{map}")
+    d.use_batch.setChecked(True)
+    d.batch_count.setValue(3)
+    d.batch_start.setValue(5)
+    req = d.request()
+    assert req.seeds == [5, 6, 7] and req.byte_order == "big" and req.size == (65, 65)
+    export(qtbot, d)
+    assert d.error is None, d.error
+    assert d.progress.value() == 3 and "Wrote" in d.status.text()
+    gui = files_of(tmp_path / "gui")
+    assert "spatial-height_0005_height.raw" in gui and len(gui[ "spatial-height_0005_height.raw"]) == 65 * 65 * 2
+
+    # The same request on the command line, and the command the dialog shows.
+    code = cli_main([
+        "generate", "--model", str(models.spatial_height), "--seeds", "5-7", "--size", "65", "--preset", "unity-terrain",
+        "--byte-order", "big", "--name", "{model}_{seed:04d}_{map}", "--out", str(tmp_path / "cli"), "--device", "cpu",
+    ])
+    assert code == 0
+    assert files_of(tmp_path / "cli") == gui
+    shown = shlex.split(d.command.text())
+    assert shown[:2] == ["texgen", "generate"]
+    shown[shown.index("--out") + 1] = str(tmp_path / "shown")
+    assert cli_main(shown[1:]) == 0
+    assert files_of(tmp_path / "shown") == gui
+
+
+def test_selected_variations_with_a_material_preset_match_the_cli(qtbot, window, models, tmp_path):
+    open_and_generate(qtbot, window, models.vector_rgb, count=4, size=64)
+    window.controls.strength.setValue(2.5)
+    g = window.gallery
+    g.clearSelection()
+    g.item(1).setSelected(True)
+    g.item(3).setSelected(True)
+    seeds = [g.variations()[1].seed, g.variations()[3].seed]
+    d = window.open_export()
+    qtbot.addWidget(d)
+    assert d.use_selection.isChecked() and d.seeds() == seeds
+    d.preset.setCurrentIndex(d.preset.findData("unreal-texture"))
+    assert not d.byte_order.isEnabled()
+    assert [m for m, box in d.maps.items() if box.isChecked()] == ["albedo", "normal"]
+    assert d.size.currentData() == 64  # what the window generated
+    d.maps["height"].setChecked(True)
+    d.convention.setCurrentIndex(d.convention.findData("opengl"))
+    d.folder.setText(str(tmp_path / "gui"))
+    export(qtbot, d)
+    assert d.error is None, d.error
+    gui = files_of(tmp_path / "gui")
+    assert len([n for n in gui if n.endswith(".png")]) == 6
+    code = cli_main([
+        "generate", "--model", str(models.vector_rgb), "--seeds", ",".join(map(str, seeds)), "--size", "64",
+        "--preset", "unreal-texture", "--maps", "albedo,height,normal", "--normal", "opengl", "--normal-strength", "2.5",
+        "--out", str(tmp_path / "cli"), "--device", "cpu",
+    ])
+    assert code == 0 and files_of(tmp_path / "cli") == gui
+    # The settings remember the preset per kind and the folder for the next export.
+    again = window.open_export()
+    qtbot.addWidget(again)
+    assert again.preset.currentData() == "unreal-texture" and again.folder.text() == str(tmp_path / "gui")
+
+
+def test_cancel_leaves_only_whole_files(qtbot, window, models, tmp_path):
+    open_and_generate(qtbot, window, models.spatial_rgb, count=1, size=64)
+    d = window.open_export()
+    qtbot.addWidget(d)
+    d.preset.setCurrentIndex(d.preset.findData("png"))
+    d.size.setCurrentIndex(d.size.findData(256))
+    d.use_batch.setChecked(True)
+    d.batch_count.setValue(400)
+    d.folder.setText(str(tmp_path / "out"))
+    d.start()
+    qtbot.waitUntil(lambda: d.progress.value() >= 2, timeout=30_000)
+    d.close_button.click()  # Cancel while running
+    qtbot.waitUntil(lambda: not d.running, timeout=30_000)
+    drain(qtbot)
+    assert "cancelled" in d.status.text()
+    pngs = sorted((tmp_path / "out").glob("*.png"))
+    assert 2 <= len(pngs) < 400
+    for p in pngs:
+        with Image.open(p) as im:
+            im.load()
+            assert im.size == (256, 256)
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".") or "tmp" in p.suffix]
+
+
+def test_a_failed_export_is_shown_in_the_dialog(qtbot, window, models, tmp_path):
+    open_and_generate(qtbot, window, models.spatial_rgb, count=1, size=64)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    d = window.open_export()
+    qtbot.addWidget(d)
+    d.folder.setText(str(blocker / "sub"))
+    export(qtbot, d)
+    assert d.error and "ff8a80" in d.status.styleSheet() and str(blocker) in d.error
+    # A bad template too: named field unknown.
+    d.folder.setText(str(tmp_path / "ok"))
+    d.template.setText("{model}_{colour}")
+    export(qtbot, d)
+    assert "unknown field" in d.error
+    d.template.setText("")
+    export(qtbot, d)
+    assert d.error is None and d.result.files
