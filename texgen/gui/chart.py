@@ -23,7 +23,7 @@ def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
         return [lo]
     raw = (hi - lo) / max(count, 1)
     mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    step = min((m * mag for m in (1, 2, 5, 10)), key=lambda s: abs((hi - lo) / s - count))
     first = math.ceil(lo / step) * step
     ticks, v = [], first
     while v <= hi + step * 1e-9:

@@ -1,0 +1,138 @@
+"""Widgets and helpers of the GUI on their own: relief, preview geometry, chart, workers."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from matplotlib import cbook
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor, QImage
+
+from gui_helpers import drain, qimage_array
+from texgen.gui import compat, imaging
+from texgen.gui.chart import Chart, nice_ticks
+from texgen.gui.export_dialog import _seed_text, preset_sizes
+from texgen.gui.preview import Preview
+from texgen.gui.relief import Camera, render_relief
+from texgen.gui.workers import Latest, describe_error, run_in_pool, running
+from texgen.errors import RequestError
+from texgen.presets import PRESETS
+
+
+@pytest.fixture(scope="module")
+def dem():
+    z = cbook.get_sample_data("jacksboro_fault_dem.npz")["elevation"].astype(np.float32)
+    return (z - z.min()) / (z.max() - z.min())
+
+
+def test_relief_is_a_solid_lit_block(qapp, dem):
+    magenta = QColor(255, 0, 255)  # a background no terrain colour comes near
+    img = qimage_array(render_relief(dem, 400, 300, Camera(), background=magenta, cells=48))
+    covered = np.abs(img.astype(int) - (255, 0, 255)).sum(axis=2) > 60
+    # The block fills a good part of the picture and has no holes inside its outline.
+    assert 0.3 < covered.mean() < 0.9
+    # Down every column, from the skyline to the bottom of the slab, there is no gap (a sheet
+    # seen edge-on or with missing cells would let the background through).
+    for x in np.where(covered.any(axis=0))[0]:
+        ys = np.where(covered[:, x])[0]
+        assert covered[ys[0] : ys[-1] + 1, x].all(), f"hole in column {x}"
+    # Lit: the shading varies (slopes facing the sun are brighter than those facing away).
+    lum = img[covered].mean(axis=1)
+    assert lum.std() > 15
+    # Turning the camera changes the picture; a flat field renders as a plain slab.
+    turned = qimage_array(render_relief(dem, 400, 300, Camera(azimuth=120), background=magenta, cells=48))
+    assert np.abs(turned.astype(int) - img).mean() > 5
+    flat = qimage_array(render_relief(np.zeros((32, 32), np.float32), 200, 150, cells=16))
+    assert flat.shape == (150, 200, 3)
+
+
+def test_preview_maps_widget_positions_to_pixels_in_every_tile(qtbot):
+    p = Preview()
+    qtbot.addWidget(p)
+    p.resize(400, 400)
+    img = np.zeros((10, 20, 3), np.float32)
+    p.set_image(imaging.to_qimage(img))
+    p.set_tiles(2)
+    r = p.picture_rect()
+    assert abs(r.width() - 2 * 20 * p.zoom) < 1e-6 and r.width() <= 400
+    z = p.zoom
+    assert p.image_pixel(QPointF(r.left() + 3.5 * z, r.top() + 2.5 * z)) == (3, 2)
+    assert p.image_pixel(QPointF(r.left() + (20 + 3.5) * z, r.top() + (10 + 2.5) * z)) == (3, 2)
+    assert p.image_pixel(QPointF(r.left() - 1, r.top())) is None
+    # Zooming about a point keeps that point still.
+    anchor = QPointF(r.left() + 7.5 * z, r.top() + 4.5 * z)
+    before = p.image_pixel(anchor)
+    p.set_zoom(z * 3, anchor)
+    assert p.image_pixel(anchor) == before and p.zoom == pytest.approx(z * 3)
+    p.fit()
+    assert p.zoom == pytest.approx(z)
+    with pytest.raises(ValueError):
+        p.set_tiles(4)
+
+
+def test_chart_ticks_and_series(qtbot):
+    assert nice_ticks(0, 1, 4) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(3, 97, 4) == [20, 40, 60, 80]
+    c = Chart("Losses")
+    qtbot.addWidget(c)
+    c.resize(300, 200)
+    c.add_point("d", 1, 0.5)
+    c.add_point("d", 2, float("nan"))  # skipped, never drawn
+    c.add_point("g", 2, -1.0)
+    assert c.series == {"d": [(1.0, 0.5)], "g": [(2.0, -1.0)]}
+    x0, x1, y0, y1 = c.bounds()
+    assert x0 == 1 and x1 == 2 and y0 < -1 and y1 > 0.5
+    assert not c.grab().toImage().isNull()
+
+
+def test_pixels_and_views_in_words():
+    grey = np.full((4, 4, 1), 0.25, np.float32)
+    assert imaging.describe_pixel(grey, 1, 2) == "x 1  y 2   height 0.2500"
+    rgb = np.zeros((2, 2, 3), np.float32)
+    rgb[1, 0] = (1.0, 0.5, 0.0)
+    assert imaging.describe_pixel(rgb, 0, 1).endswith("#ff8000")
+    assert imaging.views_for("heightmap")[0] == imaging.GREY and imaging.RELIEF in imaging.views_for("texture")
+    q = imaging.to_qimage(grey)
+    assert q.format() == QImage.Format.Format_Grayscale8 and q.pixelColor(0, 0).red() == 64
+
+
+def test_export_helpers():
+    assert _seed_text([1, 2, 3, 7, 9, 10]) == "1-3,7,9-10"
+    assert preset_sizes(PRESETS["unity-terrain"], 64)[0] == 33
+    assert 64 in preset_sizes(PRESETS["png"], 64) and 1024 in preset_sizes(PRESETS["png"], 64)
+
+
+def test_workers_report_errors_in_words_and_keep_only_the_newest_request(qtbot):
+    assert describe_error(RequestError("size 7 is odd", "use 8")) == "size 7 is odd. use 8"
+    assert describe_error(ZeroDivisionError("division by zero")).startswith("unexpected error: ZeroDivisionError")
+    failures = []
+    run_in_pool(lambda report, cancelled: 1 / 0, on_failed=failures.append)
+    qtbot.waitUntil(lambda: bool(failures), timeout=5000)
+    assert "ZeroDivisionError" in failures[0]
+    latest = Latest()
+    results = []
+    latest.result.connect(results.append)
+    import threading  # noqa: PLC0415
+
+    gate = threading.Event()
+    latest.submit(lambda r, c: gate.wait(5) and "first")
+    for i in range(5):
+        latest.submit(lambda r, c, i=i: f"request {i}")
+    gate.set()
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=5000)
+    drain(qtbot)
+    assert results == ["first", "request 4"] and running() == 0
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="None is immortal from Python 3.12 on")
+def test_qt_calls_cannot_exhaust_none(qapp):
+    from PySide6.QtCore import QPointF as P  # noqa: PLC0415
+
+    compat.guard_none_refcount()
+    p = P()
+    for _ in range(50_000):  # several times None's whole count without the guard: an abort
+        p.setX(1.0)
+    assert sys.getrefcount(None) > 1000
+    assert compat.guard_none_refcount() == compat.leaks_none()  # guarded exactly when needed
