@@ -3,21 +3,22 @@
 Images are `img`: H x W x C (or H x W) float32 in [0, 1].
 
 `make_seamless` works one axis at a time. To hide the left/right seam it mixes the image A
-with B, A rolled by half its width: B's wrap-around borders are A's continuous middle, and B's
-own seam (at the middle) is covered by A. B is used only in a strip along each border (a
-wider strip would show A's middle twice, a visible half-period repeat); across the band
-where B hands over to A it either
+with B, A rolled by about half its width: B's wrap-around borders are A's continuous middle,
+and B's own seam (near the middle) is covered by A. B is used only in a strip along each
+border (a wider strip would show A's middle twice, a visible half-period repeat); across the
+band where B hands over to A it either
 
 - cuts (default): follows the path of least difference between A and B through the band (the
   minimum-error boundary of image quilting, Efros & Freeman 2001) and feathers it over a few
   pixels, so bricks and pebbles are not doubled; or
 - blends: a smooth cross-fade whose fine detail is mixed with the variance-preserving rule of
-  Heitz & Neyret 2018, `(a*w + b*(1-w) - mean) / sqrt(w^2 + (1-w)^2) + mean`, so the
-  cross-faded zone keeps its contrast instead of looking washed out.
+  Heitz & Neyret 2018, `(a*w + b*(1-w) - mean) / sqrt(w^2 + (1-w)^2) + mean` (mean: the
+  local mean, itself cross-faded linearly), so the cross-faded zone keeps its contrast
+  instead of looking washed out.
 
 Then the same for top/bottom on the result; there the cut path must close on itself across
-the left/right wrap so that the first pass's tiling survives. Pixels outside the bands are
-the input's pixels, moved: nothing is blurred except the hand-over zones.
+the left/right wrap so that the first pass's tiling survives. Pixels away from the border
+strips are the input's own pixels, in place: nothing is blurred but the hand-over zones.
 """
 
 from __future__ import annotations
@@ -119,45 +120,48 @@ def make_seamless(
 
 
 def _fix_columns(a: np.ndarray, overlap: float, method: Method, cyclic: bool) -> np.ndarray:
-    """Make `a` (H x W x C) tile left/right. `cyclic`: `a` already tiles top/bottom; keep it."""
+    """Make `a` (H x W x C) tile left/right. `cyclic`: `a` already tiles top/bottom; keep it.
+
+    b = a rolled by about half (w//2 + a small shift, see _roll_amount): b's borders are a's
+    middle, b's own seam sits at column `seam`, a's stays at the borders where b is used.
+    """
     w = a.shape[1]
-    a = np.roll(a, _typical_shift(a), axis=1)
-    b = np.roll(a, w // 2, axis=1)
+    seam = _roll_amount(a)
+    b = np.roll(a, seam, axis=1)
+    t = _half_position(w, seam)
     if method == "blend":
-        mask = np.broadcast_to(_ramp(w, overlap)[None, :], a.shape[:2])
+        mask = np.broadcast_to(_ramp(t, overlap)[None, :], a.shape[:2])
         return _blend_preserving(a, b, mask)
-    mask = _cut_mask(a, b, overlap, cyclic)
+    mask = _cut_mask(a, b, t, seam, overlap, cyclic)
     return mask[..., None] * a + (1.0 - mask[..., None]) * b
 
 
-def _typical_shift(a: np.ndarray) -> int:
-    """A small roll that puts a typical column pair of `a` at the output's wrap border.
+def _roll_amount(a: np.ndarray) -> int:
+    """About half the width, chosen so that a typical column pair of `a` becomes the wrap.
 
-    The output's border pair is a's pair (j, j+1) with j = w - w//2 - 1, the pair that the
-    half roll brings to the wrap. Any pair of a
-    photograph is continuous, but in structured images (a vertical mortar line) one pair's
-    difference can be several times the average, so the border's difference would be right
-    for its content yet unlike the rest, and `seam_score` would see a seam where there is
-    none. Rolling by up to w/16 picks the most ordinary pair; the content is unchanged.
+    Rolling by `seam` brings a's pair (j, j+1), j = w - seam - 1, to the output's border. Any
+    pair of a photograph is continuous, but in structured images (a vertical mortar line) one
+    pair's difference can be several times the average, so the border would be right for its
+    content yet unlike the rest, and `seam_score` would see a seam where there is none. Moving
+    the roll by up to w/16 from the half picks the most ordinary pair.
     """
     w = a.shape[1]
     pair = np.mean(np.abs(np.diff(a, axis=1)), axis=(0, 2))  # pair j = columns j, j+1
-    j, reach = w - w // 2 - 1, w // 16
-    shifts = np.arange(-reach, reach + 1)
-    gap = np.abs(pair[j - shifts] - pair.mean())
-    return int(shifts[np.argmin(gap)])
+    reach = w // 16
+    seams = np.arange(w // 2 - reach, w // 2 + reach + 1)
+    gap = np.abs(pair[w - seams - 1] - pair.mean())
+    return int(seams[np.argmin(gap)])
 
 
-def _half_position(w: int) -> np.ndarray:
-    """t per column: 0 on both border columns, 1 on both columns next to b's seam (w // 2)."""
-    s = w // 2
+def _half_position(w: int, seam: int) -> np.ndarray:
+    """t per column: 0 on both border columns, 1 on the two columns beside b's seam."""
     x = np.arange(w, dtype=np.float64)
-    return np.where(x < s, x / (s - 1), (w - 1 - x) / (w - 1 - s))
+    return np.where(x < seam, x / (seam - 1), (w - 1 - x) / (w - 1 - seam))
 
 
-def _ramp(w: int, overlap: float) -> np.ndarray:
-    """Weight of the original per column: 0 at the borders, 1 in the middle, smooth between."""
-    u = np.clip(_half_position(w) / overlap, 0.0, 1.0)
+def _ramp(t: np.ndarray, overlap: float) -> np.ndarray:
+    """Weight of `a` per column: 0 at the borders, 1 from `overlap` inwards, smooth between."""
+    u = np.clip(t / overlap, 0.0, 1.0)
     return u * u * (3.0 - 2.0 * u)  # smoothstep: no kink where the band starts and ends
 
 
@@ -165,21 +169,25 @@ def _feather_radius(w: int) -> int:
     return max(0, round(w / 128))
 
 
-def _cut_mask(a: np.ndarray, b: np.ndarray, overlap: float, cyclic: bool) -> np.ndarray:
+def _cut_mask(
+    a: np.ndarray, b: np.ndarray, t: np.ndarray, seam: int, overlap: float, cyclic: bool
+) -> np.ndarray:
     """H x W weight of `a`: 1 between the two cut paths (middle), 0 outside, feathered."""
-    h, w = a.shape[:2]
-    s = w // 2
+    w = a.shape[1]
     r = _feather_radius(w)
-    t = _half_position(w)
     # Columns the cut may use: within `overlap` of the border, kept 2r clear of it and of b's
     # seam so that the feathered mask is exactly 0 at the border and exactly 1 beside the seam.
-    left = [x for x in range(1 + 2 * r, s - 2 * r) if t[x] <= overlap] or [min(1 + 2 * r, s - 1)]
-    right = [x for x in range(s + 1 + 2 * r, w - 2 * r) if t[x] <= overlap] or [max(w - 1 - 2 * r, s + 1)]
+    left = [x for x in range(1 + 2 * r, seam - 2 * r) if t[x] <= overlap] or [min(1 + 2 * r, seam - 1)]
+    right = [x for x in range(seam + 1 + 2 * r, w - 2 * r) if t[x] <= overlap] or [max(w - 1 - 2 * r, seam + 1)]
+    # Cost of cutting through a pixel: how much a and b differ there, plus a pull towards the
+    # border (half the mean difference across the band): among near-equal cuts, the one that
+    # takes less of b, whose content (a's middle) then appears twice in the result.
     diff = np.sum((a - b) ** 2, axis=2)
+    cost = diff + 0.5 * diff.mean() * (t / overlap)[None, :]
     cols = np.arange(w)[None, :]
     # a starts at the left path's column and ends just before the right path's column.
-    start = _min_path(diff[:, left[0] : left[-1] + 1], cyclic) + left[0]
-    stop = _min_path(diff[:, right[0] : right[-1] + 1], cyclic) + right[0]
+    start = _min_path(cost[:, left[0] : left[-1] + 1], cyclic) + left[0]
+    stop = _min_path(cost[:, right[0] : right[-1] + 1], cyclic) + right[0]
     mask = ((cols >= start[:, None]) & (cols < stop[:, None])).astype(np.float64)
     for _ in range(2):  # two box passes: a triangle-shaped feather of half-width 2r
         mask = _box_rows(mask, r)
