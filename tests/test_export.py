@@ -63,7 +63,7 @@ def test_spatial_export_carries_the_contract(spatial_run):
     assert info.algorithm == "wgan-gp-conditional" and info.architecture == "cgan-spatial-wgan-gp"
     assert info.training_steps == 2 and info.native_height == 16 and info.channels == 3
     assert {"swd", "memorisation_ratio", "seam_score"} <= set(info.metrics)
-    assert "scikit" in info.dataset or "image" in info.dataset.lower()
+    assert info.dataset == "6 images from " + str(run.parent.parent / "textures") and info.data_license
     card = (run / "model-card.md").read_text()
     assert "texgen train --preset cgan-spatial-wgan-gp" in card and "brick, grass, gravel" in card
 

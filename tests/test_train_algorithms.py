@@ -1,0 +1,125 @@
+"""Tiny real training runs on CPU: every algorithm, every data source, the run folder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from PIL import Image
+from train_helpers import Events, cifar_archive, dem_path, texture_folder, tiny
+
+from texgen.metadata import read_metadata
+from trainer.checkpoint import load_checkpoint
+from trainer.config import load_config
+from trainer.feed import BatchFeed
+from trainer.loop import train
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    return {
+        "folder": texture_folder(root / "textures"),
+        "classes": texture_folder(root / "classes", classes=True),
+        "cifar": cifar_archive(root / "cifar"),
+    }
+
+
+def _metadata(run):
+    return read_metadata(onnx.load(str(run / "generator.onnx")))
+
+
+def test_dcgan_on_an_image_folder_fills_the_run_folder(data, tmp_path):
+    cfg = tiny("foster-dcgan-64", data["folder"], tmp_path, channels=1, n_critic=1, steps=3,
+               sample_every=2, checkpoint_every=2, eval_every=2)  # fmt: skip
+    events = Events()
+    run = train(cfg, events)
+    assert run.parent == tmp_path and run.name == "00000-foster-dcgan-64-textures"
+    # Events in order, each where the schema says.
+    kinds = events.kinds()
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    assert [e["step"] for e in events.of("step")] == [1, 2, 3]
+    assert [e["step"] for e in events.of("eval")] == [2, 3]
+    assert [e["step"] for e in events.of("sample")] == [2, 3]
+    assert [e["step"] for e in events.of("checkpoint")] == [2, 3]
+    assert set(events.of("step")[0]["losses"]) == {"d", "g"}
+    assert events.of("done")[0]["stopped_early"] is False
+    # The folder: config, stats, grids, plot, checkpoint, model and card.
+    assert load_config(run / "config.json") == cfg
+    stats = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in stats] == [1, 2, 3] and "metrics" in stats[1] and "swd" in stats[2]["metrics"]
+    grid = Image.open(run / "samples" / "step-000003.png")
+    assert grid.mode == "L" and grid.size == (8 * 18 + 2, 4 * 18 + 2)  # 32 samples of 16 px, 2 px gaps
+    assert Image.open(run / "plot.png").size[0] > 100
+    ckpt = load_checkpoint(run)
+    assert ckpt["step"] == 3 and ckpt["metrics"] == events.of("eval")[-1]["metrics"]
+    info = _metadata(run)
+    assert info.algorithm == "dcgan" and info.channels == 1 and info.kind == "texture"
+    assert info.metrics["swd"] == pytest.approx(stats[-1]["metrics"]["swd"])
+
+
+def test_wgan_on_a_cifar_archive_clips_and_steps_the_generator_once_per_n_critic(data, tmp_path):
+    cfg = tiny("lanham-wgan-32", f"cifar100:forest@{data['cifar']}", tmp_path, steps=3, n_critic=4, crop=32)
+    events = Events()
+    run = train(cfg, events)
+    ckpt = load_checkpoint(run)
+    # Critic weights inside the clip; the printed course loop stepped G n_critic times: not here.
+    assert max(v.abs().max().item() for k, v in ckpt["D"].items() if "running" not in k and "num_batches" not in k) <= 0.01
+    assert ckpt["opt_g"]["state"][0]["step"] == 3
+    assert ckpt["opt_d"]["state"][0]["step"] == 12
+    assert set(events.of("step")[-1]["losses"]) == {"d", "g", "wasserstein"}
+    info = _metadata(run)
+    assert info.dataset.startswith("CIFAR-100 fine class 33 'forest'") and info.native_height == 32
+    assert "seam_score" not in info.metrics and not info.tileable
+
+
+def test_wgan_gp_heightmap_from_a_dem(tmp_path):
+    cfg = tiny("spatial-wgan-gp", dem_path(), tmp_path, kind="heightmap", channels=1, crop=32)
+    events = Events()
+    run = train(cfg, events)
+    losses = events.of("step")[-1]["losses"]
+    assert set(losses) == {"d", "g", "wasserstein", "gp"} and losses["gp"] >= 0
+    info = _metadata(run)
+    assert info.kind == "heightmap" and info.channels == 1 and info.tileable
+    assert "seam_score" in info.metrics and "jacksboro" in info.dataset
+
+
+def test_conditional_wgan_gp_on_cifar_classes(data, tmp_path):
+    spec = f"cifar100:forest,sea,mountain@{data['cifar']}"
+    cfg = tiny("cgan-wgan-gp-64", spec, tmp_path, crop=32, conditional=True)
+    run = train(cfg, Events())
+    info = _metadata(run)
+    assert info.classes == ("forest", "sea", "mountain") and info.algorithm == "wgan-gp-conditional"
+    grid = Image.open(run / "samples" / "step-000002.png")
+    assert grid.size == (8 * 34 + 2, 3 * 34 + 2)  # one row per class, 8 shared latents
+
+
+def test_resident_feed_draws_every_symmetry_and_balances_classes(data):
+    from trainer.data import open_dataset
+
+    ds = open_dataset(f"cifar100:forest,sea@{data['cifar']}", classes=True, crop=32, log=lambda m: None)
+    feed = BatchFeed(ds, crop=16, batch=400, augment=True, device=torch.device("cpu"),
+                     rng=np.random.default_rng(0))  # fmt: skip
+    assert feed.resident
+    x, y = feed.next()
+    assert x.shape == (400, 3, 16, 16) and x.dtype == torch.float32 and x.is_contiguous()
+    assert 150 < int((y == 0).sum()) < 250  # two classes, picked uniformly
+    # Every crop is one of the 8 symmetries of a 16x16 window of some training image.
+    images = torch.from_numpy(ds.stacked())
+    windows = images.unfold(2, 16, 1).unfold(3, 16, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, 3, 16, 16)
+    seen = set()
+    for crop in x[:40]:
+        for k in range(8):
+            view = torch.rot90(crop, k % 4, (1, 2))
+            view = view.flip(2) if k >= 4 else view
+            if (windows - view).abs().flatten(1).max(1).values.min() < 1e-6:
+                seen.add(k)
+                break
+        else:
+            pytest.fail("a crop is not a symmetry of any training window")
+    assert len(seen) >= 6

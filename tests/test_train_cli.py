@@ -1,0 +1,118 @@
+"""The trainer's command line: every user mistake is one `error:` line and exit code 2;
+--dry-run, --list-presets; JSON progress and a clean stop on SIGTERM in a real child process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from train_helpers import cifar_archive, texture, texture_folder
+
+from trainer.cli import train_main
+from trainer.presets import PRESETS
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return texture_folder(tmp_path_factory.mktemp("textures"))
+
+
+def _one_error_line(capsys, code: int) -> str:
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1, captured.err
+    return captured.err
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--preset", "nope", "--data", "{folder}"], "unknown preset 'nope'"),
+        (["--data", "{tmp}/missing"], "missing"),
+        (["--data", "{tmp}/empty"], "empty"),
+        (["--data", "{small}"], "crop"),
+        (["--data", "cifar100:notaclass@{cifar}", "--crop", "32"], "notaclass"),
+        (["--data", "{folder}", "--set", "nosuchkey=1"], "'nosuchkey' is not a setting"),
+        (["--data", "{folder}", "--set", "lr_g=fast"], "lr_g='fast' is not a number"),
+        (["--data", "{folder}", "--set", "algorithm=vae"], "algorithm 'vae' is not one of"),
+        (["--data", "{folder}", "--device", "cuda", "--steps", "1"], "CUDA"),
+        (["--data", "{folder}", "--conditional", "--steps", "1"], "sub-folder"),
+        (["--data", "{oneclass}", "--conditional", "--steps", "1"], "at least 2 sub-folders"),
+        (["--data", "cifar100:forest@{cifar}", "--conditional", "--crop", "32"], "2 classes"),
+        (["--data", "{folder}", "--steps", "many"], "invalid int value"),
+        (["--data", "{folder}", "--crop", "48"], "power of two"),
+        ([], "no training data"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(args, says, folder, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    small = tmp_path / "small"
+    small.mkdir()
+    Image.fromarray(texture("brick")[:20, :20]).save(small / "tiny.png")
+    oneclass = tmp_path / "oneclass" / "brick"
+    oneclass.mkdir(parents=True)
+    Image.fromarray(texture("brick")[:100, :100]).save(oneclass / "b.png")
+    cifar = cifar_archive(tmp_path / "cifar", per_class=2) if any("cifar" in a for a in args) else ""
+    values = {"folder": folder, "tmp": tmp_path, "small": small, "cifar": cifar, "oneclass": oneclass.parent}
+    argv = [a.format(**values) for a in args] + ["--out", str(tmp_path / "runs"), "--progress", "none"]
+    err = _one_error_line(capsys, train_main(argv))
+    assert says in err
+    assert not (tmp_path / "runs").exists()  # nothing written for a refused run
+
+
+def test_dry_run_prints_the_resolved_settings(folder, capsys, tmp_path):
+    argv = ["--preset", "spatial-dcgan", "--data", str(folder), "--kind", "heightmap", "--steps", "7",
+            "--set", "lr_g=3e-4", "--set", "conditional=no", "--dry-run", "--out", str(tmp_path / "runs")]  # fmt: skip
+    assert train_main(argv) == 0
+    resolved = json.loads(capsys.readouterr().out)
+    assert resolved["preset"] == "spatial-dcgan" and resolved["steps"] == 7 and resolved["lr_g"] == 3e-4
+    assert resolved["kind"] == "heightmap" and resolved["channels"] == 1 and resolved["conditional"] is False
+    assert "6 images" in resolved["data_resolved"] or str(folder) in resolved["data_resolved"]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_list_presets_describes_every_preset(capsys):
+    assert train_main(["--list-presets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(PRESETS)
+    for line, (name, cfg) in zip(lines, PRESETS.items()):
+        assert line.startswith(name) and cfg.description in line and cfg.description
+
+
+def test_json_progress_and_sigterm_stop_cleanly(folder, tmp_path):
+    argv = [sys.executable, "-m", "trainer", "train", "--preset", "spatial-dcgan", "--data", str(folder),
+            "--kind", "heightmap", "--steps", "100000", "--crop", "16", "--batch", "4", "--progress", "json",
+            "--out", str(tmp_path / "runs"), "--set", "g_width=4", "--set", "d_width=4", "--set", "upsamples=2",
+            "--set", "eval_samples=16", "--set", "log_seconds=0", "--set", "threads=1"]  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    events = []
+    try:
+        for line in child.stdout:
+            events.append(json.loads(line))  # every stdout line is one JSON object
+            if events[-1]["event"] == "step" and events[-1]["step"] >= 3:
+                child.send_signal(signal.SIGTERM)
+                break
+        events += [json.loads(line) for line in child.stdout]
+        assert child.wait(timeout=60) == 0, child.stderr.read()
+    finally:
+        child.kill()
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done" and "error" not in kinds
+    assert set(kinds) <= {"start", "step", "eval", "sample", "checkpoint", "done"}
+    start, done = events[0], events[-1]
+    assert start["total_steps"] == 100000 and start["minutes"] is None and start["config"]["kind"] == "heightmap"
+    step = next(e for e in events if e["event"] == "step")
+    assert set(step) == {"event", "step", "total_steps", "elapsed_s", "eta_s", "images_per_s", "losses"}
+    assert set(step["losses"]) == {"d", "g"} and step["eta_s"] > 0
+    assert done["stopped_early"] is True and done["step"] >= 3
+    assert Path(done["onnx"]).is_file() and Path(done["run_dir"], "checkpoints", "latest.pt").is_file()
+    assert [e["step"] for e in events if e["event"] == "checkpoint"] == [done["step"]]
