@@ -1,0 +1,5 @@
+import sys
+
+from texgen.cli import main
+
+sys.exit(main())

@@ -1,0 +1,46 @@
+"""Verbs served by other rooms: `train` and `export` (the trainer) and `gui` (Qt).
+
+They are imported only when used, so `texgen generate` never loads torch or Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from texgen.errors import TexgenError
+
+
+def _trainer(verb: str):
+    try:
+        from trainer import cli as trainer_cli  # noqa: PLC0415 (torch is heavy: load on use)
+    except ImportError as exc:
+        raise TexgenError(
+            f"`texgen {verb}` needs the trainer and PyTorch, which are not installed ({exc.name})",
+            "install them with `pip install texgen` from a full source checkout, or `pip install torch`",
+        ) from None
+    return trainer_cli
+
+
+def run_train(rest: list[str]) -> int:
+    return _trainer("train").train_main(rest)
+
+
+def run_export(rest: list[str]) -> int:
+    return _trainer("export").export_main(rest)
+
+
+def run_gui(rest: list[str]) -> int:
+    from texgen.gui import main as gui_main  # noqa: PLC0415
+
+    return gui_main(rest)
+
+
+def add_parsers(verbs: argparse._SubParsersAction) -> None:
+    # Listed here for `texgen --help`; `texgen.cli.main` hands their arguments over unparsed.
+    for name, text in (
+        ("train", "train a generator on CIFAR-100 or an image folder (see `texgen train --help`)"),
+        ("export", "export a training run or checkpoint to a texgen ONNX generator"),
+        ("gui", "open the desktop app"),
+    ):
+        p = verbs.add_parser(name, help=text, description=text, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)

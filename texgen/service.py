@@ -1,0 +1,217 @@
+"""The one entry point both faces call: a request in, files out.
+
+The CLI turns its arguments into a `GenerateRequest`, the GUI turns its widgets into the same
+request, and both call `generate`. Nothing about what gets written lives in either face, so the
+GUI writes exactly the files the CLI writes.
+
+A batch streams: each image is generated, exported and dropped before the next batch, so
+10,000 textures take the memory of one batch. Every file is written to a temporary name and
+renamed, so a cancelled, killed or failed batch leaves only whole files.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from texgen import __version__
+from texgen.assets import default_models, resolve_model
+from texgen.errors import CancelledError, RequestError
+from texgen.exporters import check_writable
+from texgen.model import Generator, load_generator
+from texgen.presets import ExportPreset, export_image, get_preset, planned_paths
+from texgen.sampling import check_size, resolve_label, sample
+
+# The preset used for a model kind when the request names none.
+DEFAULT_PRESETS: dict[str, str] = {"texture": "png", "heightmap": "unity-terrain"}
+# The output size when neither the request nor the preset gives one, for spatial models
+# (a fixed-size model makes its native size).
+DEFAULT_SPATIAL_SIZE = 512
+
+
+@dataclass
+class GenerateRequest:
+    """Everything that decides what `generate` writes."""
+
+    model: str | None = None  # a path or model name; None = the bundled defaults
+    seeds: Sequence[int] = (0,)
+    size: tuple[int, int] | None = None  # (height, width); None = the preset's or model's
+    label: str | int | None = None  # class name or index, conditional models only
+    seamless: bool = True  # make non-tileable outputs tile (tileable models always do)
+    preset: str | None = None  # None = DEFAULT_PRESETS for the model's kind
+    maps: tuple[str, ...] | None = None  # None = the preset's maps for the model's kind
+    out_dir: Path = Path("textures")
+    name_template: str | None = None  # None = the preset's, e.g. "{model}_{seed}_{map}"
+    device: str = "auto"
+    threads: int | None = None
+    skip_existing: bool = False  # leave seeds whose files all exist
+    resample: bool = False  # snap a size the format cannot take to the nearest it can
+    normal_strength: float = 1.0
+    normal_convention: str | None = None  # opengl | directx; None = the preset's
+    byte_order: str | None = None  # little | big, for RAW heightfields; None = the preset's
+    batch_size: int = 16
+
+
+@dataclass
+class Progress:
+    done: int  # images finished (written or skipped) so far, over all models
+    total: int
+    model: str
+    seed: int | None
+    files: list[Path] = field(default_factory=list)  # what this step wrote
+
+
+@dataclass
+class GenerateResult:
+    files: list[Path] = field(default_factory=list)
+    skipped: list[tuple[str, int]] = field(default_factory=list)  # (model, seed) left as they were
+    devices: dict[str, str] = field(default_factory=dict)  # model name -> device it ran on
+    notes: list[str] = field(default_factory=list)  # fallbacks, resampled sizes, guesses
+    seconds: float = 0.0
+
+
+@dataclass
+class _Job:
+    gen: Generator
+    preset: ExportPreset
+    size: tuple[int, int]  # the size of the written files
+    gen_size: tuple[int, int]  # the size generated (2^n for a 2^n + 1 terrain)
+    extend: bool
+    label: int | None
+    maps: tuple[str, ...]
+
+
+def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
+    """Check the request against one model and its preset before generating anything."""
+    info = gen.info
+    preset = get_preset(req.preset or DEFAULT_PRESETS[info.kind])
+    label = resolve_label(gen, req.label)
+    if req.size is not None:
+        size = check_size(gen, req.size)
+    elif preset.default_size:
+        size = (preset.default_size, preset.default_size)
+    elif info.spatial:
+        size = (DEFAULT_SPATIAL_SIZE, DEFAULT_SPATIAL_SIZE)
+    else:
+        size = check_size(gen, None)
+    if req.resample:
+        snapped = preset.nearest_size(*size)
+        if snapped != size:
+            notes.append(f"{info.name}: size {size[1]}x{size[0]} resampled to {snapped[1]}x{snapped[0]} for preset {preset.name}")
+            size = snapped
+    preset.check_size(*size)
+    gh, gw, extend = preset.generation_size(*size)
+    maps = req.maps or preset.maps_for(info.kind)
+    return _Job(gen, preset, size, (gh, gw), extend, label, tuple(maps))
+
+
+def _fields(job: _Job, seed: int, index: int) -> dict:
+    info = job.gen.info
+    return {
+        "model": info.name,
+        "seed": seed,
+        "class": info.classes[job.label] if job.label is not None else "",
+        "size": str(job.size[1]) if job.size[0] == job.size[1] else f"{job.size[1]}x{job.size[0]}",
+        "index": index,
+        "preset": job.preset.name,
+    }
+
+
+def _sidecar(job: _Job, req: GenerateRequest, seed: int) -> dict:
+    info = job.gen.info
+    return {
+        "texgen_version": __version__,
+        "model": info.name,
+        "model_file": job.gen.path.name,
+        "seed": seed,
+        "class": info.classes[job.label] if job.label is not None else None,
+        "size": [job.size[1], job.size[0]],
+        "preset": job.preset.name,
+        "seamless": bool(req.seamless or info.tileable),
+        "device": job.gen.device,
+        "regenerate": (
+            f"texgen generate --model {job.gen.path.name} --seeds {seed} --size {job.size[1]}x{job.size[0]} "
+            f"--preset {job.preset.name}" + (f" --class {info.classes[job.label]!r}" if job.label is not None else "")
+        ),
+    }
+
+
+def generate(
+    req: GenerateRequest,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    generators: Sequence[Generator] | None = None,
+) -> GenerateResult:
+    """Generate and export one image per seed for the requested model (or the defaults).
+
+    `generators` lets a caller that already holds loaded models (the GUI) skip loading.
+    Raises TexgenError subclasses for bad requests before writing anything, and
+    CancelledError when `should_cancel` turns true (files written so far are whole).
+    """
+    started = time.perf_counter()
+    result = GenerateResult()
+    seeds = list(req.seeds)
+    if not seeds:
+        raise RequestError("no seeds to generate", "give --seeds or --count")
+
+    # 1. Load the models and plan every job: all checks happen before the first file.
+    if generators is None:
+        paths = [resolve_model(req.model)] if req.model else default_models()
+        generators = [load_generator(p, device=req.device, threads=req.threads) for p in paths]
+    jobs = []
+    for gen in generators:
+        result.devices[gen.info.name] = gen.device
+        result.notes += [f"{gen.info.name}: {n}" for n in gen.runtime.notes]
+        result.notes += [f"{gen.info.name}: guessed {g}" for g in gen.guesses]
+        jobs.append(_plan(req, gen, result.notes))
+    out_dir = Path(req.out_dir).expanduser()
+    check_writable(out_dir)
+
+    # 2. Generate and export, streaming.
+    total, done = len(seeds) * len(jobs), 0
+    position = {seed: i for i, seed in enumerate(seeds)}  # for the {index} name field
+    for job in jobs:
+        template = req.name_template or job.preset.name_template
+        todo = seeds
+        if req.skip_existing:
+            todo = []
+            for i, seed in enumerate(seeds):
+                paths = planned_paths(job.preset, job.gen.info.kind, out_dir, template, _fields(job, seed, i), job.maps)
+                if all(p.exists() for p in paths):
+                    result.skipped.append((job.gen.info.name, seed))
+                    done += 1
+                else:
+                    todo.append(seed)
+            if on_progress and done:
+                on_progress(Progress(done, total, job.gen.info.name, None))
+        samples = sample(
+            job.gen, todo, size=job.gen_size, label=job.label, seamless=req.seamless,
+            batch_size=req.batch_size, should_cancel=should_cancel,
+        )
+        for s in samples:
+            files = export_image(
+                s.img,
+                kind=job.gen.info.kind,
+                preset=job.preset,
+                out_dir=out_dir,
+                fields=_fields(job, s.seed, position[s.seed]),
+                template=template,
+                maps=job.maps,
+                normal_strength=req.normal_strength,
+                normal_convention=req.normal_convention,
+                byte_order=req.byte_order,
+                extend=job.extend,
+                wrap=s.tileable,
+                sidecar=_sidecar(job, req, s.seed),
+            )
+            result.files += files
+            done += 1
+            if on_progress:
+                on_progress(Progress(done, total, job.gen.info.name, s.seed, files))
+        if should_cancel is not None and should_cancel():
+            raise CancelledError()
+    result.seconds = time.perf_counter() - started
+    return result
