@@ -11,6 +11,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import tempfile
 import uuid
 from pathlib import Path
@@ -34,14 +35,17 @@ UNITY_MAPPING = "u16 = min(round(h * 65536), 65535); Unity reads h = u16 / 65536
 FULL_MAPPING = "u16 = round(h * 65535); h = u16 / 65535"
 BYTE_MAPPING = "u8 = round(h * 255); h = u8 / 255"
 
-_NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+_NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG)
 _NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 def _os_error(exc: OSError, target: Path) -> ExportError | None:
     """The user-facing error for an OSError while writing `target`; None if not one of ours."""
     if exc.errno in _NO_SPACE:
-        return ExportError(f"cannot write {target}: the disk is full", "free disk space or choose another folder")
+        return ExportError(
+            f"cannot write {target}: the disk is full (or the file system refuses a file this large)",
+            "free disk space or choose another folder",
+        )
     if exc.errno in _NOT_WRITABLE:
         return ExportError(
             f"cannot write {target}: permission denied (a read-only folder, or the file is "
@@ -66,7 +70,8 @@ def atomic_path(final: Path) -> Iterator[Path]:
     folder becomes an ExportError that names the path and the fix.
     """
     final = Path(final)
-    tmp = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp"
+    # The writer's pid in the name lets a later run remove what a killed one left (sweep_temp).
+    tmp = final.parent / f".{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
@@ -93,6 +98,38 @@ def _fsync_folder(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+_TEMP = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.tmp$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or cannot tell: leave its files alone
+    return True
+
+
+def sweep_temp(folder: Path) -> list[Path]:
+    """Remove temporary files that a killed texgen process left in `folder`.
+
+    A process killed between writing and renaming leaves its `.name.PID-xxxxxxxx.tmp`; a file
+    whose writer is still running (another batch into the same folder) is left alone.
+    """
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            m = _TEMP.match(entry.name)
+            if m and not _alive(int(m.group(1))):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
 
 
 def check_writable(folder: Path) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from texgen.errors import ModelError, RequestError
 from texgen.latents import latent_for_seed, slerp
 from texgen.model import Generator
-from texgen.resize import resize
+from texgen.resample import resize
 from texgen.seamless import make_seamless
 
 MAX_SIDE = 16384  # pixels; larger requests are typos or would not fit in memory
@@ -92,7 +92,7 @@ def _finish(img: np.ndarray, gen: Generator, size: tuple[int, int], seamless: bo
     tileable = gen.info.tileable
     if seamless and not tileable:
         img, tileable = make_seamless(img), True
-    return resize(img, *size, periodic=tileable), tileable
+    return resize(img, *size, wrap=tileable), tileable
 
 
 def _run(gen: Generator, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 from texgen import __version__
 from texgen.assets import default_models, resolve_model
 from texgen.errors import CancelledError, RequestError
-from texgen.exporters import check_writable
+from texgen.exporters import check_writable, sweep_temp
 from texgen.model import Generator, load_generator
 from texgen.presets import ExportPreset, export_image, get_preset, planned_paths
 from texgen.sampling import check_size, resolve_label, sample
@@ -48,7 +48,7 @@ class GenerateRequest:
     threads: int | None = None
     skip_existing: bool = False  # leave seeds whose files all exist
     resample: bool = False  # snap a size the format cannot take to the nearest it can
-    normal_strength: float = 1.0
+    normal_strength: float | None = None  # None = per kind (see normal_strength_for)
     normal_convention: str | None = None  # opengl | directx; None = the preset's
     byte_order: str | None = None  # little | big, for RAW heightfields; None = the preset's
     batch_size: int = 16
@@ -105,6 +105,17 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
     gh, gw, extend = preset.generation_size(*size)
     maps = req.maps or preset.maps_for(info.kind)
     return _Job(gen, preset, size, (gh, gw), extend, label, tuple(maps))
+
+
+def normal_strength_for(kind: str, size: tuple[int, int]) -> float:
+    """The default bumpiness of a derived normal map.
+
+    A texture's height is its brightness: a full black-to-white step over a few pixels is a
+    strong bump, so the slope per pixel is scaled a little (2). A terrain's height in [0, 1]
+    spans the whole map: read as a landscape whose relief is a tenth of its width, a pixel's
+    slope is scaled by a tenth of the width in pixels (about 50 for a 513 terrain).
+    """
+    return 2.0 if kind == "texture" else max(size) / 10
 
 
 def _fields(job: _Job, seed: int, index: int) -> dict:
@@ -169,6 +180,9 @@ def generate(
         jobs.append(_plan(req, gen, result.notes))
     out_dir = Path(req.out_dir).expanduser()
     check_writable(out_dir)
+    swept = sweep_temp(out_dir)
+    if swept:
+        result.notes.append(f"removed {len(swept)} temporary files left by an interrupted run")
 
     # 2. Generate and export, streaming.
     total, done = len(seeds) * len(jobs), 0
@@ -200,7 +214,7 @@ def generate(
                 fields=_fields(job, s.seed, position[s.seed]),
                 template=template,
                 maps=job.maps,
-                normal_strength=req.normal_strength,
+                normal_strength=req.normal_strength or normal_strength_for(job.gen.info.kind, job.size),
                 normal_convention=req.normal_convention,
                 byte_order=req.byte_order,
                 extend=job.extend,

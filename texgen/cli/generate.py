@@ -54,7 +54,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="images per model run (default 16)")
     p.add_argument("--skip-existing", action="store_true", help="leave seeds whose files already exist")
     p.add_argument("--resample", action="store_true", help="snap a size the preset's format cannot take to the nearest it can")
-    p.add_argument("--normal-strength", type=float, default=1.0, help="bumpiness of derived normal maps (default 1.0)")
+    p.add_argument("--normal-strength", type=float, help="bumpiness of derived normal maps (default: 2 for textures, a tenth of the size for terrains)")
     p.add_argument("--normal", choices=("opengl", "directx"), help="normal map green channel convention (default: the preset's)")
     p.add_argument("--byte-order", choices=("little", "big"), help="byte order of RAW heightfields (default: the preset's; Unity 'Windows' = little, 'Mac' = big)")
     p.add_argument("--progress", choices=("bar", "json", "none"), help="progress display (default: a bar on a terminal, else none)")
@@ -69,6 +69,8 @@ def request_from_args(args: argparse.Namespace) -> GenerateRequest:
     maps = tuple(m.strip() for m in args.maps.split(",") if m.strip()) if args.maps else None
     if args.threads is not None and args.threads < 1:
         raise RequestError(f"--threads {args.threads} is not a thread count", "use 1 or more, or leave it out")
+    if args.normal_strength is not None and args.normal_strength <= 0:
+        raise RequestError(f"--normal-strength {args.normal_strength} is not positive", "use a value above 0, e.g. 2")
     if args.batch_size < 1:
         raise RequestError(f"--batch-size {args.batch_size} is not a batch size", "use 1 or more")
     return GenerateRequest(

@@ -1,0 +1,210 @@
+"""The headless CLI as a build pipeline uses it: real models, real files, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from texgen.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def texgen(*args: str, cwd: Path | None = None, preexec=None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `python -m texgen ARGS` as a separate process, as a pipeline would."""
+    return subprocess.run([sys.executable, "-m", "texgen", *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=timeout, preexec_fn=preexec)
+
+
+def png_header(path: Path) -> tuple[int, int, int, int]:
+    """(width, height, bit depth, colour type) from the IHDR bytes, per the PNG spec."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"), data[24], data[25]
+
+
+def png_pixels(path: Path) -> np.ndarray:
+    """Decode a non-interlaced 8/16-bit PNG with zlib and the PNG filters (no Pillow)."""
+    data = path.read_bytes()
+    w, h, depth, ctype = png_header(path)
+    pos, idat = 8, b""
+    while pos < len(data):
+        n = int.from_bytes(data[pos : pos + 4], "big")
+        if data[pos + 4 : pos + 8] == b"IDAT":
+            idat += data[pos + 8 : pos + 8 + n]
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    ch = {0: 1, 2: 3, 6: 4}[ctype]
+    bpp = ch * depth // 8
+    stride = w * bpp
+    out = np.zeros((h, stride), np.int32)
+    prev = np.zeros(stride, np.int32)
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1).astype(np.int32)
+        cur = np.zeros(stride, np.int32)
+        for x in range(stride):
+            a = cur[x - bpp] if x >= bpp else 0
+            b, c = prev[x], prev[x - bpp] if x >= bpp else 0
+            if f == 4:  # Paeth
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else b if pb <= pc else c
+            else:
+                pred = (0, a, b, (a + b) // 2)[f]
+            cur[x] = (line[x] + pred) & 0xFF
+        out[y], prev = cur, cur
+    if depth == 16:
+        out = out[:, 0::2] * 256 + out[:, 1::2]
+    return out.reshape(h, w, ch)
+
+
+def test_generate_textures_and_unity_heightfield(models, tmp_path):
+    out = tmp_path / "out"
+    assert main(["generate", "-m", str(models.spatial_rgb), "--seeds", "3,5", "--size", "64", "-o", str(out), "--device", "cpu"]) == 0
+    assert main(["generate", "-m", str(models.spatial_height), "--seeds", "3", "--size", "65", "--preset", "unity-terrain", "-o", str(out), "--device", "cpu"]) == 0
+    albedo = out / "spatial-rgb_3_albedo.png"
+    assert png_header(albedo) == (64, 64, 8, 2)
+    pixels = png_pixels(albedo)
+    assert pixels.shape == (64, 64, 3) and pixels.std() > 5  # a real texture, not a blank
+    meta = json.loads((out / "spatial-rgb_3_albedo.png.json").read_text())
+    assert meta["seed"] == 3 and meta["model"] == "spatial-rgb" and "texgen generate" in meta["regenerate"]
+
+    raw = out / "spatial-height_3_height.raw"
+    assert raw.stat().st_size == 65 * 65 * 2
+    heights = np.fromfile(raw, "<u2").reshape(65, 65)
+    assert heights.std() > 100
+    # The shared edge of a 2^n + 1 tile: last row/column repeat the first (tiles meet exactly).
+    assert np.array_equal(heights[0], heights[-1]) and np.array_equal(heights[:, 0], heights[:, -1])
+    side = json.loads((out / "spatial-height_3_height.raw.json").read_text())
+    assert side["byte_order"] == "little" and side["format"] == "raw16"
+
+
+def test_the_same_request_writes_the_same_bytes(models, tmp_path):
+    args = ["generate", "-m", str(models.conditional), "--seeds", "1-2", "--size", "48x32", "--class", "brick", "--preset", "unity-texture", "--device", "cpu"]
+    assert main(args + ["-o", str(tmp_path / "a")]) == 0
+    assert main(args + ["-o", str(tmp_path / "b")]) == 0
+    files = sorted(p.name for p in (tmp_path / "a").iterdir() if p.suffix == ".png")
+    assert files == ["conditional_1_albedo.png", "conditional_1_normal.png", "conditional_2_albedo.png", "conditional_2_normal.png"]
+    for name in files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert png_header(tmp_path / "a" / files[0])[:2] == (48, 32)
+
+
+def test_skip_existing_and_name_template(models, tmp_path):
+    out = tmp_path / "o"
+    args = ["generate", "-m", str(models.spatial_rgb), "--seeds", "0-3", "--size", "32", "-o", str(out), "--name", "{model}-{index}-{seed}", "--device", "cpu"]
+    assert main(args) == 0
+    first = out / "spatial-rgb-0-0.png"
+    stamp = first.stat().st_mtime_ns
+    (out / "spatial-rgb-3-3.png").unlink()
+    result = texgen(*args, "--skip-existing")
+    assert result.returncode == 0 and "3 seeds skipped" in result.stdout
+    assert first.stat().st_mtime_ns == stamp and (out / "spatial-rgb-3-3.png").exists()
+
+
+def test_info_and_models(models, capsys):
+    assert main(["info", str(models.conditional), "--device", "cpu"]) == 0
+    text = capsys.readouterr().out
+    assert "0:gravel, 1:brick, 2:grass" in text and "tileable" in text and "CPUExecutionProvider" in text
+    assert main(["info", str(models.plain_vector), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["texgen_metadata"] is False and d["guesses"]
+    assert main(["models"]) == 0
+
+
+def _bad(tmp_path: Path, models) -> dict[str, tuple[list[str], str]]:
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(models.spatial_rgb.read_bytes()[:500])
+    text = tmp_path / "notes.onnx"
+    text.write_text("this is not a model")
+    out = str(tmp_path / "out")
+    m = ["-m", str(models.spatial_rgb)]
+    return {
+        "missing model": (["-m", str(tmp_path / "nope.onnx")], "does not exist"),
+        "truncated model": (["-m", str(truncated)], "not a valid ONNX model"),
+        "not onnx": (["-m", str(text)], "not a valid ONNX model"),
+        "not a generator": (["-m", str(models.not_generator)], "not a generator"),
+        "unknown class": (["-m", str(models.conditional), "--class", "marble"], "unknown class 'marble'"),
+        "bad terrain size": (["-m", str(models.spatial_height), "--preset", "unity-terrain", "--size", "512"], "33, 65, 129, 257, 513, 1025, 2049, 4097"),
+        "nan output": (["-m", str(models.nan)], "NaN"),
+        "malformed seeds": (m + ["--seeds", "1-x"], "not a seed or a range"),
+        "backwards range": (m + ["--seeds", "9-2"], "runs backwards"),
+        "negative count": (m + ["--count", "-3"], "at least 1"),
+        "bad size": (m + ["--size", "big"], "not a size"),
+        "unknown preset": (m + ["--preset", "cryengine"], "unknown"),
+        "unknown model name": (["-m", "no-such-model"], "no model named"),
+        "bad template": (m + ["--name", "{model}_{colour}"], "colour"),
+    } | {"_out": ([out], "")}
+
+
+@pytest.mark.parametrize("case", [
+    "missing model", "truncated model", "not onnx", "not a generator", "unknown class", "bad terrain size",
+    "nan output", "malformed seeds", "backwards range", "negative count", "bad size", "unknown preset",
+    "unknown model name", "bad template",
+])
+def test_bad_input_is_one_clear_line(case, tmp_path, models):
+    cases = _bad(tmp_path, models)
+    args, words = cases[case]
+    out = tmp_path / "out"
+    result = texgen("generate", *args, "-o", str(out), "--device", "cpu")
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and words in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists() or not [p for p in out.iterdir() if not p.name.startswith(".")]
+
+
+def test_unwritable_output_fails_before_generating(models, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the folder should be")
+    result = texgen("generate", "-m", str(models.spatial_rgb), "-o", str(blocker / "sub"), "--device", "cpu")
+    assert result.returncode == 2 and "error:" in result.stderr and "Traceback" not in result.stderr
+    if os.geteuid() != 0:  # root writes anywhere: a read-only folder only stops other users
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        result = texgen("generate", "-m", str(models.spatial_rgb), "-o", str(ro), "--device", "cpu")
+        assert result.returncode == 2 and "writable" in result.stderr
+
+
+def _limit_file_size() -> None:
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+
+def test_full_disk_leaves_no_partial_file(models, tmp_path):
+    """The OS refuses writes past 20 kB per file (RLIMIT_FSIZE): like a disk filling up mid-file."""
+    out = tmp_path / "out"
+    result = texgen("generate", "-m", str(models.spatial_rgb), "--seeds", "0-2", "--size", "256", "-o", str(out), "--device", "cpu", preexec=_limit_file_size)
+    assert result.returncode == 2, result.stderr
+    assert "error:" in result.stderr and "Traceback" not in result.stderr
+    leftovers = [p.name for p in out.iterdir() if p.suffix == ".png" or p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_killed_batch_leaves_only_whole_files(models, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "texgen", "generate", "-m", str(models.spatial_rgb), "--count", "5000", "--size", "128", "-o", str(out), "--device", "cpu", "--batch-size", "4"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(out.glob("*.png"))) < 10:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    pngs = list(out.glob("*.png"))
+    assert pngs
+    for png in pngs:  # every PNG that has its final name is complete and decodes
+        assert png_header(png)[:2] == (128, 128)
+        assert png.read_bytes().endswith(b"IEND\xaeB`\x82")
+    # A rerun with --skip-existing finishes the batch from where it was killed.
+    assert main(["generate", "-m", str(models.spatial_rgb), "--seeds", f"0-{len(pngs) + 3}", "--size", "128", "-o", str(out), "--device", "cpu", "--skip-existing"]) == 0
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
