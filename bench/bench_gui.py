@@ -113,7 +113,7 @@ def event_loop_gaps(model: Path, size: int, count: int, tmp: Path) -> dict:
         lambda: w.set_view_mode(imaging.NORMAL),
         lambda: w.set_view_mode(imaging.HILLSHADE),
         lambda: w.set_view_mode(imaging.RELIEF),
-        lambda: w.set_view_mode(w.view_buttons.button(0).property("mode")),
+        lambda: w.set_view_mode(w.viewbar.modes.button(0).property("mode")),
     ])
 
     def drive():

@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 
 from gui_helpers import settings, user_models  # noqa: F401
-from texgen.gui.training_panel import TrainingPanel, format_duration, install_model, parse_presets
+from texgen.gui.training_form import parse_presets
+from texgen.gui.training_panel import TrainingPanel, format_duration, install_model
 from texgen.gui.training_process import TrainerCommand
 from texgen.model import load_generator
 
@@ -93,10 +94,10 @@ def test_panel_runs_the_trainer_and_installs_the_model(qtbot, settings, fake, tm
     panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
     images = tmp_path / "images"
     images.mkdir()
-    panel.folder.setText(str(images))
-    panel.name.setText("my gravel")
-    assert panel.arguments()[:4] == ["--preset", "spatial-wgan-gp", "--data", str(images)]
-    assert panel.arguments()[-2:] == ["--progress", "json"] and "--name" in panel.arguments()
+    panel.form.folder.setText(str(images))
+    panel.form.name.setText("my gravel")
+    assert panel.form.arguments()[:4] == ["--preset", "spatial-wgan-gp", "--data", str(images)]
+    assert panel.form.arguments()[-2:] == ["--progress", "json"] and "--name" in panel.form.arguments()
     with qtbot.waitSignal(panel.model_added, timeout=20_000) as blocker:
         panel.start()
     assert panel.outcome[0] == "done"
@@ -111,7 +112,7 @@ def test_panel_runs_the_trainer_and_installs_the_model(qtbot, settings, fake, tm
     log = panel.log_view.toPlainText()
     assert "loading 2 images" in log and "a plain line on stdout" in log
     assert "in your library" in panel.status.text()
-    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+    assert panel.form.start_button.isEnabled() and not panel.form.stop_button.isEnabled()
 
 
 def test_stop_asks_for_a_clean_end(qtbot, settings, fake, tmp_path):
@@ -132,7 +133,7 @@ def test_a_crash_is_reported_in_the_panel(qtbot, settings, fake, tmp_path):
         panel.start(["--preset", "x"])
     assert blocker.args[0] == "crashed"
     assert "exit code 1" in panel.status.text() and "boom in the critic" in panel.status.text()
-    assert panel.start_button.isEnabled() and panel.outcome[0] == "crashed"
+    assert panel.form.start_button.isEnabled() and panel.outcome[0] == "crashed"
     assert not (tmp_path / "mine").exists()
 
 
@@ -153,21 +154,21 @@ def test_a_missing_trainer_program_is_reported(qtbot, settings, tmp_path):
 
 def test_the_form_checks_the_folder_before_starting(qtbot, settings, fake, tmp_path):
     panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
-    panel.folder.setText(str(tmp_path / "missing"))
+    panel.form.folder.setText(str(tmp_path / "missing"))
     panel.start()
     assert not panel.running and "does not exist" in panel.status.text()
-    panel.from_cifar.setChecked(True)
-    panel.cifar_classes.setText("forest, sea")
-    panel.cifar_archive.setText("/data/cifar-100-python.tar.gz")
-    assert panel.data_spec() == "cifar100:forest,sea@/data/cifar-100-python.tar.gz"
+    panel.form.from_cifar.setChecked(True)
+    panel.form.cifar_classes.setText("forest, sea")
+    panel.form.cifar_archive.setText("/data/cifar-100-python.tar.gz")
+    assert panel.form.data_spec() == "cifar100:forest,sea@/data/cifar-100-python.tar.gz"
 
 
 def test_presets_are_listed_by_the_trainer(qtbot, settings, fake, tmp_path):
     panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
-    panel.load_presets()
-    qtbot.waitUntil(lambda: panel.preset.count() == 2, timeout=10_000)
-    assert panel.preset.currentData() == "spatial-wgan-gp"
-    assert "tileable texture" in panel.preset.currentText()
+    panel.form.load_presets()
+    qtbot.waitUntil(lambda: panel.form.preset.count() == 2, timeout=10_000)
+    assert panel.form.preset.currentData() == "spatial-wgan-gp"
+    assert "tileable texture" in panel.form.preset.currentText()
 
 
 def test_helpers():
@@ -200,12 +201,12 @@ def test_a_real_tiny_training_run_lands_in_the_library(qtbot, settings, user_mod
     window = MainWindow(settings, device="cpu")
     qtbot.addWidget(window)
     panel = window.training
-    panel.folder.setText(str(images))
-    panel.minutes_box.setValue(0)
-    panel.steps_box.setValue(2)
-    panel.name.setText("tiny gravel")
-    panel.runs_folder.setText(str(tmp_path / "runs"))
-    args = panel.arguments()
+    panel.form.folder.setText(str(images))
+    panel.form.minutes_box.setValue(0)
+    panel.form.steps_box.setValue(2)
+    panel.form.name.setText("tiny gravel")
+    panel.form.runs_folder.setText(str(tmp_path / "runs"))
+    args = panel.form.arguments()
     assert args[-2:] == ["--progress", "json"] and ["--steps", "2"] == args[args.index("--steps") : args.index("--steps") + 2]
     small = ["--batch", "4", "--crop", "16"] + [x for kv in ("g_width=8", "d_width=8", "upsamples=2", "eval_samples=8", "n_critic=1") for x in ("--set", kv)]
     with qtbot.waitSignal(window.state.model_loaded, timeout=120_000):

@@ -13,7 +13,8 @@ from PySide6.QtGui import QColor, QImage
 from gui_helpers import drain, qimage_array
 from texgen.gui import compat, imaging
 from texgen.gui.chart import Chart, nice_ticks
-from texgen.gui.export_dialog import _seed_text, preset_sizes
+from texgen.gui.commands import seed_text
+from texgen.gui.export_dialog import preset_sizes
 from texgen.gui.preview import Preview
 from texgen.gui.relief import Camera, render_relief
 from texgen.gui.workers import Latest, describe_error, run_in_pool, running
@@ -99,7 +100,7 @@ def test_pixels_and_views_in_words():
 
 
 def test_export_helpers():
-    assert _seed_text([1, 2, 3, 7, 9, 10]) == "1-3,7,9-10"
+    assert seed_text([1, 2, 3, 7, 9, 10]) == "1-3,7,9-10"
     assert preset_sizes(PRESETS["unity-terrain"], 64)[0] == 33
     assert 64 in preset_sizes(PRESETS["png"], 64) and 1024 in preset_sizes(PRESETS["png"], 64)
 

@@ -11,6 +11,7 @@ from texgen import maps
 from texgen.gui import imaging
 from texgen.model import load_generator
 from texgen.sampling import sample
+from texgen.service import normal_strength_for
 
 
 def test_window_opens_a_model_and_generating_fills_the_gallery(qtbot, window, models):
@@ -38,8 +39,8 @@ def test_tiling_toggle_repeats_the_picture(qtbot, window, models):
     qtbot.wait(20)
     one = qimage_array(preview.grab().toImage())
     rect1 = preview.picture_rect()
-    window.tile_buttons.button(2).click()
-    assert preview.tiles == 2 and window.tile_buttons.button(2).isChecked()
+    window.viewbar.tiles.button(2).click()
+    assert preview.tiles == 2 and window.viewbar.tiles.button(2).isChecked()
     qtbot.wait(20)
     two = qimage_array(preview.grab().toImage())
     assert not np.array_equal(one, two)
@@ -84,7 +85,7 @@ def test_keyboard_navigation_favourites_and_live_interpolation(qtbot, window, mo
 
 def test_heightmap_views_relief_and_values_under_the_cursor(qtbot, window, models):
     open_and_generate(qtbot, window, models.spatial_height, count=2, size=64)
-    labels = [b.text() for b in window.view_buttons.buttons()]
+    labels = [b.text() for b in window.viewbar.modes.buttons()]
     assert labels == ["Height", "Hillshade", "Normal", "Relief 3D"]
     v = window.shown
     with qtbot.waitSignal(window.state.view_ready, timeout=10_000):
@@ -98,11 +99,13 @@ def test_heightmap_views_relief_and_values_under_the_cursor(qtbot, window, model
     drain(qtbot)
     normal = qimage_array(window.preview._pixmap.toImage())
     assert normal.shape == (64, 64, 3)
-    assert np.array_equal(normal, imaging.to_uint8(maps.normal_map(v.img[..., 0], strength=1.0, wrap=True)))
+    # "auto" strength: the one `texgen generate` uses for this kind and size.
+    strength = normal_strength_for("heightmap", (64, 64))
+    assert np.array_equal(normal, imaging.to_uint8(maps.normal_map(v.img[..., 0], strength=strength, wrap=True)))
     # Relief: its own widget, rendered on a worker; tiling makes no sense there.
     window.set_view_mode(imaging.RELIEF)
     assert window.stack.currentWidget() is window.relief
-    assert not window.tile_buttons.button(2).isEnabled()
+    assert not window.viewbar.tiles.button(2).isEnabled()
     qtbot.waitUntil(lambda: window.relief.image() is not None, timeout=10_000)
     # Values under the cursor, back in the height view.
     window.set_view_mode(imaging.GREY)

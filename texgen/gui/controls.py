@@ -68,10 +68,13 @@ class Controls(QWidget):
         form.addRow("", self.seamless)
 
         self.strength = QDoubleSpinBox()
-        self.strength.setRange(0.1, 50.0)
+        self.strength.setRange(0.0, 500.0)
         self.strength.setSingleStep(0.5)
-        self.strength.setValue(1.0)  # the CLI's default, so exports match
-        self.strength.setToolTip("Bumpiness of the derived normal map (preview and export)")
+        # 0 shows "auto": the runtime's default per kind and size (service.normal_strength_for),
+        # as `texgen generate` without --normal-strength.
+        self.strength.setSpecialValueText("auto")
+        self.strength.setValue(0.0)
+        self.strength.setToolTip("Bumpiness of the derived normal map (preview and export); auto = the CLI's default")
         self.strength.valueChanged.connect(self.strength_changed.emit)
         form.addRow("Normal strength", self.strength)
 
@@ -120,6 +123,11 @@ class Controls(QWidget):
             self.seamless.setToolTip("Repair the wrap-around seam so the texture tiles")
         self.go.setEnabled(gen is not None)
         self.random.setEnabled(gen is not None)
+
+    def normal_strength(self) -> float | None:
+        """The chosen bumpiness, or None for the runtime's default."""
+        value = float(self.strength.value())
+        return value if value > 0 else None
 
     def set_busy(self, busy: bool) -> None:
         self.stop.setEnabled(busy)

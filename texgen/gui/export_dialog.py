@@ -7,7 +7,6 @@ the same request; the equivalent command is shown under the form, to copy into a
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
@@ -36,6 +35,7 @@ from texgen.maps import CONVENTIONS
 from texgen.model import Generator
 from texgen.presets import MAPS, NAME_FIELDS, PRESETS, ExportPreset
 from texgen.service import DEFAULT_PRESETS, GenerateRequest, GenerateResult, Progress, generate
+from texgen.gui.commands import generate_command
 from texgen.gui.settings import Settings
 from texgen.gui.workers import Worker, run_in_pool
 
@@ -53,49 +53,6 @@ def preset_sizes(preset: ExportPreset, generated: int | None) -> list[int]:
     return sorted(sizes)
 
 
-def command_line(req: GenerateRequest) -> str:
-    """The `texgen generate` command that makes the same files."""
-    args = ["texgen", "generate", "--model", str(req.model), "--seeds", _seed_text(req.seeds)]
-    if req.size is not None:
-        h, w = req.size
-        args += ["--size", str(w) if w == h else f"{w}x{h}"]
-    if req.label is not None:
-        args += ["--class", str(req.label)]
-    if not req.seamless:
-        args.append("--no-seamless")
-    if req.preset:
-        args += ["--preset", req.preset]
-    if req.maps:
-        args += ["--maps", ",".join(req.maps)]
-    args += ["--out", str(req.out_dir)]
-    if req.name_template:
-        args += ["--name", req.name_template]
-    if req.normal_strength != 1.0:
-        args += ["--normal-strength", f"{req.normal_strength:g}"]
-    if req.normal_convention:
-        args += ["--normal", req.normal_convention]
-    if req.byte_order:
-        args += ["--byte-order", req.byte_order]
-    if req.skip_existing:
-        args.append("--skip-existing")
-    if req.device != "auto":
-        args += ["--device", req.device]
-    return shlex.join(args)
-
-
-def _seed_text(seeds) -> str:
-    """Seeds as the CLI writes them: runs of consecutive seeds as ranges."""
-    seeds = list(seeds)
-    parts, i = [], 0
-    while i < len(seeds):
-        j = i
-        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
-            j += 1
-        parts.append(str(seeds[i]) if i == j else f"{seeds[i]}-{seeds[j]}")
-        i = j + 1
-    return ",".join(parts)
-
-
 class ExportDialog(QDialog):
     def __init__(
         self,
@@ -107,7 +64,7 @@ class ExportDialog(QDialog):
         size: tuple[int, int] | None = None,
         label: int | None = None,
         seamless: bool = True,
-        normal_strength: float = 1.0,
+        normal_strength: float | None = None,
         device: str = "auto",
         parent: QWidget | None = None,
     ) -> None:
@@ -312,9 +269,11 @@ class ExportDialog(QDialog):
 
     def _update_command(self, *_) -> None:
         try:
-            self.command.setText(command_line(self.request()))
+            self.command.setText(generate_command(self.request()))
         except Exception as exc:  # a half-filled form is not an error yet
             self.command.setText(f"({exc})")
+        self.command.setCursorPosition(0)
+        self.convention.setEnabled(self.maps["normal"].isChecked())
 
     # --- running -------------------------------------------------------------------------
     @property

@@ -8,7 +8,7 @@ interpolation. Shift/Ctrl-click selects several for export.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPainterPath, QPixmap, QPolygonF
+from PySide6.QtGui import QAction, QColor, QIcon, QImage, QPainter, QPainterPath, QPixmap, QPolygonF
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QMenu, QWidget
 
 from texgen.gui.imaging import THUMB
@@ -30,12 +30,22 @@ def _star(centre: QPointF, r: float) -> QPolygonF:
 
 def badge_icon(v: Variation, mark: str = "") -> QIcon:
     """The thumbnail with a star when favourite and an A or B badge when picked."""
-    pix = QPixmap.fromImage(v.thumb)
-    if not v.favourite and not mark:
-        return QIcon(pix)
+    # RGB first: a grey thumbnail (heightmaps) would turn the coloured badges grey.
+    pix = QPixmap.fromImage(v.thumb.convertToFormat(QImage.Format.Format_RGB32))
+    if v.favourite or mark:
+        _paint_badges(pix, v.favourite, mark)
+    icon = QIcon()
+    # The same picture when selected: Qt's default tints selected icons, which would
+    # change the colours the artist is judging. The selection shows as a frame instead.
+    for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected, QIcon.Mode.Active):
+        icon.addPixmap(pix, mode)
+    return icon
+
+
+def _paint_badges(pix: QPixmap, favourite: bool, mark: str) -> None:
     p = QPainter(pix)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    if v.favourite:
+    if favourite:
         p.setPen(QColor(60, 40, 0))
         p.setBrush(QColor(255, 196, 40))
         p.drawPolygon(_star(QPointF(pix.width() - 14, 14), 10))
@@ -49,7 +59,6 @@ def badge_icon(v: Variation, mark: str = "") -> QIcon:
         p.setFont(f)
         p.drawText(4, 4, 22, 20, Qt.AlignmentFlag.AlignCenter, mark)
     p.end()
-    return QIcon(pix)
 
 
 class Gallery(QListWidget):
@@ -63,12 +72,17 @@ class Gallery(QListWidget):
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(QSize(THUMB, THUMB))
         self.setGridSize(QSize(THUMB + 18, THUMB + 30))
-        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(False)  # a filmstrip: one row, scrolled sideways
         self.setMovement(QListView.Movement.Static)
-        self.setWrapping(True)
         self.setUniformItemSizes(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.setMinimumHeight(THUMB + 40)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setMinimumHeight(THUMB + 52)
+        self.setStyleSheet(
+            "QListWidget::item { border: 2px solid #2a2c31; border-radius: 3px; }"
+            "QListWidget::item:selected { border: 2px solid #3d7ecc; background: #2b3f58; color: white; }"
+        )
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self.currentItemChanged.connect(lambda cur, _prev: self.current_changed.emit(self.variation(cur)))

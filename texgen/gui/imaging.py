@@ -59,7 +59,8 @@ def views_for(kind: str) -> list[str]:
 @dataclass(frozen=True)
 class ViewSettings:
     mode: str = COLOUR
-    strength: float = 1.0  # bumpiness of the derived normal map
+    strength: float = 2.0  # bumpiness of the derived normal map (the window passes the
+    # user's value or, on "auto", service.normal_strength_for the model kind and image size)
     convention: str = "opengl"  # normal map green channel
 
 

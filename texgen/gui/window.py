@@ -12,9 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -23,15 +21,16 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from texgen import __version__
 from texgen.assets import DEFAULT_MODELS, list_models
+from texgen.service import normal_strength_for
 from texgen.gui import imaging
 from texgen.gui.controls import Controls
+from texgen.gui.details import VariationDetails
 from texgen.gui.export_dialog import ExportDialog
 from texgen.gui.gallery import Gallery
 from texgen.gui.interpolation import InterpolationPanel
@@ -42,6 +41,7 @@ from texgen.gui.settings import Settings
 from texgen.gui.state import AppState, Variation
 from texgen.gui.training_panel import TrainingPanel
 from texgen.gui.training_process import TrainerCommand
+from texgen.gui.viewbar import ViewBar
 
 
 class MainWindow(QMainWindow):
@@ -66,37 +66,17 @@ class MainWindow(QMainWindow):
         self.preview = Preview()
         self.relief = ReliefView()
         self.interpolation = InterpolationPanel()
+        self.details = VariationDetails()
         self.training = TrainingPanel(self.settings, trainer)
 
-        # View bar above the preview: what to show and how many tiles.
-        bar = QHBoxLayout()
-        bar.setContentsMargins(0, 0, 0, 0)
-        self.view_buttons = QButtonGroup(self)
-        self.view_buttons.setExclusive(True)
-        self.view_row = QHBoxLayout()
-        bar.addLayout(self.view_row)
-        bar.addStretch(1)
-        self.tile_buttons = QButtonGroup(self)
-        for n in (1, 2, 3):
-            b = QToolButton(text=f"{n}×{n}", checkable=True)
-            b.setToolTip(f"Show the texture repeated {n}×{n} to check its seams (key {n} in the View menu)")
-            self.tile_buttons.addButton(b, n)
-            bar.addWidget(b)
-        self.tile_buttons.button(1).setChecked(True)
-        fit = QToolButton(text="Fit")
-        fit.setToolTip("Fit the picture in the view (double-click the picture)")
-        fit.clicked.connect(self.preview.fit)
-        bar.addWidget(fit)
-        self.zoom_label = QLabel("100%")
-        self.zoom_label.setMinimumWidth(48)
-        bar.addWidget(self.zoom_label)
+        self.viewbar = ViewBar()
         self.stack = QStackedWidget()
         self.stack.addWidget(self.preview)
         self.stack.addWidget(self.relief)
         centre_top = QWidget()
         v = QVBoxLayout(centre_top)
         v.setContentsMargins(0, 0, 0, 0)
-        v.addLayout(bar)
+        v.addWidget(self.viewbar)
         v.addWidget(self.stack, 1)
         self.centre = QSplitter(Qt.Orientation.Vertical)
         self.centre.addWidget(centre_top)
@@ -112,6 +92,9 @@ class MainWindow(QMainWindow):
         r.addWidget(box)
         box = QGroupBox("Interpolate A → B")
         QVBoxLayout(box).addWidget(self.interpolation)
+        r.addWidget(box)
+        box = QGroupBox("Shown")
+        QVBoxLayout(box).addWidget(self.details)
         r.addWidget(box)
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Write engine-ready files for the selection or a batch of seeds (Ctrl+E)")
@@ -199,11 +182,12 @@ class MainWindow(QMainWindow):
         self.gallery.picked.connect(self.interpolation.pick)
         self.gallery.export_requested.connect(self.open_export)
         self.interpolation.position_changed.connect(s.interpolate)
-        self.tile_buttons.idClicked.connect(self.set_tiles)
-        self.view_buttons.idClicked.connect(lambda i: self.set_view_mode(self.view_buttons.button(i).property("mode")))
+        self.viewbar.tiles_chosen.connect(self.set_tiles)
+        self.viewbar.mode_chosen.connect(self.set_view_mode)
+        self.viewbar.fit_requested.connect(self.preview.fit)
         self.preview.hovered.connect(self._on_hover)
         self.preview.left.connect(lambda: self.pixel.setText(""))
-        self.preview.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.preview.zoom_changed.connect(self.viewbar.show_zoom)
         self.training.model_added.connect(self._on_trained)
         self.training.message.connect(self.show_message)
 
@@ -222,7 +206,7 @@ class MainWindow(QMainWindow):
             self.split.restoreState(split)
         self.controls.count.setValue(s.number("generate/count", 8))
         self.controls.seed.setValue(s.number("generate/seed", 0))
-        self.controls.strength.setValue(s.real("generate/normal_strength", 1.0))
+        self.controls.strength.setValue(s.real("generate/normal_strength", 0.0))
         self.set_tiles(s.number("view/tiles", 1))
         self.library.start_folder = s.folder("models")
         for p in s.text("library/opened", "").split("\n"):
@@ -304,6 +288,7 @@ class MainWindow(QMainWindow):
 
     def _on_generation_started(self, total: int) -> None:
         self.shown = None
+        self.details.show_variation(None, None)
         self.busy.setRange(0, total)
         self.busy.setValue(0)
         self.busy.show()
@@ -323,42 +308,34 @@ class MainWindow(QMainWindow):
 
     # --- preview -------------------------------------------------------------------------
     def _set_view_modes(self, kind: str) -> None:
-        for b in self.view_buttons.buttons():
-            self.view_buttons.removeButton(b)
-            b.deleteLater()
         modes = imaging.views_for(kind)
-        for i, mode in enumerate(modes):
-            b = QToolButton(text=imaging.VIEW_LABELS[mode], checkable=True)
-            b.setProperty("mode", mode)
-            self.view_buttons.addButton(b, i)
-            self.view_row.addWidget(b)
         if self.view_mode not in modes:
             self.view_mode = modes[0]
-        self.view_buttons.button(modes.index(self.view_mode)).setChecked(True)
-        self._apply_stack()
+        self.viewbar.set_modes(modes, self.view_mode)
+        self.stack.setCurrentWidget(self.relief if self.view_mode == imaging.RELIEF else self.preview)
 
     def view_settings(self) -> imaging.ViewSettings:
-        return imaging.ViewSettings(self.view_mode, float(self.controls.strength.value()))
+        strength = self.controls.normal_strength()
+        if strength is None:  # auto: what an export without --normal-strength uses
+            kind = self.state.generator.info.kind if self.state.generator else "texture"
+            size = self.shown.img.shape[:2] if self.shown is not None else (512, 512)
+            strength = normal_strength_for(kind, size)
+        return imaging.ViewSettings(self.view_mode, strength)
 
     def set_view_mode(self, mode: str) -> None:
         self.view_mode = mode
-        for b in self.view_buttons.buttons():
-            b.setChecked(b.property("mode") == mode)
-        self._apply_stack()
+        self.viewbar.show_mode(mode)
+        self.stack.setCurrentWidget(self.relief if mode == imaging.RELIEF else self.preview)
         self._refresh_view()
-
-    def _apply_stack(self) -> None:
-        relief = self.view_mode == imaging.RELIEF
-        self.stack.setCurrentWidget(self.relief if relief else self.preview)
-        for b in self.tile_buttons.buttons():
-            b.setEnabled(not relief)
 
     def set_tiles(self, n: int) -> None:
         self.preview.set_tiles(n)
-        self.tile_buttons.button(n).setChecked(True)
+        self.viewbar.show_tiles(n)
 
     def _show(self, v: Variation) -> None:
         self.shown = v
+        spec = self.state.spec
+        self.details.show_variation(self.state.generator, v, spec.seamless if spec else True)
         self._refresh_view()
 
     def _refresh_view(self) -> None:
@@ -394,7 +371,7 @@ class MainWindow(QMainWindow):
         dialog = ExportDialog(
             gen, settings=self.settings, selected_seeds=selected, favourite_seeds=favourites, size=size,
             label=spec.label if spec else None, seamless=spec.seamless if spec else True,
-            normal_strength=float(self.controls.strength.value()), device=self.state.device, parent=self,
+            normal_strength=self.controls.normal_strength(), device=self.state.device, parent=self,
         )
         self.export_dialog = dialog
         dialog.show()
@@ -428,5 +405,6 @@ class MainWindow(QMainWindow):
                 return
             self.training.stop()
         self.state.cancel_generation()
+        self.training.shutdown()
         self.save_settings()
         super().closeEvent(event)

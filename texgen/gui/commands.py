@@ -1,0 +1,53 @@
+"""The terminal commands equal to what the window does, shown so that any export can be
+scripted: the GUI has no feature the CLI lacks, and these strings prove it (the tests run
+them and compare the files)."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Iterable
+
+from texgen.service import GenerateRequest
+
+
+def generate_command(req: GenerateRequest) -> str:
+    """The `texgen generate` command that makes the same files."""
+    args = ["texgen", "generate", "--model", str(req.model), "--seeds", seed_text(req.seeds)]
+    if req.size is not None:
+        h, w = req.size
+        args += ["--size", str(w) if w == h else f"{w}x{h}"]
+    if req.label is not None:
+        args += ["--class", str(req.label)]
+    if not req.seamless:
+        args.append("--no-seamless")
+    if req.preset:
+        args += ["--preset", req.preset]
+    if req.maps:
+        args += ["--maps", ",".join(req.maps)]
+    args += ["--out", str(req.out_dir)]
+    if req.name_template:
+        args += ["--name", req.name_template]
+    if req.normal_strength is not None:
+        args += ["--normal-strength", f"{req.normal_strength:g}"]
+    if req.normal_convention:
+        args += ["--normal", req.normal_convention]
+    if req.byte_order:
+        args += ["--byte-order", req.byte_order]
+    if req.skip_existing:
+        args.append("--skip-existing")
+    if req.device != "auto":
+        args += ["--device", req.device]
+    return shlex.join(args)
+
+
+def seed_text(seeds: Iterable[int]) -> str:
+    """Seeds as the CLI writes them: runs of consecutive seeds as ranges."""
+    seeds = list(seeds)
+    parts, i = [], 0
+    while i < len(seeds):
+        j = i
+        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
+            j += 1
+        parts.append(str(seeds[i]) if i == j else f"{seeds[i]}-{seeds[j]}")
+        i = j + 1
+    return ",".join(parts)

@@ -1,0 +1,65 @@
+"""What the preview shows, in words: seed, size, class, tileability, and the command that
+makes the same file from a terminal (`texgen generate ... --seeds SEED`)."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+
+from texgen.model import Generator
+from texgen.seamless import seam_score
+from texgen.service import GenerateRequest
+from texgen.gui.commands import generate_command
+from texgen.gui.state import Variation
+
+
+def regenerate_command(gen: Generator, v: Variation, seamless: bool) -> str | None:
+    """The CLI command that writes this variation (None for an interpolated image)."""
+    if v.seed is None:
+        return None
+    h, w = v.img.shape[:2]
+    req = GenerateRequest(model=str(gen.path), seeds=[v.seed], size=(h, w), label=v.sample.class_name, seamless=seamless, out_dir="textures")
+    return generate_command(req)
+
+
+class VariationDetails(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text = QLabel("Nothing selected")
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.copy = QPushButton("Copy command")
+        self.copy.setToolTip("Copy the texgen generate command that writes this variation")
+        self.copy.setEnabled(False)
+        self.copy.clicked.connect(self._copy)
+        self.command: str | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.text)
+        layout.addWidget(self.copy, 0, Qt.AlignmentFlag.AlignLeft)
+
+    def show_variation(self, gen: Generator | None, v: Variation | None, seamless: bool = True) -> None:
+        if gen is None or v is None:
+            self.text.setText("Nothing selected")
+            self.command = None
+            self.copy.setEnabled(False)
+            return
+        h, w = v.img.shape[:2]
+        rows = [("Image", v.title), ("Size", f"{w} × {h}")]
+        if v.sample.class_name:
+            rows.append(("Class", v.sample.class_name))
+        tiles = "yes" if v.sample.tileable else "no"
+        rows.append(("Tiles", f"{tiles} (seam score {seam_score(v.img):.2f}; 1.0 = invisible)"))
+        self.command = regenerate_command(gen, v, seamless)
+        body = "".join(f"<tr><td style='color:#9aa0a8;padding-right:8px'>{k}</td><td>{html.escape(t)}</td></tr>" for k, t in rows)
+        cmd = f"<div style='color:#9aa0a8;font-family:monospace;font-size:8pt'>{html.escape(self.command)}</div>" if self.command else ""
+        self.text.setText(f"<table>{body}</table>{cmd}")
+        self.copy.setEnabled(self.command is not None)
+
+    def _copy(self) -> None:
+        if self.command:
+            QGuiApplication.clipboard().setText(self.command)

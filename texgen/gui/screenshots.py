@@ -1,0 +1,173 @@
+"""Pictures of the main views for the docs, rendered offscreen.
+
+    python -m texgen.gui.screenshots docs/screenshots [--texture MODEL] [--heightmap MODEL]
+        [--training-run RUN_DIR]
+
+Models default to the bundled ones (the first texture and the first heightmap model).
+The training panel is shown replaying a real run folder's `stats.jsonl` and latest sample
+grid through the panel's own event handler (the events `texgen train --progress json`
+sends), so the picture shows real curves without training while the picture is taken.
+Writes main-texture.png, heightmap-hillshade.png, heightmap-relief.png, export-dialog.png
+and training-panel.png; each is checked to be under 300 KB (PNG, reduced palette if needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import texgen.gui  # noqa: E402, F401  (the binding guard first)
+from PySide6.QtCore import QThreadPool  # noqa: E402
+from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from texgen.assets import list_models  # noqa: E402
+from texgen.gui import imaging, workers  # noqa: E402
+from texgen.gui.app import style_app  # noqa: E402
+from texgen.gui.settings import Settings, file_settings  # noqa: E402
+
+MAX_BYTES = 300_000
+SIZE = (1440, 900)
+
+
+def _pump(app: QApplication, until=lambda: True, timeout: float = 120.0, settle: float = 0.3) -> None:
+    """Run the event loop until `until()` and no worker runs, then a little longer."""
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end and not (until() and workers.running() == 0):
+        app.processEvents()
+        time.sleep(0.005)
+    stop = time.perf_counter() + settle
+    while time.perf_counter() < stop:
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def save(widget: QWidget, path: Path) -> Path:
+    """Grab a widget to a PNG under MAX_BYTES (fewer colours when the full picture is larger)."""
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    image.save(str(path), "PNG", 9)
+    colours = 256
+    while path.stat().st_size > MAX_BYTES and colours >= 32:
+        from PIL import Image  # noqa: PLC0415
+
+        with Image.open(path) as im:
+            im.convert("RGB").quantize(colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+        colours //= 2
+    print(f"{path} {path.stat().st_size // 1024} KB")
+    return path
+
+
+def bundled(kind: str) -> Path | None:
+    from texgen.model import load_generator  # noqa: PLC0415
+
+    for entry in list_models():
+        if entry.source == "bundled":
+            try:
+                if load_generator(entry.path, device="cpu").info.kind == kind:
+                    return entry.path
+            except Exception:
+                continue
+    return None
+
+
+def replay_run(panel, run_dir: Path) -> None:
+    """Feed a finished run's stats and its last sample grid to the panel, as live events."""
+    config = json.loads((run_dir / "config.json").read_text())
+    total = config.get("steps")
+    panel.form.from_folder.setChecked(True)
+    panel.form.folder.setText(str(config.get("data", "")))
+    panel.form.kind.setCurrentIndex(max(0, panel.form.kind.findData(config.get("kind", "texture"))))
+    panel.form.name.setText(config.get("name", ""))
+    panel.form.start_button.setEnabled(False)
+    panel.form.stop_button.setEnabled(True)
+    panel._on_event({"event": "start", "run_dir": str(run_dir), "total_steps": total, "minutes": config.get("minutes"), "config": config})
+    lines = [json.loads(line) for line in (run_dir / "stats.jsonl").read_text().splitlines() if line.strip()]
+    shown = lines[: max(2, int(len(lines) * 0.8))]  # as if the run were still going
+    for rec in shown:
+        if "losses" in rec:
+            elapsed = rec.get("elapsed_s", 0.0)
+            eta = elapsed / rec["step"] * (total - rec["step"]) if total else None
+            panel._on_event({"event": "step", "step": rec["step"], "total_steps": total, "elapsed_s": elapsed, "eta_s": eta, "images_per_s": rec.get("images_per_s"), "losses": rec["losses"]})
+        if "metrics" in rec:
+            panel._on_event({"event": "eval", "step": rec["step"], "metrics": rec["metrics"]})
+    grids = sorted((run_dir / "samples").glob("*.png"))
+    if grids:
+        panel._on_event({"event": "sample", "step": shown[-1]["step"], "path": str(grids[-1])})
+    panel.log_view.setPlainText(f"$ texgen train --preset {config.get('preset')} --data {config.get('data')} --progress json\nrun folder: {run_dir}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Render the GUI's main views to PNG files.")
+    p.add_argument("out", type=Path)
+    p.add_argument("--texture", type=Path, help="a texture model (default: the bundled one)")
+    p.add_argument("--heightmap", type=Path, help="a heightmap model (default: the bundled one)")
+    p.add_argument("--training-run", type=Path, help="a finished run folder to show in the training panel")
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication([])
+    style_app(app)
+    from texgen.gui.window import MainWindow  # noqa: PLC0415
+
+    texture = args.texture or bundled("texture")
+    heightmap = args.heightmap or bundled("heightmap")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("TEXGEN_USER_MODELS", str(Path(tmp) / "models"))
+        settings = Settings(file_settings(Path(tmp) / "settings.ini"))
+        settings.set("export/folder", str(Path.home() / "textures"))
+        w = MainWindow(settings, device="cpu")
+        w.resize(*SIZE)
+        w.show()
+        if texture is not None:
+            w.controls.count.setValue(12)
+            w.controls.seed.setValue(100)
+            w.start(str(texture))
+            _pump(app, lambda: w.state.generator is not None and not w.state.generating)
+            g = w.gallery
+            g.setCurrentRow(2)
+            w.gallery.toggle_favourite(g.variations()[2])
+            w.gallery.toggle_favourite(g.variations()[5])
+            g.pick("A", g.variations()[2])
+            g.pick("B", g.variations()[5])
+            w.set_tiles(3)
+            _pump(app)
+            save(w, args.out / "main-texture.png")
+        if heightmap is not None:
+            w.controls.count.setValue(8)
+            w.controls.seed.setValue(7)
+            w.start(str(heightmap))
+            _pump(app, lambda: w.state.generator is not None and w.state.generator.info.kind == "heightmap" and not w.state.generating)
+            w.set_tiles(1)
+            w.set_view_mode(imaging.HILLSHADE)
+            _pump(app)
+            save(w, args.out / "heightmap-hillshade.png")
+            w.set_view_mode(imaging.RELIEF)
+            _pump(app, lambda: w.relief.image() is not None, settle=0.8)
+            save(w, args.out / "heightmap-relief.png")
+            d = w.open_export()
+            d.preset.setCurrentIndex(d.preset.findData("unity-terrain"))
+            d.use_batch.setChecked(True)
+            d.batch_count.setValue(100)
+            d.resize(680, d.sizeHint().height())
+            _pump(app)
+            save(d, args.out / "export-dialog.png")
+            d.close()
+        if args.training_run is not None:
+            w.tabs.setCurrentIndex(1)
+            replay_run(w.training, args.training_run)
+            _pump(app, settle=0.5)
+            save(w, args.out / "training-panel.png")
+        w.state.cancel_generation()
+        QThreadPool.globalInstance().waitForDone()
+        w.hide()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

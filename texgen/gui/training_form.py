@@ -1,0 +1,271 @@
+"""The training form: where the images come from, what to make, which recipe, how long.
+
+It only builds the `texgen train` arguments (`arguments()`) and shows the equivalent command;
+the recipes come from `texgen train --list-presets`, asked in the background (the trainer
+loads torch, which takes seconds), with the default recipe listed until they arrive.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from PySide6.QtCore import QProcess, Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from texgen.assets import user_models_dir
+from texgen.gui.settings import Settings
+from texgen.gui.training_process import TrainerCommand
+
+DEFAULT_PRESET = "spatial-wgan-gp"
+_PRESET_LINE = re.compile(r"^(\S+)\s+(.+)$")
+
+
+def parse_presets(text: str) -> list[tuple[str, str]]:
+    """(name, description) pairs from `texgen train --list-presets`."""
+    out = []
+    for line in text.splitlines():
+        m = _PRESET_LINE.match(line.strip())
+        if m:
+            out.append((m.group(1), m.group(2).strip()))
+    return out
+
+
+class TrainingForm(QWidget):
+    def __init__(self, settings: Settings, command: TrainerCommand, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.trainer = command
+        self._presets_process: QProcess | None = None
+        self._build()
+        self._restore()
+
+    def _build(self) -> None:
+        source = QGroupBox("Train on")
+        grid = QGridLayout(source)
+        self.from_folder = QRadioButton("My image folder")
+        self.from_cifar = QRadioButton("CIFAR-100 classes")
+        group = QButtonGroup(self)
+        group.addButton(self.from_folder)
+        group.addButton(self.from_cifar)
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("a folder of photos or heightmaps (sub-folders = classes)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_folder)
+        self.cifar_classes = QLineEdit("forest")
+        self.cifar_classes.setToolTip("Fine or coarse class names or numbers, comma separated: forest,sea or 33")
+        self.cifar_archive = QLineEdit()
+        self.cifar_archive.setPlaceholderText("cifar-100-python.tar.gz (optional if already cached)")
+        browse_archive = QPushButton("Browse…")
+        browse_archive.clicked.connect(self._browse_archive)
+        grid.addWidget(self.from_folder, 0, 0, 1, 3)
+        grid.addWidget(self.folder, 1, 0, 1, 2)
+        grid.addWidget(browse, 1, 2)
+        grid.addWidget(self.from_cifar, 2, 0, 1, 3)
+        grid.addWidget(QLabel("Classes"), 3, 0)
+        grid.addWidget(self.cifar_classes, 3, 1, 1, 2)
+        grid.addWidget(self.cifar_archive, 4, 0, 1, 2)
+        grid.addWidget(browse_archive, 4, 2)
+        self.from_folder.setChecked(True)
+
+        setup = QGroupBox("Model")
+        form = QFormLayout(setup)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.kind = QComboBox()
+        self.kind.addItem("Texture (colour)", "texture")
+        self.kind.addItem("Heightmap (grey, 16-bit)", "heightmap")
+        form.addRow("Makes", self.kind)
+        self.preset = QComboBox()
+        self.preset.addItem(DEFAULT_PRESET, DEFAULT_PRESET)
+        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset.setMinimumContentsLength(24)
+        form.addRow("Recipe", self.preset)
+        self.conditional = QCheckBox("One class per sub-folder (conditional)")
+        form.addRow("", self.conditional)
+        self.minutes_box = QDoubleSpinBox()
+        self.minutes_box.setRange(0, 10_000)
+        self.minutes_box.setDecimals(0)
+        self.minutes_box.setSuffix(" min")
+        self.minutes_box.setSpecialValueText("no time limit")
+        self.minutes_box.setValue(30)
+        self.steps_box = QSpinBox()
+        self.steps_box.setRange(0, 10_000_000)
+        self.steps_box.setSpecialValueText("recipe's steps")
+        self.steps_box.setSingleStep(500)
+        duration = QHBoxLayout()
+        duration.addWidget(self.minutes_box)
+        duration.addWidget(QLabel("or"))
+        duration.addWidget(self.steps_box)
+        form.addRow("Train for", duration)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("model name (default: recipe and data)")
+        form.addRow("Name", self.name)
+        self.device = QComboBox()
+        for d, text in (("auto", "GPU if available"), ("cpu", "CPU"), ("cuda", "CUDA GPU")):
+            self.device.addItem(text, d)
+        form.addRow("Device", self.device)
+        self.runs_folder = QLineEdit(str(user_models_dir().parent / "runs"))
+        form.addRow("Runs folder", self.runs_folder)
+
+        self.start_button = QPushButton("Start training")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current step: checkpoint, then export the model")
+        self.stop_button.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button, 2)
+        buttons.addWidget(self.stop_button, 1)
+        self.command = QLineEdit()
+        self.command.setReadOnly(True)
+        self.command.setToolTip("The same run from a terminal")
+
+        left = QVBoxLayout(self)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(source)
+        left.addWidget(setup)
+        left.addLayout(buttons)
+        left.addWidget(QLabel("Command"))
+        left.addWidget(self.command)
+        left.addStretch(1)
+
+        for w in (self.folder, self.cifar_classes, self.cifar_archive, self.name, self.runs_folder):
+            w.textChanged.connect(self._update_command)
+        for w in (self.kind, self.preset, self.device):
+            w.currentIndexChanged.connect(self._update_command)
+        for w in (self.from_folder, self.conditional):
+            w.toggled.connect(self._update_command)
+        self.minutes_box.valueChanged.connect(self._update_command)
+        self.steps_box.valueChanged.connect(self._update_command)
+
+    def _restore(self) -> None:
+        s = self.settings
+        self.folder.setText(s.text("train/folder", ""))
+        self.cifar_archive.setText(s.text("train/cifar_archive", ""))
+        self.cifar_classes.setText(s.text("train/cifar_classes", "forest"))
+        if s.text("train/source", "folder") == "cifar":
+            self.from_cifar.setChecked(True)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(s.text("train/kind", "texture"))))
+        self.minutes_box.setValue(s.real("train/minutes", 30.0))
+        self.runs_folder.setText(s.text("train/runs", self.runs_folder.text()))
+        self._update_command()
+
+    def save(self) -> None:
+        s = self.settings
+        s.set("train/folder", self.folder.text())
+        s.set("train/cifar_archive", self.cifar_archive.text())
+        s.set("train/cifar_classes", self.cifar_classes.text())
+        s.set("train/source", "cifar" if self.from_cifar.isChecked() else "folder")
+        s.set("train/kind", self.kind.currentData())
+        s.set("train/preset", self.preset.currentData())
+        s.set("train/minutes", self.minutes_box.value())
+        s.set("train/runs", self.runs_folder.text())
+
+    # --- presets -------------------------------------------------------------------------
+    def load_presets(self) -> None:
+        """Ask the trainer for its recipes, in the background (it loads torch)."""
+        if self._presets_process is not None:
+            return
+        p = QProcess(self)
+        p.finished.connect(lambda code, status: self._presets_listed(p, code))
+        p.errorOccurred.connect(lambda err: None)
+        self._presets_process = p
+        p.start(self.trainer.program, self.trainer.arguments(["--list-presets"]))
+
+    def _presets_listed(self, p: QProcess, code: int) -> None:
+        try:
+            text = bytes(p.readAllStandardOutput()).decode("utf-8", "replace")
+        except RuntimeError:  # the app is closing and Qt already deleted the process
+            return
+        presets = parse_presets(text) if code == 0 else []
+        if presets:
+            self.set_presets(presets)
+
+    def set_presets(self, presets: list[tuple[str, str]]) -> None:
+        want = self.preset.currentData() or self.settings.text("train/preset", DEFAULT_PRESET)
+        self.preset.blockSignals(True)
+        self.preset.clear()
+        for name, description in presets:
+            self.preset.addItem(f"{description}  [{name}]", name)
+            self.preset.setItemData(self.preset.count() - 1, f"{name}: {description}", Qt.ItemDataRole.ToolTipRole)
+        index = self.preset.findData(want)
+        self.preset.setCurrentIndex(index if index >= 0 else max(0, self.preset.findData(DEFAULT_PRESET)))
+        self.preset.blockSignals(False)
+        self._update_command()
+
+    def shutdown(self) -> None:
+        """Before the app quits: end the preset listing (a training run is stopped apart)."""
+        p = self._presets_process
+        if p is not None and p.state() != QProcess.ProcessState.NotRunning:
+            p.kill()
+            p.waitForFinished(2000)
+
+    def showEvent(self, event) -> None:
+        self.load_presets()
+        super().showEvent(event)
+
+    # --- view to arguments ---------------------------------------------------------------
+    def data_spec(self) -> str:
+        if self.from_cifar.isChecked():
+            classes = self.cifar_classes.text().replace(" ", "") or "forest"
+            archive = self.cifar_archive.text().strip()
+            return f"cifar100:{classes}" + (f"@{archive}" if archive else "")
+        return self.folder.text().strip()
+
+    def arguments(self) -> list[str]:
+        """The `texgen train` arguments this form describes."""
+        args = ["--preset", self.preset.currentData() or DEFAULT_PRESET, "--data", self.data_spec(), "--kind", self.kind.currentData()]
+        if self.conditional.isChecked():
+            args.append("--conditional")
+        if self.minutes_box.value() > 0:
+            args += ["--minutes", f"{self.minutes_box.value():g}"]
+        if self.steps_box.value() > 0:
+            args += ["--steps", str(self.steps_box.value())]
+        if self.name.text().strip():
+            args += ["--name", self.name.text().strip()]
+        if self.device.currentData() != "auto":
+            args += ["--device", self.device.currentData()]
+        if self.runs_folder.text().strip():
+            args += ["--out", self.runs_folder.text().strip()]
+        return args + ["--progress", "json"]
+
+    def problem(self) -> str | None:
+        """What stops a run from starting, in words; None when the form is complete."""
+        if not self.data_spec():
+            return "no training images chosen. Pick an image folder, or CIFAR-100 classes"
+        if self.from_folder.isChecked() and not Path(self.data_spec()).expanduser().exists():
+            return f"folder {self.data_spec()} does not exist. Pick an existing image folder"
+        return None
+
+    def _update_command(self, *_) -> None:
+        self.command.setText(shlex.join(["texgen", "train", *self.arguments()[:-2]]))
+        self.command.setCursorPosition(0)
+
+    def _browse_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Training images", self.folder.text() or self.settings.folder("train"))
+        if folder:
+            self.folder.setText(folder)
+            self.from_folder.setChecked(True)
+            self.settings.set_folder("train", folder)
+
+    def _browse_archive(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "CIFAR-100 archive", self.settings.folder("cifar"), "CIFAR-100 (*.tar.gz);;All files (*)")
+        if path:
+            self.cifar_archive.setText(path)
+            self.from_cifar.setChecked(True)
