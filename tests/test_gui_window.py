@@ -189,3 +189,14 @@ def test_settings_persist_between_windows(qtbot, window, models, settings):
     assert again.state.generator.path == models.spatial_rgb
     again.state.cancel_generation()
     drain(qtbot)
+
+
+def test_only_the_newest_model_choice_opens(qtbot, window, models):
+    loaded = []
+    window.state.model_loaded.connect(loaded.append)
+    window.load_model(str(models.vector_rgb))
+    window.load_model(str(models.spatial_height))
+    qtbot.waitUntil(lambda: bool(loaded), timeout=20_000)
+    drain(qtbot)
+    assert [g.path for g in loaded] == [models.spatial_height]
+    assert window.viewbar.modes.button(0).text() == "Height"

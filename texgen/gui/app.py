@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
 
 from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QColor, QPalette
@@ -76,16 +77,31 @@ def style_app(app: QApplication) -> None:
     app.setApplicationVersion(__version__)
 
 
+def install_excepthook(window) -> None:
+    """A bug in a slot is reported in the status bar (and on stderr), never a dead window."""
+    from texgen.gui.workers import describe_error  # noqa: PLC0415
+
+    def hook(kind, exc, tb):
+        traceback.print_exception(kind, exc, tb)
+        try:
+            window.show_message(describe_error(exc), error=True)
+        except RuntimeError:  # the window is already gone
+            pass
+
+    sys.excepthook = hook
+
+
 def run(argv: list[str]) -> int:
     started = time.perf_counter()
     args = parse_args(argv)
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "texgen", *[]])
+    app = QApplication.instance() or QApplication(sys.argv[:1] or ["texgen"])
     style_app(app)
     from texgen.gui.window import MainWindow  # noqa: PLC0415 (after the QApplication exists)
 
     settings = Settings(file_settings(args.settings)) if args.settings else Settings()
     window = MainWindow(settings, device=args.device)
     window.show()
+    install_excepthook(window)
     model = args.model
     if model and not model.lower().endswith(".onnx"):
         from texgen.assets import resolve_model  # noqa: PLC0415

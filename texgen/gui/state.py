@@ -92,6 +92,7 @@ class AppState(QObject):
         self._loading: Worker | None = None
         self._generation: Worker | None = None
         self._generation_id = 0
+        self._load_id = 0
         self._interp = Latest(self)
         self._interp.result.connect(self._on_interpolated)
         self._interp.failed.connect(self.message.emit)
@@ -101,22 +102,22 @@ class AppState(QObject):
 
     # --- model -------------------------------------------------------------------------
     def load_model(self, path: str | Path) -> None:
-        """Open a model on a worker; model_loaded or model_failed follows."""
+        """Open a model on a worker; model_loaded or model_failed follows (for the newest
+        request only: picking another model while one opens drops the first)."""
         path = str(path)
         self.model_loading.emit(path)
         device = self.device
-        if self._loading is not None:
-            self._loading.cancel()
-        worker = run_in_pool(
+        self._load_id += 1
+        lid = self._load_id
+        self._loading = run_in_pool(
             lambda report, cancelled: load_generator(path, device=device),
-            on_result=lambda gen, w=None: self._on_loaded(gen, path),
-            on_failed=lambda msg: self._on_load_failed(msg, path),
+            on_result=lambda gen: self._on_loaded(gen, lid),
+            on_failed=lambda msg: self._on_load_failed(msg, lid),
             name="load",
         )
-        self._loading = worker
 
-    def _on_loaded(self, gen: Generator, path: str) -> None:
-        if self._loading is not None and self._loading.is_cancelled():
+    def _on_loaded(self, gen: Generator, lid: int) -> None:
+        if lid != self._load_id:
             return
         self._loading = None
         self.cancel_generation()
@@ -124,7 +125,9 @@ class AppState(QObject):
         self.clear()
         self.model_loaded.emit(gen)
 
-    def _on_load_failed(self, message: str, path: str) -> None:
+    def _on_load_failed(self, message: str, lid: int) -> None:
+        if lid != self._load_id:
+            return
         self._loading = None
         self.model_failed.emit(message)
 

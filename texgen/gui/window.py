@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
@@ -147,11 +147,9 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         file.addAction(QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close))
         view = self.menuBar().addMenu("&View")
-        tiles = QActionGroup(self)
         for n in (1, 2, 3):
-            a = QAction(f"Tile {n}×{n}", self, checkable=True, shortcut=f"Ctrl+{n}")
+            a = QAction(f"Tile {n}×{n}", self, shortcut=f"Ctrl+{n}")
             a.triggered.connect(lambda _=False, n=n: self.set_tiles(n))
-            tiles.addAction(a)
             view.addAction(a)
         view.addAction(QAction("&Fit", self, shortcut="Ctrl+0", triggered=self.preview.fit))
         help_menu = self.menuBar().addMenu("&Help")
@@ -201,9 +199,10 @@ class MainWindow(QMainWindow):
             self.resize(1400, 860)
         if layout is not None:
             self.restoreState(layout)
-        split = s.blob("window/split")
-        if split is not None:
-            self.split.restoreState(split)
+        for key, splitter in (("window/split", self.split), ("window/centre", self.centre)):
+            saved = s.blob(key)
+            if saved is not None:
+                splitter.restoreState(saved)
         self.controls.count.setValue(s.number("generate/count", 8))
         self.controls.seed.setValue(s.number("generate/seed", 0))
         self.controls.strength.setValue(s.real("generate/normal_strength", 0.0))
@@ -219,6 +218,7 @@ class MainWindow(QMainWindow):
         s.set("window/geometry", self.saveGeometry())
         s.set("window/state", self.saveState())
         s.set("window/split", self.split.saveState())
+        s.set("window/centre", self.centre.saveState())
         s.set("generate/count", self.controls.count.value())
         s.set("generate/seed", self.controls.seed.value())
         s.set("generate/normal_strength", self.controls.strength.value())
