@@ -1,0 +1,127 @@
+"""Measure the bundled models against the quality bar and draw their contact sheets.
+
+    python assets/models/evaluate_bundled.py data/    (after prepare_data.py and train_bundled.sh)
+
+For each model, with the runtime exactly as users run it (texgen sampling, onnxruntime, CPU):
+- SWD against its training data at a common crop size (32 px, at the pixel scale it was
+  trained at), for the texture models and the course's baseline (lanham-wgan-32 on the same
+  data, same wall time): the bar is SWD <= half the baseline's;
+- the memorisation check: nearest-training-crop distance of samples over that of training crops
+  among themselves (below 1 would mean copying);
+- the seam score of 512x512 outputs (about 1.0 = the wrap looks like the interior; bar <= 1.10);
+- a contact sheet in docs/: four seeds, each tiled 3x3 (heightmaps also as hillshade).
+Writes docs/bundled-metrics.json and appends a "Quality bar" section to each model card.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from texgen.maps import hillshade  # noqa: E402
+from texgen.model import load_generator  # noqa: E402
+from texgen.sampling import sample  # noqa: E402
+from texgen.seamless import seam_score, tile  # noqa: E402
+from trainer.data import open_dataset  # noqa: E402
+from trainer.metrics import memorisation, swd  # noqa: E402
+
+MODELS = ROOT / "assets" / "models"
+DOCS = ROOT / "docs"
+CROP = 32  # the baseline's size: every texture model is compared at it
+N = 256  # samples per side
+
+
+def to_batch(images: list[np.ndarray]) -> np.ndarray:
+    """HWC [0, 1] images to NCHW [-1, 1]."""
+    return np.stack([np.moveaxis(i, -1, 0) for i in images]) * 2.0 - 1.0
+
+
+def crops_of(gen, seeds, label=None, rng=None) -> np.ndarray:
+    """One CROP x CROP crop per seed, from outputs at the model's native size."""
+    out = []
+    for s in sample(gen, seeds, label=label, seamless=False, batch_size=64):
+        img = s.img
+        y, x = rng.integers(0, img.shape[0] - CROP + 1), rng.integers(0, img.shape[1] - CROP + 1)
+        out.append(img[y : y + CROP, x : x + CROP])
+    return to_batch(out)
+
+
+def sheet(gen, label=None, size=128, seeds=(1, 2, 3, 4)) -> np.ndarray:
+    """A row of seeds, each tiled 3x3; heightmaps get a hillshade row beneath."""
+    imgs = [s.img for s in sample(gen, list(seeds), size=(size, size), label=label)]
+    gap = np.ones((size * 3, 8, 1), np.float32)
+    row = np.concatenate(sum(([tile(i[..., :1] if i.shape[2] == 1 else i.mean(-1, keepdims=True), 3), gap] for i in imgs), [])[:-1], axis=1)
+    if gen.info.kind == "heightmap":
+        shade = [hillshade(i[..., 0], wrap=True)[..., None] for i in imgs]
+        row2 = np.concatenate(sum(([tile(h, 3), gap] for h in shade), [])[:-1], axis=1)
+        row = np.concatenate([row, np.ones((8, row.shape[1], 1), np.float32), row2], axis=0)
+    return row
+
+
+def seam_at_512(gen, label=None) -> float:
+    return float(np.mean([seam_score(s.img) for s in sample(gen, [11, 12, 13, 14], size=(512, 512), label=label)]))
+
+
+def main(data: Path) -> None:
+    rng = np.random.default_rng(0)
+    results: dict[str, dict] = {}
+    gravel = open_dataset(str(data / "cc0-textures" / "gravel"), channels=1, crop=CROP, scale=0.5, log=lambda m: None)
+    real = gravel.batch(np.random.default_rng(1), N, CROP, augment=False)[0]
+
+    # Texture models and the baseline, against gravel at the same crop size and pixel scale.
+    for name, label in (("stone-texture", None), ("lanham-gravel-baseline", None), ("textures-by-kind", "gravel")):
+        gen = load_generator(MODELS / f"{name}.onnx", device="cpu")
+        fake = crops_of(gen, range(1000, 1000 + N), label=label, rng=rng)
+        r = {"swd_vs_gravel_32px": swd(real, fake)["swd"], **memorisation(fake, real)}
+        if gen.info.tileable:
+            r["seam_score_512"] = seam_at_512(gen, label)
+        results[name if label is None else f"{name}[{label}]"] = r
+
+    # The conditional model's other classes, each against its own data.
+    kinds = load_generator(MODELS / "textures-by-kind.onnx", device="cpu")
+    for cls in kinds.info.classes:
+        if cls == "gravel":
+            continue
+        own = open_dataset(str(data / "cc0-textures" / cls), channels=1, crop=CROP, scale=0.5, log=lambda m: None)
+        real_c = own.batch(np.random.default_rng(1), N, CROP, augment=False)[0]
+        fake = crops_of(kinds, range(1000, 1000 + N), label=cls, rng=rng)
+        results[f"textures-by-kind[{cls}]"] = {"swd_vs_own_class_32px": swd(real_c, fake)["swd"], **memorisation(fake, real_c), "seam_score_512": seam_at_512(kinds, cls)}
+
+    # Terrain: against the DEM crops at its own training crop.
+    terrain = load_generator(MODELS / "terrain.onnx", device="cpu")
+    dem = open_dataset(str(data / "dem"), kind="heightmap", channels=1, crop=64, log=lambda m: None)
+    real_t = dem.batch(np.random.default_rng(1), N, 64, augment=True)[0]
+    fake_t = to_batch([s.img for s in sample(terrain, list(range(1000, 1000 + N)), size=(64, 64), batch_size=64)])
+    results["terrain"] = {"swd_vs_dem_64px": swd(real_t, fake_t)["swd"], **memorisation(fake_t, real_t), "seam_score_512": seam_at_512(terrain)}
+
+    base = results["lanham-gravel-baseline"]["swd_vs_gravel_32px"]
+    for key in ("stone-texture", "textures-by-kind[gravel]"):
+        results[key]["swd_over_baseline"] = results[key]["swd_vs_gravel_32px"] / base
+
+    # Contact sheets.
+    DOCS.mkdir(exist_ok=True)
+    for name in ("stone-texture", "terrain", "lanham-gravel-baseline"):
+        gen = load_generator(MODELS / f"{name}.onnx", device="cpu")
+        size = 128 if gen.info.spatial else gen.info.native_height * 4
+        _save(sheet(gen, size=size), DOCS / f"contact-{name}.png")
+    rows = [sheet(kinds, label=c) for c in kinds.info.classes]
+    _save(np.concatenate(sum(([r, np.ones((8, r.shape[1], 1), np.float32)] for r in rows), [])[:-1], axis=0), DOCS / "contact-textures-by-kind.png")
+
+    (DOCS / "bundled-metrics.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(results, indent=2, sort_keys=True))
+
+
+def _save(img: np.ndarray, path: Path) -> None:
+    Image.fromarray(np.round(np.clip(img[..., 0], 0, 1) * 255).astype(np.uint8)).save(path, optimize=True)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "data"))

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Trains the bundled models exactly as their model cards say, then copies each exported
+# generator and card into assets/models/. Run from the repository root:
+#   python assets/models/prepare_data.py data && bash assets/models/train_bundled.sh
+# Two lanes of one thread each run side by side (a 2-core CPU); MINUTES scales every budget.
+# The baseline (the course's lanham-wgan-32) gets the same wall time as stone-texture.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+M=${MINUTES:-1}   # multiplier of the budgets below (minutes on a 2-core CPU)
+common=(--out runs/bundled --progress none --set threads=1 --set eval_every=100000000)
+
+stone=(--preset spatial-dcgan --data data/cc0-textures/gravel --set channels=1 --set g_width=12 --set d_width=16 --batch 16 --scale 0.5)
+baseline=(--preset lanham-wgan-32 --data data/cc0-textures/gravel --set channels=1 --scale 0.5 --set augment=true)
+terrain=(--preset spatial-dcgan --data data/dem --kind heightmap --set g_width=12 --set d_width=16 --batch 16)
+kinds=(--preset spatial-dcgan --conditional --data data/cc0-textures --set channels=1 --set g_width=12 --set d_width=16 --batch 16 --scale 0.5)
+
+lane_a() {
+  texgen train "${stone[@]}" --name stone-texture --minutes "$(awk "BEGIN{print 18 * $M}")" "${common[@]}"
+  texgen train "${baseline[@]}" --name lanham-gravel-baseline --minutes "$(awk "BEGIN{print 18 * $M}")" "${common[@]}"
+}
+lane_b() {
+  texgen train "${terrain[@]}" --name terrain --minutes "$(awk "BEGIN{print 14 * $M}")" "${common[@]}"
+  texgen train "${kinds[@]}" --name textures-by-kind --minutes "$(awk "BEGIN{print 22 * $M}")" "${common[@]}"
+}
+lane_a & a=$!
+lane_b & b=$!
+wait $a && wait $b
+
+for name in stone-texture lanham-gravel-baseline terrain textures-by-kind; do
+  run=$(ls -d runs/bundled/*-"$name" | tail -n 1)
+  cp "$run/generator.onnx" "assets/models/$name.onnx"
+  cp "$run/model-card.md" "assets/models/$name.md"
+done
+echo "bundled models in assets/models/"

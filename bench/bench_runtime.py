@@ -1,0 +1,185 @@
+"""Runtime benchmark: texgen's sampling path against a bare onnxruntime session and torch eager.
+
+Everything is measured in one run on one model, so the ratios hold whatever the machine:
+
+1. images/s at batch 1, 16, 64, 256 (native size) for texgen `sample()` (latents from seeds,
+   run, post-process to images), a bare `InferenceSession.run` on ready-made latents, and the
+   same network in torch eager mode; texgen's overhead over the bare session in %.
+2. one 512x512 and one 1024x1024 tileable texture (ms), and the fraction of the CPU's measured
+   fp32 matmul peak the model reaches there.
+3. batch export of 1,000 64x64 PNG textures through the service (s), and the peak memory of a
+   `texgen generate` process writing 1,000 and 10,000 (MB): it must not grow with the count.
+
+The model is the bundled texture generator's network (`--preset`, from the trainer's presets)
+with random weights: speed does not depend on the weights. `--model PATH` times a given .onnx
+instead (without the torch column). Usage: python bench/bench_runtime.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def best_of(fn, repeat: int) -> float:
+    """The fastest of `repeat` runs (after one warm-up), in seconds: the least disturbed one."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def matmul_peak(threads: int) -> float:
+    """Measured fp32 matmul FLOP/s of this CPU (numpy's BLAS, `threads` threads)."""
+    n = 2048
+    a = np.random.rand(n, n).astype(np.float32)
+    b = np.random.rand(n, n).astype(np.float32)
+    return 2 * n**3 / best_of(lambda: a @ b, 5)
+
+
+def build_network(preset: str, overrides: list[str]):
+    """The torch generator of a trainer preset, random weights, and its texgen ONNX bytes."""
+    import onnx
+    import torch
+
+    from texgen.metadata import GeneratorInfo, write_metadata
+    from trainer.config import apply_overrides
+    from trainer.networks import build_generator
+    from trainer.presets import get_preset
+
+    cfg = apply_overrides(get_preset(preset), overrides)
+    spec = cfg.net_spec()
+    torch.manual_seed(0)
+    g = build_generator(spec).eval()
+    grid = spec.resolution // spec.pixels_per_cell
+    buf = io.BytesIO()
+    torch.onnx.export(
+        g, (torch.randn(1, spec.latent_size, grid, grid),), buf, dynamo=False, input_names=["z"],
+        output_names=["image"], opset_version=17,
+        dynamic_axes={"z": {0: "n", 2: "h", 3: "w"}, "image": {0: "n", 2: "H", 3: "W"}},
+    )
+    model = onnx.load_model_from_string(buf.getvalue())
+    info = GeneratorInfo(
+        name="bench", kind="texture", channels=spec.channels, latent_kind="spatial",
+        latent_size=spec.latent_size, native_height=spec.resolution, native_width=spec.resolution,
+        pixels_per_cell=spec.pixels_per_cell, tileable=True, architecture=preset,
+    )
+    write_metadata(model, info)
+    return g, spec, model.SerializeToString()
+
+
+def model_flops(g, spec, side: int) -> float:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    z = torch.randn(1, spec.latent_size, side // spec.pixels_per_cell, side // spec.pixels_per_cell)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        g(z)
+    return float(counter.get_total_flops())
+
+
+def peak_rss_of_generate(model: Path, count: int, out: Path) -> tuple[float, float]:
+    """(seconds, peak RSS MB) of a `texgen generate` child process writing `count` textures."""
+    code = (
+        "import resource, sys, time; from texgen.cli import main; t = time.perf_counter(); "
+        f"rc = main(['generate', '-m', {str(model)!r}, '--count', '{count}', '--size', '64', '--preset', 'png', "
+        f"'--out', {str(out)!r}, '--device', 'cpu', '--batch-size', '64']); "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(f"texgen generate failed: {done.stderr.strip()}")
+    seconds, rss_kb = done.stdout.split()[-2:]
+    return float(seconds), int(rss_kb) / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default="spatial-wgan-gp", help="trainer preset whose generator to time")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="trainer config override, e.g. g_width=12 (as the bundled model)")
+    ap.add_argument("--model", type=Path, help="time this .onnx instead (no torch column)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--quick", action="store_true", help="fewer repeats and a 2,000-texture memory run")
+    args = ap.parse_args()
+    repeat = 2 if args.quick else 5
+
+    import onnxruntime as ort
+
+    from texgen.latents import latents_for_seeds
+    from texgen.model import load_generator
+    from texgen.sampling import sample
+
+    torch_g = spec = None
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if args.model:
+            path = args.model
+        else:
+            torch_g, spec, data = build_network(args.preset, args.set)
+            path = tmp / "bench.onnx"
+            path.write_bytes(data)
+        gen = load_generator(path, device="cpu", threads=args.threads)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = args.threads
+        opts.inter_op_num_threads = 1
+        bare = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        info = gen.info
+        size = (info.native_height, info.native_width)
+        peak = matmul_peak(args.threads)
+        print(f"model: {path.name}  {info.latent_kind} latent {info.latent_size}, native {size[1]}x{size[0]}, threads {args.threads}")
+        print(f"CPU fp32 matmul peak (numpy 2048^3): {peak / 1e9:.1f} GFLOP/s")
+
+        # 1. Throughput at native size.
+        if torch_g is not None:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        print("\nbatch | texgen img/s | bare ORT img/s | torch eager img/s | texgen overhead vs bare")
+        for batch in (1, 16, 64, 256):
+            seeds = list(range(batch))
+            z = latents_for_seeds(seeds, gen.latent_shape(*size))
+            t_tex = best_of(lambda: list(sample(gen, seeds, size=size, batch_size=batch)), repeat)
+            t_bare = best_of(lambda: bare.run(None, {"z": z}), repeat)
+            t_torch = float("nan")
+            if torch_g is not None:
+                zt = torch.from_numpy(z)
+                with torch.no_grad():
+                    t_torch = best_of(lambda: torch_g(zt), repeat)
+            print(f"{batch:5d} | {batch / t_tex:12.1f} | {batch / t_bare:14.1f} | {batch / t_torch:17.1f} | {100 * (t_tex / t_bare - 1):+6.1f} %")
+
+        # 2. Large tileable textures.
+        print("\nsize      | texgen ms | bare ORT ms | model GFLOP | fraction of matmul peak")
+        for side in (512, 1024):
+            z = latents_for_seeds([0], gen.latent_shape(side, side))
+            t_tex = best_of(lambda: next(sample(gen, [0], size=(side, side))), repeat)
+            t_bare = best_of(lambda: bare.run(None, {"z": z}), repeat)
+            flops = model_flops(torch_g, spec, side) if torch_g is not None else float("nan")
+            print(f"{side}x{side} | {t_tex * 1e3:9.0f} | {t_bare * 1e3:11.0f} | {flops / 1e9:11.1f} | {flops / t_bare / peak:8.1%}")
+
+        # 3. Batch export and memory.
+        n_small, n_large = 1000, 2000 if args.quick else 10000
+        t_small, rss_small = peak_rss_of_generate(path, n_small, tmp / "out-small")
+        t_large, rss_large = peak_rss_of_generate(path, n_large, tmp / "out-large")
+        written = len(list((tmp / "out-large").glob("*.png")))
+        print(f"\nbatch export 64x64 PNG: {n_small:,} in {t_small:.2f} s ({n_small / t_small:.0f}/s), peak RSS {rss_small:.0f} MB")
+        print(f"batch export 64x64 PNG: {n_large:,} in {t_large:.2f} s ({n_large / t_large:.0f}/s), peak RSS {rss_large:.0f} MB ({written:,} PNG files)")
+        print(f"memory growth {n_small:,} -> {n_large:,}: {rss_large - rss_small:+.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
