@@ -47,6 +47,7 @@ class Chart(QWidget):
         self.series: dict[str, list[tuple[float, float]]] = {}
         self.colours: dict[str, QColor] = {}
         self.x_label = "step"
+        self.placeholder = "waiting for data"
         self.setMinimumSize(260, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -92,7 +93,7 @@ class Chart(QWidget):
         b = self.bounds()
         if b is None or plot.width() < 20 or plot.height() < 20:
             p.setPen(QColor(120, 124, 130))
-            p.drawText(plot, Qt.AlignmentFlag.AlignCenter, "waiting for data")
+            p.drawText(plot, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             return
         x0, x1, y0, y1 = b
 

@@ -50,7 +50,7 @@ def _pump(app: QApplication, until=lambda: True, timeout: float = 120.0, settle:
 
 
 def save(widget: QWidget, path: Path) -> Path:
-    """Grab a widget to a PNG under MAX_BYTES (fewer colours when the full picture is larger)."""
+    """Grab a widget to a PNG under MAX_BYTES (a palette of fewer colours when it is larger)."""
     image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
     image.save(str(path), "PNG", 9)
     colours = 256
@@ -58,7 +58,9 @@ def save(widget: QWidget, path: Path) -> Path:
         from PIL import Image  # noqa: PLC0415
 
         with Image.open(path) as im:
-            im.convert("RGB").quantize(colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+            # Octree keeps small saturated marks (stars, badges) that median cut merges into
+            # the greys of a texture.
+            im.convert("RGB").quantize(colours, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(path, optimize=True)
         colours //= 2
     print(f"{path} {path.stat().st_size // 1024} KB")
     return path
@@ -77,14 +79,31 @@ def bundled(kind: str) -> Path | None:
     return None
 
 
+def install(model: Path, folder: Path) -> Path:
+    import shutil  # noqa: PLC0415
+
+    from texgen.model import load_generator  # noqa: PLC0415
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{load_generator(model, device='cpu').info.name}.onnx"
+    shutil.copyfile(model, target)
+    return target
+
+
 def replay_run(panel, run_dir: Path) -> None:
     """Feed a finished run's stats and its last sample grid to the panel, as live events."""
     config = json.loads((run_dir / "config.json").read_text())
     total = config.get("steps")
     panel.form.from_folder.setChecked(True)
     panel.form.folder.setText(str(config.get("data", "")))
+    panel.form.runs_folder.setText(str(run_dir.parent))
     panel.form.kind.setCurrentIndex(max(0, panel.form.kind.findData(config.get("kind", "texture"))))
     panel.form.name.setText(config.get("name", ""))
+    panel.form.preset.setCurrentIndex(max(0, panel.form.preset.findData(config.get("preset"))))
+    if config.get("minutes"):
+        panel.form.minutes_box.setValue(config["minutes"])
+    if config.get("steps"):
+        panel.form.steps_box.setValue(config["steps"])
     panel.form.start_button.setEnabled(False)
     panel.form.stop_button.setEnabled(True)
     panel._on_event({"event": "start", "run_dir": str(run_dir), "total_steps": total, "minutes": config.get("minutes"), "config": config})
@@ -93,7 +112,10 @@ def replay_run(panel, run_dir: Path) -> None:
     for rec in shown:
         if "losses" in rec:
             elapsed = rec.get("elapsed_s", 0.0)
-            eta = elapsed / rec["step"] * (total - rec["step"]) if total else None
+            etas = [elapsed / rec["step"] * (total - rec["step"])] if total else []
+            if config.get("minutes"):
+                etas.append(config["minutes"] * 60 - elapsed)
+            eta = max(0.0, min(etas)) if etas else None
             panel._on_event({"event": "step", "step": rec["step"], "total_steps": total, "elapsed_s": elapsed, "eta_s": eta, "images_per_s": rec.get("images_per_s"), "losses": rec["losses"]})
         if "metrics" in rec:
             panel._on_event({"event": "eval", "step": rec["step"], "metrics": rec["metrics"]})
@@ -118,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     texture = args.texture or bundled("texture")
     heightmap = args.heightmap or bundled("heightmap")
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ.setdefault("TEXGEN_USER_MODELS", str(Path(tmp) / "models"))
+        # Models given by path are put in a fresh user model folder under their own names,
+        # so the library lists them as an artist's own models would be.
+        os.environ["TEXGEN_USER_MODELS"] = str(Path(tmp) / "models")
+        texture = install(args.texture, Path(tmp) / "models") if args.texture else texture
+        heightmap = install(args.heightmap, Path(tmp) / "models") if args.heightmap else heightmap
         settings = Settings(file_settings(Path(tmp) / "settings.ini"))
         settings.set("export/folder", str(Path.home() / "textures"))
         w = MainWindow(settings, device="cpu")
@@ -160,12 +186,12 @@ def main(argv: list[str] | None = None) -> int:
             d.close()
         if args.training_run is not None:
             w.tabs.setCurrentIndex(1)
+            _pump(app, lambda: w.training.form.preset.count() > 1, timeout=60)  # recipes listed
             replay_run(w.training, args.training_run)
             _pump(app, settle=0.5)
             save(w, args.out / "training-panel.png")
-        w.state.cancel_generation()
+        w.close()
         QThreadPool.globalInstance().waitForDone()
-        w.hide()
     return 0
 
 

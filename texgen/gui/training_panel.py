@@ -170,6 +170,9 @@ class TrainingPanel(QWidget):
         kind = ev.get("event")
         if kind == "start":
             self.total_steps, self.minutes = ev.get("total_steps"), ev.get("minutes")
+            every = (ev.get("config") or {}).get("eval_every")
+            self.metric_chart.placeholder = f"quality is measured every {every:,} steps and at the end" if every else "quality is measured at the end"
+            self.metric_chart.update()
             self._set_status(f"Training in {ev.get('run_dir', '')}")
             self.progress.setFormat("step 0")
         elif kind == "step":
@@ -190,12 +193,11 @@ class TrainingPanel(QWidget):
         total = ev.get("total_steps") or self.total_steps
         elapsed = float(ev.get("elapsed_s") or 0.0)
         eta = ev.get("eta_s")
-        if total:
-            fraction = step / total
-        elif self.minutes:
-            fraction = elapsed / (self.minutes * 60)
-        else:
-            fraction = 0.0
+        # A run ends at its step count or its time budget, whichever comes first.
+        fractions = [step / total] if total else []
+        if self.minutes:
+            fractions.append(elapsed / (self.minutes * 60))
+        fraction = max(fractions, default=0.0)
         self.progress.setValue(int(1000 * min(1.0, max(0.0, fraction))))
         self.progress.setFormat(f"step {step:,}" + (f" / {total:,}" if total else "") + f"  ·  {100 * fraction:.0f}%")
         rate = ev.get("images_per_s")

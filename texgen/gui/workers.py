@@ -7,8 +7,10 @@ becomes its own one-line message (what is wrong, what to do); anything else is a
 as one line too so the window stays usable, with the traceback on stderr for the report.
 
 The signal object is created on the GUI thread, so its signals are delivered there (queued)
-whatever thread emits them. Running workers are kept in a set: PySide would otherwise let the
-Python side of a QRunnable be collected while Qt still runs it.
+whatever thread emits them. Workers are kept in a set until their `finished` signal has been
+delivered on the GUI thread: dropped any earlier, the signal object could be collected while
+its queued signals still wait ("Signal source has been deleted"), or the QRunnable while Qt
+still runs it.
 """
 
 from __future__ import annotations
@@ -66,8 +68,14 @@ class Worker(QRunnable):
     def start(self, pool: QThreadPool | None = None) -> "Worker":
         with _LOCK:
             _RUNNING.add(self)
+        # Connected last, so it runs after the caller's slots for `finished`.
+        self.signals.finished.connect(self._release)
         (pool or QThreadPool.globalInstance()).start(self)
         return self
+
+    def _release(self) -> None:  # on the GUI thread, once every signal has been delivered
+        with _LOCK:
+            _RUNNING.discard(self)
 
     def run(self) -> None:  # on a pool thread
         try:
@@ -85,8 +93,6 @@ class Worker(QRunnable):
                 self.signals.result.emit(value)
         finally:
             self.signals.finished.emit()
-            with _LOCK:
-                _RUNNING.discard(self)
 
 
 def run_in_pool(
@@ -114,7 +120,7 @@ def run_in_pool(
 
 
 def running() -> int:
-    """How many workers have not finished (for tests and a clean shutdown)."""
+    """How many workers have not finished, signals delivered (for tests and a clean shutdown)."""
     with _LOCK:
         return len(_RUNNING)
 
