@@ -21,7 +21,7 @@ from trainer.loop import train
 from trainer.networks import build_generator
 from trainer.presets import get_preset
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # tiny networks on shared cores: threads only contend
 
 
 def _session(path):
@@ -47,7 +47,7 @@ def _torch_generator(run):
     ckpt = load_checkpoint(run)
     spec = ckpt["config"].net_spec(len(ckpt["data"]["class_names"]))
     G = build_generator(spec)
-    G.load_state_dict(ckpt["G"])
+    G.load_state_dict(ckpt["G_ema"])  # the preset keeps a moving average: that is what is exported
     return G.eval(), spec
 
 
@@ -63,7 +63,7 @@ def test_spatial_export_carries_the_contract(spatial_run):
     assert info.algorithm == "wgan-gp-conditional" and info.architecture == "cgan-spatial-wgan-gp"
     assert info.training_steps == 2 and info.native_height == 16 and info.channels == 3
     assert {"swd", "memorisation_ratio", "seam_score"} <= set(info.metrics)
-    assert info.dataset == "6 images from " + str(run.parent.parent / "textures") and info.data_license
+    assert info.dataset.startswith("6 images from " + str(run.parent.parent / "textures")) and info.data_license
     card = (run / "model-card.md").read_text()
     assert "texgen train --preset cgan-spatial-wgan-gp" in card and "brick, grass, gravel" in card
 

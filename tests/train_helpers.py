@@ -96,7 +96,7 @@ def tiny(preset: str, data: Path | str, out: Path, **changes) -> TrainConfig:
     base = dict(
         data=str(data), out=str(out), crop=16, batch=8, steps=2, n_critic=2, latent_size=8,
         g_width=8, d_width=8, upsamples=2, embed_dim=4, sample_every=0, checkpoint_every=0,
-        eval_every=0, eval_samples=16, log_seconds=0.0,
+        eval_every=0, eval_samples=16, log_seconds=0.0, threads=1,
     )  # fmt: skip
     base.update(changes)
     return dataclasses.replace(get_preset(preset), **base)

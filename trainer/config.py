@@ -63,6 +63,11 @@ class TrainConfig:
     label_smoothing: float = 0.0  # dcgan: real target 1 - smoothing
     label_noise: float = 0.0  # dcgan: targets jittered towards the other class by U[0, noise]
     label_flip: float = 0.0  # dcgan: probability of swapping a target
+    # Exported/sampled generator: an exponential moving average of the trained one (Karras et
+    # al.), which smooths the oscillation of GAN training. Half-life in generator steps (capped
+    # at a tenth of the steps done, so early samples are not stuck near the initial weights);
+    # 0 = off (the raw weights, as the course's code does).
+    ema_halflife: float = 0.0
     # Machine
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
@@ -127,7 +132,7 @@ def check_config(cfg: TrainConfig) -> None:
     for name in ("batch", "n_critic", "eval_samples"):
         if getattr(cfg, name) < 1:
             problems.append(f"{name} is {getattr(cfg, name)}, expected at least 1")
-    for name in ("sample_every", "checkpoint_every", "eval_every", "threads", "spatial_margin"):
+    for name in ("sample_every", "checkpoint_every", "eval_every", "threads", "spatial_margin", "ema_halflife"):
         if getattr(cfg, name) < 0:
             problems.append(f"{name} is {getattr(cfg, name)}, expected 0 or more")
     if cfg.steps is None and cfg.minutes is None:

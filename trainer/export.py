@@ -125,7 +125,7 @@ def export_generator(run_or_checkpoint: Path, out: Path | None = None, *, name: 
     num_classes = len(ckpt.get("data", {}).get("class_names", ())) if cfg.conditional else 0
     spec = cfg.net_spec(num_classes)
     G = build_generator(spec)
-    G.load_state_dict(ckpt["G"])
+    G.load_state_dict(ckpt.get("G_ema") or ckpt["G"])  # the moving average when there is one
     # 2-4. Export, metadata, parity.
     info = _info(cfg, spec, ckpt, name or cfg.name or run_dir.name)
     data, worst = onnx_bytes(G, spec, info)
@@ -172,6 +172,7 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
         f"| data | {info.dataset} |",
         f"| data licence | {info.data_license} |",
         f"| training | {info.training_steps} generator steps in {_duration(ckpt.get('elapsed_s', 0.0))} on {ckpt.get('device', 'unknown')} |",
+        f"| weights | {'moving average of the generator, half-life ' + format(cfg.ema_halflife, 'g') + ' steps' if cfg.ema_halflife else 'the generator as last trained'} |",
         f"| seed | {cfg.seed} |",
         f"| export check | onnxruntime matches torch to {parity:.1e} |",
         f"| created | {info.created} |",

@@ -87,14 +87,15 @@ class _Samples:
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> np.ndarray:
-        G, dev, out = self.s.G, self.s.device, []
+        G, dev, out = self.s.G_sample, self.s.device, []
+        was_training = G.training
         G.eval()
         try:
             for i in range(0, len(z), self.s.batch):
                 y = labels[i : i + self.s.batch].to(dev) if labels is not None else None
                 out.append(G(z[i : i + self.s.batch].to(dev), y).float().cpu().numpy())
         finally:
-            G.train()
+            G.train(was_training)
         return np.concatenate(out)
 
     def real(self) -> np.ndarray:

@@ -32,30 +32,35 @@ PRESETS: dict[str, TrainConfig] = {
         algorithm="wgan-gp", architecture="foster", crop=64, latent_size=128,
         critic_dropout=0.3, batch=64, steps=20000, n_critic=5, optimizer="adam",
         lr_g=1e-4, lr_d=1e-4, beta1=0.5, beta2=0.9, gp_lambda=10.0,
+        ema_halflife=200,
     ),
     "spatial-wgan-gp": TrainConfig(
         description="tileable texture or heightmap, any size (spatial WGAN-GP, best quality)",
         algorithm="wgan-gp", architecture="spatial", crop=64, latent_size=32,
         g_width=32, d_width=32, upsamples=4, batch=32, steps=20000, n_critic=5,
         optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9, gp_lambda=10.0,
+        ema_halflife=200,
     ),
     "spatial-dcgan": TrainConfig(
         description="tileable texture or heightmap, any size (spatial DCGAN, fastest to train)",
         algorithm="dcgan", architecture="spatial", crop=64, latent_size=32,
         g_width=32, d_width=32, upsamples=4, batch=32, steps=10000, n_critic=1,
         optimizer="adam", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, label_smoothing=0.1,
+        ema_halflife=200,
     ),
     "cgan-wgan-gp-64": TrainConfig(
         description="conditional WGAN-GP 64x64: one class per sub-folder or CIFAR-100 class",
         algorithm="wgan-gp", architecture="foster", conditional=True, crop=64, latent_size=128,
         critic_dropout=0.3, batch=64, steps=20000, n_critic=5, optimizer="adam",
         lr_g=1e-4, lr_d=1e-4, beta1=0.5, beta2=0.9,
+        ema_halflife=200,
     ),
     "cgan-spatial-wgan-gp": TrainConfig(
         description="conditional tileable textures: one class per sub-folder, any size",
         algorithm="wgan-gp", architecture="spatial", conditional=True, crop=64, latent_size=32,
         g_width=32, d_width=32, upsamples=4, batch=32, steps=20000, n_critic=5,
         optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9,
+        ema_halflife=200,
     ),
 }  # fmt: skip
 

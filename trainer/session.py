@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import random
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ class Session:
     scaler_d: torch.amp.GradScaler | None
     batch: int  # per process
     num_classes: int
+    G_ema: nn.Module | None = None  # moving average of G (cfg.ema_halflife > 0): what is sampled
     step: int = 0
     channels_last: bool = False
     _params_d: list[torch.Tensor] = field(default_factory=list)
@@ -107,6 +109,11 @@ class Session:
         size, c = images.shape[-1], self.cfg.crop
         oy, ox = (int(v) for v in self.rng.integers(0, size - c + 1, size=2))
         return images[:, :, oy : oy + c, ox : ox + c]
+
+    @property
+    def G_sample(self) -> nn.Module:
+        """The generator that is sampled, evaluated and exported."""
+        return self.G_ema if self.G_ema is not None else self.G
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.amp_dtype is None:
@@ -161,6 +168,7 @@ def make_session(cfg: TrainConfig, data, device: torch.device, d: Dist) -> Sessi
         scaler_g=torch.amp.GradScaler("cuda") if fp16 else None,
         scaler_d=torch.amp.GradScaler("cuda") if fp16 else None,
         batch=batch, num_classes=num_classes, channels_last=channels_last,
+        G_ema=copy.deepcopy(G).eval().requires_grad_(False) if cfg.ema_halflife > 0 else None,
         _params_d=list(D.parameters()),
     )  # fmt: skip
 
@@ -232,6 +240,8 @@ def train_step(s: Session) -> dict[str, torch.Tensor]:
     for p in s._params_d:
         p.requires_grad_(True)
     s.step += 1
+    if s.G_ema is not None:
+        update_ema(s)
 
     out = {"d": d_sum / cfg.n_critic, "g": loss_g.detach()}
     if wasserstein:
@@ -239,6 +249,17 @@ def train_step(s: Session) -> dict[str, torch.Tensor]:
     if cfg.algorithm == "wgan-gp":
         out["gp"] = gp_sum / cfg.n_critic
     return out
+
+
+@torch.no_grad()
+def update_ema(s: Session) -> None:
+    """G_ema <- beta * G_ema + (1 - beta) * G; BatchNorm statistics copied as they are."""
+    halflife = min(s.cfg.ema_halflife, max(1.0, 0.1 * s.step))
+    beta = 0.5 ** (1.0 / halflife)
+    ema, live = list(s.G_ema.parameters()), list(s.G.parameters())
+    torch._foreach_lerp_(ema, live, 1.0 - beta)
+    for b_ema, b in zip(s.G_ema.buffers(), s.G.buffers()):
+        b_ema.copy_(b)
 
 
 # -- state for checkpoints ------------------------------------------------------------------
@@ -260,6 +281,7 @@ def session_state(s: Session) -> dict:
         "step": s.step,
         "G": s.G.state_dict(),
         "D": s.D.state_dict(),
+        "G_ema": s.G_ema.state_dict() if s.G_ema is not None else None,
         "opt_g": s.opt_g.state_dict(),
         "opt_d": s.opt_d.state_dict(),
         "scaler_g": s.scaler_g.state_dict() if s.scaler_g else None,
@@ -272,6 +294,8 @@ def load_session_state(s: Session, state: dict) -> None:
     s.step = int(state["step"])
     s.G.load_state_dict(state["G"])
     s.D.load_state_dict(state["D"])
+    if s.G_ema is not None:
+        s.G_ema.load_state_dict(state.get("G_ema") or state["G"])
     s.opt_g.load_state_dict(state["opt_g"])
     s.opt_d.load_state_dict(state["opt_d"])
     if s.scaler_g and state.get("scaler_g"):
