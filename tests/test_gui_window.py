@@ -91,13 +91,13 @@ def test_heightmap_views_relief_and_values_under_the_cursor(qtbot, window, model
     with qtbot.waitSignal(window.state.view_ready, timeout=10_000):
         window.set_view_mode(imaging.HILLSHADE)
     drain(qtbot)
-    shown = qimage_array(window.preview._pixmap.toImage())
+    shown = qimage_array(window.preview.pixmap().toImage())
     shown = shown[..., 0] if shown.ndim == 3 else shown  # a grey pixmap may come back as RGB
     assert np.array_equal(shown, imaging.to_uint8(maps.hillshade(v.img[..., 0], wrap=True)))
     with qtbot.waitSignal(window.state.view_ready, timeout=10_000):
         window.set_view_mode(imaging.NORMAL)
     drain(qtbot)
-    normal = qimage_array(window.preview._pixmap.toImage())
+    normal = qimage_array(window.preview.pixmap().toImage())
     assert normal.shape == (64, 64, 3)
     # "auto" strength: the one `texgen generate` uses for this kind and size.
     strength = normal_strength_for("heightmap", (64, 64))
@@ -159,6 +159,10 @@ def test_conditional_models_offer_their_classes(qtbot, window, models):
     gen = load_generator(models.conditional, device="cpu")
     (ref,) = sample(gen, [v.seed], size=(32, 32), label="grass")
     assert np.array_equal(v.img, ref.img)
+    # The export asks for the same class, by name.
+    d = window.open_export()
+    qtbot.addWidget(d)
+    assert d.request().label == "grass" and "--class grass" in d.command.text()
 
 
 def test_dropping_an_onnx_file_opens_it(qtbot, window, models):

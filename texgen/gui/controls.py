@@ -44,6 +44,7 @@ class Controls(QWidget):
         self.random = QToolButton(text="Random")
         self.random.setToolTip("Pick a new random seed and generate")
         self.random.clicked.connect(self._randomise)
+        self.random.setMinimumWidth(self.random.sizeHint().width() + 8)
         row = QHBoxLayout()
         row.addWidget(self.seed, 1)
         row.addWidget(self.random)

@@ -62,7 +62,7 @@ class ExportDialog(QDialog):
         selected_seeds: list[int] = (),
         favourite_seeds: list[int] = (),
         size: tuple[int, int] | None = None,
-        label: int | None = None,
+        label: str | int | None = None,
         seamless: bool = True,
         normal_strength: float | None = None,
         device: str = "auto",
@@ -160,7 +160,7 @@ class ExportDialog(QDialog):
 
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.progress.setFormat("%v / %m")
+        self.progress.setFormat("ready")
         self.progress.setValue(0)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -226,6 +226,8 @@ class ExportDialog(QDialog):
             box.blockSignals(True)
             box.setChecked(m in defaults)
             box.blockSignals(False)
+        # A heightmap has no colour map (the runtime refuses it): do not offer it.
+        self.maps["albedo"].setEnabled(kind != "heightmap")
         self.template.setPlaceholderText(p.name_template)
         self._update_command()
 
@@ -293,6 +295,7 @@ class ExportDialog(QDialog):
         self.result, self.error = None, None
         self.progress.setRange(0, len(req.seeds))
         self.progress.setValue(0)
+        self.progress.setFormat("%v / %m")
         self.status.setText(f"Exporting {len(req.seeds)} to {req.out_dir}…")
         self.status.setStyleSheet("")
         self.export_button.setEnabled(False)

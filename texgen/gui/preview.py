@@ -42,6 +42,10 @@ class Preview(QWidget):
             self.fit()
         self.update()
 
+    def pixmap(self) -> QPixmap | None:
+        """The picture shown (one tile), as set by `set_image`."""
+        return self._pixmap
+
     def image_size(self) -> tuple[int, int] | None:
         return None if self._pixmap is None else (self._pixmap.width(), self._pixmap.height())
 

@@ -12,12 +12,14 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QFrame,
     QGroupBox,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -90,26 +92,33 @@ class MainWindow(QMainWindow):
         box = QGroupBox("Generate")
         QVBoxLayout(box).addWidget(self.controls)
         r.addWidget(box)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Write engine-ready files for the selection or a batch of seeds (Ctrl+E)")
+        self.export_button.clicked.connect(self.open_export)
+        self.export_button.setMinimumHeight(34)
+        r.addWidget(self.export_button)
         box = QGroupBox("Interpolate A → B")
         QVBoxLayout(box).addWidget(self.interpolation)
         r.addWidget(box)
         box = QGroupBox("Shown")
         QVBoxLayout(box).addWidget(self.details)
         r.addWidget(box)
-        self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Write engine-ready files for the selection or a batch of seeds (Ctrl+E)")
-        self.export_button.clicked.connect(self.open_export)
-        self.export_button.setMinimumHeight(34)
-        r.addWidget(self.export_button)
         r.addStretch(1)
-        right.setMinimumWidth(280)
-        right.setMaximumWidth(380)
+        # On a small screen the column scrolls instead of squeezing its fields.
+        column = QScrollArea()
+        column.setWidget(right)
+        column.setWidgetResizable(True)
+        column.setFrameShape(QFrame.Shape.NoFrame)
+        column.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = column.verticalScrollBar().sizeHint().width()
+        column.setMinimumWidth(max(290, right.minimumSizeHint().width()) + bar + 2)
+        column.setMaximumWidth(400 + bar)
 
         self.split = QSplitter()
         self.library.setMinimumWidth(220)
         self.split.addWidget(self.library)
         self.split.addWidget(self.centre)
-        self.split.addWidget(right)
+        self.split.addWidget(column)
         self.split.setStretchFactor(1, 1)
         self.split.setSizes([270, 800, 320])
 
@@ -370,7 +379,7 @@ class MainWindow(QMainWindow):
             size = (img.shape[0], img.shape[1])
         dialog = ExportDialog(
             gen, settings=self.settings, selected_seeds=selected, favourite_seeds=favourites, size=size,
-            label=spec.label if spec else None, seamless=spec.seamless if spec else True,
+            label=gen.info.classes[spec.label] if spec and spec.label is not None else None, seamless=spec.seamless if spec else True,
             normal_strength=self.controls.normal_strength(), device=self.state.device, parent=self,
         )
         self.export_dialog = dialog
