@@ -137,3 +137,20 @@ def test_qt_calls_cannot_exhaust_none(qapp):
         p.setX(1.0)
     assert sys.getrefcount(None) > 1000
     assert compat.guard_none_refcount() == compat.leaks_none()  # guarded exactly when needed
+
+
+def test_texgen_gui_entry_point_starts_and_quits(tmp_path):
+    """`texgen gui` as a user starts it (a fresh process), with its own settings file."""
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TEXGEN_USER_MODELS": str(tmp_path / "models")}
+    out = subprocess.run(
+        [sys.executable, "-m", "texgen", "gui", "--quit-after-start", "--settings", str(tmp_path / "s.ini")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "window shown in" in out.stdout
+    assert (tmp_path / "s.ini").exists()  # the window saved its layout on closing
+    bad = subprocess.run([sys.executable, "-m", "texgen", "gui", "--device", "tpu"], capture_output=True, text=True, env=env, timeout=60)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
