@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 
-import pytest
 from PIL import Image
 
 from gui_helpers import drain, open_and_generate, settings, user_models, window  # noqa: F401

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QImage
 
 from gui_helpers import drain, open_and_generate, qimage_array, settings, user_models, window  # noqa: F401
 from texgen import maps

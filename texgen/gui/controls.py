@@ -6,7 +6,7 @@ the window generates is what `texgen generate --seeds S-(S+N-1) --size ... --cla
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
