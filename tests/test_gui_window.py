@@ -203,3 +203,19 @@ def test_only_the_newest_model_choice_opens(qtbot, window, models):
     drain(qtbot)
     assert [g.path for g in loaded] == [models.spatial_height]
     assert window.viewbar.modes.button(0).text() == "Height"
+
+
+def test_cancel_keeps_the_variations_made_so_far(qtbot, window, models):
+    open_and_generate(qtbot, window, models.spatial_rgb, count=1, size=64)
+    c = window.controls
+    c.count.setValue(64)
+    c.set_size(1024)
+    c.go.click()
+    assert c.stop.isEnabled()
+    qtbot.waitUntil(lambda: window.gallery.count() >= 1, timeout=30_000)
+    c.stop.click()
+    drain(qtbot)
+    n = window.gallery.count()
+    assert 1 <= n < 64 and len(window.state.variations) == n
+    assert "cancelled" in window.status_text.text() and not c.stop.isEnabled()
+    assert window.gallery.variations()[0].img.shape == (1024, 1024, 3)

@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
         s.model_failed.connect(self._on_load_failed)
         c.generate_requested.connect(self.generate)
         c.cancel_requested.connect(s.cancel_generation)
-        c.cancel_requested.connect(lambda: self._generation_done(None))
+        c.cancel_requested.connect(self._on_cancelled)
         c.strength_changed.connect(lambda _: self._refresh_view())
         s.generation_started.connect(self._on_generation_started)
         s.variation_added.connect(self.gallery.add_variation)
@@ -310,6 +310,11 @@ class MainWindow(QMainWindow):
         if seconds is not None and self.state.variations:
             n = len(self.state.variations)
             self.show_message(f"{n} variation{'s' if n > 1 else ''} in {seconds:.1f} s · arrows to browse, F favourite, A/B to interpolate")
+
+    def _on_cancelled(self) -> None:
+        self._generation_done(None)
+        n = len(self.state.variations)
+        self.show_message(f"Generation cancelled: {n} variation{'s' if n != 1 else ''} kept")
 
     def _on_generation_failed(self, message: str) -> None:
         self._generation_done(None)
