@@ -31,9 +31,9 @@ fail() { KEEP=1; printf '\nSMOKE FAILED: %s\n' "$*" >&2; exit 1; }
 VERSION=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$REPO/texgen/__init__.py")
 DEFAULTS="stone-texture terrain"  # texgen.assets.DEFAULT_MODELS
 case "$(uname -s)" in
-    Linux) QT_PLUGINS="libqxcb.so libqoffscreen.so"; ORT_LIB=libonnxruntime.so ;;
-    Darwin) QT_PLUGINS="libqcocoa.dylib libqoffscreen.dylib"; ORT_LIB=libonnxruntime ;;
-    *) QT_PLUGINS="qwindows.dll qoffscreen.dll"; ORT_LIB=onnxruntime ;;
+    Linux) QT_PLUGINS="libqxcb.so libqoffscreen.so" ;;
+    Darwin) QT_PLUGINS="libqcocoa.dylib libqoffscreen.dylib" ;;
+    *) QT_PLUGINS="qwindows.dll qoffscreen.dll" ;;
 esac
 run_limited() {  # run_limited SECONDS CMD...: `timeout` where there is one (macOS lacks it)
     local s=$1; shift
@@ -102,7 +102,11 @@ for exe in texgen texgen-gui; do [ -x "$APP/$exe" ] || [ -x "$APP/$exe.exe" ] ||
 for plugin in $QT_PLUGINS; do
     [ -n "$(find "$APP" -name "$plugin" | head -n 1)" ] || fail "the Qt platform plugin $plugin is not in the bundle"
 done
-[ -n "$(find "$APP" -name "${ORT_LIB}*" | head -n 1)" ] || fail "onnxruntime's native library is not in the bundle"
+# onnxruntime's native code: its Python extension (the engine is linked into it) and the
+# provider bridge the GPU providers load through.
+for lib in "onnxruntime_pybind11_state*" "*onnxruntime_providers_shared*"; do
+    [ -n "$(find "$APP" -name "$lib" | head -n 1)" ] || fail "onnxruntime's native library $lib is not in the bundle"
+done
 if [ "$VARIANT" = cpu ] && [ -n "$(find "$APP" -name '*onnxruntime_providers_cuda*' | head -n 1)" ]; then
     fail "the cpu variant carries onnxruntime's CUDA provider"
 fi
@@ -197,6 +201,23 @@ check_gui() {  # check_gui COMMAND...: starts offscreen, shows its window, exits
 }
 check_gui "$APP/texgen-gui"
 check_gui "$APP/texgen" gui
+
+if [ "$(uname -s)" = Linux ] && [ -x "$APP/install-linux.sh" ]; then
+    say "install-linux.sh: the app installed elsewhere, started through its link on the PATH"
+    PREFIX="$WORK/prefix" "$APP/install-linux.sh" >install.txt || { cat install.txt; fail "install-linux.sh failed"; }
+    got=$("$WORK/prefix/bin/texgen" --version) || fail "the installed texgen does not start"
+    [ "$got" = "texgen $VERSION" ] || fail "the installed texgen --version printed '$got'"
+    "$WORK/prefix/bin/texgen" models | grep -q "$WORK/prefix/lib/texgen/_internal/assets/models" \
+        || fail "the installed app does not read its own bundled models"
+    grep -q "^Exec=$WORK/prefix/lib/texgen/texgen-gui" "$WORK/prefix/share/applications/texgen.desktop" \
+        || fail "the installed desktop entry does not start the installed texgen-gui"
+    if command -v desktop-file-validate >/dev/null; then
+        desktop-file-validate "$WORK/prefix/share/applications/texgen.desktop" | grep -v "hint:" | grep . && fail "the desktop entry is not valid"
+    fi
+    PREFIX="$WORK/prefix" "$WORK/prefix/lib/texgen/install-linux.sh" --uninstall >/dev/null
+    [ ! -e "$WORK/prefix/lib/texgen" ] || fail "install-linux.sh --uninstall left the app behind"
+    echo "installed, ran from $WORK/prefix/bin, uninstalled"
+fi
 
 say "SMOKE PASSED"
 echo "build time: $BUILD_S"

@@ -132,6 +132,7 @@ BINARIES = [
     ("torch/lib/libtorch_cpu.so", "x", "BINARY"),
     ("torch/lib/libtorchbind_test.so", "x", "BINARY"),
     ("PySide6/Qt/plugins/platforms/libqxcb.so", "x", "BINARY"),
+    ("libcudart.so.13", "x", "BINARY"),  # what the CUDA provider links to, found on the build machine
 ]
 
 
@@ -202,11 +203,15 @@ def test_spec_cpu_variant_leaves_out_cuda_providers_and_torch_dev_files(tmp_path
     names = [b[0] for b in analysis.binaries]
     assert "onnxruntime/capi/libonnxruntime.so.1.31.1" in names
     assert "onnxruntime/capi/libonnxruntime_providers_shared.so" in names
-    assert not [n for n in names if "providers_cuda" in n or "providers_tensorrt" in n]
+    assert not [n for n in names if "providers_cuda" in n or "providers_tensorrt" in n or "cudart" in n]
     assert "torch/lib/libtorchbind_test.so" not in names and "torch/lib/libtorch_cpu.so" in names
     data = {d[0] for d in analysis.datas}
     assert "torch/functional.py" in data and "torch/bin/torch_shm_manager" in data
     assert not data & {"torch/include/ATen/ops.yaml", "torch/test/test_jit"}
+    # With a CUDA build of torch the CUDA runtime stays (torch needs it); the providers still go.
+    cuda_torch = BINARIES + [("torch/lib/libtorch_cuda.so", "x", "BINARY")]
+    names = [b[0] for b in run_spec(tmp_path, monkeypatch, assets=bundle_assets, binaries=cuda_torch).calls["Analysis"][0].binaries]
+    assert "libcudart.so.13" in names and not [n for n in names if "providers_cuda" in n]
 
 
 def test_spec_gpu_variant_keeps_providers_and_refuses_a_cpu_environment(tmp_path, monkeypatch, bundle_assets):
@@ -214,7 +219,8 @@ def test_spec_gpu_variant_keeps_providers_and_refuses_a_cpu_environment(tmp_path
         run_spec(tmp_path, monkeypatch, assets=bundle_assets, variant="gpu")
     gpu_binaries = BINARIES + [("torch/lib/libtorch_cuda.so", "x", "BINARY")]
     rec = run_spec(tmp_path, monkeypatch, assets=bundle_assets, variant="gpu", binaries=gpu_binaries)
-    assert "onnxruntime/capi/libonnxruntime_providers_cuda.so" in [b[0] for b in rec.calls["Analysis"][0].binaries]
+    kept = [b[0] for b in rec.calls["Analysis"][0].binaries]
+    assert "onnxruntime/capi/libonnxruntime_providers_cuda.so" in kept and "libcudart.so.13" in kept
     no_ort_gpu = [b for b in gpu_binaries if "providers_cuda" not in b[0]]
     with pytest.raises(SystemExit, match="onnxruntime-gpu"):
         run_spec(tmp_path, monkeypatch, assets=bundle_assets, variant="gpu", binaries=no_ort_gpu)
