@@ -16,6 +16,10 @@ from texgen.service import normal_strength_for
 def test_window_opens_a_model_and_generating_fills_the_gallery(qtbot, window, models):
     open_and_generate(qtbot, window, models.spatial_rgb, count=5, size=64)
     assert "spatial-rgb" in window.library.card.text() and "CPU" in window.library.card.text()
+    # The list says what each model makes, as `texgen models` does.
+    assert window.library.summaries[str(models.spatial_rgb)] == "texture · 32×32 · tileable"
+    row = window.library.paths().index(str(models.spatial_rgb))
+    assert "texture · 32×32 · tileable" in window.library.list.item(row).text()
     assert window.device_label.text().startswith("CPU")
     seeds = [v.seed for v in window.gallery.variations()]
     assert seeds == list(range(window.controls.seed.value(), window.controls.seed.value() + 5))
@@ -125,6 +129,8 @@ def test_a_bad_model_shows_an_error_and_the_window_stays_usable(qtbot, window, m
     assert "not a valid ONNX model" in message
     assert "not a valid ONNX model" in window.status_text.text() and "ff8a80" in window.status_text.styleSheet()
     assert "Could not open" in window.library.card.text()
+    drain(qtbot)
+    assert window.library.summaries[str(bad)].startswith("unusable:")
     # A real ONNX graph that is not a generator: refused with what is missing.
     with qtbot.waitSignal(window.state.model_failed, timeout=10_000) as blocker:
         window.load_model(str(models.not_generator))

@@ -25,14 +25,28 @@ from PySide6.QtWidgets import (
 )
 
 from texgen.assets import ModelEntry, list_models, user_models_dir
-from texgen.model import Generator
+from texgen.errors import TexgenError
+from texgen.model import Generator, load_generator
+from texgen.gui.workers import run_in_pool
 
 _ROLE = Qt.ItemDataRole.UserRole
+_SOURCE = Qt.ItemDataRole.UserRole + 1
 SOURCE_LABELS = {"bundled": "bundled", "user": "my models", "opened": "opened"}
 
 
 def is_model_file(path: str | Path) -> bool:
     return str(path).lower().endswith(".onnx")
+
+
+def summary(gen: Generator) -> str:
+    """One line for the list: what the model makes (as `texgen models` prints it)."""
+    info = gen.info
+    parts = [info.kind, f"{info.native_width}×{info.native_height}"]
+    if info.tileable:
+        parts.append("tileable")
+    if info.classes:
+        parts.append(f"{len(info.classes)} classes")
+    return " · ".join(parts)
 
 
 def describe(gen: Generator) -> str:
@@ -72,6 +86,9 @@ class Library(QWidget):
         super().__init__(parent)
         self.list = QListWidget()
         self.list.setToolTip("Pick a model to open it · drop an .onnx file on the window to add one")
+        self.list.setSpacing(2)
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(self._chosen)
         self.list.itemClicked.connect(self._chosen)
         self.open_button = QPushButton("Open model…")
@@ -97,6 +114,7 @@ class Library(QWidget):
         self.start_folder = str(Path.home())
         self.opened: list[Path] = []
         self.current: str | None = None
+        self.summaries: dict[str, str] = {}  # path -> one line, filled in the background
         self.refresh()
 
     # --- the list ------------------------------------------------------------------------
@@ -110,15 +128,47 @@ class Library(QWidget):
         self.list.clear()
         entries = self.entries()
         for entry in entries:
-            item = QListWidgetItem(f"{entry.name}    ·  {SOURCE_LABELS.get(entry.source, entry.source)}")
+            item = QListWidgetItem()
             item.setData(_ROLE, str(entry.path))
+            item.setData(_SOURCE, SOURCE_LABELS.get(entry.source, entry.source))
             item.setToolTip(str(entry.path))
             self.list.addItem(item)
+            self._label(item)
         if not entries:
             item = QListWidgetItem("No models yet: Open model… or train one")
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.list.addItem(item)
         self.mark_current(self.current)
+        self._summarise([str(e.path) for e in entries if str(e.path) not in self.summaries])
+
+    def _label(self, item: QListWidgetItem) -> None:
+        path = item.data(_ROLE)
+        line = self.summaries.get(path, "…")
+        item.setText(f"{Path(path).stem}   ({item.data(_SOURCE)})\n{line}")
+
+    def _summarise(self, paths: list[str]) -> None:
+        """Open each listed model on a worker, as `texgen models` does, for its summary line."""
+        if not paths:
+            return
+
+        def task(report, cancelled):
+            for path in paths:
+                if cancelled():
+                    return
+                try:
+                    report((path, summary(load_generator(path, device="cpu"))))
+                except TexgenError as exc:
+                    report((path, f"unusable: {exc.problem}"))
+
+        def got(result) -> None:
+            path, line = result
+            self.summaries[path] = line
+            for i in range(self.list.count()):
+                item = self.list.item(i)
+                if item.data(_ROLE) == path:
+                    self._label(item)
+
+        run_in_pool(task, on_progress=got, name="library")
 
     def add_file(self, path: str | Path) -> None:
         """Remember a file opened by hand (or dropped) in the list."""
@@ -147,7 +197,11 @@ class Library(QWidget):
 
     def show_model(self, gen: Generator) -> None:
         self.card.setText(describe(gen))
-        self.mark_current(str(gen.path))
+        path = str(gen.path)
+        if path not in self.summaries:
+            self.summaries[path] = summary(gen)
+            self.refresh()
+        self.mark_current(path)
 
     def show_error(self, message: str) -> None:
         self.card.setText(f"<b style='color:#ff8a80'>Could not open the model</b><br>{html.escape(message)}")
