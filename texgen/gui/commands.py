@@ -7,12 +7,29 @@ from __future__ import annotations
 import shlex
 from typing import Iterable
 
+from pathlib import Path
+
+from texgen.assets import list_models
 from texgen.service import GenerateRequest
+
+
+def model_argument(model: str | None) -> str:
+    """A model as the CLI takes it: its name when it is an installed model, else its path."""
+    if model is None:
+        return ""
+    entries = list_models()
+    for entry in entries:
+        # By name only when the name leads back to this file (a user model may share a
+        # bundled model's name, and names resolve to the first match).
+        first = next(e for e in entries if e.name == entry.name)
+        if Path(model) == entry.path and first.path == entry.path:
+            return entry.name
+    return str(model)
 
 
 def generate_command(req: GenerateRequest) -> str:
     """The `texgen generate` command that makes the same files."""
-    args = ["texgen", "generate", "--model", str(req.model), "--seeds", seed_text(req.seeds)]
+    args = ["texgen", "generate", "--model", model_argument(req.model), "--seeds", seed_text(req.seeds)]
     if req.size is not None:
         h, w = req.size
         args += ["--size", str(w) if w == h else f"{w}x{h}"]

@@ -155,13 +155,17 @@ def main(argv: list[str] | None = None) -> int:
             w.controls.seed.setValue(100)
             w.start(str(texture))
             _pump(app, lambda: w.state.generator is not None and not w.state.generating)
+            # 256 px shown 2x2 near 1:1: the stones are visible and so would be any seam.
+            w.controls.set_size(256)
+            w.controls.go.click()
+            _pump(app, lambda: not w.state.generating)
             g = w.gallery
             g.setCurrentRow(2)
             w.gallery.toggle_favourite(g.variations()[2])
             w.gallery.toggle_favourite(g.variations()[5])
             g.pick("A", g.variations()[2])
             g.pick("B", g.variations()[5])
-            w.set_tiles(3)
+            w.set_tiles(2)
             _pump(app)
             save(w, args.out / "main-texture.png")
         if heightmap is not None:

@@ -124,6 +124,7 @@ class TrainingPanel(QWidget):
         split.addWidget(self.form)
         split.addWidget(right_widget)
         split.setStretchFactor(1, 1)
+        split.setSizes([420, 1000])  # room for the recipes' plain-words names
         layout = QHBoxLayout(self)
         layout.addWidget(split)
 
