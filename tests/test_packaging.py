@@ -74,9 +74,17 @@ def test_assets_installed_wheel_uses_the_prefix_data_files(tmp_path):
     assert chosen == installed
 
 
+def test_assets_user_install_uses_the_user_base(tmp_path):
+    site = tmp_path / "home" / ".local" / "lib" / "python3.11" / "site-packages"
+    (site / "texgen").mkdir(parents=True)
+    installed = _models_folder(tmp_path / "home" / ".local" / "share" / "texgen" / "assets")
+    chosen = assets_root(env={}, frozen=False, meipass="", package_dir=site / "texgen", prefix=str(tmp_path / "usr"), userbase=str(tmp_path / "home" / ".local"))
+    assert chosen == installed
+
+
 def test_assets_none_when_no_layout_has_them(tmp_path):
     (tmp_path / "checkout" / "assets").mkdir(parents=True)  # an assets folder without models/
-    chosen = assets_root(env={"TEXGEN_ASSETS": ""}, frozen=False, meipass="", package_dir=tmp_path / "checkout" / "texgen", prefix=str(tmp_path / "nowhere"))
+    chosen = assets_root(env={"TEXGEN_ASSETS": ""}, frozen=False, meipass="", package_dir=tmp_path / "checkout" / "texgen", prefix=str(tmp_path / "nowhere"), userbase=str(tmp_path / "nobody"))
     assert chosen is None
 
 

@@ -3,7 +3,8 @@
 One function, `assets_root`, decides where the bundled assets are, for each way texgen can be
 run: a frozen desktop app (PyInstaller puts them under `sys._MEIPASS/assets`), a source checkout
 or editable install (`assets/` beside the `texgen/` package), and an installed wheel (the wheel
-carries them as data files under `<prefix>/share/texgen/assets`). `TEXGEN_ASSETS` overrides all.
+carries them as data files under `<prefix>/share/texgen/assets`, or under the user base for
+`pip install --user`). `TEXGEN_ASSETS` overrides all.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def assets_root(
     meipass: str | None = None,
     package_dir: Path | None = None,
     prefix: str | None = None,
+    userbase: str | None = None,
 ) -> Path | None:
     """The folder holding `models/` and `icons/`, or None when none is found.
 
@@ -44,9 +46,14 @@ def assets_root(
     checkout = package_dir.parent / "assets"
     if (checkout / "models").is_dir():
         return checkout
-    installed = Path(sys.prefix if prefix is None else prefix) / "share" / "texgen" / "assets"
-    if installed.is_dir():
-        return installed
+    if userbase is None:
+        import site  # noqa: PLC0415
+
+        userbase = site.getuserbase()
+    for base in (sys.prefix if prefix is None else prefix, userbase):  # pip install, pip install --user
+        installed = Path(base) / "share" / "texgen" / "assets"
+        if installed.is_dir():
+            return installed
     return None
 
 
