@@ -10,7 +10,6 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from texgen.model import Generator
-from texgen.seamless import seam_score
 from texgen.service import GenerateRequest
 from texgen.gui.commands import generate_command
 from texgen.gui.state import Variation
@@ -53,7 +52,7 @@ class VariationDetails(QWidget):
         if v.sample.class_name:
             rows.append(("Class", v.sample.class_name))
         tiles = "yes" if v.sample.tileable else "no"
-        rows.append(("Tiles", f"{tiles} (seam score {seam_score(v.img):.2f}; 1.0 = invisible)"))
+        rows.append(("Tiles", f"{tiles} (seam score {v.seam:.2f}; 1.0 = invisible)"))
         self.command = regenerate_command(gen, v, seamless)
         body = "".join(f"<tr><td style='color:#9aa0a8;padding-right:8px'>{k}</td><td>{html.escape(t)}</td></tr>" for k, t in rows)
         cmd = f"<div style='color:#9aa0a8;font-family:monospace;font-size:8pt'>{html.escape(self.command)}</div>" if self.command else ""

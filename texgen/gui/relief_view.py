@@ -36,7 +36,7 @@ class ReliefView(QWidget):
 
     def set_image(self, img: np.ndarray | None) -> None:
         """Show the relief of an image (a heightmap, or a texture's luminance)."""
-        self._height = None if img is None else imaging.height_of(img)
+        self._height = img  # reduced to a height on the worker, off the GUI thread
         self.render()
 
     def image(self) -> QImage | None:
@@ -49,7 +49,7 @@ class ReliefView(QWidget):
             return
         height, camera = self._height, self.camera
         w, h = max(self.width(), 320), max(self.height(), 240)
-        self._renders.submit(lambda report, cancelled: render_relief(height, w, h, camera, cells=cells))
+        self._renders.submit(lambda report, cancelled: render_relief(imaging.height_of(height), w, h, camera, cells=cells))
 
     def _on_rendered(self, image: QImage) -> None:
         self._image = image

@@ -19,6 +19,7 @@ from PySide6.QtGui import QImage
 
 from texgen.model import Generator, load_generator
 from texgen.sampling import Sample, interpolate, sample
+from texgen.seamless import seam_score
 from texgen.gui import imaging
 from texgen.gui.workers import Latest, Worker, run_in_pool
 
@@ -33,6 +34,7 @@ class Variation:
     sample: Sample
     image: QImage  # the image itself (colour or grey), full size
     thumb: QImage
+    seam: float = 1.0  # seam_score of img: about 1.0 when it tiles with no visible seam
     favourite: bool = False
     key: int = field(default_factory=lambda: next(_ids))
     views: dict = field(default_factory=dict)  # ViewSettings -> QImage, filled on demand
@@ -53,9 +55,10 @@ class Variation:
 
 
 def make_variation(s: Sample) -> Variation:
-    """Pictures of a sample (runs on a worker: QImage work is allowed off the GUI thread)."""
+    """Pictures and seam score of a sample, made on a worker (QImage work is allowed off the
+    GUI thread; a 1024 px seam score alone would block the window for tens of ms)."""
     image = imaging.to_qimage(s.img)
-    return Variation(s, image, imaging.thumbnail(image))
+    return Variation(s, image, imaging.thumbnail(image), seam_score(s.img))
 
 
 @dataclass(frozen=True)
