@@ -45,6 +45,7 @@ class TrainConfig:
     g_width: int = 32  # spatial: generator channels at the finest level
     d_width: int = 32  # spatial: critic channels at the finest level
     upsamples: int = 4  # spatial: 2 ** upsamples pixels per latent cell
+    upsample_blur: bool = False  # spatial: [1,2,1] blur after each upsampling (smooth heightmaps)
     spatial_margin: int = 1  # spatial: latent cells beyond the crop; the critic sees a random crop
     critic_norm: str = "auto"  # auto (batch, none for wgan-gp) | batch | none
     critic_dropout: float = 0.0  # dropout in the critic (Lanham 0.25, Foster 0.3)
@@ -100,6 +101,7 @@ class TrainConfig:
             g_width=self.g_width,
             d_width=self.d_width,
             upsamples=self.upsamples,
+            upsample_blur=self.upsample_blur,
         )
 
     def to_json(self) -> str:

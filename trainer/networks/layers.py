@@ -69,6 +69,24 @@ class WrapConv2d(nn.Conv2d):
         return super().forward(wrap_pad(x, self.kernel_size[0] // 2))
 
 
+class WrapBlur(nn.Module):
+    """Fixed [1, 2, 1] x [1, 2, 1] / 16 blur on a torus, one channel at a time.
+
+    After a nearest 2x upsampling it makes a bilinear-like upsampler with no checkerboard
+    (the usual "upsample then blur" of StyleGAN), and, padding by wrapping, keeps the map
+    exactly periodic. A plain depthwise convolution: exports exactly to ONNX.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        k = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (k[:, None] * k[None, :] / 16).expand(channels, 1, 3, 3).clone())
+        self.channels = channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(wrap_pad(x, 1), self.kernel, groups=self.channels)
+
+
 class PixelNorm(nn.Module):
     """Normalise each pixel's feature vector to unit RMS (ProGAN, Karras et al. 2018).
 

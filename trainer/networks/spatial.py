@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.networks.layers import PixelNorm, Projection, WrapConv2d
+from trainer.networks.layers import PixelNorm, Projection, WrapBlur, WrapConv2d
 from trainer.networks.spec import NetSpec
 
 
@@ -40,6 +40,7 @@ class SpatialGenerator(nn.Module):
         self.blocks = nn.ModuleList(
             nn.Sequential(
                 nn.Upsample(scale_factor=2.0, mode="nearest"),
+                *([WrapBlur(widths[i])] if spec.upsample_blur else []),
                 WrapConv2d(widths[i], widths[i + 1]), PixelNorm(), nn.LeakyReLU(0.2),
                 WrapConv2d(widths[i + 1], widths[i + 1]), PixelNorm(), nn.LeakyReLU(0.2),
             )  # fmt: skip

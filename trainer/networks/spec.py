@@ -21,6 +21,7 @@ class NetSpec:
     g_width: int = 32  # spatial: generator channels at the finest level (x2 per coarser level)
     d_width: int = 32  # spatial: critic channels at the finest level (x2 per coarser level)
     upsamples: int = 4  # spatial: 2x upsampling blocks; pixels per latent cell = 2 ** upsamples
+    upsample_blur: bool = False  # spatial: blur after each nearest upsampling (no checkerboard)
 
     @property
     def spatial(self) -> bool:
