@@ -154,3 +154,18 @@ def test_texgen_gui_entry_point_starts_and_quits(tmp_path):
     assert (tmp_path / "s.ini").exists()  # the window saved its layout on closing
     bad = subprocess.run([sys.executable, "-m", "texgen", "gui", "--device", "tpu"], capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_a_result_for_a_deleted_owner_is_dropped(qtbot):
+    """A window closed while its worker runs must not get the late result (its widgets are gone)."""
+    import threading  # noqa: PLC0415
+
+    import shiboken6  # noqa: PLC0415
+    from PySide6.QtCore import QObject  # noqa: PLC0415
+
+    owner, got, gate = QObject(), [], threading.Event()
+    worker = run_in_pool(lambda r, c: gate.wait(5) and "late", on_result=got.append, owner=owner)
+    shiboken6.delete(owner)
+    gate.set()
+    drain(qtbot)
+    assert got == [] and worker.is_cancelled()

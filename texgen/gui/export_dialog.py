@@ -306,6 +306,7 @@ class ExportDialog(QDialog):
             on_result=self._done,
             on_failed=self._failed,
             on_cancelled=self._cancelled,
+            owner=self,
             name="export",
         )
 

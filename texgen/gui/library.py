@@ -168,7 +168,7 @@ class Library(QWidget):
                 if item.data(_ROLE) == path:
                     self._label(item)
 
-        run_in_pool(task, on_progress=got, name="library")
+        run_in_pool(task, on_progress=got, owner=self, name="library")
 
     def add_file(self, path: str | Path) -> None:
         """Remember a file opened by hand (or dropped) in the list."""

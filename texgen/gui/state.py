@@ -116,6 +116,7 @@ class AppState(QObject):
             lambda report, cancelled: load_generator(path, device=device),
             on_result=lambda gen: self._on_loaded(gen, lid),
             on_failed=lambda msg: self._on_load_failed(msg, lid),
+            owner=self,
             name="load",
         )
 
@@ -194,7 +195,7 @@ class AppState(QObject):
                 self.generation_finished.emit(time.perf_counter() - started)
 
         self.generation_started.emit(total)
-        self._generation = run_in_pool(task, on_progress=added, on_result=done, on_failed=failed, on_cancelled=cancelled, name="generate")
+        self._generation = run_in_pool(task, on_progress=added, on_result=done, on_failed=failed, on_cancelled=cancelled, owner=self, name="generate")
 
     def cancel_generation(self) -> None:
         if self._generation is not None:

@@ -19,7 +19,8 @@ import threading
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+import shiboken6
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from texgen.errors import CancelledError, TexgenError
 
@@ -74,6 +75,11 @@ class Worker(QRunnable):
         return self
 
     def _release(self) -> None:  # on the GUI thread, once every signal has been delivered
+        # Not now: this runs inside the emission of `finished`, and dropping the last
+        # reference here would delete the signal object while PySide still walks its slots.
+        QTimer.singleShot(0, self._forget)
+
+    def _forget(self) -> None:
         with _LOCK:
             _RUNNING.discard(self)
 
@@ -103,9 +109,15 @@ def run_in_pool(
     on_progress: Callable[[Any], None] | None = None,
     on_finished: Callable[[], None] | None = None,
     on_cancelled: Callable[[], None] | None = None,
+    owner: QObject | None = None,
     name: str = "",
 ) -> Worker:
-    """Start `fn` on the global pool with the given slots connected; returns the worker."""
+    """Start `fn` on the global pool with the given slots connected; returns the worker.
+
+    owner: the QObject the slots belong to. Once Qt has deleted it (a closed window), its
+    slots are no longer called and the work is cancelled: a late result must not reach
+    widgets that are gone.
+    """
     w = Worker(fn, name)
     for signal, slot in (
         (w.signals.result, on_result),
@@ -115,8 +127,18 @@ def run_in_pool(
         (w.signals.cancelled, on_cancelled),
     ):
         if slot is not None:
-            signal.connect(slot)
+            signal.connect(slot if owner is None else _guarded(slot, owner, w))
     return w.start()
+
+
+def _guarded(slot: Callable, owner: QObject, worker: Worker) -> Callable:
+    def call(*args):
+        if shiboken6.isValid(owner):
+            slot(*args)
+        else:
+            worker.cancel()
+
+    return call
 
 
 def running() -> int:
@@ -156,7 +178,7 @@ class Latest(QObject):
             self._pending = fn
             return
         self._busy = True
-        run_in_pool(fn, on_result=self.result.emit, on_failed=self.failed.emit, on_finished=self._next, name="latest")
+        run_in_pool(fn, on_result=self.result.emit, on_failed=self.failed.emit, on_finished=self._next, owner=self, name="latest")
 
     def _next(self) -> None:
         self._busy = False
