@@ -11,6 +11,10 @@
 
 Without --model it uses the first bundled model, else builds the tiny spatial test generator
 (tests/generators.py, needs torch) in a temporary folder.
+
+Measured on the 2-core development machine while other jobs kept its load average near 6
+(CPU, offscreen): start-up 0.95 s (quiet) to 1.7 s (loaded); longest block 27 ms with the
+bundled stone-texture and 25 ms with a full-width spatial WGAN-GP (99th percentile 11-12 ms).
 """
 
 from __future__ import annotations
