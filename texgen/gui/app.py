@@ -13,10 +13,11 @@ import time
 import traceback
 
 from PySide6.QtCore import QThreadPool, QTimer
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from texgen import __version__
+from texgen.assets import assets_root
 from texgen.gui.settings import Settings, file_settings
 
 
@@ -75,6 +76,10 @@ def style_app(app: QApplication) -> None:
     app.setApplicationName("texgen")
     app.setOrganizationName("texgen")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName("texgen")  # matches packaging/texgen.desktop (taskbar grouping, icon)
+    root = assets_root()
+    if root is not None and (root / "icons" / "texgen.png").is_file():
+        app.setWindowIcon(QIcon(str(root / "icons" / "texgen.png")))
 
 
 def install_excepthook(window) -> None:

@@ -17,18 +17,28 @@ import os
 import sys
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 KILL_AFTER_MS = 120_000  # a Stop that has not ended the run by then becomes a kill
 
 
+def default_trainer() -> tuple[str, list[str]]:
+    """`texgen train` here: the console `texgen` beside a frozen app (a windowed executable's
+    output may not reach us on Windows), else this Python."""
+    if getattr(sys, "frozen", False):
+        exe = "texgen.exe" if sys.platform == "win32" else "texgen"
+        return str(Path(sys.executable).with_name(exe)), ["train"]
+    return sys.executable, ["-m", "texgen", "train"]
+
+
 @dataclass
 class TrainerCommand:
     """How to start the trainer; tests point it at a stand-in script."""
 
-    program: str = sys.executable
-    prefix: list[str] = field(default_factory=lambda: ["-m", "texgen", "train"])
+    program: str = field(default_factory=lambda: default_trainer()[0])
+    prefix: list[str] = field(default_factory=lambda: default_trainer()[1])
 
     def arguments(self, args: list[str]) -> list[str]:
         return [*self.prefix, *args]
