@@ -1,0 +1,38 @@
+"""The trainer learns: a short fixed-seed run on a real texture (scikit-image's CC0 gravel
+photograph) brings the multi-scale SWD of its samples clearly below the untrained generator's."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from train_helpers import Events, texture, tiny
+
+from trainer.distributed import Dist
+from trainer.loop import _open_data, _Samples, train
+from trainer.metrics import swd
+from trainer.session import make_session
+
+torch.set_num_threads(1)
+
+
+def test_short_run_on_gravel_lowers_swd(tmp_path):
+    data = tmp_path / "gravel"
+    data.mkdir()
+    Image.fromarray(texture("gravel")).save(data / "gravel.png")
+    cfg = tiny("spatial-dcgan", data, tmp_path / "runs", channels=1, crop=32, batch=32, steps=80, n_critic=1,
+               latent_size=32, g_width=16, d_width=16, upsamples=3, eval_samples=128)  # fmt: skip
+    # The untrained generator, scored exactly as the run scores its samples (same crops, same latents).
+    images = _open_data(cfg, lambda m: None)
+    untrained = _Samples(make_session(cfg, images, torch.device("cpu"), Dist()), images, cfg).evaluate()
+    events = Events()
+    train(cfg, events)
+    trained = events.of("eval")[-1]["metrics"]
+    # The floor: two sets of real crops also differ, by about 25 at this sample count.
+    a, _ = images.batch(np.random.default_rng(1), 128, 32, augment=False)
+    b, _ = images.batch(np.random.default_rng(2), 128, 32, augment=False)
+    floor = swd(a, b)["swd"]
+    # Measured here: untrained 58.6, trained 42.0 after 80 steps, floor 25.3.
+    assert trained["swd"] < 0.85 * untrained["swd"], (trained["swd"], untrained["swd"], floor)
+    assert trained["swd"] - floor < 0.75 * (untrained["swd"] - floor), (trained["swd"], untrained["swd"], floor)
+    assert trained["memorisation_ratio"] > 0.8  # learned the texture, did not copy crops
