@@ -123,3 +123,13 @@ def test_resident_feed_draws_every_symmetry_and_balances_classes(data):
         else:
             pytest.fail("a crop is not a symmetry of any training window")
     assert len(seen) >= 5
+
+
+def test_a_time_budget_alone_ends_the_run(data, tmp_path):
+    cfg = tiny("spatial-dcgan", data["folder"], tmp_path, channels=1, steps=None, minutes=0.0005, n_critic=1)
+    events = Events()
+    run = train(cfg, events)
+    start, done = events.of("start")[0], events.of("done")[0]
+    assert start["total_steps"] is None and start["minutes"] == 0.0005
+    assert done["stopped_early"] is False and done["step"] >= 1  # the budget is not a user stop
+    assert events.of("step")[-1]["eta_s"] == 0.0 and (run / "generator.onnx").is_file()

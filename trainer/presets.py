@@ -39,6 +39,7 @@ PRESETS: dict[str, TrainConfig] = {
         algorithm="wgan-gp", architecture="spatial", crop=64, latent_size=32,
         g_width=32, d_width=32, upsamples=4, batch=32, steps=20000, n_critic=5,
         optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9, gp_lambda=10.0,
+        upsample_blur=True,  # no checkerboard (it shows in hillshaded heightmaps)
         ema_halflife=200,
     ),
     "spatial-dcgan": TrainConfig(
@@ -46,6 +47,7 @@ PRESETS: dict[str, TrainConfig] = {
         algorithm="dcgan", architecture="spatial", crop=64, latent_size=32,
         g_width=32, d_width=32, upsamples=4, batch=32, steps=10000, n_critic=1,
         optimizer="adam", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, label_smoothing=0.1,
+        upsample_blur=True,  # no checkerboard (it shows in hillshaded heightmaps)
         ema_halflife=200,
     ),
     "cgan-wgan-gp-64": TrainConfig(
@@ -60,6 +62,7 @@ PRESETS: dict[str, TrainConfig] = {
         algorithm="wgan-gp", architecture="spatial", conditional=True, crop=64, latent_size=32,
         g_width=32, d_width=32, upsamples=4, batch=32, steps=20000, n_critic=5,
         optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.0, beta2=0.9,
+        upsample_blur=True,  # no checkerboard (it shows in hillshaded heightmaps)
         ema_halflife=200,
     ),
 }  # fmt: skip
