@@ -172,7 +172,7 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
         f"| data | {info.dataset} |",
         f"| data licence | {info.data_license} |",
         f"| training | {info.training_steps} generator steps in {_duration(ckpt.get('elapsed_s', 0.0))} on {ckpt.get('device', 'unknown')} |",
-        f"| weights | {'moving average of the generator, half-life ' + format(cfg.ema_halflife, 'g') + ' steps' if cfg.ema_halflife else 'the generator as last trained'} |",
+        f"| weights | {'moving average of the generator, half-life ' + format(cfg.ema_halflife, 'g') + ' steps' if ckpt.get('G_ema') else 'the generator as last trained'} |",
         f"| seed | {cfg.seed} |",
         f"| export check | onnxruntime matches torch to {parity:.1e} |",
         f"| created | {info.created} |",

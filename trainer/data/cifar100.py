@@ -164,7 +164,7 @@ def open_cifar100(
     class_ids = _class_order(refs, fine_labels[keep], coarse_labels[keep])
     if classes and len(class_ids) < 2:
         raise RequestError(f"conditional training needs at least 2 classes, {spec_hint} names one",
-                           "name several (cifar100:forest,sea or a coarse class) or drop --classes")
+                           "name several (cifar100:forest,sea or a coarse class) or leave out --conditional")
     lookup = np.zeros(len(FINE_LABEL_NAMES), dtype=np.int64)
     lookup[class_ids] = np.arange(len(class_ids))
     labels = lookup[fine_labels[keep]] if classes else np.zeros(int(keep.sum()), dtype=np.int64)

@@ -63,8 +63,8 @@ def open_path(
     path = Path(path).expanduser()
     if path.is_file():
         if classes:
-            raise RequestError(f"--classes needs a folder with one sub-folder per class, got the file {path}",
-                               "pass the folder, or drop --classes")
+            raise RequestError(f"--conditional needs a folder with one sub-folder per class, got the file {path}",
+                               "pass the folder, or leave out --conditional")
         groups = {"": [path]}
     elif path.is_dir():
         groups = _class_groups(path, kind) if classes else {"": list_files(path, kind)}
@@ -115,14 +115,14 @@ def _class_groups(root: Path, kind: Kind) -> dict[str, list[Path]]:
     if loose:
         shown = ", ".join(loose[:5]) + (f" and {len(loose) - 5} more" if len(loose) > 5 else "")
         raise RequestError(
-            f"--classes reads one class per sub-folder of {root}, but files lie directly in it: {shown}",
-            "move them into a sub-folder named after their class, or drop --classes",
+            f"--conditional reads one class per sub-folder of {root}, but files lie directly in it: {shown}",
+            "move them into a sub-folder named after their class, or leave out --conditional",
         )
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX")
     if len(folders) < 2:
         raise RequestError(
-            f"--classes needs at least 2 sub-folders (one per class) in {root}, found {len(folders)}",
-            "add one sub-folder of images per class, or drop --classes to train on all images as one class",
+            f"--conditional needs at least 2 sub-folders (one per class) in {root}, found {len(folders)}",
+            "add one sub-folder of images per class, or leave out --conditional to train on all images as one class",
         )
     groups = {folder.name: list_files(folder, kind) for folder in folders}
     empty = [name for name, files in groups.items() if not files]
