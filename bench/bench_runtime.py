@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -96,10 +95,13 @@ def model_flops(g, spec, side: int) -> float:
 def peak_rss_of_generate(model: Path, count: int, out: Path) -> tuple[float, float]:
     """(seconds, peak RSS MB) of a `texgen generate` child process writing `count` textures."""
     code = (
-        "import resource, sys, time; from texgen.cli import main; t = time.perf_counter(); "
+        "import sys, time; from texgen.cli import main; t = time.perf_counter(); "
         f"rc = main(['generate', '-m', {str(model)!r}, '--count', '{count}', '--size', '64', '--preset', 'png', "
         f"'--out', {str(out)!r}, '--device', 'cpu', '--batch-size', '64']); "
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child started by this
+        # torch-laden benchmark would report the parent's peak.
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]; "
+        "print(time.perf_counter() - t, hwm); sys.exit(rc)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:

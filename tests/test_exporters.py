@@ -192,10 +192,10 @@ def test_failure_mid_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, rgb, 
     assert leftovers(tmp_path) == []
 
 
-def test_failed_fsync_keeps_the_old_raw(tmp_path, monkeypatch):
+def test_failed_rename_keeps_the_old_raw(tmp_path, monkeypatch):
     final = save_r16(tmp_path / "t.r16", terrain(33))
     before = final.read_bytes()
-    monkeypatch.setattr(exporters.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.EIO, "I/O")))
+    monkeypatch.setattr(exporters.os, "replace", lambda a, b: (_ for _ in ()).throw(OSError(errno.EIO, "I/O")))
     with pytest.raises(OSError):
         save_r16(final, np.zeros((33, 33)))
     assert final.read_bytes() == before

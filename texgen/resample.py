@@ -23,6 +23,8 @@ def resize(img: np.ndarray, height: int, width: int, *, wrap: bool = False) -> n
     """
     if height < 1 or width < 1:
         raise RequestError(f"size {width}x{height} is not positive", "use a positive size")
+    if img.shape[:2] == (height, width) and img.dtype == np.float32:
+        return img  # already that size: nothing to filter (sampling calls this for every image)
     a = np.asarray(img, dtype=np.float64)
     if a.ndim not in (2, 3):
         raise RequestError(f"image has shape {a.shape}, expected H x W or H x W x C", "pass one image")
