@@ -208,3 +208,15 @@ def test_killed_batch_leaves_only_whole_files(models, tmp_path):
     # A rerun with --skip-existing finishes the batch from where it was killed.
     assert main(["generate", "-m", str(models.spatial_rgb), "--seeds", f"0-{len(pngs) + 3}", "--size", "128", "-o", str(out), "--device", "cpu", "--skip-existing"]) == 0
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_terrain_shared_edge_only_for_tileable_output(models, tmp_path):
+    """2^n + 1 terrains repeat the first row/column only when the map tiles; otherwise the odd
+    size is generated as it is (a repeated edge would put a step on the far border)."""
+    args = ["generate", "-m", str(models.vector_grey), "--seeds", "1", "--size", "65", "--preset", "unity-terrain", "--device", "cpu"]
+    assert main(args + ["-o", str(tmp_path / "tiled")]) == 0
+    assert main(args + ["-o", str(tmp_path / "plain"), "--no-seamless"]) == 0
+    tiled = np.fromfile(tmp_path / "tiled" / "vector-height_1_height.raw", "<u2").reshape(65, 65)
+    plain = np.fromfile(tmp_path / "plain" / "vector-height_1_height.raw", "<u2").reshape(65, 65)
+    assert np.array_equal(tiled[0], tiled[-1]) and np.array_equal(tiled[:, 0], tiled[:, -1])
+    assert not np.array_equal(plain[0], plain[-1])

@@ -103,6 +103,10 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
             size = snapped
     preset.check_size(*size)
     gh, gw, extend = preset.generation_size(*size)
+    if extend and not (req.seamless or info.tileable):
+        # Repeating the first row and column only makes a shared edge of a tileable map; an
+        # image that does not tile is generated at the odd size itself.
+        gh, gw, extend = size[0], size[1], False
     maps = req.maps or preset.maps_for(info.kind)
     return _Job(gen, preset, size, (gh, gw), extend, label, tuple(maps))
 
