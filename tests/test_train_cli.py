@@ -116,3 +116,14 @@ def test_json_progress_and_sigterm_stop_cleanly(folder, tmp_path):
     assert done["stopped_early"] is True and done["step"] >= 3
     assert Path(done["onnx"]).is_file() and Path(done["run_dir"], "checkpoints", "latest.pt").is_file()
     assert [e["step"] for e in events if e["event"] == "checkpoint"] == [done["step"]]
+
+
+def test_unusable_out_folder_is_one_error_line(tmp_path):
+    """--out naming a file (or an unwritable place) is a user error, not a traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    data = texture_folder(tmp_path / "imgs")
+    done = subprocess.run([sys.executable, "-m", "texgen", "train", "--preset", "spatial-dcgan", "--data", str(data),
+                           "--steps", "1", "--out", str(blocker)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "error: cannot create the run folder" in done.stderr

@@ -100,8 +100,8 @@ def _config(args: argparse.Namespace):
         flags["preset"] = args.preset  # reported as a change the checkpoint cannot take
     if flags.get("kind") == "heightmap":
         flags["channels"] = 1
-    if "steps" in flags and args.minutes is None and not args.resume:
-        flags["minutes"] = None  # --steps alone means exactly that many steps
+    if "steps" in flags and args.minutes is None:
+        flags["minutes"] = None  # --steps alone means exactly that many steps (resumed too)
     cfg = apply_overrides(dataclasses.replace(cfg, **flags), args.overrides)
     check_config(cfg)
     return cfg
@@ -188,11 +188,11 @@ def train_main(argv: list[str]) -> int:
                 resolved["data_resolved"] = describe_spec(cfg.data, kind=cfg.kind, classes=cfg.conditional)
             print(json.dumps(resolved, indent=2))
             return 0
-        from trainer.loop import train
-
-        on_progress = {"json": _json_printer, "bar": _Bar(), "none": None}[progress]
-        should_stop, restore = _stop_flag()
+        should_stop, restore = _stop_flag()  # before importing torch: a Stop while it loads counts
         try:
+            from trainer.loop import train
+
+            on_progress = {"json": _json_printer, "bar": _Bar(), "none": None}[progress]
             run_dir = train(cfg, on_progress, should_stop)
         finally:
             restore()

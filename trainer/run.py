@@ -50,8 +50,18 @@ def slug(text: str) -> str:
 
 def make_run_dir(out: Path, name: str) -> Path:
     """Create `out/NNNNN-name` with the next free number (safe against a concurrent run)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out).expanduser()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not out.is_dir():
+            raise NotADirectoryError(20, "not a folder")
+    except OSError as exc:
+        from texgen.errors import RequestError  # noqa: PLC0415
+
+        raise RequestError(
+            f"cannot create the run folder under {out} ({exc.strerror or exc})",
+            "choose a writable folder with --out",
+        ) from None
     while True:
         numbers = [int(m.group(1)) for p in out.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
         run = out / f"{max(numbers, default=-1) + 1:05d}-{slug(name)}"

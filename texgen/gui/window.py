@@ -42,7 +42,7 @@ from texgen.gui.relief_view import ReliefView
 from texgen.gui.settings import Settings
 from texgen.gui.state import AppState, Variation
 from texgen.gui.training_panel import TrainingPanel
-from texgen.gui.training_process import TrainerCommand
+from texgen.gui.training_process import KILL_AFTER_MS, TrainerCommand
 from texgen.gui.viewbar import ViewBar
 
 
@@ -418,6 +418,12 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.training.stop()
+            # The trainer checkpoints and exports after SIGTERM; closing now would destroy the
+            # QProcess and kill it first. Wait for it (it is killed after KILL_AFTER_MS).
+            process = self.training.run.process
+            if process is not None:
+                self.statusBar().showMessage("Finishing the training run: checkpoint and export...")
+                process.waitForFinished(KILL_AFTER_MS)
         self.state.cancel_generation()
         self.training.shutdown()
         self.save_settings()
