@@ -92,10 +92,18 @@ def test_the_same_request_writes_the_same_bytes(models, tmp_path):
     assert main(args + ["-o", str(tmp_path / "a")]) == 0
     assert main(args + ["-o", str(tmp_path / "b")]) == 0
     files = sorted(p.name for p in (tmp_path / "a").iterdir() if p.suffix == ".png")
-    assert files == ["conditional_1_albedo.png", "conditional_1_normal.png", "conditional_2_albedo.png", "conditional_2_normal.png"]
+    assert files == ["conditional_brick_1_albedo.png", "conditional_brick_1_normal.png", "conditional_brick_2_albedo.png", "conditional_brick_2_normal.png"]
     for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert png_header(tmp_path / "a" / files[0])[:2] == (48, 32)
+
+
+def test_classes_do_not_overwrite_each_other(models, tmp_path):
+    base = ["generate", "-m", str(models.conditional), "--seeds", "4", "--size", "32", "-o", str(tmp_path), "--device", "cpu"]
+    assert main(base + ["--class", "brick"]) == 0 and main(base + ["--class", "grass"]) == 0
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert names == ["conditional_brick_4_albedo.png", "conditional_grass_4_albedo.png"]
+    assert (tmp_path / names[0]).read_bytes() != (tmp_path / names[1]).read_bytes()
 
 
 def test_skip_existing_and_name_template(models, tmp_path):

@@ -193,6 +193,10 @@ def generate(
     position = {seed: i for i, seed in enumerate(seeds)}  # for the {index} name field
     for job in jobs:
         template = req.name_template or job.preset.name_template
+        if req.name_template is None and job.label is not None and "{class}" not in template:
+            # Default names of a conditional model carry the class, so a batch of another
+            # class does not overwrite this one.
+            template = template.replace("{model}", "{model}_{class}", 1)
         todo = seeds
         if req.skip_existing:
             todo = []
