@@ -143,7 +143,10 @@ def export_image(
     size = str(out_w) if out_w == out_h else f"{out_w}x{out_h}"
     stems = _stems(template or preset.name_template, {"size": size, "preset": preset.name, **fields}, chosen)
     out_dir = Path(out_dir)
-    ex.check_writable(out_dir)
+    if not out_dir.is_dir():
+        # Create it (or say why not). An existing folder is not probed on every image: the
+        # service checks it once per batch, and a write that fails still raises ExportError.
+        ex.check_writable(out_dir)
 
     # 2. The height every derived map starts from.
     height = a[..., 0] if a.shape[2] == 1 else luminance(a)
