@@ -7,7 +7,7 @@ behind every value here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from texgen.errors import RequestError
@@ -105,6 +105,22 @@ class ExportPreset:
 _TERRAIN_MAPS = dict(texture_maps=("height", "hillshade"), heightmap_maps=("height", "hillshade"))
 _MATERIAL_MAPS = dict(texture_maps=("albedo", "normal"), heightmap_maps=("height", "normal"))
 
+_UNITY_TERRAIN = ExportPreset(
+    name="unity-terrain",
+    engine="unity",
+    description="Unity terrain (Import Raw, Windows byte order): 16-bit RAW, square 2^n+1 "
+    "(default 513), bottom row first so the terrain matches the picture; a hillshade PNG "
+    "to preview it.",
+    height_format="raw16",
+    byte_order="little",
+    flip_vertical=True,
+    sizes=UNITY_SIZES,
+    square=True,
+    shared_edge=True,
+    default_size=513,
+    **_TERRAIN_MAPS,
+)
+
 PRESETS: dict[str, ExportPreset] = {
     p.name: p
     for p in (
@@ -130,34 +146,13 @@ PRESETS: dict[str, ExportPreset] = {
             description="Unity material: colour PNG and an OpenGL normal map; heights as 16-bit PNG.",
             **_MATERIAL_MAPS,
         ),
-        ExportPreset(
-            name="unity-terrain",
-            engine="unity",
-            description="Unity terrain (Import Raw, Windows byte order): 16-bit RAW, square 2^n+1 "
-            "(default 513), bottom row first so the terrain matches the picture; a hillshade PNG "
-            "to preview it.",
-            height_format="raw16",
-            byte_order="little",
-            flip_vertical=True,
-            sizes=UNITY_SIZES,
-            square=True,
-            shared_edge=True,
-            default_size=513,
-            **_TERRAIN_MAPS,
-        ),
-        ExportPreset(
+        _UNITY_TERRAIN,
+        replace(
+            _UNITY_TERRAIN,
             name="unity-terrain-mac",
-            engine="unity",
             description="Unity terrain with the Mac byte order (big-endian 16-bit RAW); otherwise "
             "as unity-terrain.",
-            height_format="raw16",
             byte_order="big",
-            flip_vertical=True,
-            sizes=UNITY_SIZES,
-            square=True,
-            shared_edge=True,
-            default_size=513,
-            **_TERRAIN_MAPS,
         ),
         ExportPreset(
             name="unreal-landscape",
