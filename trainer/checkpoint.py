@@ -9,8 +9,6 @@ spent so far, the device, and the last metrics. Written to a temporary name, the
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import torch
 
 from texgen.errors import ModelError
 from trainer.config import TrainConfig, config_from_dict
+from trainer.run import atomic_target
 
 FORMAT = 1
 LATEST = "latest.pt"
@@ -28,14 +27,8 @@ def save_checkpoint(path: Path, cfg: TrainConfig, state: dict, **extra: Any) -> 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "config": dataclasses.asdict(cfg), **state, **extra}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_target(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 
