@@ -7,7 +7,6 @@ training run of `python -m texgen train` end to end.
 
 from __future__ import annotations
 
-import json
 import sys
 import textwrap
 from pathlib import Path

@@ -82,7 +82,6 @@ class ExportDialog(QDialog):
 
     # --- layout --------------------------------------------------------------------------
     def _build(self) -> None:
-        kind = self.gen.info.kind
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.preset = QComboBox()
