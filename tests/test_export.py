@@ -105,10 +105,12 @@ def test_exported_spatial_model_wraps_with_no_seam(spatial_run):
 def test_export_cli_renames_and_writes_a_card(spatial_run, tmp_path, capsys):
     run, _ = spatial_run
     out = tmp_path / "gravel.onnx"
-    assert export_main([str(run), "--out", str(out), "--name", "my gravel"]) == 0
+    args = [str(run), "--out", str(out), "--name", "my gravel", "--description", "gravel from the course network"]
+    assert export_main(args) == 0
     assert capsys.readouterr().out.strip() == str(out)
-    assert read_metadata(onnx.load(str(out))).name == "my gravel"
-    assert (tmp_path / "gravel.md").read_text().startswith("# my gravel")
+    info = read_metadata(onnx.load(str(out)))
+    assert (info.name, info.description) == ("my gravel", "gravel from the course network")
+    assert (tmp_path / "gravel.md").read_text().startswith("# my gravel\n\ngravel from the course network\n")
 
 
 def test_vector_model_export_has_dynamic_batch(tmp_path):

@@ -30,7 +30,7 @@ FAKE = textwrap.dedent(
     rest = args[3:]
     if "--list-presets" in rest:
         print("spatial-wgan-gp        tileable texture or heightmap, any size (spatial WGAN-GP, best quality)")
-        print("lanham-wgan-32         course WGAN 32x32 (Lanham): CIFAR-100 forest textures, weight clipping")
+        print("lanham-wgan-32         course WGAN 32x32 (Lanham), weight clipping: the course's texture example")
         sys.exit(0)
     def emit(**ev):
         print(json.dumps(ev), flush=True)

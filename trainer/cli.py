@@ -208,16 +208,19 @@ def train_main(argv: list[str]) -> int:
 
 
 def export_main(argv: list[str]) -> int:
-    """`texgen export RUN_OR_CHECKPOINT [--out FILE] [--name NAME]`: exit code 0 or 2."""
+    """`texgen export RUN_OR_CHECKPOINT [--out FILE] [--name NAME] [--description TEXT]`: exit code 0 or 2."""
     p = _Parser(prog="texgen export", description="Export a training run's generator to a texgen ONNX file.")
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint .pt file")
     p.add_argument("--out", help="output .onnx file or folder (default: generator.onnx in the run folder)")
     p.add_argument("--name", help="model name stored in the file (default: the run's name)")
+    p.add_argument("--description", help="what the model makes, stored in the file and the card (default: the preset's)")
     try:
         args = p.parse_args(argv)
         from trainer.export import export_generator
 
-        out = export_generator(Path(args.run), Path(args.out) if args.out else None, name=args.name)
+        out = export_generator(
+            Path(args.run), Path(args.out) if args.out else None, name=args.name, description=args.description
+        )
         print(out)
         return 0
     except TexgenError as exc:

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as _dt
 import io
 import math
@@ -116,8 +118,11 @@ def onnx_bytes(G: torch.nn.Module, spec: NetSpec, info: GeneratorInfo) -> tuple[
     return data, worst
 
 
-def export_generator(run_or_checkpoint: Path, out: Path | None = None, *, name: str | None = None) -> Path:
-    """Write `generator.onnx` (default: in the run folder) and its model card; returns the path."""
+def export_generator(
+    run_or_checkpoint: Path, out: Path | None = None, *, name: str | None = None, description: str | None = None
+) -> Path:
+    """Write `generator.onnx` (default: in the run folder) and its model card; returns the path.
+    `name` and `description` replace the run's own in the file's metadata and the card."""
     # 1. Rebuild the generator from the checkpoint.
     ckpt = load_checkpoint(run_or_checkpoint, "cpu")
     cfg: TrainConfig = ckpt["config"]
@@ -128,6 +133,8 @@ def export_generator(run_or_checkpoint: Path, out: Path | None = None, *, name: 
     G.load_state_dict(ckpt.get("G_ema") or ckpt["G"])  # the moving average when there is one
     # 2-4. Export, metadata, parity.
     info = _info(cfg, spec, ckpt, name or cfg.name or run_dir.name)
+    if description is not None:
+        info = dataclasses.replace(info, description=description.strip())
     data, worst = onnx_bytes(G, spec, info)
     # 5. Write the model and its card.
     out = Path(out) if out is not None else run_dir / "generator.onnx"
