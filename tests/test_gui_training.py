@@ -23,7 +23,7 @@ from texgen.model import load_generator
 
 FAKE = textwrap.dedent(
     """
-    import json, signal, sys, time, shutil
+    import json, signal, sys, threading, time, shutil
     from pathlib import Path
     args = sys.argv[1:]
     mode, run_dir, model = args[0], Path(args[1]), args[2]
@@ -35,7 +35,16 @@ FAKE = textwrap.dedent(
     def emit(**ev):
         print(json.dumps(ev), flush=True)
     stop = []
-    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    if mode == "deaf":  # a console process on Windows: no SIGTERM ever reaches it
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    else:
+        signal.signal(signal.SIGTERM, lambda *a: stop.append("signal"))
+    if "--stop-on-stdin" in rest:
+        def watch():
+            for line in sys.stdin:
+                if line.strip() == "stop":
+                    stop.append("stdin")
+        threading.Thread(target=watch, daemon=True).start()
     run_dir.mkdir(parents=True, exist_ok=True)
     emit(event="start", run_dir=str(run_dir), total_steps=40, minutes=None, config={"args": rest})
     print("loading 2 images", file=sys.stderr, flush=True)
@@ -58,12 +67,12 @@ FAKE = textwrap.dedent(
             shutil.copyfile(run_dir.parent / "grid.png", grid)
             emit(event="sample", step=step, path=str(grid))
             emit(event="eval", step=step, metrics={"swd": 10.0 / step, "seam_score": 1.0})
-        if mode == "slow":
+        if mode in ("slow", "deaf"):
             time.sleep(0.05)
     emit(event="checkpoint", step=step, path=str(run_dir / "checkpoint.pt"))
     onnx = run_dir / "generator.onnx"
     shutil.copyfile(model, onnx)
-    emit(event="done", step=step, run_dir=str(run_dir), onnx=str(onnx), stopped_early=bool(stop))
+    emit(event="done", step=step, run_dir=str(run_dir), onnx=str(onnx), stopped_early=bool(stop), stopped_by=stop)
     """
 )
 
@@ -114,8 +123,10 @@ def test_panel_runs_the_trainer_and_installs_the_model(qtbot, settings, fake, tm
     assert panel.form.start_button.isEnabled() and not panel.form.stop_button.isEnabled()
 
 
-def test_stop_asks_for_a_clean_end(qtbot, settings, fake, tmp_path):
-    panel = make_panel(qtbot, settings, fake("slow"), tmp_path / "mine")
+@pytest.mark.parametrize("mode", ["slow", "deaf"])
+def test_stop_asks_for_a_clean_end(qtbot, settings, fake, tmp_path, mode):
+    """Stop reaches the trainer on stdin too: "deaf" ignores SIGTERM, as a Windows console does."""
+    panel = make_panel(qtbot, settings, fake(mode), tmp_path / "mine")
     with qtbot.waitSignal(panel.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step" and ev["step"] >= 3):
         panel.start(["--preset", "x"])
     assert panel.running
@@ -123,6 +134,9 @@ def test_stop_asks_for_a_clean_end(qtbot, settings, fake, tmp_path):
         panel.stop()
     assert blocker.args[0] == "done"
     assert panel.run.last["done"]["stopped_early"] is True and panel.run.last["done"]["step"] < 40
+    assert "stdin" in panel.run.last["done"]["stopped_by"]
+    if mode == "slow":
+        assert "signal" in panel.run.last["done"]["stopped_by"]
     assert "stopped early" in panel.status.text()
 
 
@@ -208,8 +222,14 @@ def test_a_real_tiny_training_run_lands_in_the_library(qtbot, settings, user_mod
     args = panel.form.arguments()
     assert args[-2:] == ["--progress", "json"] and ["--steps", "2"] == args[args.index("--steps") : args.index("--steps") + 2]
     small = ["--batch", "4", "--crop", "16"] + [x for kv in ("g_width=8", "d_width=8", "upsamples=2", "eval_samples=8", "n_critic=1") for x in ("--set", kv)]
-    with qtbot.waitSignal(window.state.model_loaded, timeout=120_000):
-        panel.start(args[:-2] + small + args[-2:])
+    try:
+        # A slow machine (or one busy training) takes minutes to import torch, train and export.
+        with qtbot.waitSignal(window.state.model_loaded, timeout=300_000):
+            panel.start(args[:-2] + small + args[-2:])
+    finally:
+        if panel.running:  # a failure must not leave the run going: closing would ask to stop it
+            panel.run.kill()
+            panel.run.process.waitForFinished(10_000)
     assert panel.outcome[0] == "done", panel.log_view.toPlainText()
     installed = user_models / "tiny-gravel.onnx"
     assert installed.exists() and window.state.generator.path == installed

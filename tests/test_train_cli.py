@@ -118,6 +118,33 @@ def test_json_progress_and_sigterm_stop_cleanly(folder, tmp_path):
     assert [e["step"] for e in events if e["event"] == "checkpoint"] == [done["step"]]
 
 
+def test_a_stop_line_on_stdin_stops_cleanly(folder, tmp_path):
+    """--stop-on-stdin: the GUI's Stop on Windows, where SIGTERM cannot reach a console process."""
+    argv = [sys.executable, "-m", "trainer", "train", "--preset", "spatial-dcgan", "--data", str(folder),
+            "--steps", "100000", "--crop", "16", "--batch", "4", "--progress", "json", "--stop-on-stdin",
+            "--out", str(tmp_path / "runs"), "--set", "g_width=4", "--set", "d_width=4", "--set", "upsamples=2",
+            "--set", "eval_samples=16", "--set", "log_seconds=0", "--set", "threads=1"]  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    events = []
+    try:
+        child.stdin.write("not a command\n")  # ignored: only "stop" stops
+        child.stdin.flush()
+        for line in child.stdout:
+            events.append(json.loads(line))
+            if events[-1]["event"] == "step" and events[-1]["step"] >= 3:
+                child.stdin.write("stop\n")
+                child.stdin.flush()
+                break
+        events += [json.loads(line) for line in child.stdout]
+        assert child.wait(timeout=60) == 0, child.stderr.read()
+    finally:
+        child.kill()
+    assert events[-1]["event"] == "done" and events[-1]["stopped_early"] is True
+    assert Path(events[-1]["onnx"]).is_file()
+    assert "stopping: finishing the step" in child.stderr.read()
+
+
 def test_unusable_out_folder_is_one_error_line(tmp_path):
     """--out naming a file (or an unwritable place) is a user error, not a traceback."""
     blocker = tmp_path / "file"

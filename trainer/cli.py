@@ -8,7 +8,8 @@
 Every user mistake (unknown preset, bad data spec, empty folder, unknown class, bad --set,
 CUDA asked for but absent) prints one line `error: ...` on stderr naming the fix and exits
 with code 2. Ctrl-C or SIGTERM stops training cleanly: checkpoint, metrics, export, exit 0
-(a second Ctrl-C aborts at once).
+(a second Ctrl-C aborts at once). With `--stop-on-stdin`, a line `stop` on stdin does the same:
+the channel a front-end uses on Windows, where no signal reaches a console process cleanly.
 
 `--progress json` prints one JSON object per line on stdout, flushed, for a parent process
 (the GUI). Events, in order:
@@ -75,6 +76,8 @@ def _train_parser() -> _Parser:
                    help="override any setting (repeatable); --dry-run lists them")  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="print the resolved settings as JSON and exit")
     p.add_argument("--progress", choices=("bar", "json", "none"), help="default: bar on a terminal, else none")
+    p.add_argument("--stop-on-stdin", action="store_true",
+                   help="also stop cleanly when the line 'stop' arrives on stdin (for front-ends; works on Windows)")
     p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
     return p
 
@@ -135,9 +138,15 @@ class _Bar:
             self.bar.close()
 
 
-def _stop_flag() -> tuple[Callable[[], bool], Callable[[], None]]:
-    """SIGINT/SIGTERM set a flag the loop polls; a second Ctrl-C aborts. Returns (poll, restore)."""
+_STOPPING = "stopping: finishing the step, then checkpoint and export (Ctrl-C again to abort)"
+
+
+def _stop_flag(stdin: bool = False) -> tuple[Callable[[], bool], Callable[[], None]]:
+    """SIGINT/SIGTERM (and, with `stdin`, a line `stop` on stdin) set a flag the loop polls; a
+    second Ctrl-C aborts. Returns (poll, restore)."""
     flag = threading.Event()
+    if stdin:
+        threading.Thread(target=_watch_stdin, args=(flag,), name="stop-on-stdin", daemon=True).start()
     if threading.current_thread() is not threading.main_thread():
         return flag.is_set, lambda: None
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -147,8 +156,7 @@ def _stop_flag() -> tuple[Callable[[], bool], Callable[[], None]]:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             raise KeyboardInterrupt
         flag.set()
-        print("stopping: finishing the step, then checkpoint and export (Ctrl-C again to abort)",
-              file=sys.stderr, flush=True)  # fmt: skip
+        print(_STOPPING, file=sys.stderr, flush=True)
 
     for sig in previous:
         signal.signal(sig, handler)
@@ -158,6 +166,17 @@ def _stop_flag() -> tuple[Callable[[], bool], Callable[[], None]]:
             signal.signal(sig, h)
 
     return flag.is_set, restore
+
+
+def _watch_stdin(flag: threading.Event) -> None:
+    """Set `flag` on a line `stop`; end quietly at end of input (a closed pipe is not a stop)."""
+    try:
+        for line in sys.stdin:
+            if line.strip() == "stop" and not flag.is_set():
+                flag.set()
+                print(_STOPPING, file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # no usable stdin (closed, or captured by a test runner)
+        return
 
 
 def _fail(message: str, progress: str | None) -> int:
@@ -188,7 +207,7 @@ def train_main(argv: list[str]) -> int:
                 resolved["data_resolved"] = describe_spec(cfg.data, kind=cfg.kind, classes=cfg.conditional)
             print(json.dumps(resolved, indent=2))
             return 0
-        should_stop, restore = _stop_flag()  # before importing torch: a Stop while it loads counts
+        should_stop, restore = _stop_flag(args.stop_on_stdin)  # before importing torch: a Stop while it loads counts
         try:
             from trainer.loop import train
 

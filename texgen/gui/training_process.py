@@ -81,19 +81,23 @@ class TrainingProcess(QObject):
         p.finished.connect(self._finished)
         p.errorOccurred.connect(self._error)
         self.process = p
-        full = self.command.arguments(args)
+        full = self.command.arguments([*args, "--stop-on-stdin"])
         self.log.emit("$ " + " ".join([os.path.basename(self.command.program), *full]))
         p.start(self.command.program, full)
 
     def stop(self) -> None:
-        """Ask the run to stop: SIGTERM, on which the trainer checkpoints and exports."""
+        """Ask the run to stop, on which the trainer checkpoints and exports: a line `stop` on
+        its stdin (the one way that works on Windows, where terminate() only posts WM_CLOSE,
+        which a console process never sees), and SIGTERM elsewhere."""
         if not self.running:
             return
         if self._stopping:
             self.kill()
             return
         self._stopping = True
-        self.process.terminate()
+        self.process.write(b"stop\n")
+        if sys.platform != "win32":
+            self.process.terminate()
         self._kill_timer.start()
 
     def kill(self) -> None:
