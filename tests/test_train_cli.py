@@ -115,7 +115,9 @@ def test_json_progress_and_sigterm_stop_cleanly(folder, tmp_path):
     assert set(step["losses"]) == {"d", "g"} and step["eta_s"] > 0
     assert done["stopped_early"] is True and done["step"] >= 3
     assert Path(done["onnx"]).is_file() and Path(done["run_dir"], "checkpoints", "latest.pt").is_file()
-    assert [e["step"] for e in events if e["event"] == "checkpoint"] == [done["step"]]
+    # On a stop the weights are saved before the final evaluation, then again with its metrics.
+    assert [e["step"] for e in events if e["event"] == "checkpoint"] == [done["step"]] * 2
+    assert kinds.index("checkpoint") < kinds.index("eval")
 
 
 def test_a_stop_line_on_stdin_stops_cleanly(folder, tmp_path):

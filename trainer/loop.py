@@ -209,6 +209,8 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
         last = stop or (cfg.steps is not None and s.step >= cfg.steps)
         do_eval = last or (cfg.eval_every and s.step % cfg.eval_every == 0)
 
+        if last and stopped_early:  # the weights are safe before a slow final evaluation
+            checkpoint(metrics, elapsed)
         if dist.main and do_eval:
             metrics = samples.evaluate()
         if dist.main and (last or do_eval or now - last_log_t >= cfg.log_seconds or s.step == start_step + 1):
@@ -244,7 +246,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
         if last:
             break
 
-    # 7. Finish: final checkpoint, export, and a check that the ranks never drifted apart.
+    # 7. Finish: final checkpoint (with the final metrics), export, and a check that the ranks never drifted apart.
     ckpt_path = checkpoint(metrics, elapsed)
     if not same_weights(s.G, dist, device):
         raise RuntimeError("generator weights differ between processes: a DistributedDataParallel bug")
