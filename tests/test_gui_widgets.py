@@ -76,6 +76,8 @@ def test_preview_maps_widget_positions_to_pixels_in_every_tile(qtbot):
 def test_chart_ticks_and_series(qtbot):
     assert nice_ticks(0, 1, 4) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert nice_ticks(3, 97, 4) == [20, 40, 60, 80]
+    assert nice_ticks(467, 469, 5, integer=True) == [467, 468, 469]  # steps: never 468.2
+    assert nice_ticks(0, 1600, 5, integer=True) == [0, 500, 1000, 1500]
     c = Chart("Losses")
     qtbot.addWidget(c)
     c.resize(300, 200)
@@ -86,6 +88,10 @@ def test_chart_ticks_and_series(qtbot):
     x0, x1, y0, y1 = c.bounds()
     assert x0 == 1 and x1 == 2 and y0 < -1 and y1 > 0.5
     assert not c.grab().toImage().isNull()
+    one = Chart("Quality")
+    qtbot.addWidget(one)
+    one.add_point("swd", 468, 29.3)
+    assert one.bounds()[:2] == (467, 469)  # a single evaluation sits in the middle
 
 
 def test_pixels_and_views_in_words():

@@ -15,8 +15,9 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 PALETTE = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176")
 
 
-def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
-    """About `count` round numbers spanning lo..hi (1, 2 or 5 times a power of ten apart)."""
+def nice_ticks(lo: float, hi: float, count: int = 4, integer: bool = False) -> list[float]:
+    """About `count` round numbers spanning lo..hi (1, 2 or 5 times a power of ten apart);
+    whole numbers only with `integer` (steps: a narrow range gets fewer ticks, never 468.2)."""
     if not math.isfinite(lo) or not math.isfinite(hi):
         return []
     if hi <= lo:
@@ -24,6 +25,8 @@ def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
     raw = (hi - lo) / max(count, 1)
     mag = 10 ** math.floor(math.log10(raw))
     step = min((m * mag for m in (1, 2, 5, 10)), key=lambda s: abs((hi - lo) / s - count))
+    if integer:
+        step = max(step, 1)
     first = math.ceil(lo / step) * step
     ticks, v = [], first
     while v <= hi + step * 1e-9:
@@ -32,7 +35,9 @@ def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
     return ticks
 
 
-def _label(v: float) -> str:
+def _label(v: float, integer: bool = False) -> str:
+    if integer and abs(v) < 1e9:
+        return f"{int(round(v)):,}"
     if v == 0:
         return "0"
     if abs(v) >= 1e4 or abs(v) < 1e-2:
@@ -71,8 +76,8 @@ class Chart(QWidget):
             return None
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-        if x1 == x0:
-            x1 = x0 + 1
+        if x1 == x0:  # one point (a first evaluation, a resumed run): centred
+            x0, x1 = x0 - 1, x1 + 1
         if y1 == y0:
             y0, y1 = y0 - 0.5, y1 + 0.5
         pad = (y1 - y0) * 0.06
@@ -108,12 +113,12 @@ class Chart(QWidget):
             p.drawLine(QPointF(plot.left(), pt.y()), QPointF(plot.right(), pt.y()))
             p.setPen(QColor(150, 154, 160))
             p.drawText(QRectF(0, pt.y() - fm.height() / 2, left - 4, fm.height()), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, _label(y))
-        for x in nice_ticks(x0, x1, 5):
+        for x in nice_ticks(x0, x1, 5, integer=self.x_label == "step"):
             pt = to_px(x, y0)
             p.setPen(grid)
             p.drawLine(QPointF(pt.x(), plot.top()), QPointF(pt.x(), plot.bottom()))
             p.setPen(QColor(150, 154, 160))
-            p.drawText(QRectF(pt.x() - 40, plot.bottom() + 2, 80, fm.height()), Qt.AlignmentFlag.AlignHCenter, _label(x))
+            p.drawText(QRectF(pt.x() - 40, plot.bottom() + 2, 80, fm.height()), Qt.AlignmentFlag.AlignHCenter, _label(x, self.x_label == "step"))
         p.setPen(QPen(QColor(110, 114, 120), 1))
         p.drawRect(plot)
 

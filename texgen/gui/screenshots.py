@@ -3,7 +3,7 @@
     python -m texgen.gui.screenshots docs/screenshots [--texture MODEL] [--heightmap MODEL]
         [--training-run RUN_DIR]
 
-Models default to the bundled ones (the first texture and the first heightmap model).
+Models default to the bundled defaults (stone-texture and terrain), as the app opens them.
 The training panel is shown replaying a real run folder's `stats.jsonl` and latest sample
 grid through the panel's own event handler (the events `texgen train --progress json`
 sends), so the picture shows real curves without training while the picture is taken.
@@ -28,7 +28,7 @@ from PySide6.QtCore import QThreadPool  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from texgen.assets import list_models  # noqa: E402
+from texgen.assets import DEFAULT_MODELS, list_models  # noqa: E402
 from texgen.gui import imaging, workers  # noqa: E402
 from texgen.gui.app import style_app  # noqa: E402
 from texgen.gui.settings import Settings, file_settings  # noqa: E402
@@ -67,15 +67,16 @@ def save(widget: QWidget, path: Path) -> Path:
 
 
 def bundled(kind: str) -> Path | None:
+    """The bundled model of this kind that the app opens by default (else the first one)."""
     from texgen.model import load_generator  # noqa: PLC0415
 
-    for entry in list_models():
-        if entry.source == "bundled":
-            try:
-                if load_generator(entry.path, device="cpu").info.kind == kind:
-                    return entry.path
-            except Exception:
-                continue
+    entries = [e for e in list_models() if e.source == "bundled"]
+    for entry in sorted(entries, key=lambda e: e.name not in DEFAULT_MODELS):
+        try:
+            if load_generator(entry.path, device="cpu").info.kind == kind:
+                return entry.path
+        except Exception:
+            continue
     return None
 
 
