@@ -3,32 +3,37 @@
 # generator and card into assets/models/. Run from the repository root:
 #   python assets/models/prepare_data.py data && bash assets/models/train_bundled.sh
 # Two lanes of one thread each run side by side (a 2-core CPU); MINUTES scales every budget.
-# The baseline (the course's lanham-wgan-32) gets the same wall time as stone-texture.
+# The baseline (the course's lanham-wgan-32) gets the same wall time as the texture models.
+# The shipped files were trained in two halves (18 min, then `texgen train --resume RUN --minutes 36`,
+# which continues exactly); one uninterrupted run of the full budget is the same recipe.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 M=${MINUTES:-1}   # multiplier of the budgets below (minutes on a 2-core CPU)
 common=(--out runs/bundled --progress none --set threads=1 --set eval_every=100000000 --set checkpoint_every=100)
 
-stone=(--preset spatial-dcgan --data data/cc0-textures/gravel --set channels=1 --set g_width=12 --set d_width=16 --set upsample_blur=false --batch 16 --scale 0.5)
+stone=(--preset spatial-dcgan --data data/cc0-textures/gravel --set channels=1 --set g_width=12 --set d_width=16 --set upsample_blur=false --set ema_halflife=0 --batch 16 --scale 0.5)
 baseline=(--preset lanham-wgan-32 --data data/cc0-textures/gravel --set channels=1 --scale 0.5 --set augment=true)
 terrain=(--preset spatial-dcgan --data data/dem --kind heightmap --set g_width=12 --set d_width=16 --set upsample_blur=true --batch 16)
 kinds=(--preset spatial-dcgan --conditional --data data/cc0-textures --set channels=1 --set g_width=12 --set d_width=16 --set upsample_blur=false --batch 16 --scale 0.5)
 
 lane_a() {
-  texgen train "${stone[@]}" --name stone-texture --minutes "$(awk "BEGIN{print 18 * $M}")" "${common[@]}"
-  texgen train "${baseline[@]}" --name lanham-gravel-baseline --minutes "$(awk "BEGIN{print 18 * $M}")" "${common[@]}"
+  texgen train "${stone[@]}" --name stone-texture --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
+  texgen train "${baseline[@]}" --name lanham-gravel-baseline --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
 }
 lane_b() {
-  texgen train "${terrain[@]}" --name terrain --minutes "$(awk "BEGIN{print 22 * $M}")" "${common[@]}"
-  texgen train "${kinds[@]}" --name textures-by-kind --minutes "$(awk "BEGIN{print 18 * $M}")" "${common[@]}"
+  texgen train "${terrain[@]}" --name terrain --minutes "$(awk "BEGIN{print 44 * $M}")" "${common[@]}"
+  texgen train "${kinds[@]}" --name textures-by-kind --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
 }
 lane_a & a=$!
 lane_b & b=$!
 wait $a && wait $b
 
+# Export each run into assets/models/ (NAME.onnx and its card NAME.md). The baseline's preset
+# describes the course's data; say what this one was trained on.
 for name in stone-texture lanham-gravel-baseline terrain textures-by-kind; do
   run=$(ls -d runs/bundled/*-"$name" | tail -n 1)
-  cp "$run/generator.onnx" "assets/models/$name.onnx"
-  cp "$run/model-card.md" "assets/models/$name.md"
+  about=()
+  [ "$name" = lanham-gravel-baseline ] && about=(--description "course WGAN 32x32 (Lanham), weight clipping: the baseline, trained on gravel")
+  texgen export "$run" --out "assets/models/$name.onnx" --name "$name" "${about[@]}"
 done
 echo "bundled models in assets/models/"
