@@ -62,6 +62,8 @@ FAKE = textwrap.dedent(
             break
         emit(event="step", step=step, total_steps=40, elapsed_s=step * 0.01, eta_s=(40 - step) * 0.01,
              images_per_s=320.0, losses={"d": -1.0 / step, "g": 0.5 + step * 0.01, "wasserstein": 2.0 / step, "gp": 0.1})
+        if mode == "collapse" and step == 10:
+            emit(event="warning", step=step, message="the generator has collapsed at step 10: every sample is one flat colour")
         if step % 10 == 0:
             grid = run_dir / f"samples-{step:06d}.png"
             shutil.copyfile(run_dir.parent / "grid.png", grid)
@@ -238,3 +240,17 @@ def test_a_real_tiny_training_run_lands_in_the_library(qtbot, settings, user_mod
     assert panel.loss_chart.series["d"] and panel.samples.pixmap() is not None
     window.state.cancel_generation()
     drain(qtbot)
+
+
+def test_a_trainer_warning_stays_in_sight(qtbot, settings, fake, tmp_path):
+    panel = make_panel(qtbot, settings, fake("collapse"), tmp_path / "mine")
+    with qtbot.waitSignal(panel.run.ended, timeout=20_000):
+        panel.start(["--preset", "x"])
+    assert "warning: the generator has collapsed at step 10" in panel.log_view.toPlainText()
+    panel._on_step({"step": 41, "total_steps": 40, "elapsed_s": 1.0, "eta_s": 0.0, "losses": {}})
+    assert "collapsed at step 10" in panel.status.text() and "ffb74d" in panel.status.styleSheet()
+    panel.start(["--preset", "x"])  # a new run starts clean
+    assert panel.warning == ""
+    with qtbot.waitSignal(panel.run.ended, timeout=20_000):
+        pass
+

@@ -133,3 +133,29 @@ def test_a_time_budget_alone_ends_the_run(data, tmp_path):
     assert start["total_steps"] is None and start["minutes"] == 0.0005
     assert done["stopped_early"] is False and done["step"] >= 1  # the budget is not a user stop
     assert events.of("step")[-1]["eta_s"] == 0.0 and (run / "generator.onnx").is_file()
+
+
+def test_flat_samples_are_a_collapse_only_when_every_image_is_flat():
+    from trainer.loop import flat_samples
+
+    rng = np.random.default_rng(0)
+    assert flat_samples(np.full((4, 1, 8, 8), 0.7, np.float32))
+    assert not flat_samples(rng.uniform(-1, 1, (4, 3, 8, 8)))
+    one_alive = np.zeros((3, 1, 8, 8), np.float32)
+    one_alive[1] = rng.uniform(-1, 1, (1, 8, 8))
+    assert not flat_samples(one_alive)
+
+
+def test_a_collapsed_generator_is_reported_once_and_the_run_goes_on(data, tmp_path, monkeypatch, capsys):
+    """The sample grid turns flat (as in a collapsed DCGAN): one warning event, also on stderr."""
+    from trainer import loop
+
+    generate = loop._Samples.generate
+    monkeypatch.setattr(loop._Samples, "generate", lambda self, z, labels: np.zeros_like(generate(self, z, labels)))
+    cfg = tiny("spatial-dcgan", data["folder"], tmp_path, steps=4, n_critic=1, sample_every=2)
+    events = Events()
+    train(cfg, events)
+    warnings = events.of("warning")
+    assert [w["step"] for w in warnings] == [2] and "collapsed at step 2" in warnings[0]["message"]
+    assert "lr_g" in warnings[0]["message"] and events.kinds()[-1] == "done"
+    assert capsys.readouterr().err.count("warning: the generator has collapsed") == 1

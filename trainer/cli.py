@@ -27,6 +27,8 @@ the channel a front-end uses on Windows, where no signal reaches a console proce
      "seam_score": float (tileable models)}}
     {"event": "sample", "step": int, "path": str}        the sample grid PNG just written
     {"event": "checkpoint", "step": int, "path": str}
+    {"event": "warning", "step": int, "message": str}   the run goes on, but the user should look
+                                                       (the generator collapsed to flat images)
     {"event": "done", "step": int, "run_dir": str, "onnx": str, "stopped_early": bool}
     {"event": "error", "message": str}                    then exit code 2 (1 for a bug)
 

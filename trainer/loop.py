@@ -196,6 +196,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
     sums: dict[str, torch.Tensor] = {}
     metrics: dict[str, float] = dict(ckpt.get("metrics", {})) if ckpt else {}
     stopped_early = False
+    warned_flat = False
     while True:
         losses = train_step(s)
         for k, v in losses.items():
@@ -237,9 +238,14 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
                 emit({"event": "eval", "step": s.step, "metrics": metrics})
             sums, last_log_t, last_log_step = {}, now, s.step
         if dist.main and (last or (cfg.sample_every and s.step % cfg.sample_every == 0)):
-            path = save_grid(samples.generate(samples.grid_z, samples.grid_labels),
-                             run_dir / "samples" / f"step-{s.step:06d}.png")  # fmt: skip
+            grid = samples.generate(samples.grid_z, samples.grid_labels)
+            path = save_grid(grid, run_dir / "samples" / f"step-{s.step:06d}.png")
             emit({"event": "sample", "step": s.step, "path": str(path)})
+            if not warned_flat and flat_samples(grid):
+                warned_flat = True
+                message = collapse_message(s.step)
+                _stderr("warning: " + message)
+                emit({"event": "warning", "step": s.step, "message": message})
             plot_stats(stats.read(), run_dir / "plot.png")
         if not last and cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
             checkpoint(metrics, elapsed)
@@ -258,6 +264,22 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
         emit({"event": "done", "step": s.step, "run_dir": str(run_dir), "onnx": str(onnx_path),
               "stopped_early": stopped_early})  # fmt: skip
     return run_dir
+
+
+FLAT_STD = 0.01  # per-image standard deviation (images in [-1, 1]) below which a sample is flat
+
+
+def flat_samples(images: np.ndarray) -> bool:
+    """True when every image of an NCHW batch is flat: the generator has collapsed."""
+    return bool(np.all(images.reshape(len(images), -1).std(axis=1) < FLAT_STD))
+
+
+def collapse_message(step: int) -> str:
+    return (
+        f"the generator has collapsed at step {step}: every sample is one flat colour, and a collapsed "
+        "GAN rarely recovers. Stop, then start again with lower learning rates (--set lr_g=0.0001 "
+        "--set lr_d=0.0001), a narrower network, or a wgan-gp preset"
+    )
 
 
 def _eta(cfg: TrainConfig, step: int, rate: float, elapsed: float) -> float | None:

@@ -77,6 +77,7 @@ class TrainingPanel(QWidget):
         self.outcome: tuple[str, str] | None = None
         self.installed: Path | None = None
         self.total_steps: int | None = None
+        self.warning = ""  # a trainer warning (collapse) shown beside the progress
         self.minutes: float | None = None
         self.form = TrainingForm(settings, self.run.command)
         self.form.start_button.clicked.connect(lambda: self.start())
@@ -148,6 +149,7 @@ class TrainingPanel(QWidget):
             self.form.save()
         self.outcome, self.installed = None, None
         self.total_steps, self.minutes = None, None
+        self.warning = ""
         self.loss_chart.clear()
         self.metric_chart.clear()
         self.log_view.clear()
@@ -186,6 +188,10 @@ class TrainingPanel(QWidget):
             self._show_sample(ev.get("path", ""))
         elif kind == "checkpoint":
             self.log_view.appendPlainText(f"checkpoint at step {ev.get('step')}: {ev.get('path')}")
+        elif kind == "warning":
+            self.warning = str(ev.get("message", ""))
+            self.log_view.appendPlainText("warning: " + self.warning)
+            self.message.emit(self.warning.split(":")[0])
         elif kind == "done":
             self.progress.setValue(self.progress.maximum())
 
@@ -204,6 +210,9 @@ class TrainingPanel(QWidget):
         rate = ev.get("images_per_s")
         rate_text = f"  ·  {rate:.0f} images/s" if isinstance(rate, (int, float)) else ""
         self._set_status(f"{format_duration(elapsed)} elapsed  ·  {format_duration(eta)} left{rate_text}")
+        if self.warning:  # kept in sight, in amber, until the next run
+            self.status.setText(self.status.text() + "\n" + self.warning)
+            self.status.setStyleSheet("color: #ffb74d")
         for k, v in (ev.get("losses") or {}).items():
             if isinstance(v, (int, float)):
                 self.loss_chart.add_point(k, step, v)
