@@ -154,9 +154,10 @@ def _append_quality(card: Path, name: str, results: dict[str, dict]) -> None:
     card.write_text(text + "\n".join(lines))
 
 
-TRAINED_ON = ("The shipped files were trained on a 2-core CPU (no GPU was available to us), each run in two\n"
-              "parts: half its budget, then `texgen train --resume RUN --minutes TOTAL` (resuming is exact);\n"
-              "see `assets/models/train_bundled.sh`.")
+TRAINED_ON = ("The shipped files were trained on a 2-core CPU (no GPU was available to us); stone-texture,\n"
+              "terrain and the baseline in two parts (half the budget, then `texgen train --resume RUN\n"
+              "--minutes TOTAL`, which continues exactly), textures-by-kind in one run. See\n"
+              "`assets/models/train_bundled.sh`.")
 
 
 def _verdicts(name: str, results: dict[str, dict]) -> list[str]:
