@@ -142,7 +142,7 @@ def _append_quality(card: Path, name: str, results: dict[str, dict]) -> None:
              "| measured on | metric | value |", "| --- | --- | --- |"]
     for key, values in sorted(results.items()):
         floor = key == "gravel-real-crops" and name != "terrain"  # what real data scores, beside it
-        if key == name or key.startswith(name + "[") or floor:
+        if _of_model(key, name) or floor:
             for metric, value in sorted(values.items()):
                 lines.append(f"| {key} | {metric} | {value:.4g} |")
     lines += ["", "Bars: SWD at 32 px at most half the lanham-wgan-32 baseline's (trained on the same data for",
@@ -160,11 +160,16 @@ TRAINED_ON = ("The shipped files were trained on a 2-core CPU (no GPU was availa
               "`assets/models/train_bundled.sh`.")
 
 
+def _of_model(key: str, name: str) -> bool:
+    """Whether a results key ("model" or "model[class]") measures this model."""
+    return key == name or key.startswith(name + "[")
+
+
 def _verdicts(name: str, results: dict[str, dict]) -> list[str]:
     """Each bar this model is held to, with its measured value: met or NOT met."""
     out = []
     for key, r in sorted(results.items()):
-        if not (key == name or key.startswith(name + "[")) or name == "lanham-gravel-baseline":
+        if not _of_model(key, name) or name == "lanham-gravel-baseline":
             continue
         if "swd_over_baseline" in r:
             v = r["swd_over_baseline"]
