@@ -78,6 +78,22 @@ def test_classes_are_stratified_not_proportional():
     assert not labels.any() and abs(np.mean(batch[:, 0, 0, 0] == 1.0) - 0.1) < 0.02
 
 
+def test_every_crop_position_is_equally_likely_across_image_sizes():
+    """A big image holds more crops than a small one and is picked in proportion, within each
+    class (the bundled terrain: a 344x403 DEM beside a 91x120 one)."""
+    big, small = np.full((1, 40, 40), -1.0, np.float32), np.full((1, 12, 12), 1.0, np.float32)
+    data = ImageSet([big, small], np.zeros(2), (), "x", "none")
+    batch, _ = data.batch(np.random.default_rng(0), 20000, 8)
+    share = 25 / (33 * 33 + 25)  # 5 x 5 positions in the small one, 33 x 33 in the big one
+    assert abs(np.mean(batch[:, 0, 0, 0] == 1.0) - share) < 0.005
+    mid = np.full((1, 20, 20), 0.0, np.float32)
+    classes = ImageSet([big, small, mid], np.array([0, 0, 1]), ("a", "b"), "x", "none")
+    batch, labels = classes.batch(np.random.default_rng(1), 20000, 8)
+    assert abs(np.mean(labels) - 0.5) < 0.02  # classes stay stratified
+    assert (batch[labels == 1, 0, 0, 0] == 0).all()  # the only image of class b
+    assert abs(np.mean(batch[labels == 0, 0, 0, 0] == 1.0) - share) < 0.007
+
+
 def test_stacked_only_when_sizes_match(textures):
     assert textures.stacked() is None
     same = ImageSet([np.zeros((3, 8, 8), np.float32), np.ones((3, 8, 8), np.float32)], np.zeros(2), (), "x", "none")

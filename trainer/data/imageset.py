@@ -75,10 +75,12 @@ class ImageSet:
     ) -> tuple[np.ndarray, np.ndarray]:
         """n random crops (NCHW float32 in [-1, 1], crop x crop) and their int64 labels.
 
-        Images are picked uniformly; with several classes the class is picked uniformly first,
-        then an image of it, so a rare class is seen as often as a common one (a conditional
-        generator is asked for every class equally often too). The crop position is uniform,
-        and with `augment` each crop gets one of the 8 flips/quarter-turns of the square, all
+        Every crop position is equally likely: an image is picked in proportion to the crops it
+        holds, so a 344x403 elevation model is not outweighed by a 91x120 one beside it (picked
+        per image, half the crops of the bundled terrain came from the small one). With several
+        classes the class is picked uniformly first, then a crop of it, so a rare class is seen
+        as often as a common one (a conditional generator is asked for every class equally
+        often too). With `augment` each crop gets one of the 8 flips/quarter-turns of the square, all
         equally likely: textures and terrain have no up or left, so this multiplies the data
         for free. All random numbers come from `rng` in a fixed order, so the same rng state
         gives the same batch (training resume depends on that).
@@ -92,13 +94,19 @@ class ImageSet:
                 f"crop {crop} does not fit the smallest image ({self.min_side} px on its short side)",
                 f"use a crop between 1 and {self.min_side}",
             )
-        # 1. Which images: stratified by class when conditional, else uniform.
+        # 1. Which images: stratified by class when conditional, then by crop positions.
         n_classes = len(self._counts)
-        if n_classes > 1:
-            classes = rng.integers(0, n_classes, size=n)
-            picks = self._order[self._starts[classes] + rng.integers(0, self._counts[classes])]
-        else:
-            picks = rng.integers(0, len(self.images), size=n)
+        classes = rng.integers(0, n_classes, size=n) if n_classes > 1 else np.zeros(n, dtype=np.int64)
+        positions = (self._heights - crop + 1) * (self._widths - crop + 1)
+        if (positions == positions[0]).all():  # images of one size: uniform, and fewer draws
+            within = rng.integers(0, self._counts[classes]) if n_classes > 1 else rng.integers(0, len(self.images), size=n)
+            picks = self._order[self._starts[classes] + within]
+        else:  # the inverse CDF of positions, within each class's run of _order
+            cum = np.cumsum(positions[self._order])
+            before = np.concatenate([[0], cum])[self._starts[classes]]
+            total = cum[self._starts[classes] + self._counts[classes] - 1] - before
+            target = before + (rng.random(n) * total).astype(np.int64)
+            picks = self._order[np.searchsorted(cum, target, side="right")]
         # 2. Where to crop each.
         ys = rng.integers(0, self._heights[picks] - crop + 1)
         xs = rng.integers(0, self._widths[picks] - crop + 1)
