@@ -10,6 +10,7 @@ from texgen import maps
 from texgen.gui import imaging
 from texgen.model import load_generator
 from texgen.sampling import sample
+from texgen.seamless import seam_score
 from texgen.service import normal_strength_for
 
 
@@ -30,6 +31,9 @@ def test_window_opens_a_model_and_generating_fills_the_gallery(qtbot, window, mo
     gen = load_generator(models.spatial_rgb, device="cpu")
     (ref,) = sample(gen, [v.seed], size=(64, 64))
     assert np.array_equal(qimage_array(v.image), imaging.to_uint8(ref.img))
+    # Its seam score compares the wrap pair with interior pairs at the same phase of the
+    # model's 4 px latent cells (against all pairs, a tileable model reads 0.8 to 1.3).
+    assert gen.info.pixels_per_cell == 4 and v.seam == seam_score(ref.img, period=4)
     # The preview shows the current variation, at its own size.
     drain(qtbot)
     assert window.preview.image_size() == (64, 64)

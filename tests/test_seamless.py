@@ -48,6 +48,23 @@ def test_seam_score_follows_its_definition():
     assert seam_score(img) == pytest.approx(max(border_x / inner_x, border_y / inner_y))
 
 
+def test_seam_score_with_a_period_compares_pairs_at_the_borders_phase():
+    # Blocks of 8 x 8 equal pixels from a periodic grid: only pairs across a block edge differ,
+    # and the wrap pair is one of them. Against every pair it reads about 8; at its phase, 1.
+    cells = np.random.default_rng(3).random((12, 10, 3)).astype(np.float32)
+    img = np.repeat(np.repeat(cells, 8, axis=0), 8, axis=1)
+    assert seam_score(img) > 6.0
+    assert 0.7 < seam_score(img, period=8) < 1.3
+    rows = np.abs(np.diff(img, axis=0))[7::8].mean()  # the 11 interior block edges, by hand
+    cols = np.abs(np.diff(img, axis=1))[:, 7::8].mean()
+    border = max(np.abs(img[0] - img[-1]).mean() / rows, np.abs(img[:, 0] - img[:, -1]).mean() / cols)
+    assert seam_score(img, period=8) == pytest.approx(border, rel=1e-5)
+    assert seam_score(img, period=1) == seam_score(img)
+    assert seam_score(img[:8, :8], period=8) == 1.0  # one block: no pair at all differs
+    with pytest.raises(ValueError, match="period must be at least 1"):
+        seam_score(img, period=0)
+
+
 def test_seam_score_of_constant_and_degenerate_images_is_one():
     assert seam_score(np.full((16, 16, 3), 0.4)) == 1.0
     # A vertical ramp: constant along x (ratio 1), and its wrap jumps the full range, 15 steps.

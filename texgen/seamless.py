@@ -33,7 +33,7 @@ Method = Literal["cut", "blend"]
 MIN_SIZE = 8
 
 
-def seam_score(img: np.ndarray) -> float:
+def seam_score(img: np.ndarray, period: int = 1) -> float:
     """How visible the wrap-around seam is: about 1.0 when the image tiles cleanly.
 
     Definition, per axis, over all channels:
@@ -46,21 +46,38 @@ def seam_score(img: np.ndarray) -> float:
     border one too) or with fewer than 2 pixels has ratio 1.0, so a constant image scores
     1.0. Crops of the scikit-image photographs score 2 (grass) to 15 (brick).
 
+    `period`: compare the border pair only with the interior pairs at the same phase, those
+    a whole number of periods before it (columns W - 1 - k * period and the next). Images whose
+    statistics repeat every `period` pixels need it: in the output of a spatial generator
+    (period = its pixels per latent cell) or of an x8 upscale (period 8), pairs that straddle
+    two cells differ from the rest, and the wrap pair is one of them, so against all pairs an
+    image that tiles exactly reads 0.8 to 1.3. With no interior pair at that phase (period >=
+    the side) every pair is used.
+
     It looks at one pair of columns and one of rows, so it is a noisy sample: in a cleanly
     tiling gravel or grass texture the border pair is like any interior pair, and those
     spread 0.8 to 1.2 around the mean; in strongly structured images (a pair on a mortar
     edge or inside a brick) 0.2 to 2. Judge structured textures by eye (`tile`).
     """
+    if period < 1:
+        raise ValueError(f"period must be at least 1, got {period}")
     a = _as_hwc(img)
     ratios = []
     for axis in (0, 1):
-        if a.shape[axis] < 2:
+        n = a.shape[axis]
+        if n < 2:
             ratios.append(1.0)
             continue
         first = np.take(a, 0, axis=axis)
         last = np.take(a, -1, axis=axis)
         border = float(np.mean(np.abs(first - last)))
-        inner = float(np.mean(np.abs(np.diff(a, axis=axis))))
+        # Mean difference of each interior pair (i, i + 1), then those at the border's phase.
+        other = tuple(d for d in range(a.ndim) if d != axis)
+        pairs = np.abs(np.diff(a, axis=axis)).mean(axis=other)
+        same = pairs[(n - 1 - np.arange(n - 1)) % period == 0]
+        inner = float(same.mean()) if len(same) else float(pairs.mean())
+        if inner == 0.0 and border > 0.0:
+            inner = float(pairs.mean())  # flat at this phase only: measure against all pairs
         ratios.append(1.0 if inner == 0.0 else border / inner)
     return max(ratios)
 

@@ -108,7 +108,7 @@ class _Samples:
         from trainer.metrics import evaluate
 
         fake = self.generate(self.eval_z, self.eval_labels)
-        return evaluate(self.real(), fake, tileable=self.s.spec.spatial, seed=0)
+        return evaluate(self.real(), fake, tileable=self.s.spec.spatial, seed=0, period=self.s.spec.pixels_per_cell or 1)
 
 
 def train(
