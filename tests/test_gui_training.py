@@ -202,6 +202,22 @@ def test_install_model_never_overwrites(tmp_path):
     assert not list((tmp_path / "models").glob(".*tmp"))
 
 
+def test_install_model_that_fails_halfway_leaves_no_file(tmp_path, monkeypatch):
+    import errno  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+
+    def full_disk(src, dst):
+        Path(dst).write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    src = tmp_path / "generator.onnx"
+    src.write_bytes(b"x" * 100)
+    monkeypatch.setattr(shutil, "copyfile", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        install_model(src, "full", tmp_path / "models")
+    assert not list((tmp_path / "models").iterdir())
+
+
 def test_a_real_tiny_training_run_lands_in_the_library(qtbot, settings, user_models, tmp_path, models):
     """`python -m texgen train` for two steps of a very small spatial WGAN-GP, from the panel."""
     from skimage import data  # noqa: PLC0415

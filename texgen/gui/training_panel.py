@@ -56,9 +56,12 @@ def install_model(onnx: str | Path, name: str, folder: Path | None = None) -> Pa
     target, n = folder / f"{stem}.onnx", 2
     while target.exists():
         target, n = folder / f"{stem}-{n}.onnx", n + 1
-    tmp = target.with_name(f".{target.name}.tmp")
-    shutil.copyfile(onnx, tmp)
-    os.replace(tmp, target)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(onnx, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)  # after a failed copy (a full disk): no hidden half file left
     return target
 
 
