@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 M=${MINUTES:-1}   # multiplier of the budgets below (minutes on a 2-core CPU)
 common=(--out runs/bundled --progress none --set threads=1 --set eval_every=100000000 --set checkpoint_every=100)
 
-stone=(--preset spatial-dcgan --data data/cc0-textures/gravel --set channels=1 --set g_width=12 --set d_width=16 --set upsample_blur=false --set ema_halflife=0 --batch 16 --scale 0.5)
+stone=(--preset spatial-dcgan --data data/cc0-textures/gravel --set channels=1 --set g_width=12 --set d_width=16 --set upsample_blur=false --batch 16 --scale 0.5)
 baseline=(--preset lanham-wgan-32 --data data/cc0-textures/gravel --set channels=1 --scale 0.5 --set augment=true)
 terrain=(--preset spatial-dcgan --data data/dem --kind heightmap --set g_width=12 --set d_width=16 --set upsample_blur=true --batch 16)
 kinds=(--preset spatial-dcgan --conditional --data data/cc0-textures --set channels=1 --set g_width=16 --set d_width=20 --set upsample_blur=false --set lr_g=0.0001 --set lr_d=0.0001 --batch 16 --scale 0.5)
