@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from gui_helpers import settings, user_models  # noqa: F401
+from texgen.errors import ExportError
 from texgen.gui.training_form import parse_presets
 from texgen.gui.training_panel import TrainingPanel, format_duration, install_model
 from texgen.gui.training_process import TrainerCommand
@@ -213,8 +214,9 @@ def test_install_model_that_fails_halfway_leaves_no_file(tmp_path, monkeypatch):
     src = tmp_path / "generator.onnx"
     src.write_bytes(b"x" * 100)
     monkeypatch.setattr(shutil, "copyfile", full_disk)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(ExportError, match="the disk is full") as err:
         install_model(src, "full", tmp_path / "models")
+    assert "free disk space" in str(err.value)
     assert not list((tmp_path / "models").iterdir())
 
 

@@ -9,7 +9,6 @@ only draws its events.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -28,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from texgen.assets import user_models_dir
+from texgen.errors import ExportError
+from texgen.exporters import atomic_path
 from texgen.gui.chart import Chart
 from texgen.gui.settings import Settings
 from texgen.gui.training_form import TrainingForm
@@ -48,7 +49,8 @@ def format_duration(seconds: float | None) -> str:
 def install_model(onnx: str | Path, name: str, folder: Path | None = None) -> Path:
     """Copy a trained generator into the user model folder under a free name; returns it.
 
-    Written to a temporary name and renamed, so the library never lists half a file.
+    Written to a temporary name and renamed (`atomic_path`), so the library never lists half a
+    file; a full disk or a read-only folder raises ExportError naming the path and the fix.
     """
     folder = Path(folder) if folder is not None else user_models_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -56,12 +58,8 @@ def install_model(onnx: str | Path, name: str, folder: Path | None = None) -> Pa
     target, n = folder / f"{stem}.onnx", 2
     while target.exists():
         target, n = folder / f"{stem}-{n}.onnx", n + 1
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(target) as tmp:
         shutil.copyfile(onnx, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)  # after a failed copy (a full disk): no hidden half file left
     return target
 
 
@@ -250,8 +248,9 @@ class TrainingPanel(QWidget):
             try:
                 name = self.form.name.text().strip() or Path(done.get("run_dir") or message).name
                 self.installed = install_model(message, name, self.models_dir)
-            except OSError as exc:
-                self._show_problem(f"the model was trained ({message}) but could not be copied to your models: {exc.strerror}. Open it with Open model…")
+            except (OSError, ExportError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) else str(exc)
+                self._show_problem(f"the model was trained ({message}) but could not be copied to your models: {why}. Open it with Open model…")
                 return
             early = " (stopped early)" if done.get("stopped_early") else ""
             self.progress.setFormat("done")
