@@ -79,3 +79,10 @@ def test_guess_info_for_plain_onnx():
     assert any("heightmap" in g for g in guesses)
     assert guess_info("x", *_specs(("n", 64), ("n", 4, 8, 8))) is None  # RGBA: not a generator texgen knows
     assert guess_info("x", *_specs(("n", 64), ("n", 10))) is None
+
+
+def test_seam_period_is_the_pixels_per_cell_of_spatial_models_only():
+    assert GeneratorInfo(name="x", latent_kind="spatial", pixels_per_cell=16).seam_period == 16
+    assert GeneratorInfo(name="x").seam_period == 1  # a vector model: every pair of lines counts
+    props = info_to_props(GeneratorInfo(name="x", latent_kind="spatial", pixels_per_cell=16))
+    assert props["texgen.pixels_per_cell"] == "16" and not [k for k in props if "seam_period" in k]  # derived, not stored

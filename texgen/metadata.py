@@ -69,6 +69,12 @@ class GeneratorInfo:
     def spatial(self) -> bool:
         return self.latent_kind == "spatial"
 
+    @property
+    def seam_period(self) -> int:
+        """The `period` for `seamless.seam_score` of this model's outputs: its pixels per latent
+        cell (the statistics of a spatial generator's output repeat at that phase), else 1."""
+        return self.pixels_per_cell if self.spatial and self.pixels_per_cell > 0 else 1
+
     def __post_init__(self) -> None:
         problems = _problems(self)
         if problems:

@@ -79,7 +79,7 @@ def seam_at_512(gen, label=None) -> dict[str, float]:
     starts at, so for a model that tiles the two agree up to sampling noise, which the many
     interior lines and SEAM_IMAGES images keep small; the interior's score also carries what a
     one-pair, max-of-two-axes score reads above 1 on this texture."""
-    p = gen.info.pixels_per_cell or 1
+    p = gen.info.seam_period
     imgs = [s.img for s in sample(gen, list(range(11, 11 + SEAM_IMAGES)), size=(512, 512), label=label)]
     seam = float(np.mean([seam_score(i, p) for i in imgs]))
     shifts = range(p, 512, p) if p > 1 else range(16, 512, 16)

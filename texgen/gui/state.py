@@ -170,7 +170,7 @@ class AppState(QObject):
             # Small batches: the first thumbnails appear after 4 images, not after 16 (a
             # seed's image does not depend on its batch, so this changes nothing else).
             for s in sample(gen, list(spec.seeds), size=spec.size, label=spec.label, seamless=spec.seamless, batch_size=4, should_cancel=cancelled):
-                report(make_variation(s, gen.info.pixels_per_cell or 1))
+                report(make_variation(s, gen.info.seam_period))
             return time.perf_counter() - started
 
         def added(v: Variation) -> None:
@@ -224,7 +224,7 @@ class AppState(QObject):
 
         def task(report, cancelled):
             (s,) = interpolate(gen, a.seed, b.seed, [t], size=size, label=label, seamless=spec.seamless)
-            return make_variation(s, gen.info.pixels_per_cell or 1)
+            return make_variation(s, gen.info.seam_period)
 
         self._interp.submit(task)
 
