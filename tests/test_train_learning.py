@@ -36,3 +36,18 @@ def test_short_run_on_gravel_lowers_swd(tmp_path):
     assert trained["swd"] < 0.85 * untrained["swd"], (trained["swd"], untrained["swd"], floor)
     assert trained["swd"] - floor < 0.75 * (untrained["swd"] - floor), (trained["swd"], untrained["swd"], floor)
     assert trained["memorisation_ratio"] > 0.8  # learned the texture, did not copy crops
+
+
+def test_a_spatial_model_is_scored_on_windows_of_outputs_larger_than_its_period(tmp_path):
+    """Outputs of crop // pixels_per_cell cells tile with that period; the metrics sample twice
+    as many cells a side, score SWD on crop-sized windows and the seam on the whole outputs."""
+    data = tmp_path / "gravel"
+    data.mkdir()
+    Image.fromarray(texture("gravel")).save(data / "gravel.png")
+    cfg = tiny("spatial-dcgan", data, tmp_path / "runs", channels=1, crop=32, upsamples=3, eval_samples=16)
+    images = _open_data(cfg, lambda m: None)
+    samples = _Samples(make_session(cfg, images, torch.device("cpu"), Dist()), images, cfg)
+    assert samples.eval_z.shape[-2:] == (8, 8) and samples.grid_z.shape[-2:] == (4, 4)  # 8 px cells
+    metrics = samples.evaluate()
+    assert {"swd_32", "swd_16", "seam_score", "memorisation_ratio"} <= metrics.keys()
+    assert "swd_64" not in metrics  # SWD read 32 px windows, not the 64 px outputs

@@ -76,13 +76,18 @@ class _Samples:
             z = self._z(32 if cfg.crop <= 64 else 16, g)
             self.grid_labels = None
         self.grid_z = z
-        self.eval_z = self._z(cfg.eval_samples, g)
+        # Spatial: the metrics' samples are twice the crop's cells a side, and SWD and
+        # memorisation read a crop-sized window of them. An output of n cells tiles with a period
+        # of n cells, so crop-sized outputs (2 to 4 cells) would be scored on that tiny period,
+        # not on the texture users generate at 256 px and up (a gravel model read SWD 41 from its
+        # 32 px outputs, 21 from windows of larger ones).
+        self.eval_z = self._z(cfg.eval_samples, g, 2 * self.cells if self.cells else None)
         self.eval_labels = torch.arange(cfg.eval_samples) % k if k else None
         self._real: np.ndarray | None = None
 
-    def _z(self, n: int, g: torch.Generator) -> torch.Tensor:
-        Z = self.s.spec.latent_size
-        shape = (n, Z, self.cells, self.cells) if self.cells else (n, Z)
+    def _z(self, n: int, g: torch.Generator, cells: int | None = None) -> torch.Tensor:
+        Z, cells = self.s.spec.latent_size, cells or self.cells
+        shape = (n, Z, cells, cells) if cells else (n, Z)
         return torch.randn(shape, generator=g)
 
     @torch.no_grad()
@@ -105,10 +110,16 @@ class _Samples:
         return self._real
 
     def evaluate(self) -> dict[str, float]:
-        from trainer.metrics import evaluate
+        """SWD and memorisation against training crops; spatial: the seam score of whole outputs."""
+        from trainer.metrics import evaluate, seam_metric
 
         fake = self.generate(self.eval_z, self.eval_labels)
-        return evaluate(self.real(), fake, tileable=self.s.spec.spatial, seed=0, period=self.s.spec.pixels_per_cell or 1)
+        if not self.cells:
+            return evaluate(self.real(), fake, tileable=False, seed=0)
+        c = self.cfg.crop
+        window = fake[:, :, c // 2 : c // 2 + c, c // 2 : c // 2 + c]  # across the cells' joins
+        return {**evaluate(self.real(), window, tileable=False, seed=0),
+                "seam_score": seam_metric(fake, self.s.spec.pixels_per_cell)}
 
 
 def train(
