@@ -7,7 +7,7 @@
 # gets the same wall time as the texture models. Each shipped file is one uninterrupted run of
 # the budget below on one core, with another run on the second; --steps is set past reach so
 # the budget decides. How often a checkpoint is written does not change the weights (the
-# shipped terrain, stone-texture and textures-by-kind were made with checkpoint_every=100).
+# shipped terrain and textures-by-kind were made with checkpoint_every=100).
 # At the preset's learning rate (2e-4) wider textures-by-kind networks collapsed to flat images
 # within 500 steps. Without flips and quarter-turns (augment=false) every texture model got
 # worse the longer it trained, its critic learning the one photograph by heart (gravel SWD 21.5
