@@ -10,7 +10,7 @@ Everything is measured in one run on one model, so the ratios hold whatever the 
 3. batch export of 1,000 64x64 PNG textures through the service (s), and the peak memory of a
    `texgen generate` process writing 1,000 and 10,000 (MB): it must not grow with the count.
 
-The model is the bundled texture generator's network (`--preset`, from the trainer's presets)
+The model is a trainer preset's generator network (`--preset`, default spatial-wgan-gp)
 with random weights: speed does not depend on the weights. `--model PATH` times a given .onnx
 instead (without the torch column). Usage: python bench/bench_runtime.py [--quick]
 """
