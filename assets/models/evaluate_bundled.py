@@ -103,9 +103,9 @@ def memorisation_over_draws(fakes, reals) -> dict[str, float]:
     return {"memorisation_ratio": float(np.mean(ratios)), "memorisation_min": min(ratios), "memorisation_max": max(ratios)}
 
 
-def model_crops(gen, label=None):
+def model_crops(gen, label=None, crop=CROP):
     """Draw i of a model's crops: N seeds of its own, one random crop each."""
-    return lambda i: crops_of(gen, range(1000 + i * N, 1000 + (i + 1) * N), label=label, rng=np.random.default_rng(100 + i))
+    return lambda i: crops_of(gen, range(1000 + i * N, 1000 + (i + 1) * N), label=label, rng=np.random.default_rng(100 + i), crop=crop)
 
 
 def real_crops(dataset, crop=CROP, augment=False, first=1):
@@ -143,10 +143,7 @@ def main(data: Path) -> None:
     # Terrain: against the DEM crops at its own training crop.
     terrain = load_generator(MODELS / "terrain.onnx", device="cpu")
     dem = real_crops(open_dataset(str(data / "dem"), kind="heightmap", channels=1, crop=64, log=lambda m: None), crop=64, augment=True)
-
-    def terrain_crops(i: int) -> np.ndarray:
-        return crops_of(terrain, range(1000 + i * N, 1000 + (i + 1) * N), rng=np.random.default_rng(100 + i), crop=64)
-
+    terrain_crops = model_crops(terrain, crop=64)
     results["terrain"] = {"swd_vs_dem_64px": swd(dem(0), terrain_crops(0))["swd"], **memorisation_over_draws(terrain_crops, dem), **seam_at_512(terrain)}
 
     base = results["lanham-gravel-baseline"]["swd_vs_gravel_32px"]
