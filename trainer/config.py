@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from texgen.errors import RequestError
+from trainer.diffaug import POLICIES, parse_policy
 from trainer.networks import CRITIC_NORMS, FAMILIES, NetSpec
 
 ALGORITHMS = ("dcgan", "wgan", "wgan-gp")
@@ -37,6 +38,10 @@ class TrainConfig:
     crop: int = 64  # training image side (the critic's input); power of two >= 16
     scale: float = 1.0  # resize source images by this before cropping (0.5: coarser texture)
     augment: bool = True  # random flips and quarter-turns (textures have no up)
+    # DiffAugment (trainer/diffaug.py): transforms applied to real AND generated images before
+    # every critic call, so a critic of few images cannot learn them by heart. Comma list of
+    # color, translation, cutout ("" = off; the paper's low-data recipe is all three).
+    diffaug: str = ""
     cache_dir: str = ""  # where downloaded/extracted data is kept ("" = the data helper's default)
     download: bool = False  # allow downloading CIFAR-100 when it is not found locally
     # Networks (see trainer/networks)
@@ -137,6 +142,10 @@ def check_config(cfg: TrainConfig) -> None:
     for name in ("sample_every", "checkpoint_every", "eval_every", "threads", "spatial_margin", "ema_halflife"):
         if getattr(cfg, name) < 0:
             problems.append(f"{name} is {getattr(cfg, name)}, expected 0 or more")
+    try:
+        parse_policy(cfg.diffaug)
+    except ValueError as e:
+        problems.append(f"diffaug {cfg.diffaug!r}: {e} (use a comma list of {', '.join(POLICIES)}, or empty)")
     if cfg.steps is None and cfg.minutes is None:
         problems.append("neither steps nor minutes is set: give --steps or --minutes")
     if cfg.steps is not None and cfg.steps < 1:

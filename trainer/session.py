@@ -21,6 +21,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from texgen.errors import RequestError
 from trainer import losses
 from trainer.config import TrainConfig
+from trainer.diffaug import diff_augment
 from trainer.distributed import Dist, gather
 from trainer.feed import BatchFeed
 from trainer.networks import NetSpec, build_critic, build_generator
@@ -208,6 +209,8 @@ def train_step(s: Session) -> dict[str, torch.Tensor]:
         else:
             with torch.no_grad(), s.autocast():
                 fake = s.crop(s.G(z, label))
+        if cfg.diffaug:
+            real, fake = diff_augment(real, cfg.diffaug), diff_augment(fake, cfg.diffaug)
         with s.autocast():
             d_real = s.D_train(real, label).float()
             d_fake = s.D_train(fake, label).float()
@@ -234,6 +237,8 @@ def train_step(s: Session) -> dict[str, torch.Tensor]:
         label = s.fake_labels(n)
         with s.autocast():
             fake_g = s.crop(s.G_train(s.latents(n), label))
+    if cfg.diffaug:
+        fake_g = diff_augment(fake_g, cfg.diffaug)
     with s.autocast():
         score = s.D(fake_g, label).float()
     loss_g = losses.wgan_g_loss(score) if wasserstein else losses.dcgan_g_loss(score)
