@@ -272,3 +272,8 @@ def test_evaluate_combines_the_metrics():
     plain = evaluate(real, fake, tileable=False, seed=2)
     assert "seam_score" not in plain and plain["swd"] == tiled["swd"]
     assert all(type(v) is float for v in tiled.values())  # JSON-ready for stats.jsonl
+    # Windows for SWD, the seam scored on the whole images they were cut from.
+    wrapped = np.roll(crops(gravel, 16, 64, 30, (256, 512)), (32, 32), axis=(2, 3))
+    windowed = evaluate(real, wrapped[:, :, 16:48, 16:48], tileable=True, seed=2, seam_images=wrapped)
+    assert windowed["seam_score"] == seam_metric(wrapped) != seam_metric(wrapped[:, :, 16:48, 16:48])
+    assert windowed["swd"] == swd(real, wrapped[:, :, 16:48, 16:48], seed=2)["swd"]

@@ -111,15 +111,15 @@ class _Samples:
 
     def evaluate(self) -> dict[str, float]:
         """SWD and memorisation against training crops; spatial: the seam score of whole outputs."""
-        from trainer.metrics import evaluate, seam_metric
+        from trainer.metrics import evaluate
 
         fake = self.generate(self.eval_z, self.eval_labels)
         if not self.cells:
             return evaluate(self.real(), fake, tileable=False, seed=0)
         c = self.cfg.crop
         window = fake[:, :, c // 2 : c // 2 + c, c // 2 : c // 2 + c]  # across the cells' joins
-        return {**evaluate(self.real(), window, tileable=False, seed=0),
-                "seam_score": seam_metric(fake, self.s.spec.pixels_per_cell)}
+        return evaluate(self.real(), window, tileable=True, seed=0, period=self.s.spec.pixels_per_cell,
+                        seam_images=fake)
 
 
 def train(

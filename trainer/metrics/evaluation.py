@@ -14,7 +14,13 @@ from trainer.metrics.sliced_wasserstein import swd
 
 
 def evaluate(
-    real: np.ndarray, fake: np.ndarray, *, tileable: bool, seed: int = 0, period: int = 1
+    real: np.ndarray,
+    fake: np.ndarray,
+    *,
+    tileable: bool,
+    seed: int = 0,
+    period: int = 1,
+    seam_images: np.ndarray | None = None,
 ) -> dict[str, float]:
     """SWD per level and mean, memorisation medians and ratio, and `seam_score` if tileable.
 
@@ -22,11 +28,13 @@ def evaluate(
     (C, H, W); the counts may differ. `real` doubles as the training set searched by the
     memorisation check, so pass crops of the images the model trains on. `period`: the
     generator's pixels per latent cell, for the seam score (see `seam_metric`).
+    `seam_images`: the whole generated images the seam is scored on, when `fake` holds
+    windows cut from them to match the crops' size (a window has no wrap to score).
     """
     result = swd(real, fake, seed=seed)
     result.update(memorisation(fake, real, seed=seed))
     if tileable:
-        result["seam_score"] = seam_metric(fake, period)
+        result["seam_score"] = seam_metric(fake if seam_images is None else seam_images, period)
     return result
 
 
