@@ -272,3 +272,39 @@ def test_a_trainer_warning_stays_in_sight(qtbot, settings, fake, tmp_path):
     with qtbot.waitSignal(panel.run.ended, timeout=20_000):
         pass
 
+
+
+def test_settings_and_continuing_a_run_become_trainer_arguments(qtbot, settings, fake, tmp_path):
+    panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
+    form = panel.form
+    form.folder.setText(str(tmp_path))
+    form.overrides.setText("lr_g=1e-4  diffaug='color,translation'")
+    args = form.arguments()
+    assert args[args.index("--set") :] == ["--set", "lr_g=1e-4", "--set", "diffaug=color,translation", "--progress", "json"]
+    assert "--set lr_g=1e-4 --set diffaug=color,translation" in form.command.text()
+    # A setting that is not key=value, or an unclosed quote, stops the run before it starts.
+    for text, words in (("lr_g", "is not key=value"), ("lr_g=", "is not key=value"), ("name='x", "unclosed quote")):
+        form.overrides.setText(text)
+        panel.start()
+        assert not panel.running and words in panel.status.text()
+    form.overrides.setText("n_critic=2")
+    form.save()
+    assert settings.text("train/overrides") == "n_critic=2"
+    # Continuing a run: the run brings its data, recipe, name and folder.
+    form.resume.setText(str(tmp_path / "nowhere"))
+    panel.start()
+    assert not panel.running and "does not exist" in panel.status.text()
+    run = tmp_path / "runs" / "00002-gravel"
+    run.mkdir(parents=True)
+    form.resume.setText(str(run))
+    panel.start()
+    assert not panel.running and "has no checkpoints/latest.pt" in panel.status.text()
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "latest.pt").write_bytes(b"")
+    form.steps_box.setValue(4000)
+    form.name.setText("ignored")
+    assert form.problem() is None
+    assert form.arguments() == ["--resume", str(run), "--minutes", "30", "--steps", "4000", "--set", "n_critic=2", "--progress", "json"]
+    assert not form.preset.isEnabled() and not form.source_box.isEnabled() and not form.name.isEnabled()
+    form.resume.clear()
+    assert form.preset.isEnabled() and form.arguments()[:2] == ["--preset", "spatial-wgan-gp"]

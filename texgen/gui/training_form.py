@@ -59,7 +59,7 @@ class TrainingForm(QWidget):
         self._restore()
 
     def _build(self) -> None:
-        source = QGroupBox("Train on")
+        source = self.source_box = QGroupBox("Train on")
         grid = QGridLayout(source)
         self.from_folder = QRadioButton("My image folder")
         self.from_cifar = QRadioButton("CIFAR-100 classes")
@@ -124,6 +124,25 @@ class TrainingForm(QWidget):
         form.addRow("Device", self.device)
         self.runs_folder = QLineEdit(str(user_models_dir().parent / "runs"))
         form.addRow("Runs folder", self.runs_folder)
+        self.overrides = QLineEdit()
+        self.overrides.setPlaceholderText("e.g. lr_g=1e-4 diffaug=translation")
+        self.overrides.setToolTip(
+            "Any training setting as key=value, separated by spaces (texgen train --set);\n"
+            "the command below shows the result and `texgen train --dry-run` lists every key"
+        )
+        form.addRow("Settings", self.overrides)
+        self.resume = QLineEdit()
+        self.resume.setPlaceholderText("empty: a new run; or a run folder to continue")
+        self.resume.setToolTip(
+            "Continue a run exactly where its last checkpoint left it (texgen train --resume):\n"
+            "its data, recipe and name come from the run; duration, device and settings from here"
+        )
+        browse_run = QPushButton("Browse…")
+        browse_run.clicked.connect(self._browse_run)
+        resume_row = QHBoxLayout()
+        resume_row.addWidget(self.resume, 1)
+        resume_row.addWidget(browse_run)
+        form.addRow("Continue run", resume_row)
 
         self.start_button = QPushButton("Start training")
         self.stop_button = QPushButton("Stop")
@@ -145,7 +164,7 @@ class TrainingForm(QWidget):
         left.addWidget(self.command)
         left.addStretch(1)
 
-        for w in (self.folder, self.cifar_classes, self.cifar_archive, self.name, self.runs_folder):
+        for w in (self.folder, self.cifar_classes, self.cifar_archive, self.name, self.runs_folder, self.overrides, self.resume):
             w.textChanged.connect(self._update_command)
         for w in (self.kind, self.preset, self.device):
             w.currentIndexChanged.connect(self._update_command)
@@ -164,6 +183,7 @@ class TrainingForm(QWidget):
         self.kind.setCurrentIndex(max(0, self.kind.findData(s.text("train/kind", "texture"))))
         self.minutes_box.setValue(s.real("train/minutes", 30.0))
         self.runs_folder.setText(s.text("train/runs", self.runs_folder.text()))
+        self.overrides.setText(s.text("train/overrides", ""))
         self._update_command()
 
     def save(self) -> None:
@@ -176,6 +196,7 @@ class TrainingForm(QWidget):
         s.set("train/preset", self.preset.currentData())
         s.set("train/minutes", self.minutes_box.value())
         s.set("train/runs", self.runs_folder.text())
+        s.set("train/overrides", self.overrides.text())
 
     # --- presets -------------------------------------------------------------------------
     def load_presets(self) -> None:
@@ -228,25 +249,55 @@ class TrainingForm(QWidget):
             return f"cifar100:{classes}" + (f"@{archive}" if archive else "")
         return self.folder.text().strip()
 
+    def settings_pairs(self) -> list[str]:
+        """The Settings field's key=value pairs (shell quoting allowed); ValueError if unbalanced."""
+        return shlex.split(self.overrides.text())
+
     def arguments(self) -> list[str]:
         """The `texgen train` arguments this form describes."""
-        args = ["--preset", self.preset.currentData() or DEFAULT_PRESET, "--data", self.data_spec(), "--kind", self.kind.currentData()]
-        if self.conditional.isChecked():
-            args.append("--conditional")
+        resume = self.resume.text().strip()
+        if resume:  # the run brings its data, recipe, name and folder
+            args = ["--resume", resume]
+        else:
+            args = ["--preset", self.preset.currentData() or DEFAULT_PRESET, "--data", self.data_spec(), "--kind", self.kind.currentData()]
+            if self.conditional.isChecked():
+                args.append("--conditional")
         if self.minutes_box.value() > 0:
             args += ["--minutes", f"{self.minutes_box.value():g}"]
         if self.steps_box.value() > 0:
             args += ["--steps", str(self.steps_box.value())]
-        if self.name.text().strip():
+        if not resume and self.name.text().strip():
             args += ["--name", self.name.text().strip()]
         if self.device.currentData() != "auto":
             args += ["--device", self.device.currentData()]
-        if self.runs_folder.text().strip():
+        if not resume and self.runs_folder.text().strip():
             args += ["--out", self.runs_folder.text().strip()]
+        try:
+            pairs = self.settings_pairs()
+        except ValueError:
+            pairs = []  # problem() says what is wrong before anything starts
+        for pair in pairs:
+            args += ["--set", pair]
         return args + ["--progress", "json"]
 
     def problem(self) -> str | None:
         """What stops a run from starting, in words; None when the form is complete."""
+        try:
+            pairs = self.settings_pairs()
+        except ValueError:
+            return "the settings have an unclosed quote. Close it, or remove the quote"
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip() or not value:
+                return f"setting {pair!r} is not key=value. Write settings as key=value, e.g. lr_g=1e-4"
+        resume = self.resume.text().strip()
+        if resume:
+            run = Path(resume).expanduser()
+            if not run.exists():
+                return f"run folder {resume} does not exist. Pick a run folder to continue, or clear the field"
+            if run.is_dir() and not (run / "checkpoints" / "latest.pt").is_file():
+                return f"{resume} has no checkpoints/latest.pt. Pick a run folder made by texgen train"
+            return None
         if not self.data_spec():
             return "no training images chosen. Pick an image folder, or CIFAR-100 classes"
         if self.from_folder.isChecked() and not Path(self.data_spec()).expanduser().exists():
@@ -254,6 +305,9 @@ class TrainingForm(QWidget):
         return None
 
     def _update_command(self, *_) -> None:
+        new_run = not self.resume.text().strip()  # a continued run keeps its own data and recipe
+        for w in (self.source_box, self.kind, self.preset, self.conditional, self.name, self.runs_folder):
+            w.setEnabled(new_run)
         self.command.setText(shlex.join(["texgen", "train", *self.arguments()[:-2]]))
         self.command.setCursorPosition(0)
 
@@ -263,6 +317,12 @@ class TrainingForm(QWidget):
             self.folder.setText(folder)
             self.from_folder.setChecked(True)
             self.settings.set_folder("train", folder)
+
+    def _browse_run(self) -> None:
+        start = self.resume.text() or self.runs_folder.text() or self.settings.folder("runs")
+        folder = QFileDialog.getExistingDirectory(self, "Run to continue", start)
+        if folder:
+            self.resume.setText(folder)
 
     def _browse_archive(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "CIFAR-100 archive", self.settings.folder("cifar"), "CIFAR-100 (*.tar.gz);;All files (*)")
