@@ -128,6 +128,32 @@ def test_info_and_models(models, capsys):
     assert main(["models"]) == 0
 
 
+def test_interpolation_frames_run_from_one_seed_to_the_other(models, tmp_path):
+    out = tmp_path / "frames"
+    base = ["generate", "-m", str(models.spatial_rgb), "--size", "32", "--device", "cpu"]
+    assert main(base + ["--interpolate", "3:7", "--frames", "5", "--batch-size", "2", "-o", str(out)]) == 0
+    names = sorted(p.name for p in out.glob("*.png"))
+    assert names == [f"spatial-rgb_3-7_f{i:03d}_albedo.png" for i in range(5)]
+    # The ends are the two seeds' own images, byte for byte; the middle frames lie between.
+    assert main(base + ["--seeds", "3,7", "-o", str(tmp_path / "seeds")]) == 0
+    assert (out / names[0]).read_bytes() == (tmp_path / "seeds" / "spatial-rgb_3_albedo.png").read_bytes()
+    assert (out / names[-1]).read_bytes() == (tmp_path / "seeds" / "spatial-rgb_7_albedo.png").read_bytes()
+    frames = [png_pixels(out / n).astype(float) for n in names]
+    steps = [np.abs(b - a).mean() for a, b in zip(frames, frames[1:])]
+    assert all(s > 0 for s in steps) and max(steps) < np.abs(frames[-1] - frames[0]).mean()
+    side = json.loads((out / (names[2] + ".json")).read_text())
+    assert side["interpolation"] == {"from_seed": 3, "to_seed": 7, "t": 0.5}
+    assert "--interpolate 3:7 --frames 5" in side["regenerate"]
+    # A conditional model's frames, and --skip-existing counts frames.
+    cond = ["generate", "-m", str(models.conditional), "--size", "32", "--class", "grass", "--interpolate", "1:2",
+            "--frames", "3", "-o", str(tmp_path / "c"), "--device", "cpu", "--name", "{class}-{frame}"]  # fmt: skip
+    assert main(cond) == 0
+    (tmp_path / "c" / "grass-1.png").unlink()
+    result = texgen(*cond, "--skip-existing")
+    assert result.returncode == 0 and "2 frames skipped" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "c").glob("*.png")) == ["grass-0.png", "grass-1.png", "grass-2.png"]
+
+
 def _bad(tmp_path: Path, models) -> dict[str, tuple[list[str], str]]:
     truncated = tmp_path / "truncated.onnx"
     truncated.write_bytes(models.spatial_rgb.read_bytes()[:500])
@@ -150,13 +176,19 @@ def _bad(tmp_path: Path, models) -> dict[str, tuple[list[str], str]]:
         "unknown preset": (m + ["--preset", "cryengine"], "unknown"),
         "unknown model name": (["-m", "no-such-model"], "no model named"),
         "bad template": (m + ["--name", "{model}_{colour}"], "colour"),
+        "bad interpolation pair": (m + ["--interpolate", "3-7"], "write it as A:B"),
+        "interpolation to itself": (m + ["--interpolate", "3:3"], "two different seeds"),
+        "one frame": (m + ["--interpolate", "3:7", "--frames", "1"], "ask for 2"),
+        "frames alone": (m + ["--frames", "5"], "--frames is for --interpolate"),
+        "frame field without frames": (m + ["--name", "{model}_{frame}"], "has no value here"),
     } | {"_out": ([out], "")}
 
 
 @pytest.mark.parametrize("case", [
     "missing model", "truncated model", "not onnx", "not a generator", "unknown class", "bad terrain size",
     "nan output", "malformed seeds", "backwards range", "negative count", "bad size", "unknown preset",
-    "unknown model name", "bad template",
+    "unknown model name", "bad template", "bad interpolation pair", "interpolation to itself", "one frame",
+    "frames alone", "frame field without frames",
 ])
 def test_bad_input_is_one_clear_line(case, tmp_path, models):
     cases = _bad(tmp_path, models)

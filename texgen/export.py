@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from texgen.presets import ExportPreset
 
 MAPS: tuple[str, ...] = ("albedo", "height", "normal", "hillshade")
-NAME_FIELDS: tuple[str, ...] = ("model", "seed", "map", "class", "size", "index", "preset")
+NAME_FIELDS: tuple[str, ...] = ("model", "seed", "map", "class", "size", "index", "preset", "to_seed", "frame")
 SUFFIX = {"png16": ".png", "png8": ".png", "raw16": ".raw", "r16": ".r16"}
 HILLSHADE = {"azimuth": 315.0, "altitude": 45.0}
 
@@ -41,7 +41,8 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f
 def format_name(template: str, **fields: Any) -> str:
     """A safe file stem from `template`, e.g. "{model}_{seed}_{map}" -> "gravel_7_albedo".
 
-    Fields: model, seed, map, class, size, index, preset (pass class as **{"class": ...});
+    Fields: model, seed, map, class, size, index, preset (pass class as **{"class": ...}), and
+    for interpolation frames to_seed and frame (the path's end seed, the frame's index);
     format specs work ("{seed:05d}"). Path separators and characters Windows forbids become
     "_", and leading dots are dropped, so a name can never leave the output folder or hide.
     """

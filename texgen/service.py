@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from texgen import __version__
 from texgen.assets import default_models, resolve_model
@@ -22,7 +22,7 @@ from texgen.errors import CancelledError, RequestError
 from texgen.exporters import check_writable, sweep_temp
 from texgen.model import Generator, load_generator
 from texgen.presets import ExportPreset, export_image, get_preset, planned_paths
-from texgen.sampling import check_size, resolve_label, sample
+from texgen.sampling import Sample, check_size, interpolate, resolve_label, sample
 
 # The preset used for a model kind when the request names none.
 DEFAULT_PRESETS: dict[str, str] = {"texture": "png", "heightmap": "unity-terrain"}
@@ -52,6 +52,10 @@ class GenerateRequest:
     normal_convention: str | None = None  # opengl | directx; None = the preset's
     byte_order: str | None = None  # little | big, for RAW heightfields; None = the preset's
     batch_size: int = 16
+    # Interpolation: (seed A, seed B) and a frame count: `frames` images along the latent path
+    # from A to B, ends included, instead of one image per seed (`seeds` is then unused).
+    interpolate: tuple[int, int] | None = None
+    frames: int = 8
 
 
 @dataclass
@@ -61,12 +65,13 @@ class Progress:
     model: str
     seed: int | None
     files: list[Path] = field(default_factory=list)  # what this step wrote
+    frame: int | None = None  # the interpolation frame written, when interpolating
 
 
 @dataclass
 class GenerateResult:
     files: list[Path] = field(default_factory=list)
-    skipped: list[tuple[str, int]] = field(default_factory=list)  # (model, seed) left as they were
+    skipped: list[tuple[str, int]] = field(default_factory=list)  # (model, seed or frame) left as they were
     devices: dict[str, str] = field(default_factory=dict)  # model name -> device it ran on
     notes: list[str] = field(default_factory=list)  # fallbacks, resampled sizes, guesses
     seconds: float = 0.0
@@ -122,11 +127,14 @@ def normal_strength_for(kind: str, size: tuple[int, int]) -> float:
     return 2.0 if kind == "texture" else max(size) / 10
 
 
-def _fields(job: _Job, seed: int, index: int) -> dict:
+def _fields(job: _Job, seed: int, index: int, frame: tuple[int, int] | None = None) -> dict:
+    """Name fields; `frame` = (frame index, end seed) for an interpolation frame."""
     info = job.gen.info
     return {
         "model": info.name,
         "seed": seed,
+        "frame": frame[0] if frame else None,
+        "to_seed": frame[1] if frame else None,
         "class": info.classes[job.label] if job.label is not None else "",
         "size": str(job.size[1]) if job.size[0] == job.size[1] else f"{job.size[1]}x{job.size[0]}",
         "index": index,
@@ -134,23 +142,78 @@ def _fields(job: _Job, seed: int, index: int) -> dict:
     }
 
 
-def _sidecar(job: _Job, req: GenerateRequest, seed: int) -> dict:
+def _sidecar(job: _Job, req: GenerateRequest, seed: int, t: float | None = None) -> dict:
     info = job.gen.info
+    regenerate = f"--seeds {seed}"
+    if t is not None:
+        a, b = req.interpolate
+        regenerate = f"--interpolate {a}:{b} --frames {req.frames}"
     return {
         "texgen_version": __version__,
         "model": info.name,
         "model_file": job.gen.path.name,
         "seed": seed,
+        **({"interpolation": {"from_seed": req.interpolate[0], "to_seed": req.interpolate[1], "t": t}} if t is not None else {}),
         "class": info.classes[job.label] if job.label is not None else None,
         "size": [job.size[1], job.size[0]],
         "preset": job.preset.name,
         "seamless": bool(req.seamless or info.tileable),
         "device": job.gen.device,
         "regenerate": (
-            f"texgen generate --model {job.gen.path.name} --seeds {seed} --size {job.size[1]}x{job.size[0]} "
+            f"texgen generate --model {job.gen.path.name} {regenerate} --size {job.size[1]}x{job.size[0]} "
             f"--preset {job.preset.name}" + (f" --class {info.classes[job.label]!r}" if job.label is not None else "")
         ),
     }
+
+
+MAX_FRAMES = 10_000
+
+
+def frame_positions(frames: int) -> list[float]:
+    """`frames` evenly spaced positions from 0 to 1, both ends included."""
+    return [i / (frames - 1) for i in range(frames)]
+
+
+def _keys(req: GenerateRequest) -> list[int]:
+    """What the request makes one image of: its seeds, or its interpolation frames' indices."""
+    if req.batch_size < 1:
+        raise RequestError(f"batch size {req.batch_size} is not a batch size", "use 1 or more")
+    if req.interpolate is None:
+        seeds = list(req.seeds)
+        if not seeds:
+            raise RequestError("no seeds to generate", "give --seeds or --count")
+        return seeds
+    a, b = req.interpolate
+    if a == b:
+        raise RequestError(
+            f"interpolating seed {a} to itself makes {req.frames} copies of one image", "give two different seeds, e.g. 3:7"
+        )
+    if not 2 <= req.frames <= MAX_FRAMES:
+        raise RequestError(
+            f"{req.frames} frames cannot make an interpolation", f"ask for 2 (the two ends) to {MAX_FRAMES} frames"
+        )
+    return list(range(req.frames))
+
+
+def _samples(job: _Job, req: GenerateRequest, keys: list[int], should_cancel) -> Iterator[tuple[int, Sample]]:
+    """(key, sample) for each key: one image per seed, or the interpolation frames, in batches."""
+    if req.interpolate is None:
+        samples = sample(
+            job.gen, keys, size=job.gen_size, label=job.label, seamless=req.seamless,
+            batch_size=req.batch_size, should_cancel=should_cancel,
+        )  # fmt: skip
+        yield from ((s.seed, s) for s in samples)
+        return
+    ts = frame_positions(req.frames)
+    for start in range(0, len(keys), req.batch_size):
+        if should_cancel is not None and should_cancel():
+            return
+        chunk = keys[start : start + req.batch_size]
+        frames = interpolate(
+            job.gen, *req.interpolate, [ts[k] for k in chunk], size=job.gen_size, label=job.label,
+            seamless=req.seamless,
+        )  # fmt: skip
+        yield from zip(chunk, frames)
 
 
 def generate(
@@ -160,7 +223,8 @@ def generate(
     should_cancel: Callable[[], bool] | None = None,
     generators: Sequence[Generator] | None = None,
 ) -> GenerateResult:
-    """Generate and export one image per seed for the requested model (or the defaults).
+    """Generate and export one image per seed (or per interpolation frame) for the requested
+    model (or the defaults).
 
     `generators` lets a caller that already holds loaded models (the GUI) skip loading.
     Raises TexgenError subclasses for bad requests before writing anything, and
@@ -168,9 +232,7 @@ def generate(
     """
     started = time.perf_counter()
     result = GenerateResult()
-    seeds = list(req.seeds)
-    if not seeds:
-        raise RequestError("no seeds to generate", "give --seeds or --count")
+    keys = _keys(req)  # seeds, or frame indices along an interpolation path
 
     # 1. Load the models and plan every job: all checks happen before the first file.
     if generators is None:
@@ -189,37 +251,41 @@ def generate(
         result.notes.append(f"removed {len(swept)} temporary files left by an interrupted run")
 
     # 2. Generate and export, streaming.
-    total, done = len(seeds) * len(jobs), 0
-    position = {seed: i for i, seed in enumerate(seeds)}  # for the {index} name field
+    total, done = len(keys) * len(jobs), 0
+    position = {key: i for i, key in enumerate(keys)}  # for the {index} name field
     for job in jobs:
         template = req.name_template or job.preset.name_template
         if req.name_template is None and job.label is not None and "{class}" not in template:
             # Default names of a conditional model carry the class, so a batch of another
             # class does not overwrite this one.
             template = template.replace("{model}", "{model}_{class}", 1)
-        todo = seeds
+        if req.name_template is None and req.interpolate is not None:
+            template = template.replace("{seed}", "{seed}-{to_seed}_f{frame:03d}", 1)
+
+        def fields(key: int, job: _Job = job) -> dict:
+            if req.interpolate is None:
+                return _fields(job, key, position[key])
+            return _fields(job, req.interpolate[0], key, (key, req.interpolate[1]))
+
+        todo = keys
         if req.skip_existing:
             todo = []
-            for i, seed in enumerate(seeds):
-                paths = planned_paths(job.preset, job.gen.info.kind, out_dir, template, _fields(job, seed, i), job.maps)
+            for key in keys:
+                paths = planned_paths(job.preset, job.gen.info.kind, out_dir, template, fields(key), job.maps)
                 if all(p.exists() for p in paths):
-                    result.skipped.append((job.gen.info.name, seed))
+                    result.skipped.append((job.gen.info.name, key))
                     done += 1
                 else:
-                    todo.append(seed)
+                    todo.append(key)
             if on_progress and done:
                 on_progress(Progress(done, total, job.gen.info.name, None))
-        samples = sample(
-            job.gen, todo, size=job.gen_size, label=job.label, seamless=req.seamless,
-            batch_size=req.batch_size, should_cancel=should_cancel,
-        )
-        for s in samples:
+        for key, s in _samples(job, req, todo, should_cancel):
             files = export_image(
                 s.img,
                 kind=job.gen.info.kind,
                 preset=job.preset,
                 out_dir=out_dir,
-                fields=_fields(job, s.seed, position[s.seed]),
+                fields=fields(key),
                 template=template,
                 maps=job.maps,
                 normal_strength=req.normal_strength or normal_strength_for(job.gen.info.kind, job.size),
@@ -227,12 +293,13 @@ def generate(
                 byte_order=req.byte_order,
                 extend=job.extend,
                 wrap=s.tileable,
-                sidecar=_sidecar(job, req, s.seed),
+                sidecar=_sidecar(job, req, s.seed if s.t is None else req.interpolate[0], s.t),
             )
             result.files += files
             done += 1
             if on_progress:
-                on_progress(Progress(done, total, job.gen.info.name, s.seed, files))
+                frame = key if s.t is not None else None
+                on_progress(Progress(done, total, job.gen.info.name, s.seed, files, frame))
         if should_cancel is not None and should_cancel():
             raise CancelledError()
     result.seconds = time.perf_counter() - started

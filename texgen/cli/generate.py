@@ -41,6 +41,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument("-s", "--seeds", help='seeds and inclusive ranges, e.g. "1-100,250"')
     seeds.add_argument("-n", "--count", type=int, help="number of variations, seeds START..START+N-1 (default 4)")
+    seeds.add_argument("--interpolate", metavar="A:B", help="frames along the latent path from seed A to seed B (ends included) instead of one image per seed")
+    p.add_argument("--frames", type=int, default=8, help="number of --interpolate frames, 2 or more (default 8)")
     p.add_argument("--start", type=int, default=0, help="first seed for --count (default 0)")
     p.add_argument("--size", help="output size, 512 or WIDTHxHEIGHT (default: the preset's, else 512 for tileable models, else the model's native size)")
     p.add_argument("-c", "--class", dest="label", help="class name or index, for conditional models")
@@ -48,7 +50,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("-p", "--preset", help="export preset (see `texgen presets`); default: png for textures, unity-terrain for heightmaps")
     p.add_argument("--maps", help="comma-separated maps to write: albedo, height, normal, hillshade (default: the preset's)")
     p.add_argument("-o", "--out", default="textures", help="output folder (default: textures)")
-    p.add_argument("--name", help="file name template, fields {model} {seed} {map} {class} {size} {index} {preset} (default: {model}_{seed}_{map})")
+    p.add_argument("--name", help="file name template, fields {model} {seed} {map} {class} {size} {index} {preset}, and {to_seed} {frame} for --interpolate (default: {model}_{seed}_{map}; frames: {model}_{seed}-{to_seed}_f{frame:03d}_{map})")
     p.add_argument("--device", default="auto", choices=DEVICES, help="where to run the model (default: auto, GPU when one starts, else CPU)")
     p.add_argument("--threads", type=int, help="CPU threads for the model (default: all cores)")
     p.add_argument("--batch-size", type=int, default=16, help="images per model run (default 16)")
@@ -61,7 +63,21 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+_PAIR = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*$")
+
+
+def parse_pair(text: str) -> tuple[int, int]:
+    """"3:7" -> (3, 7): the two seeds of an interpolation."""
+    m = _PAIR.match(text or "")
+    if not m:
+        raise RequestError(f"--interpolate {text!r} is not two seeds", "write it as A:B, e.g. --interpolate 3:7")
+    return int(m.group(1)), int(m.group(2))
+
+
 def request_from_args(args: argparse.Namespace) -> GenerateRequest:
+    pair = parse_pair(args.interpolate) if args.interpolate is not None else None
+    if pair is None and args.frames != 8:
+        raise RequestError("--frames is for --interpolate", "add --interpolate A:B, or leave out --frames")
     if args.seeds is not None:
         seeds = parse_seeds(args.seeds)
     else:
@@ -79,6 +95,7 @@ def request_from_args(args: argparse.Namespace) -> GenerateRequest:
         out_dir=Path(args.out), name_template=args.name, device=args.device, threads=args.threads,
         skip_existing=args.skip_existing, resample=args.resample, normal_strength=args.normal_strength,
         normal_convention=args.normal, byte_order=args.byte_order, batch_size=args.batch_size,
+        interpolate=pair, frames=args.frames,
     )
 
 
@@ -90,14 +107,15 @@ def run(args: argparse.Namespace) -> int:
     def on_progress(p: Progress) -> None:
         nonlocal bar
         if mode == "json":
-            print(json.dumps({"event": "progress", "done": p.done, "total": p.total, "model": p.model, "seed": p.seed, "files": [str(f) for f in p.files]}), flush=True)
+            print(json.dumps({"event": "progress", "done": p.done, "total": p.total, "model": p.model, "seed": p.seed, "frame": p.frame, "files": [str(f) for f in p.files]}), flush=True)
         elif mode == "bar":
             if bar is None:
                 from tqdm import tqdm  # noqa: PLC0415
 
                 bar = tqdm(total=p.total, unit="img", file=sys.stderr, dynamic_ncols=True)
             bar.n = p.done
-            bar.set_postfix_str(f"{p.model} seed {p.seed}" if p.seed is not None else p.model, refresh=True)
+            where = f" frame {p.frame}" if p.frame is not None else f" seed {p.seed}" if p.seed is not None else ""
+            bar.set_postfix_str(p.model + where, refresh=True)
 
     try:
         result = generate(req, on_progress=on_progress)
@@ -107,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     devices = ", ".join(f"{m} on {d}" for m, d in result.devices.items())
-    skipped = f", {len(result.skipped)} seeds skipped (files exist)" if result.skipped else ""
+    what = "frames" if req.interpolate is not None else "seeds"
+    skipped = f", {len(result.skipped)} {what} skipped (files exist)" if result.skipped else ""
     summary = f"wrote {len(result.files)} files to {req.out_dir} in {result.seconds:.1f} s ({devices}){skipped}"
     if mode == "json":
         print(json.dumps({"event": "done", "files": len(result.files), "skipped": len(result.skipped), "seconds": result.seconds, "devices": result.devices}), flush=True)
