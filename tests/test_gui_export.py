@@ -133,3 +133,38 @@ def test_a_failed_export_is_shown_in_the_dialog(qtbot, window, models, tmp_path)
     d.template.setText("")
     export(qtbot, d)
     assert d.error is None and d.result.files
+
+
+def test_the_interpolation_between_a_and_b_exports_as_frames_like_the_cli(qtbot, window, models, tmp_path):
+    from PySide6.QtCore import Qt  # noqa: PLC0415
+
+    open_and_generate(qtbot, window, models.spatial_rgb, count=3, size=64)
+    d = window.open_export()
+    qtbot.addWidget(d)
+    assert not d.use_frames.isEnabled()  # nothing picked yet
+    d.close()
+    g = window.gallery
+    g.setFocus()
+    g.setCurrentRow(0)
+    qtbot.keyClick(g, Qt.Key.Key_A)
+    g.setCurrentRow(2)
+    qtbot.keyClick(g, Qt.Key.Key_B)
+    a, b = g.variations()[0].seed, g.variations()[2].seed
+    d = window.open_export()
+    qtbot.addWidget(d)
+    assert d.use_frames.isEnabled() and f"seed {a} → seed {b}" in d.use_frames.text()
+    d.use_frames.setChecked(True)
+    d.frame_count.setValue(4)
+    d.folder.setText(str(tmp_path / "gui"))
+    req = d.request()
+    assert req.interpolate == (a, b) and req.frames == 4
+    assert f"--interpolate {a}:{b} --frames 4" in d.command.text()
+    export(qtbot, d)
+    assert d.error is None, d.error
+    assert d.progress.value() == 4 and "Wrote 4 files" in d.status.text()
+    gui = files_of(tmp_path / "gui")
+    assert sorted(n for n in gui if n.endswith(".png")) == [f"spatial-rgb_{a}-{b}_f{i:03d}_albedo.png" for i in range(4)]
+    shown = shlex.split(d.command.text())
+    shown[shown.index("--out") + 1] = str(tmp_path / "cli")
+    assert cli_main(shown[1:]) == 0
+    assert files_of(tmp_path / "cli") == gui

@@ -29,7 +29,11 @@ def model_argument(model: str | None) -> str:
 
 def generate_command(req: GenerateRequest) -> str:
     """The `texgen generate` command that makes the same files."""
-    args = ["texgen", "generate", "--model", model_argument(req.model), "--seeds", seed_text(req.seeds)]
+    args = ["texgen", "generate", "--model", model_argument(req.model)]
+    if req.interpolate is not None:
+        args += ["--interpolate", "{}:{}".format(*req.interpolate), "--frames", str(req.frames)]
+    else:
+        args += ["--seeds", seed_text(req.seeds)]
     if req.size is not None:
         h, w = req.size
         args += ["--size", str(w) if w == h else f"{w}x{h}"]

@@ -1,4 +1,5 @@
-"""The export dialog: engine preset, size, byte order, maps, folder, file names, which seeds.
+"""The export dialog: engine preset, size, byte order, maps, folder, file names, which seeds
+(or the frames of the interpolation between the two variations picked as A and B).
 
 It only builds a `service.GenerateRequest` and runs `service.generate` on a worker with the
 model the window already holds, so it writes byte for byte what `texgen generate` writes for
@@ -40,7 +41,7 @@ from texgen.gui.settings import Settings
 from texgen.gui.workers import Worker, run_in_pool
 
 ANY_SIZES = (256, 512, 1024, 2048, 4096)
-SELECTION, FAVOURITES, BATCH = "selection", "favourites", "batch"
+SELECTION, FAVOURITES, BATCH, FRAMES = "selection", "favourites", "batch", "frames"
 
 
 def preset_sizes(preset: ExportPreset, generated: int | None) -> list[int]:
@@ -61,6 +62,7 @@ class ExportDialog(QDialog):
         settings: Settings,
         selected_seeds: list[int] = (),
         favourite_seeds: list[int] = (),
+        interpolation: tuple[int, int] | None = None,
         size: tuple[int, int] | None = None,
         label: str | int | None = None,
         seamless: bool = True,
@@ -72,6 +74,7 @@ class ExportDialog(QDialog):
         self.setWindowTitle(f"Export · {gen.info.name}")
         self.gen, self.settings = gen, settings
         self.selected_seeds, self.favourite_seeds = list(selected_seeds), list(favourite_seeds)
+        self.interpolation = interpolation  # (seed A, seed B) picked for interpolation, if any
         self.generated = size[0] if size and size[0] == size[1] else None
         self.label, self.seamless, self.strength, self.device = label, seamless, normal_strength, device
         self.worker: Worker | None = None
@@ -148,6 +151,17 @@ class ExportDialog(QDialog):
         what.addWidget(self.batch_count, 2, 1)
         what.addWidget(QLabel("seeds from"), 2, 2)
         what.addWidget(self.batch_start, 2, 3)
+        ends = f"seed {self.interpolation[0]} → seed {self.interpolation[1]}" if self.interpolation else "pick A and B first"
+        self.use_frames = QRadioButton(f"Interpolation {ends}:")
+        self.use_frames.setProperty("source", FRAMES)
+        self.source.addButton(self.use_frames, 3)
+        self.use_frames.setEnabled(self.interpolation is not None)
+        self.frame_count = QSpinBox()
+        self.frame_count.setRange(2, 10_000)
+        self.frame_count.setValue(24)
+        self.frame_count.setSuffix(" frames")
+        what.addWidget(self.use_frames, 3, 0, 1, 2)
+        what.addWidget(self.frame_count, 3, 2, 1, 2)
         form.addRow("Export", what)
         self.skip_existing = QCheckBox("Skip seeds whose files already exist")
         form.addRow("", self.skip_existing)
@@ -187,7 +201,7 @@ class ExportDialog(QDialog):
             w.currentIndexChanged.connect(self._update_command)
         for w in (self.folder, self.template):
             w.textChanged.connect(self._update_command)
-        for w in (self.batch_count, self.batch_start):
+        for w in (self.batch_count, self.batch_start, self.frame_count):
             w.valueChanged.connect(self._update_command)
         self.source.idToggled.connect(lambda *_: self._update_command())
         self.skip_existing.toggled.connect(self._update_command)
@@ -234,8 +248,13 @@ class ExportDialog(QDialog):
     def current_preset(self) -> ExportPreset:
         return PRESETS[self.preset.currentData()]
 
+    def source_key(self) -> str:
+        return self.source.checkedButton().property("source") if self.source.checkedButton() else BATCH
+
     def seeds(self) -> list[int]:
-        key = self.source.checkedButton().property("source") if self.source.checkedButton() else BATCH
+        key = self.source_key()
+        if key == FRAMES:
+            return []
         if key == SELECTION:
             return list(self.selected_seeds)
         if key == FAVOURITES:
@@ -251,9 +270,12 @@ class ExportDialog(QDialog):
         maps = tuple(m for m, box in self.maps.items() if box.isChecked())
         order = self.byte_order.currentData() if p.height_format == "raw16" else None
         convention = self.convention.currentData()
+        frames = self.source_key() == FRAMES
         return GenerateRequest(
             model=str(self.gen.path),
             seeds=self.seeds(),
+            interpolate=self.interpolation if frames else None,
+            frames=self.frame_count.value(),
             size=(side, side) if side else None,
             label=self.label,
             seamless=self.seamless,
@@ -292,10 +314,11 @@ class ExportDialog(QDialog):
         self._save()
         gen = self.gen
         self.result, self.error = None, None
-        self.progress.setRange(0, len(req.seeds))
+        count = req.frames if req.interpolate is not None else len(req.seeds)
+        self.progress.setRange(0, count)
         self.progress.setValue(0)
         self.progress.setFormat("%v / %m")
-        self.status.setText(f"Exporting {len(req.seeds)} to {req.out_dir}…")
+        self.status.setText(f"Exporting {count} {'frames' if req.interpolate is not None else 'images'} to {req.out_dir}…")
         self.status.setStyleSheet("")
         self.export_button.setEnabled(False)
         self.close_button.setText("Cancel")
@@ -326,7 +349,8 @@ class ExportDialog(QDialog):
     def _done(self, result: GenerateResult) -> None:
         self._finish()
         self.result = result
-        skipped = f", {len(result.skipped)} seeds skipped (files exist)" if result.skipped else ""
+        what = "frames" if self.source_key() == FRAMES else "seeds"
+        skipped = f", {len(result.skipped)} {what} skipped (files exist)" if result.skipped else ""
         notes = "".join(f"<br><span style='color:#9aa0a8'>note: {n}</span>" for n in result.notes)
         self.status.setText(f"Wrote {len(result.files)} files to {self.folder.text()} in {result.seconds:.1f} s{skipped}.{notes}")
         self.open_folder.setEnabled(True)

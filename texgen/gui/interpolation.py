@@ -3,6 +3,7 @@
 Pick A and B in the gallery (keys A and B, or its menu); moving the slider asks the state
 for the image at t (spherical interpolation of the two seeds' latents, `sampling.interpolate`)
 and the preview shows it as soon as it is ready. Only the newest position is computed.
+Export… then offers the frames of the whole path (`texgen generate --interpolate A:B`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ class InterpolationPanel(QWidget):
     def t(self) -> float:
         return self.slider.value() / STEPS
 
+    def seeds(self) -> tuple[int, int] | None:
+        """(seed A, seed B) when two different seeds are picked: what Export… can morph."""
+        if self.a is None or self.b is None or self.a.seed is None or self.b.seed is None or self.a.seed == self.b.seed:
+            return None
+        return self.a.seed, self.b.seed
+
     def pick(self, mark: str, v: Variation) -> None:
         label = self.thumb_a if mark == "A" else self.thumb_b
         if mark == "A":
@@ -60,7 +67,7 @@ class InterpolationPanel(QWidget):
         ready = self.a is not None and self.b is not None
         self.slider.setEnabled(ready)
         if ready:
-            self.hint.setText(f"seed {self.a.seed} → seed {self.b.seed}: drag the slider")
+            self.hint.setText(f"seed {self.a.seed} → seed {self.b.seed}: drag the slider; Export… writes the frames")
 
     def reset(self) -> None:
         self.a = self.b = None

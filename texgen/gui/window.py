@@ -384,6 +384,7 @@ class MainWindow(QMainWindow):
             size = (img.shape[0], img.shape[1])
         dialog = ExportDialog(
             gen, settings=self.settings, selected_seeds=selected, favourite_seeds=favourites, size=size,
+            interpolation=self.interpolation.seeds(),
             label=gen.info.classes[spec.label] if spec and spec.label is not None else None, seamless=spec.seamless if spec else True,
             normal_strength=self.controls.normal_strength(), device=self.state.device, parent=self,
         )
