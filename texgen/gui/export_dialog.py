@@ -151,8 +151,8 @@ class ExportDialog(QDialog):
         what.addWidget(self.batch_count, 2, 1)
         what.addWidget(QLabel("seeds from"), 2, 2)
         what.addWidget(self.batch_start, 2, 3)
-        ends = f"seed {self.interpolation[0]} → seed {self.interpolation[1]}" if self.interpolation else "pick A and B first"
-        self.use_frames = QRadioButton(f"Interpolation {ends}:")
+        ends = f"seed {self.interpolation[0]} → seed {self.interpolation[1]}:" if self.interpolation else "(pick A and B first)"
+        self.use_frames = QRadioButton(f"Interpolation {ends}")
         self.use_frames.setProperty("source", FRAMES)
         self.source.addButton(self.use_frames, 3)
         self.use_frames.setEnabled(self.interpolation is not None)
