@@ -136,8 +136,10 @@ def test_generation_size():
 
 def test_format_name_fills_the_fields():
     assert format_name("{model}_{seed}_{map}", model="gravel", seed=7, map="albedo") == "gravel_7_albedo"
-    fields = {"model": "cifar", "seed": 3, "map": "height", "class": "forest", "size": "513", "index": 2, "preset": "png"}
+    fields = {"model": "cifar", "seed": 3, "map": "height", "class": "forest", "size": "513", "index": 2, "preset": "png",
+              "to_seed": 9, "frame": 4}  # fmt: skip
     assert format_name("{preset}-{class}-{index:03d}-{seed:05d}-{size}-{map}", **fields) == "png-forest-002-00003-513-height"
+    assert format_name("{model}_{seed}-{to_seed}_f{frame:03d}", **fields) == "cifar_3-9_f004"
     assert set(NAME_FIELDS) == set(fields)
 
 
