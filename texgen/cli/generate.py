@@ -42,7 +42,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     seeds.add_argument("-s", "--seeds", help='seeds and inclusive ranges, e.g. "1-100,250"')
     seeds.add_argument("-n", "--count", type=int, help="number of variations, seeds START..START+N-1 (default 4)")
     seeds.add_argument("--interpolate", metavar="A:B", help="frames along the latent path from seed A to seed B (ends included) instead of one image per seed")
-    p.add_argument("--frames", type=int, default=8, help="number of --interpolate frames, 2 or more (default 8)")
+    p.add_argument("--frames", type=int, help="number of --interpolate frames, 2 or more (default 8)")
     p.add_argument("--start", type=int, default=0, help="first seed for --count (default 0)")
     p.add_argument("--size", help="output size, 512 or WIDTHxHEIGHT (default: the preset's, else 512 for tileable models, else the model's native size)")
     p.add_argument("-c", "--class", dest="label", help="class name or index, for conditional models")
@@ -76,7 +76,7 @@ def parse_pair(text: str) -> tuple[int, int]:
 
 def request_from_args(args: argparse.Namespace) -> GenerateRequest:
     pair = parse_pair(args.interpolate) if args.interpolate is not None else None
-    if pair is None and args.frames != 8:
+    if pair is None and args.frames is not None:
         raise RequestError("--frames is for --interpolate", "add --interpolate A:B, or leave out --frames")
     if args.seeds is not None:
         seeds = parse_seeds(args.seeds)
@@ -95,7 +95,7 @@ def request_from_args(args: argparse.Namespace) -> GenerateRequest:
         out_dir=Path(args.out), name_template=args.name, device=args.device, threads=args.threads,
         skip_existing=args.skip_existing, resample=args.resample, normal_strength=args.normal_strength,
         normal_convention=args.normal, byte_order=args.byte_order, batch_size=args.batch_size,
-        interpolate=pair, frames=args.frames,
+        interpolate=pair, frames=8 if args.frames is None else args.frames,
     )
 
 
