@@ -135,7 +135,8 @@ class TrainingForm(QWidget):
         self.resume.setPlaceholderText("empty: a new run; or a run folder to continue")
         self.resume.setToolTip(
             "Continue a run exactly where its last checkpoint left it (texgen train --resume):\n"
-            "its data, recipe and name come from the run; duration, device and settings from here"
+            "its data, recipe and name come from the run; duration, device and settings from here.\n"
+            "Train for counts the whole run, the time and steps already done included"
         )
         browse_run = QPushButton("Browse…")
         browse_run.clicked.connect(self._browse_run)
