@@ -76,6 +76,12 @@ def check_size(gen: Generator, size: tuple[int, int] | None) -> tuple[int, int]:
     return h, w
 
 
+def check_batch_size(batch_size: int) -> None:
+    """RequestError unless `batch_size` images per model run is at least 1."""
+    if batch_size < 1:
+        raise RequestError(f"batch size must be at least 1, not {batch_size}", "use 1 or more")
+
+
 def _to_images(batch: np.ndarray, seeds: Sequence[int | None], gen: Generator) -> np.ndarray:
     """NCHW [-1, 1] model output to NHWC [0, 1], refusing NaN and inf."""
     if not np.isfinite(batch).all():
@@ -120,8 +126,7 @@ def sample(
     size = check_size(gen, size)
     index = resolve_label(gen, label)
     class_name = gen.info.classes[index] if index is not None else None
-    if batch_size < 1:
-        raise RequestError(f"batch size must be at least 1, not {batch_size}", "use 1 or more")
+    check_batch_size(batch_size)
     shape = gen.latent_shape(*size)
 
     for start in range(0, len(seeds), batch_size):

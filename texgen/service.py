@@ -22,7 +22,7 @@ from texgen.errors import CancelledError, RequestError
 from texgen.exporters import check_writable, sweep_temp
 from texgen.model import Generator, load_generator
 from texgen.presets import ExportPreset, export_image, get_preset, planned_paths
-from texgen.sampling import Sample, check_size, interpolate, resolve_label, sample
+from texgen.sampling import Sample, check_batch_size, check_size, interpolate, resolve_label, sample
 
 # The preset used for a model kind when the request names none.
 DEFAULT_PRESETS: dict[str, str] = {"texture": "png", "heightmap": "unity-terrain"}
@@ -176,8 +176,7 @@ def frame_positions(frames: int) -> list[float]:
 
 def _keys(req: GenerateRequest) -> list[int]:
     """What the request makes one image of: its seeds, or its interpolation frames' indices."""
-    if req.batch_size < 1:
-        raise RequestError(f"batch size {req.batch_size} is not a batch size", "use 1 or more")
+    check_batch_size(req.batch_size)  # before anything loads; interpolation batches here too
     if req.interpolate is None:
         seeds = list(req.seeds)
         if not seeds:
@@ -280,12 +279,13 @@ def generate(
             if on_progress and done:
                 on_progress(Progress(done, total, job.gen.info.name, None))
         for key, s in _samples(job, req, todo, should_cancel):
+            names = fields(key)
             files = export_image(
                 s.img,
                 kind=job.gen.info.kind,
                 preset=job.preset,
                 out_dir=out_dir,
-                fields=fields(key),
+                fields=names,
                 template=template,
                 maps=job.maps,
                 normal_strength=req.normal_strength or normal_strength_for(job.gen.info.kind, job.size),
@@ -293,13 +293,12 @@ def generate(
                 byte_order=req.byte_order,
                 extend=job.extend,
                 wrap=s.tileable,
-                sidecar=_sidecar(job, req, s.seed if s.t is None else req.interpolate[0], s.t),
+                sidecar=_sidecar(job, req, names["seed"], s.t),
             )
             result.files += files
             done += 1
             if on_progress:
-                frame = key if s.t is not None else None
-                on_progress(Progress(done, total, job.gen.info.name, s.seed, files, frame))
+                on_progress(Progress(done, total, job.gen.info.name, s.seed, files, names["frame"]))
         if should_cancel is not None and should_cancel():
             raise CancelledError()
     result.seconds = time.perf_counter() - started
