@@ -160,6 +160,22 @@ def test_licence_file_beside_the_images(tmp_path):
     assert open_dataset(str(tmp_path), log=Log()).license == "CC0 1.0 Universal (from LICENSE.txt)"
 
 
+
+def test_class_folders_lend_their_licence_when_the_top_has_none(tmp_path):
+    for name in ("brick", "gravel"):
+        (tmp_path / name).mkdir()
+        Image.fromarray(getattr(skimage.data, name)()).save(tmp_path / name / f"{name}.png")
+        (tmp_path / name / "LICENSE").write_text("CC0 1.0 Universal\n")
+    assert open_dataset(str(tmp_path), classes=True, log=Log()).license == "CC0 1.0 Universal (from LICENSE)"
+    (tmp_path / "gravel" / "LICENSE").write_text("CC-BY 4.0, credit Jane\n")
+    assert (open_dataset(str(tmp_path), classes=True, log=Log()).license
+            == "brick: CC0 1.0 Universal (from LICENSE); gravel: CC-BY 4.0, credit Jane (from LICENSE)")
+    (tmp_path / "gravel" / "LICENSE").unlink()
+    assert "gravel: unknown (user data)" in open_dataset(str(tmp_path), classes=True, log=Log()).license
+    (tmp_path / "LICENSE.md").write_text("Proprietary, studio use only\n")
+    assert open_dataset(str(tmp_path), classes=True, log=Log()).license == "Proprietary, studio use only (from LICENSE.md)"
+    assert open_dataset(str(tmp_path / "brick"), log=Log()).license == "CC0 1.0 Universal (from LICENSE)"
+
 def test_bad_options_are_request_errors(textures):
     for kwargs, pattern in [({"channels": 4}, "4 channels"), ({"crop": 0}, "crop 0"), ({"scale": 0}, "scale 0"),
                             ({"kind": "normal"}, "unknown kind")]:

@@ -104,7 +104,7 @@ def open_path(
         labels=np.array(labels, dtype=np.int64),
         class_names=class_names,
         description=_describe(path, kind, len(images), class_names, scale),
-        license=_read_license(path if path.is_dir() else path.parent),
+        license=_read_license(path if path.is_dir() else path.parent, class_folders=[path / c for c in class_names]),
         skipped=skipped,
     )
 
@@ -182,12 +182,27 @@ def _describe(path: Path, kind: Kind, n: int, class_names: tuple[str, ...], scal
     return text
 
 
-def _read_license(folder: Path) -> str:
-    """The first line of a LICENSE/COPYING file beside the images, else 'unknown (user data)'."""
+def _read_license(folder: Path, class_folders: list[Path] = ()) -> str:
+    """The first line of a LICENSE/COPYING file beside the images, else 'unknown (user data)'.
+
+    A class-per-folder data set with no licence file of its own takes its class folders' licences:
+    one line when they all agree, else each class's, so a card never claims more than the files say.
+    """
+    found = _license_line(folder)
+    if found or not class_folders:
+        return found or USER_LICENSE
+    per_class = {f.name: _license_line(f) or USER_LICENSE for f in class_folders}
+    if len(set(per_class.values())) == 1:
+        return next(iter(per_class.values()))
+    return "; ".join(f"{name}: {text}" for name, text in per_class.items())
+
+
+def _license_line(folder: Path) -> str | None:
+    """'FIRST LINE (from NAME)' of the first licence file in `folder`, or None."""
     for name in LICENSE_FILES:
         file = folder / name
         if file.is_file():
             lines = [ln.strip() for ln in file.read_text(errors="replace").splitlines() if ln.strip()]
             if lines:
                 return f"{lines[0][:200]} (from {file.name})"
-    return USER_LICENSE
+    return None
