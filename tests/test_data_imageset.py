@@ -61,6 +61,20 @@ def test_augment_gives_all_eight_flips_and_quarter_turns():
     assert (plain == img).all()
 
 
+
+def test_augment_flips_mirrors_but_never_turns():
+    img = np.arange(16, dtype=np.float32).reshape(1, 4, 4) / 15 * 2 - 1
+    data = ImageSet([img], np.zeros(1), (), "ramp", "none")
+    flips = {m.tobytes() for m in (img[0], img[0][::-1], img[0][:, ::-1], img[0][::-1, ::-1])}
+    batch, _ = data.batch(np.random.default_rng(0), 200, 4, augment="flips")
+    assert {crop[0].tobytes() for crop in batch} == flips
+    for legacy, same in ((True, "all"), (False, "none")):
+        a, _ = data.batch(np.random.default_rng(3), 20, 4, augment=legacy)
+        b, _ = data.batch(np.random.default_rng(3), 20, 4, augment=same)
+        assert np.array_equal(a, b)
+    with pytest.raises(RequestError, match="augment 'sideways' is not one of all, flips, none"):
+        data.batch(np.random.default_rng(0), 2, 4, augment="sideways")
+
 def test_crop_positions_cover_the_image():
     img = np.linspace(-1, 1, 36, dtype=np.float32).reshape(1, 6, 6)
     data = ImageSet([img], np.zeros(1), (), "ramp", "none")

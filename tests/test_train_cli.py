@@ -43,6 +43,7 @@ def _one_error_line(capsys, code: int) -> str:
         (["--data", "{folder}", "--set", "nosuchkey=1"], "'nosuchkey' is not a setting"),
         (["--data", "{folder}", "--set", "lr_g=fast"], "lr_g='fast' is not a number"),
         (["--data", "{folder}", "--set", "algorithm=vae"], "algorithm 'vae' is not one of"),
+        (["--data", "{folder}", "--set", "augment=sideways"], "augment 'sideways' is not one of all, flips, none"),
         (["--data", "{folder}", "--device", "cuda", "--steps", "1"], "CUDA"),
         (["--data", "{folder}", "--conditional", "--steps", "1"], "sub-folder"),
         (["--data", "{oneclass}", "--conditional", "--steps", "1"], "at least 2 sub-folders"),
@@ -73,6 +74,10 @@ def test_dry_run_prints_the_resolved_settings(folder, capsys, tmp_path):
             "--set", "lr_g=3e-4", "--set", "conditional=no", "--dry-run", "--out", str(tmp_path / "runs")]  # fmt: skip
     assert train_main(argv) == 0
     resolved = json.loads(capsys.readouterr().out)
+    assert resolved["augment"] == "all"
+    for given, read in (("false", "none"), ("flips", "flips"), ("Flips", "flips"), ("on", "all")):
+        assert train_main([*argv, "--set", f"augment={given}"]) == 0
+        assert json.loads(capsys.readouterr().out)["augment"] == read
     assert resolved["preset"] == "spatial-dcgan" and resolved["steps"] == 7 and resolved["lr_g"] == 3e-4
     assert resolved["kind"] == "heightmap" and resolved["channels"] == 1 and resolved["conditional"] is False
     assert "6 images" in resolved["data_resolved"] or str(folder) in resolved["data_resolved"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from texgen.errors import RequestError
+from trainer.data.imageset import AUGMENTS, augment_mode
 from trainer.diffaug import POLICIES, parse_policy
 from trainer.networks import CRITIC_NORMS, FAMILIES, NetSpec
 
@@ -37,7 +38,10 @@ class TrainConfig:
     conditional: bool = False  # sub-folders / listed CIFAR classes become classes
     crop: int = 64  # training image side (the critic's input); power of two >= 16
     scale: float = 1.0  # resize source images by this before cropping (0.5: coarser texture)
-    augment: bool = True  # random flips and quarter-turns (textures have no up)
+    # Symmetries given to real crops: all (random flips and quarter-turns: textures with no up),
+    # flips (mirrored, never turned: brick courses, wood grain, light from one side), none.
+    # true/false read as all/none.
+    augment: str = "all"
     # DiffAugment (trainer/diffaug.py): transforms applied to real AND generated images before
     # every critic call, so a critic of few images cannot learn them by heart. Comma list of
     # color, translation, cutout ("" = off; the paper's low-data recipe is all three).
@@ -89,6 +93,9 @@ class TrainConfig:
     log_seconds: float = 1.0  # at most one stats line / progress event per this many seconds
     resume: str = ""  # run folder (or checkpoint) to continue; set by --resume
 
+    def __post_init__(self) -> None:
+        self.augment = augment_mode(self.augment)
+
     def net_spec(self, num_classes: int = 0) -> NetSpec:
         """The network arguments; `num_classes` comes from the data when conditional."""
         norm = self.critic_norm
@@ -132,6 +139,7 @@ def check_config(cfg: TrainConfig) -> None:
     choice("device", DEVICES)
     choice("amp", AMP_MODES)
     choice("critic_norm", ("auto",) + CRITIC_NORMS)
+    choice("augment", AUGMENTS)
     if not cfg.data and not cfg.resume:
         problems.append("no training data given (--data a folder, a DEM file or cifar100:CLASS)")
     if cfg.kind == "heightmap" and cfg.channels != 1:

@@ -1,7 +1,7 @@
 """BatchFeed: random real crops for the critic, on the training device.
 
 Two paths, one behaviour (uniform image, or uniform class then image when conditional;
-uniform crop position; one of the 8 flips/quarter-turns when augmenting):
+uniform crop position; one of the 8 flips/quarter-turns, or of the 4 flips, when augmenting):
 
 - resident: when all images share a size (CIFAR-100) the whole set is one tensor on the
   device (GPU when it fits) and a batch is an index-select there: no per-step host work, no
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from trainer.data import ImageSet
+from trainer.data.imageset import augment_mode
 
 CPU_RESIDENT_LIMIT = 2 << 30  # bytes: beyond this a stacked copy on the host is not worth it
 GPU_RESIDENT_SHARE = 0.4  # at most this share of free GPU memory holds the data
@@ -37,12 +38,12 @@ class BatchFeed:
         *,
         crop: int,
         batch: int,
-        augment: bool,
+        augment: bool | str,
         device: torch.device,
         rng: np.random.Generator,
         channels_last: bool = False,
     ):
-        self.data, self.crop, self.batch, self.augment = data, crop, batch, augment
+        self.data, self.crop, self.batch, self.augment = data, crop, batch, augment_mode(augment)
         self.device, self.rng, self.channels_last = device, rng, channels_last
         self.num_classes = len(data.class_names)
         self.images: torch.Tensor | None = None
@@ -90,8 +91,11 @@ class BatchFeed:
             chans = torch.arange(self.images.shape[1], device=self.device)[None, :, None, None]
             x = self.images[idx[:, None, None, None], chans, rows, cols]
         # 3. One of the 8 symmetries of the square: transpose?, flip rows?, flip columns?
-        if self.augment:
-            bits = torch.from_numpy(rng.integers(0, 2, size=(3, n, 1, 1, 1)).astype(bool)).to(self.device)
+        #    The flips alone ("flips") never transpose.
+        if self.augment != "none":
+            bits = rng.integers(0, 2, size=(3, n, 1, 1, 1)).astype(bool)
+            bits[0] &= self.augment == "all"
+            bits = torch.from_numpy(bits).to(self.device)
             x = torch.where(bits[0], x.transpose(2, 3), x)
             x = torch.where(bits[1], x.flip(2), x)
             x = torch.where(bits[2], x.flip(3), x)

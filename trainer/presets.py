@@ -17,7 +17,7 @@ PRESETS: dict[str, TrainConfig] = {
     "lanham-wgan-32": TrainConfig(
         description="course WGAN 32x32 (Lanham), weight clipping: the course's texture example",
         algorithm="wgan", architecture="lanham", data="cifar100:forest", crop=32,
-        augment=False, latent_size=100, critic_dropout=0.25, batch=32, steps=4000, n_critic=5,
+        augment="none", latent_size=100, critic_dropout=0.25, batch=32, steps=4000, n_critic=5,
         optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, clip=0.01,
         sample_every=200, checkpoint_every=500, eval_every=1000,
     ),

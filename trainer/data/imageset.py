@@ -14,6 +14,22 @@ import numpy as np
 
 from texgen.errors import RequestError
 
+# The symmetries of the square a training crop may be given (`augment`), each equally likely:
+# "all" 8 (flips and quarter-turns: for textures with no up, such as grass or terrain), "flips"
+# 4 (mirrored left-right, up-down, both; never turned: brick courses stay horizontal or
+# vertical), "none" the photograph as it is. Every choice also changes the statistics the
+# generator learns (on scikit-image's brick a quarter-turn moves SWD from 7 to 177, a flip to 29-35).
+AUGMENTS = ("all", "flips", "none")
+
+
+def augment_mode(value: bool | str) -> str:
+    """`augment` as one of AUGMENTS; true/false (older configs and `--set augment=false`) read as all/none."""
+    if isinstance(value, bool):
+        return "all" if value else "none"
+    low = str(value).strip().lower()
+    return {"true": "all", "1": "all", "yes": "all", "on": "all",
+            "false": "none", "0": "none", "no": "none", "off": "none"}.get(low, low)  # fmt: skip
+
 
 @dataclass
 class ImageSet:
@@ -71,7 +87,7 @@ class ImageSet:
         return int(min(self._heights.min(), self._widths.min())) if self.images else 0
 
     def batch(
-        self, rng: np.random.Generator, n: int, crop: int, *, augment: bool = True
+        self, rng: np.random.Generator, n: int, crop: int, *, augment: bool | str = True
     ) -> tuple[np.ndarray, np.ndarray]:
         """n random crops (NCHW float32 in [-1, 1], crop x crop) and their int64 labels.
 
@@ -80,9 +96,9 @@ class ImageSet:
         per image, half the crops of the bundled terrain came from the small one). With several
         classes the class is picked uniformly first, then a crop of it, so a rare class is seen
         as often as a common one (a conditional generator is asked for every class equally
-        often too). With `augment` each crop gets one of the 8 flips/quarter-turns of the square, all
-        equally likely: textures and terrain have no up or left, so this multiplies the data
-        for free. All random numbers come from `rng` in a fixed order, so the same rng state
+        often too). With `augment` (see AUGMENTS; True is "all") each crop gets one of the 8
+        flips/quarter-turns of the square, or of its 4 flips, all equally likely: textures and
+        terrain have no up or left, so this multiplies the data for free. All random numbers come from `rng` in a fixed order, so the same rng state
         gives the same batch (training resume depends on that).
         """
         if n < 1:
@@ -111,7 +127,14 @@ class ImageSet:
         ys = rng.integers(0, self._heights[picks] - crop + 1)
         xs = rng.integers(0, self._widths[picks] - crop + 1)
         # 3. Which of the 8 symmetries of the square: quarter-turns op % 4, mirrored when op >= 4.
-        ops = rng.integers(0, 8, size=n) if augment else np.zeros(n, dtype=np.int64)
+        #    The flips are ops 0, 2 (a half-turn: both), 4 (left-right) and 6 (up-down).
+        mode = augment_mode(augment)
+        if mode not in AUGMENTS:
+            raise RequestError(f"augment {augment!r} is not one of {', '.join(AUGMENTS)}",
+                               "use all (flips and quarter-turns), flips or none")
+        ops = rng.integers(0, 8, size=n) if mode == "all" else np.zeros(n, dtype=np.int64)
+        if mode == "flips":
+            ops = rng.integers(0, 4, size=n) * 2
         # 4. Cut, turn, flip.
         out = np.empty((n, self.channels, crop, crop), dtype=np.float32)
         for i, (k, y, x, op) in enumerate(zip(picks, ys, xs, ops)):
