@@ -168,3 +168,12 @@ def test_the_interpolation_between_a_and_b_exports_as_frames_like_the_cli(qtbot,
     shown[shown.index("--out") + 1] = str(tmp_path / "cli")
     assert cli_main(shown[1:]) == 0
     assert files_of(tmp_path / "cli") == gui
+    # Run again, skipping what exists, and edit the form while it runs: the summary is of the
+    # export that ran (its frames, its folder), not of the form as it now reads.
+    d.skip_existing.setChecked(True)
+    d.start()
+    d.use_batch.setChecked(True)
+    d.folder.setText(str(tmp_path / "elsewhere"))
+    qtbot.waitUntil(lambda: not d.running, timeout=60_000)
+    drain(qtbot)
+    assert f"Wrote 0 files to {tmp_path / 'gui'}" in d.status.text() and "4 frames skipped" in d.status.text()

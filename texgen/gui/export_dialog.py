@@ -325,7 +325,7 @@ class ExportDialog(QDialog):
         self.worker = run_in_pool(
             lambda report, cancelled: generate(req, on_progress=report, should_cancel=cancelled, generators=[gen]),
             on_progress=self._progress,
-            on_result=self._done,
+            on_result=lambda result: self._done(result, req),
             on_failed=self._failed,
             on_cancelled=self._cancelled,
             owner=self,
@@ -346,13 +346,14 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(True)
         self.close_button.setText("Close")
 
-    def _done(self, result: GenerateResult) -> None:
+    def _done(self, result: GenerateResult, req: GenerateRequest) -> None:
+        """The summary of the export `req` asked for (not of the form as it is now: it may have been edited since)."""
         self._finish()
         self.result = result
-        what = "frames" if self.source_key() == FRAMES else "seeds"
+        what = "frames" if req.interpolate is not None else "seeds"
         skipped = f", {len(result.skipped)} {what} skipped (files exist)" if result.skipped else ""
         notes = "".join(f"<br><span style='color:#9aa0a8'>note: {n}</span>" for n in result.notes)
-        self.status.setText(f"Wrote {len(result.files)} files to {self.folder.text()} in {result.seconds:.1f} s{skipped}.{notes}")
+        self.status.setText(f"Wrote {len(result.files)} files to {req.out_dir} in {result.seconds:.1f} s{skipped}.{notes}")
         self.open_folder.setEnabled(True)
 
     def _failed(self, message: str) -> None:
