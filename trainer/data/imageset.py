@@ -98,8 +98,9 @@ class ImageSet:
         as often as a common one (a conditional generator is asked for every class equally
         often too). With `augment` (see AUGMENTS; True is "all") each crop gets one of the 8
         flips/quarter-turns of the square, or of its 4 flips, all equally likely: textures and
-        terrain have no up or left, so this multiplies the data for free. All random numbers come from `rng` in a fixed order, so the same rng state
-        gives the same batch (training resume depends on that).
+        terrain have no up or left, so this multiplies the data for free. All random numbers
+        come from `rng` in a fixed order, so the same rng state gives the same batch (training
+        resume depends on that).
         """
         if n < 1:
             raise ValueError(f"batch size must be at least 1, got {n}")
