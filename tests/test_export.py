@@ -66,6 +66,7 @@ def test_spatial_export_carries_the_contract(spatial_run):
     assert info.dataset.startswith("6 images from " + str(run.parent.parent / "textures")) and info.data_license
     card = (run / "model-card.md").read_text()
     assert "texgen train --preset cgan-spatial-wgan-gp" in card and "brick, grass, gravel" in card
+    assert "| swd |" in card and "Measured by the trainer at the end of the run, 16 samples" in card
 
 
 def test_onnxruntime_matches_torch_at_a_grid_size_never_exported(spatial_run):

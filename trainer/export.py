@@ -192,6 +192,9 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
         lines += [f"| {k} | {v:.4g} |" for k, v in sorted(info.metrics.items())]
         lines += [
             "",
+            f"Measured by the trainer at the end of the run, {cfg.eval_samples} samples against as many real "
+            "crops: a quick check whose figures move from one draw to the next; to compare models, "
+            "draw more samples and average several draws. "
             "`swd`: multi-scale sliced Wasserstein distance to real crops (x1e3, lower is closer). "
             "`memorisation_ratio`: nearest-training-image distance of samples over that of training "
             "images among themselves (well below 1 suggests copying). `seam_score`: wrap-around "
