@@ -160,3 +160,12 @@ def test_a_collapsed_generator_is_reported_once_and_the_run_goes_on(data, tmp_pa
     assert [w["step"] for w in warnings] == [2] and "collapsed at step 2" in warnings[0]["message"]
     assert "lr_g" in warnings[0]["message"] and events.kinds()[-1] == "done"
     assert capsys.readouterr().err.count("warning: the generator has collapsed") == 1
+
+
+def test_both_feed_paths_refuse_an_unknown_augment():
+    from texgen.errors import RequestError  # noqa: PLC0415
+    from trainer.data import ImageSet  # noqa: PLC0415
+
+    images = ImageSet([np.zeros((1, 8, 8), np.float32)], np.zeros(1, np.int64), (), "flat", "none")
+    with pytest.raises(RequestError, match="augment 'sideways' is not one of all, flips, none"):
+        BatchFeed(images, crop=4, batch=2, augment="sideways", device=torch.device("cpu"), rng=np.random.default_rng(0))

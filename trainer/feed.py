@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from trainer.data import ImageSet
-from trainer.data.imageset import augment_mode
+from trainer.data.imageset import checked_augment
 
 CPU_RESIDENT_LIMIT = 2 << 30  # bytes: beyond this a stacked copy on the host is not worth it
 GPU_RESIDENT_SHARE = 0.4  # at most this share of free GPU memory holds the data
@@ -43,7 +43,7 @@ class BatchFeed:
         rng: np.random.Generator,
         channels_last: bool = False,
     ):
-        self.data, self.crop, self.batch, self.augment = data, crop, batch, augment_mode(augment)
+        self.data, self.crop, self.batch, self.augment = data, crop, batch, checked_augment(augment)
         self.device, self.rng, self.channels_last = device, rng, channels_last
         self.num_classes = len(data.class_names)
         self.images: torch.Tensor | None = None

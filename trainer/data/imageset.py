@@ -31,6 +31,15 @@ def augment_mode(value: bool | str) -> str:
             "false": "none", "0": "none", "no": "none", "off": "none"}.get(low, low)  # fmt: skip
 
 
+def checked_augment(value: bool | str) -> str:
+    """`augment_mode(value)`, or a RequestError naming the choices when it is none of them."""
+    mode = augment_mode(value)
+    if mode not in AUGMENTS:
+        raise RequestError(f"augment {value!r} is not one of {', '.join(AUGMENTS)}",
+                           "use all (flips and quarter-turns), flips or none")
+    return mode
+
+
 @dataclass
 class ImageSet:
     """Training images with their labels and the facts a model card needs."""
@@ -129,13 +138,13 @@ class ImageSet:
         xs = rng.integers(0, self._widths[picks] - crop + 1)
         # 3. Which of the 8 symmetries of the square: quarter-turns op % 4, mirrored when op >= 4.
         #    The flips are ops 0, 2 (a half-turn: both), 4 (left-right) and 6 (up-down).
-        mode = augment_mode(augment)
-        if mode not in AUGMENTS:
-            raise RequestError(f"augment {augment!r} is not one of {', '.join(AUGMENTS)}",
-                               "use all (flips and quarter-turns), flips or none")
-        ops = rng.integers(0, 8, size=n) if mode == "all" else np.zeros(n, dtype=np.int64)
-        if mode == "flips":
+        mode = checked_augment(augment)
+        if mode == "all":
+            ops = rng.integers(0, 8, size=n)
+        elif mode == "flips":
             ops = rng.integers(0, 4, size=n) * 2
+        else:
+            ops = np.zeros(n, dtype=np.int64)
         # 4. Cut, turn, flip.
         out = np.empty((n, self.channels, crop, crop), dtype=np.float32)
         for i, (k, y, x, op) in enumerate(zip(picks, ys, xs, ops)):
