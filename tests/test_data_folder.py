@@ -176,6 +176,21 @@ def test_class_folders_lend_their_licence_when_the_top_has_none(tmp_path):
     assert open_dataset(str(tmp_path), classes=True, log=Log()).license == "Proprietary, studio use only (from LICENSE.md)"
     assert open_dataset(str(tmp_path / "brick"), log=Log()).license == "CC0 1.0 Universal (from LICENSE)"
 
+
+def test_sub_folders_lend_their_licence_to_an_unconditional_read(tmp_path):
+    for name in ("brick", "gravel"):
+        (tmp_path / name).mkdir()
+        Image.fromarray(getattr(skimage.data, name)()).save(tmp_path / name / f"{name}.png")
+        (tmp_path / name / "LICENSE").write_text("CC0 1.0 Universal\n")
+    (tmp_path / "notes").mkdir()  # no images: its (missing) licence does not matter
+    assert open_dataset(str(tmp_path), log=Log()).license == "CC0 1.0 Universal (from LICENSE)"
+    (tmp_path / "gravel" / "LICENSE").unlink()
+    assert open_dataset(str(tmp_path), log=Log()).license == (
+        "brick: CC0 1.0 Universal (from LICENSE); gravel: unknown (user data)")
+    (tmp_path / "gravel" / "LICENSE").write_text("CC0 1.0 Universal\n")
+    Image.fromarray(skimage.data.grass()).save(tmp_path / "grass.png")  # a loose image, no licence of its own
+    assert open_dataset(str(tmp_path), log=Log()).license == "unknown (user data)"
+
 def test_bad_options_are_request_errors(textures):
     for kwargs, pattern in [({"channels": 4}, "4 channels"), ({"crop": 0}, "crop 0"), ({"scale": 0}, "scale 0"),
                             ({"kind": "normal"}, "unknown kind")]:

@@ -104,7 +104,8 @@ def open_path(
         labels=np.array(labels, dtype=np.int64),
         class_names=class_names,
         description=_describe(path, kind, len(images), class_names, scale),
-        license=_read_license(path if path.is_dir() else path.parent, class_folders=[path / c for c in class_names]),
+        license=_read_license(path, [f for files in groups.values() for f in files]) if path.is_dir()
+        else _read_license(path.parent),
         skipped=skipped,
     )
 
@@ -182,19 +183,23 @@ def _describe(path: Path, kind: Kind, n: int, class_names: tuple[str, ...], scal
     return text
 
 
-def _read_license(folder: Path, class_folders: list[Path] = ()) -> str:
+def _read_license(folder: Path, files: list[Path] = ()) -> str:
     """The first line of a LICENSE/COPYING file beside the images, else 'unknown (user data)'.
 
-    A class-per-folder data set with no licence file of its own takes its class folders' licences:
-    one line when they all agree, else each class's, so a card never claims more than the files say.
+    A folder with no licence file of its own whose `files` all lie in sub-folders (one per
+    class, or just grouped) takes those sub-folders' licences: one line when they all agree,
+    else each sub-folder's, so a card never claims more than the files say. A file lying
+    directly in a folder without a licence makes it unknown.
     """
     found = _license_line(folder)
-    if found or not class_folders:
+    tops = {Path(f).relative_to(folder).parts[0] for f in files if len(Path(f).relative_to(folder).parts) > 1}
+    loose = any(len(Path(f).relative_to(folder).parts) == 1 for f in files)
+    if found or loose or not tops:
         return found or USER_LICENSE
-    per_class = {f.name: _license_line(f) or USER_LICENSE for f in class_folders}
-    if len(set(per_class.values())) == 1:
-        return next(iter(per_class.values()))
-    return "; ".join(f"{name}: {text}" for name, text in per_class.items())
+    per_folder = {name: _license_line(folder / name) or USER_LICENSE for name in sorted(tops)}
+    if len(set(per_folder.values())) == 1:
+        return next(iter(per_folder.values()))
+    return "; ".join(f"{name}: {text}" for name, text in per_folder.items())
 
 
 def _license_line(folder: Path) -> str | None:
