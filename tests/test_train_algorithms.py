@@ -99,7 +99,10 @@ def test_conditional_wgan_gp_on_cifar_classes(data, tmp_path):
     assert grid.size == (8 * 34 + 2, 3 * 34 + 2)  # one row per class, 8 shared latents
 
 
-@pytest.mark.parametrize("augment, allowed", [(True, set(range(8))), ("flips", {0, 2, 4, 6})])
+ALL, FLIPS = set(range(8)), {0, 2, 4, 6}
+
+
+@pytest.mark.parametrize("augment, allowed", [(True, [ALL, ALL]), ("flips", [FLIPS, FLIPS]), ("all,sea:flips", [ALL, FLIPS])])
 def test_resident_feed_draws_every_symmetry_and_balances_classes(data, augment, allowed):
     from trainer.data import open_dataset
 
@@ -113,17 +116,18 @@ def test_resident_feed_draws_every_symmetry_and_balances_classes(data, augment, 
     # Every crop is one of the 8 symmetries of a 16x16 window of some training image.
     images = torch.from_numpy(ds.stacked())
     windows = images.unfold(2, 16, 1).unfold(3, 16, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, 3, 16, 16)
-    seen = set()
-    for crop in x[:24]:
-        for k in range(8):
+    seen = [set(), set()]  # per class
+    for crop, label in zip(x[:48], y[:48]):
+        for k in range(8):  # ImageSet.batch's op k: rot90 k % 4 times, then mirrored when k >= 4
             view = torch.rot90(crop, k % 4, (1, 2))
             view = view.flip(2) if k >= 4 else view
             if (windows - view).abs().flatten(1).max(1).values.min() < 1e-6:
-                seen.add(k)
+                seen[int(label)].add(k)
                 break
         else:
             pytest.fail("a crop is not a symmetry of any training window")
-    assert seen <= allowed and len(seen) >= min(5, len(allowed))  # flips: never a quarter-turn
+    for got, want in zip(seen, allowed):
+        assert got <= want and len(got) >= min(5, len(want))  # flips: never a quarter-turn
 
 
 def test_a_time_budget_alone_ends_the_run(data, tmp_path):

@@ -44,6 +44,7 @@ def _one_error_line(capsys, code: int) -> str:
         (["--data", "{folder}", "--set", "lr_g=fast"], "lr_g='fast' is not a number"),
         (["--data", "{folder}", "--set", "algorithm=vae"], "algorithm 'vae' is not one of"),
         (["--data", "{folder}", "--set", "augment=sideways"], "augment 'sideways' is not one of all, flips, none"),
+        (["--data", "{folder}", "--set", "augment=all,brick:flips", "--steps", "1"], "names class(es) brick that the data set lacks: it has no classes"),
         (["--data", "{folder}", "--device", "cuda", "--steps", "1"], "CUDA"),
         (["--data", "{folder}", "--conditional", "--steps", "1"], "sub-folder"),
         (["--data", "{oneclass}", "--conditional", "--steps", "1"], "at least 2 sub-folders"),
@@ -75,7 +76,8 @@ def test_dry_run_prints_the_resolved_settings(folder, capsys, tmp_path):
     assert train_main(argv) == 0
     resolved = json.loads(capsys.readouterr().out)
     assert resolved["augment"] == "all"
-    for given, read in (("false", "none"), ("flips", "flips"), ("Flips", "flips"), ("on", "all")):
+    for given, read in (("false", "none"), ("flips", "flips"), ("Flips", "flips"), ("on", "all"),
+                        (" ALL, Brick : Flips", "all,Brick:flips")):
         assert train_main([*argv, "--set", f"augment={given}"]) == 0
         assert json.loads(capsys.readouterr().out)["augment"] == read
     assert resolved["preset"] == "spatial-dcgan" and resolved["steps"] == 7 and resolved["lr_g"] == 3e-4

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from texgen.errors import RequestError
-from trainer.data.imageset import AUGMENTS, augment_mode
+from trainer.data.imageset import augment_mode, parse_augment
 from trainer.diffaug import POLICIES, parse_policy
 from trainer.networks import CRITIC_NORMS, FAMILIES, NetSpec
 
@@ -39,8 +39,8 @@ class TrainConfig:
     crop: int = 64  # training image side (the critic's input); power of two >= 16
     scale: float = 1.0  # resize source images by this before cropping (0.5: coarser texture)
     # Symmetries given to real crops: all (random flips and quarter-turns: textures with no up),
-    # flips (mirrored, never turned: brick courses, wood grain, light from one side), none.
-    # true/false read as all/none.
+    # flips (mirrored, never turned: brick courses, wood grain, light from one side), none; or
+    # per class, e.g. "all,brick:flips". true/false read as all/none.
     augment: str = "all"
     # DiffAugment (trainer/diffaug.py): transforms applied to real AND generated images before
     # every critic call, so a critic of few images cannot learn them by heart. Comma list of
@@ -139,7 +139,10 @@ def check_config(cfg: TrainConfig) -> None:
     choice("device", DEVICES)
     choice("amp", AMP_MODES)
     choice("critic_norm", ("auto",) + CRITIC_NORMS)
-    choice("augment", AUGMENTS)
+    try:
+        parse_augment(cfg.augment)  # the class names it gives are checked against the data later
+    except RequestError as e:
+        problems.append(e.problem)
     if not cfg.data and not cfg.resume:
         problems.append("no training data given (--data a folder, a DEM file or cifar100:CLASS)")
     if cfg.kind == "heightmap" and cfg.channels != 1:

@@ -18,10 +18,13 @@ import numpy as np
 import torch
 
 from trainer.data import ImageSet
-from trainer.data.imageset import checked_augment
+from trainer.data.imageset import augment_codes, checked_augment, symmetry_ops
 
 CPU_RESIDENT_LIMIT = 2 << 30  # bytes: beyond this a stacked copy on the host is not worth it
 GPU_RESIDENT_SHARE = 0.4  # at most this share of free GPU memory holds the data
+# ImageSet.batch's symmetry op k (np.rot90 k % 4 times, then mirrored left-right when k >= 4) as
+# (transpose, flip rows, flip columns) done in that order, so both feeds mean the same by an op.
+_OP_BITS = np.array([(0, 0, 0), (1, 1, 0), (0, 1, 1), (1, 0, 1), (0, 0, 1), (1, 1, 1), (0, 1, 0), (1, 0, 0)], dtype=bool)
 
 
 def _fits(nbytes: int, device: torch.device) -> bool:
@@ -43,7 +46,9 @@ class BatchFeed:
         rng: np.random.Generator,
         channels_last: bool = False,
     ):
-        self.data, self.crop, self.batch, self.augment = data, crop, batch, checked_augment(augment)
+        self.data, self.crop, self.batch = data, crop, batch
+        self.augment = checked_augment(augment, data.class_names)
+        self._codes = augment_codes(self.augment, data.class_names)  # label -> index into AUGMENTS
         self.device, self.rng, self.channels_last = device, rng, channels_last
         self.num_classes = len(data.class_names)
         self.images: torch.Tensor | None = None
@@ -51,7 +56,7 @@ class BatchFeed:
         if stacked is not None and _fits(stacked.nbytes, device):
             self.images = torch.from_numpy(stacked).to(device)
             self.labels = torch.from_numpy(np.asarray(data.labels, np.int64)).to(device)
-            labels = np.asarray(data.labels, np.int64)
+            labels = self._labels_np = np.asarray(data.labels, np.int64)
             self._order = np.argsort(labels, kind="stable")
             self._counts = np.bincount(labels, minlength=max(self.num_classes, 1))
             self._starts = np.concatenate([[0], np.cumsum(self._counts)[:-1]])
@@ -90,11 +95,11 @@ class BatchFeed:
             cols = (xs[:, None] + ar)[:, None, None, :]  # [n, 1, 1, c]
             chans = torch.arange(self.images.shape[1], device=self.device)[None, :, None, None]
             x = self.images[idx[:, None, None, None], chans, rows, cols]
-        # 3. One of the 8 symmetries of the square: transpose?, flip rows?, flip columns?
-        #    The flips alone ("flips") never transpose.
-        if self.augment != "none":
-            bits = rng.integers(0, 2, size=(3, n, 1, 1, 1)).astype(bool)
-            bits[0] &= self.augment == "all"
+        # 3. One of the 8 symmetries of the square (imageset.symmetry_ops, by each crop's class)
+        #    as transpose?, flip rows?, flip columns?: op k mirrored (op >= 4) or not.
+        ops = symmetry_ops(rng, self._codes[self._labels_np[picks]])
+        if ops.any():
+            bits = _OP_BITS[ops].T.reshape(3, n, 1, 1, 1)
             bits = torch.from_numpy(bits).to(self.device)
             x = torch.where(bits[0], x.transpose(2, 3), x)
             x = torch.where(bits[1], x.flip(2), x)

@@ -19,25 +19,80 @@ from texgen.errors import RequestError
 # 4 (mirrored left-right, up-down, both; never turned: brick courses stay horizontal or
 # vertical), "none" the photograph as it is. Every choice also changes the statistics the
 # generator learns (on scikit-image's brick a quarter-turn moves SWD from 7 to 177, a flip to 29-35).
+# A class-per-folder data set may give some classes their own: "all,brick:flips" turns every
+# class but brick, which is only mirrored.
 AUGMENTS = ("all", "flips", "none")
 
 
 def augment_mode(value: bool | str) -> str:
-    """`augment` as one of AUGMENTS; true/false (older configs and `--set augment=false`) read as all/none."""
+    """`augment` in its written form: each mode lower-cased, true/false (older configs and
+    `--set augment=false`) read as all/none; a per-class list keeps its class names as given."""
     if isinstance(value, bool):
         return "all" if value else "none"
-    low = str(value).strip().lower()
-    return {"true": "all", "1": "all", "yes": "all", "on": "all",
-            "false": "none", "0": "none", "no": "none", "off": "none"}.get(low, low)  # fmt: skip
+    parts = []
+    for item in str(value).split(","):
+        name, sep, mode = item.rpartition(":")
+        low = mode.strip().lower()
+        low = {"true": "all", "1": "all", "yes": "all", "on": "all",
+               "false": "none", "0": "none", "no": "none", "off": "none"}.get(low, low)  # fmt: skip
+        parts.append(f"{name.strip()}:{low}" if sep else low)
+    return ",".join(parts)
 
 
-def checked_augment(value: bool | str) -> str:
-    """`augment_mode(value)`, or a RequestError naming the choices when it is none of them."""
-    mode = augment_mode(value)
-    if mode not in AUGMENTS:
-        raise RequestError(f"augment {value!r} is not one of {', '.join(AUGMENTS)}",
-                           "use all (flips and quarter-turns), flips or none")
-    return mode
+def parse_augment(value: bool | str) -> tuple[str, dict[str, str]]:
+    """(the mode of every class not named, {class: its own mode}), or a RequestError naming the fault.
+
+    Written "MODE" or "[MODE,]CLASS:MODE[,CLASS:MODE...]"; the unnamed classes default to "all".
+    """
+    fix = "use all (flips and quarter-turns), flips or none, or per class e.g. all,brick:flips"
+    default, per_class = None, {}
+    for item in augment_mode(value).split(","):
+        name, sep, mode = item.rpartition(":")
+        if mode not in AUGMENTS:
+            where = "" if not sep and item == augment_mode(value) else f": {mode!r}"
+            raise RequestError(f"augment {value!r}{where} is not one of {', '.join(AUGMENTS)}", fix)
+        if not sep:
+            if default is not None:
+                raise RequestError(f"augment {value!r} gives two modes for every class ({default}, {mode})", fix)
+            default = mode
+        elif not name:
+            raise RequestError(f"augment {value!r}: {item!r} names no class before the colon", fix)
+        elif name in per_class:
+            raise RequestError(f"augment {value!r} names class {name!r} twice", fix)
+        else:
+            per_class[name] = mode
+    return default or "all", per_class
+
+
+def checked_augment(value: bool | str, class_names: tuple[str, ...] = ()) -> str:
+    """`augment_mode(value)` once parse_augment accepts it and every class it names is in `class_names`."""
+    _, per_class = parse_augment(value)
+    unknown = [name for name in per_class if name not in class_names]
+    if unknown:
+        known = f"its classes are {', '.join(class_names)}" if class_names else "it has no classes (train with --conditional)"
+        raise RequestError(f"augment {value!r} names class(es) {', '.join(unknown)} that the data set lacks: {known}",
+                           "name the classes as their folders are named, or give one mode for all")
+    return augment_mode(value)
+
+
+def augment_codes(value: bool | str, class_names: tuple[str, ...] = ()) -> np.ndarray:
+    """Each label's augment as an index into AUGMENTS (one entry when unconditional)."""
+    default, per_class = parse_augment(checked_augment(value, class_names))
+    modes = [per_class.get(name, default) for name in class_names] or [default]
+    return np.array([AUGMENTS.index(m) for m in modes], dtype=np.int64)
+
+
+def symmetry_ops(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray:
+    """One of the 8 symmetries of the square per crop, given each crop's augment code.
+
+    Quarter-turns op % 4, mirrored when op >= 4. The flips are ops 0, 2 (a half-turn: both), 4
+    (left-right) and 6 (up-down): a "flips" crop takes (op % 4) * 2, still uniform over them.
+    """
+    if (codes == AUGMENTS.index("none")).all():
+        return np.zeros(len(codes), dtype=np.int64)
+    ops = rng.integers(0, 8, size=len(codes))
+    ops = np.where(codes == AUGMENTS.index("flips"), (ops % 4) * 2, ops)
+    return np.where(codes == AUGMENTS.index("none"), 0, ops)
 
 
 @dataclass
@@ -105,8 +160,8 @@ class ImageSet:
         per image, half the crops of the bundled terrain came from the small one). With several
         classes the class is picked uniformly first, then a crop of it, so a rare class is seen
         as often as a common one (a conditional generator is asked for every class equally
-        often too). With `augment` (see AUGMENTS; True is "all") each crop gets one of the 8
-        flips/quarter-turns of the square, or of its 4 flips, all equally likely: textures and
+        often too). With `augment` (see AUGMENTS; True is "all"; "all,brick:flips" per class) each
+        crop gets one of the 8 flips/quarter-turns of the square, or of its 4 flips, all equally likely: textures and
         terrain have no up or left, so this multiplies the data for free. All random numbers
         come from `rng` in a fixed order, so the same rng state gives the same batch (training
         resume depends on that).
@@ -136,15 +191,8 @@ class ImageSet:
         # 2. Where to crop each.
         ys = rng.integers(0, self._heights[picks] - crop + 1)
         xs = rng.integers(0, self._widths[picks] - crop + 1)
-        # 3. Which of the 8 symmetries of the square: quarter-turns op % 4, mirrored when op >= 4.
-        #    The flips are ops 0, 2 (a half-turn: both), 4 (left-right) and 6 (up-down).
-        mode = checked_augment(augment)
-        if mode == "all":
-            ops = rng.integers(0, 8, size=n)
-        elif mode == "flips":
-            ops = rng.integers(0, 4, size=n) * 2
-        else:
-            ops = np.zeros(n, dtype=np.int64)
+        # 3. Which of the 8 symmetries of the square, by each crop's class (see symmetry_ops).
+        ops = symmetry_ops(rng, augment_codes(augment, self.class_names)[self.labels[picks]])
         # 4. Cut, turn, flip.
         out = np.empty((n, self.channels, crop, crop), dtype=np.float32)
         for i, (k, y, x, op) in enumerate(zip(picks, ys, xs, ops)):
