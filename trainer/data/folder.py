@@ -8,7 +8,7 @@ broken download among a thousand textures should not stop a training run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -183,7 +183,7 @@ def _describe(path: Path, kind: Kind, n: int, class_names: tuple[str, ...], scal
     return text
 
 
-def _read_license(folder: Path, files: list[Path] = ()) -> str:
+def _read_license(folder: Path, files: Sequence[Path] = ()) -> str:
     """The first line of a LICENSE/COPYING file beside the images, else 'unknown (user data)'.
 
     A folder with no licence file of its own whose `files` all lie in sub-folders (one per
