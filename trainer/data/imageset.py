@@ -160,11 +160,11 @@ class ImageSet:
         per image, half the crops of the bundled terrain came from the small one). With several
         classes the class is picked uniformly first, then a crop of it, so a rare class is seen
         as often as a common one (a conditional generator is asked for every class equally
-        often too). With `augment` (see AUGMENTS; True is "all"; "all,brick:flips" per class) each
-        crop gets one of the 8 flips/quarter-turns of the square, or of its 4 flips, all equally likely: textures and
-        terrain have no up or left, so this multiplies the data for free. All random numbers
-        come from `rng` in a fixed order, so the same rng state gives the same batch (training
-        resume depends on that).
+        often too). With `augment` (see AUGMENTS; True is "all"; "all,brick:flips" per class)
+        each crop gets one of the 8 flips/quarter-turns of the square, or of its 4 flips, all
+        equally likely: textures and terrain have no up or left, so this multiplies the data for
+        free. All random numbers come from `rng` in a fixed order, so the same rng state gives
+        the same batch (training resume depends on that).
         """
         if n < 1:
             raise ValueError(f"batch size must be at least 1, got {n}")
