@@ -142,7 +142,7 @@ def check_config(cfg: TrainConfig) -> None:
     try:
         parse_augment(cfg.augment)  # the class names it gives are checked against the data later
     except RequestError as e:
-        problems.append(e.problem)
+        problems.append(f"{e.problem} ({e.fix})")
     if not cfg.data and not cfg.resume:
         problems.append("no training data given (--data a folder, a DEM file or cifar100:CLASS)")
     if cfg.kind == "heightmap" and cfg.channels != 1:
