@@ -66,6 +66,32 @@ def png_pixels(path: Path) -> np.ndarray:
     return out.reshape(h, w, ch)
 
 
+def test_each_sidecars_regenerate_command_writes_its_file_again(models, tmp_path):
+    """`regenerate` names the model so the CLI finds it, and every option that shaped the file."""
+    import shlex
+
+    out = tmp_path / "out"
+    runs = [["-m", str(models.vector_rgb), "--seeds", "4", "--size", "96", "--no-seamless", "--preset", "unity-texture",
+             "--normal-strength", "3"],
+            ["-m", str(models.conditional_vector), "--class", "b", "--seeds", "2"],
+            ["-m", str(models.spatial_height), "--seeds", "5", "--size", "65", "--preset", "unity-terrain", "--byte-order", "big"]]
+    for args in runs:
+        assert main(["generate", *args, "-o", str(out), "--device", "cpu"]) == 0
+    sidecars = sorted(out.glob("*.json"))
+    assert len(sidecars) >= 5
+    for sidecar in sidecars:
+        made = sidecar.with_suffix("")
+        first = made.read_bytes()
+        command = shlex.split(json.loads(sidecar.read_text())["regenerate"])
+        assert command[:2] == ["texgen", "generate"], command
+        made.unlink()
+        assert "--out" not in command  # the same command wherever the folder goes
+        assert main([*command[1:], "--out", str(out)]) == 0, command
+        assert made.read_bytes() == first, command
+    side = json.loads((out / "vector-rgb_4_albedo.png.json").read_text())["regenerate"]
+    assert "--no-seamless" in side and "--normal-strength 3" in side
+
+
 def test_generate_textures_and_unity_heightfield(models, tmp_path):
     out = tmp_path / "out"
     assert main(["generate", "-m", str(models.spatial_rgb), "--seeds", "3,5", "--size", "64", "-o", str(out), "--device", "cpu"]) == 0

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QImage
 from gui_helpers import drain, qimage_array
 from texgen.gui import compat, imaging
 from texgen.gui.chart import Chart, nice_ticks
-from texgen.gui.commands import seed_text
+from texgen.commands import seed_text
 from texgen.gui.export_dialog import preset_sizes
 from texgen.gui.preview import Preview
 from texgen.gui.relief import Camera, render_relief

@@ -12,12 +12,13 @@ renamed, so a cancelled, killed or failed batch leaves only whole files.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from texgen import __version__
 from texgen.assets import default_models, resolve_model
+from texgen.commands import generate_command
 from texgen.errors import CancelledError, RequestError
 from texgen.exporters import check_writable, sweep_temp
 from texgen.model import Generator, load_generator
@@ -144,10 +145,11 @@ def _fields(job: _Job, seed: int, index: int, frame: tuple[int, int] | None = No
 
 def _sidecar(job: _Job, req: GenerateRequest, seed: int, t: float | None = None) -> dict:
     info = job.gen.info
-    regenerate = f"--seeds {seed}"
-    if t is not None:
-        a, b = req.interpolate
-        regenerate = f"--interpolate {a}:{b} --frames {req.frames}"
+    # The command that writes this file again (into the folder it is run from, or --out): this
+    # model (by name when installed, else its path), this seed (or the whole interpolation),
+    # size, class, preset and every option given.
+    one = replace(req, model=str(job.gen.path), seeds=[seed], size=job.size, preset=job.preset.name,
+                  label=info.classes[job.label] if job.label is not None else None, skip_existing=False)
     return {
         "texgen_version": __version__,
         "model": info.name,
@@ -159,10 +161,7 @@ def _sidecar(job: _Job, req: GenerateRequest, seed: int, t: float | None = None)
         "preset": job.preset.name,
         "seamless": bool(req.seamless or info.tileable),
         "device": job.gen.device,
-        "regenerate": (
-            f"texgen generate --model {job.gen.path.name} {regenerate} --size {job.size[1]}x{job.size[0]} "
-            f"--preset {job.preset.name}" + (f" --class {info.classes[job.label]!r}" if job.label is not None else "")
-        ),
+        "regenerate": generate_command(one, out=False),
     }
 
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from texgen.model import Generator
 from texgen.service import GenerateRequest
-from texgen.gui.commands import generate_command
+from texgen.commands import generate_command
 from texgen.gui.state import Variation
 
 

@@ -36,7 +36,7 @@ from texgen.maps import CONVENTIONS
 from texgen.model import Generator
 from texgen.presets import MAPS, NAME_FIELDS, PRESETS, ExportPreset
 from texgen.service import DEFAULT_PRESETS, GenerateRequest, GenerateResult, Progress, generate
-from texgen.gui.commands import generate_command
+from texgen.commands import generate_command
 from texgen.gui.settings import Settings
 from texgen.gui.workers import Worker, run_in_pool
 

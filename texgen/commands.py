@@ -1,16 +1,17 @@
-"""The terminal commands equal to what the window does, shown so that any export can be
-scripted: the GUI has no feature the CLI lacks, and these strings prove it (the tests run
-them and compare the files)."""
+"""The `texgen generate` command equal to a request: shown by the window so that any export can
+be scripted (the GUI has no feature the CLI lacks, and these strings prove it: the tests run
+them and compare the files), and written into every file's sidecar as `regenerate`."""
 
 from __future__ import annotations
 
 import shlex
-from typing import Iterable
-
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
 
 from texgen.assets import list_models
-from texgen.service import GenerateRequest
+
+if TYPE_CHECKING:  # service imports this module to write sidecars
+    from texgen.service import GenerateRequest
 
 
 def model_argument(model: str | None) -> str:
@@ -27,8 +28,9 @@ def model_argument(model: str | None) -> str:
     return str(model)
 
 
-def generate_command(req: GenerateRequest) -> str:
-    """The `texgen generate` command that makes the same files."""
+def generate_command(req: GenerateRequest, *, out: bool = True) -> str:
+    """The `texgen generate` command that makes the same files (in req.out_dir, or without
+    `--out` when not `out`: a sidecar's command that means the same wherever the folder moves)."""
     args = ["texgen", "generate", "--model", model_argument(req.model)]
     if req.interpolate is not None:
         args += ["--interpolate", "{}:{}".format(*req.interpolate), "--frames", str(req.frames)]
@@ -45,7 +47,8 @@ def generate_command(req: GenerateRequest) -> str:
         args += ["--preset", req.preset]
     if req.maps:
         args += ["--maps", ",".join(req.maps)]
-    args += ["--out", str(req.out_dir)]
+    if out:
+        args += ["--out", str(req.out_dir)]
     if req.name_template:
         args += ["--name", req.name_template]
     if req.normal_strength is not None:
