@@ -152,6 +152,9 @@ def test_info_and_models(models, capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["texgen_metadata"] is False and d["guesses"]
     assert main(["models"]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("  ")]
+    assert {"lanham-gravel-baseline", "stone-texture", "terrain"} <= {ln.split()[0] for ln in rows}
+    assert len({ln.index(" bundled ") for ln in rows if " bundled " in ln}) == 1  # one column, long names too
 
 
 def test_interpolation_frames_run_from_one_seed_to_the_other(models, tmp_path):

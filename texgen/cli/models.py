@@ -39,13 +39,15 @@ def run_models(args: argparse.Namespace) -> int:
     root = assets_root()
     print(f"bundled models: {root / 'models' if root else 'not found'}")
     print(f"user models:    {user_models_dir()}")
+    width = max([20, *(len(r["name"]) for r in rows)])  # names line up however long
     for r in rows:
         if "error" in r:
-            print(f"  {r['name']:<20} {r['source']:<8} unusable: {r['error']}")
+            print(f"  {r['name']:<{width}} {r['source']:<8} unusable: {r['error']}")
             continue
         extra = f", classes: {', '.join(r['classes'])}" if r["classes"] else ""
         star = " (default)" if r["default"] else ""
-        print(f"  {r['name']:<20} {r['source']:<8} {r['kind']:<9} {r['size']:>9} {'tileable' if r['tileable'] else '':<8}{extra}{star}")
+        line = f"  {r['name']:<{width}} {r['source']:<8} {r['kind']:<9} {r['size']:>9} {'tileable' if r['tileable'] else '':<8}{extra}{star}"
+        print(line.rstrip())
     if not rows:
         print("  no models found")
     return 0
