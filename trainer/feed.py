@@ -56,7 +56,7 @@ class BatchFeed:
         if stacked is not None and _fits(stacked.nbytes, device):
             self.images = torch.from_numpy(stacked).to(device)
             self.labels = torch.from_numpy(np.asarray(data.labels, np.int64)).to(device)
-            labels = self._labels_np = np.asarray(data.labels, np.int64)
+            labels = np.asarray(data.labels, np.int64)
             self._order = np.argsort(labels, kind="stable")
             self._counts = np.bincount(labels, minlength=max(self.num_classes, 1))
             self._starts = np.concatenate([[0], np.cumsum(self._counts)[:-1]])
@@ -97,7 +97,7 @@ class BatchFeed:
             x = self.images[idx[:, None, None, None], chans, rows, cols]
         # 3. One of the 8 symmetries of the square (imageset.symmetry_ops, by each crop's class)
         #    as transpose?, flip rows?, flip columns?: op k mirrored (op >= 4) or not.
-        ops = symmetry_ops(rng, self._codes[self._labels_np[picks]])
+        ops = symmetry_ops(rng, self._codes[self.data.labels[picks]])
         if ops.any():
             bits = _OP_BITS[ops].T.reshape(3, n, 1, 1, 1)
             bits = torch.from_numpy(bits).to(self.device)

@@ -192,8 +192,9 @@ def _read_license(folder: Path, files: Sequence[Path] = ()) -> str:
     directly in a folder without a licence makes it unknown.
     """
     found = _license_line(folder)
-    tops = {Path(f).relative_to(folder).parts[0] for f in files if len(Path(f).relative_to(folder).parts) > 1}
-    loose = any(len(Path(f).relative_to(folder).parts) == 1 for f in files)
+    where = [Path(f).relative_to(folder).parts for f in files]
+    tops = {parts[0] for parts in where if len(parts) > 1}
+    loose = any(len(parts) == 1 for parts in where)
     if found or loose or not tops:
         return found or USER_LICENSE
     per_folder = {name: _license_line(folder / name) or USER_LICENSE for name in sorted(tops)}

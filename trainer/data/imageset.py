@@ -64,20 +64,26 @@ def parse_augment(value: bool | str) -> tuple[str, dict[str, str]]:
     return default or "all", per_class
 
 
-def checked_augment(value: bool | str, class_names: tuple[str, ...] = ()) -> str:
-    """`augment_mode(value)` once parse_augment accepts it and every class it names is in `class_names`."""
-    _, per_class = parse_augment(value)
+def _parse_for(value: bool | str, class_names: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """parse_augment(value), once every class it names is in `class_names`."""
+    default, per_class = parse_augment(value)
     unknown = [name for name in per_class if name not in class_names]
     if unknown:
         known = f"its classes are {', '.join(class_names)}" if class_names else "it has no classes (train with --conditional)"
         raise RequestError(f"augment {value!r} names class(es) {', '.join(unknown)} that the data set lacks: {known}",
                            "name the classes as their folders are named, or give one mode for all")
+    return default, per_class
+
+
+def checked_augment(value: bool | str, class_names: tuple[str, ...] = ()) -> str:
+    """`augment_mode(value)` once parse_augment accepts it and every class it names is in `class_names`."""
+    _parse_for(value, class_names)
     return augment_mode(value)
 
 
 def augment_codes(value: bool | str, class_names: tuple[str, ...] = ()) -> np.ndarray:
-    """Each label's augment as an index into AUGMENTS (one entry when unconditional)."""
-    default, per_class = parse_augment(checked_augment(value, class_names))
+    """Each label's augment as an index into AUGMENTS (one entry when unconditional); checked as checked_augment does."""
+    default, per_class = _parse_for(value, class_names)
     modes = [per_class.get(name, default) for name in class_names] or [default]
     return np.array([AUGMENTS.index(m) for m in modes], dtype=np.int64)
 
