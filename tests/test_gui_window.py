@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from gui_helpers import drain, open_and_generate, qimage_array, settings, user_models, window  # noqa: F401
 from texgen import maps
 from texgen.gui import imaging
+from texgen.gui.details import tiles_text
 from texgen.model import load_generator
 from texgen.sampling import sample
-from texgen.seamless import seam_score
+from texgen.seamless import interior_seam_scores, seam_score
 from texgen.service import normal_strength_for
 
 
@@ -34,9 +37,19 @@ def test_window_opens_a_model_and_generating_fills_the_gallery(qtbot, window, mo
     # Its seam score compares the wrap pair with interior pairs at the same phase of the
     # model's 4 px latent cells (against all pairs, a tileable model reads 0.8 to 1.3).
     assert gen.info.pixels_per_cell == 4 and v.seam == seam_score(ref.img, period=4)
+    # One image's seam score is one pair of rows and of columns; the details judge it against
+    # the same score at the image's interior lines (5th to 95th percentile).
+    lines = interior_seam_scores(ref.img, period=4)
+    assert v.seam_lines == (np.percentile(lines, 5), np.percentile(lines, 95))
+    lo, hi = v.seam_lines
+    assert tiles_text(v) == f"yes (seam score {v.seam:.2f}; interior lines {lo:.2f}–{hi:.2f}: " + (
+        "above them: the seam may show)" if v.seam > hi else "no seam stands out)")
+    assert tiles_text(replace(v, seam=hi + 1.0)).endswith("above them: the seam may show)")
+    assert tiles_text(replace(v, seam_lines=None)) == f"yes (seam score {v.seam:.2f}; 1.0 = invisible)"
     # The preview shows the current variation, at its own size.
     drain(qtbot)
     assert window.preview.image_size() == (64, 64)
+    assert tiles_text(window.shown) in window.details.text.text()
 
 
 def test_tiling_toggle_repeats_the_picture(qtbot, window, models):

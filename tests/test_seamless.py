@@ -7,7 +7,7 @@ import pytest
 import skimage.data
 
 from texgen.errors import RequestError
-from texgen.seamless import extend_periodic, make_seamless, offset_half, seam_score, tile
+from texgen.seamless import extend_periodic, interior_seam_scores, make_seamless, offset_half, seam_score, tile
 
 
 def photo(name: str) -> np.ndarray:
@@ -84,6 +84,33 @@ def test_photo_crops_show_a_seam(name):
     img = photo(name)
     for y, x, h, w in [(0, 0, 512, 512), (40, 100, 200, 300), (301, 17, 150, 97)]:
         assert seam_score(img[y : y + h, x : x + w]) > 1.5
+
+
+@pytest.mark.parametrize("shape, period", [((64, 64), 1), ((64, 64, 3), 16), ((48, 80), 16), ((80, 48, 1), 8), ((2, 5), 1)])
+def test_interior_seam_scores_are_the_seam_score_of_the_image_cut_at_each_line(shape, period):
+    img = np.random.default_rng(period).random(shape).astype(np.float32)
+    rolled = [seam_score(np.roll(img, (k, k), axis=(0, 1)), period) for k in range(period, max(shape[:2]), period)]
+    assert interior_seam_scores(img, period) == pytest.approx(rolled, rel=1e-6)
+    # The same where an interior line is flat at the seam's phase (seam_score's fallbacks).
+    lines = np.zeros((32, 32))
+    lines[:, 5] = 1.0
+    lines[9, :] = 0.5
+    for p in (1, 4):
+        rolled = [seam_score(np.roll(lines, (k, k), axis=(0, 1)), p) for k in range(p, 32, p)]
+        assert interior_seam_scores(lines, p) == pytest.approx(rolled)
+    assert len(interior_seam_scores(img[:16, :16], 16)) == 0  # no interior line at that phase
+    with pytest.raises(ValueError, match="period must be at least 1"):
+        interior_seam_scores(img, 0)
+
+
+@pytest.mark.parametrize("name", ["gravel", "brick", "grass"])
+def test_a_photos_seam_stands_out_from_its_interior_lines_until_made_seamless(name):
+    img = photo(name)
+    before = interior_seam_scores(img)
+    assert seam_score(img) > np.percentile(before, 95)
+    out = make_seamless(img)
+    after = interior_seam_scores(out)
+    assert np.percentile(after, 5) <= seam_score(out) <= np.percentile(after, 95)
 
 
 # --- make_seamless ----------------------------------------------------------------------

@@ -82,6 +82,42 @@ def seam_score(img: np.ndarray, period: int = 1) -> float:
     return max(ratios)
 
 
+def interior_seam_scores(img: np.ndarray, period: int = 1) -> np.ndarray:
+    """The seam score that each interior line at the border's phase would get if the image were
+    cut there: `seam_score(np.roll(img, (k, k), axis=(0, 1)), period)` for k = period,
+    2 * period, ... below the longer side, computed from one pass over the image.
+
+    This is the yardstick for one image's `seam_score`, which looks at a single pair of rows
+    and of columns: in an image that tiles cleanly the border pair is like any interior pair,
+    so its score falls among these; a visible seam scores above them. Empty when no interior
+    line is at that phase (period >= the longer side).
+    """
+    if period < 1:
+        raise ValueError(f"period must be at least 1, got {period}")
+    a = _as_hwc(img).astype(np.float64)
+    shifts = np.arange(period, max(a.shape[:2]), period)
+    per_axis = []
+    for axis in (0, 1):
+        n = a.shape[axis]
+        if n < 2:
+            per_axis.append(np.ones(len(shifts)))
+            continue
+        other = tuple(d for d in range(a.ndim) if d != axis)
+        # Mean difference of every pair on the cycle: (i, i + 1) for i < n - 1, then the wrap.
+        cyc = np.abs(a - np.roll(a, -1, axis=axis)).mean(axis=other)
+        phase = (n - 1 - np.arange(n)) % period == 0  # pairs at the border's phase, wrap included
+        m, at_phase, total = int(phase.sum()), float(cyc[phase].sum()), float(cyc.sum())
+        # Rolled by k, the wrap pair is cycle pair n - 1 - k and the interior pairs at its phase are
+        # the others at that phase (k is a whole number of periods): seam_score's ratio, each k.
+        border = cyc[(n - 1 - shifts) % n]
+        inner = (at_phase - border) / (m - 1) if m > 1 else (total - border) / (n - 1)
+        fallback = (total - border) / (n - 1)  # flat at this phase only: against all pairs
+        inner = np.where((inner <= 0.0) & (border > 0.0), fallback, inner)
+        ratio = np.divide(border, inner, out=np.ones_like(border), where=inner > 0.0)
+        per_axis.append(ratio)
+    return np.maximum(*per_axis)
+
+
 def tile(img: np.ndarray, n: int | tuple[int, int] = 2) -> np.ndarray:
     """Repeat `img` n x n times (or rows x cols for a tuple): the artist's tiling check."""
     rows, cols = (n, n) if isinstance(n, int) else n

@@ -19,7 +19,7 @@ from PySide6.QtGui import QImage
 
 from texgen.model import Generator, load_generator
 from texgen.sampling import Sample, interpolate, sample
-from texgen.seamless import seam_score
+from texgen.seamless import interior_seam_scores, seam_score
 from texgen.gui import imaging
 from texgen.gui.workers import Latest, Worker, run_in_pool
 
@@ -35,6 +35,9 @@ class Variation:
     image: QImage  # the image itself (colour or grey), full size
     thumb: QImage
     seam: float = 1.0  # seam_score of img: about 1.0 when it tiles with no visible seam
+    # The 5th and 95th percentiles of the same score at img's interior lines (interior_seam_scores):
+    # a clean seam falls among them. None when no interior line is at the seam's phase.
+    seam_lines: tuple[float, float] | None = None
     favourite: bool = False
     key: int = field(default_factory=lambda: next(_ids))
     views: dict = field(default_factory=dict)  # ViewSettings -> QImage, filled on demand
@@ -58,9 +61,12 @@ def make_variation(s: Sample, period: int = 1) -> Variation:
     """Pictures and seam score of a sample, made on a worker (QImage work is allowed off the
     GUI thread; a 1024 px seam score alone would block the window for tens of ms). `period`:
     the model's pixels per latent cell (spatial models), so an exactly tiling output reads
-    about 1.0 and not 0.8 to 1.3 (see `seam_score`)."""
+    about 1.0 and not 0.8 to 1.3 (see `seam_score`), beside the spread of its interior lines'
+    scores, which one image's seam score is judged against."""
     image = imaging.to_qimage(s.img)
-    return Variation(s, image, imaging.thumbnail(image), seam_score(s.img, period))
+    lines = interior_seam_scores(s.img, period)
+    spread = (float(np.percentile(lines, 5)), float(np.percentile(lines, 95))) if len(lines) else None
+    return Variation(s, image, imaging.thumbnail(image), seam_score(s.img, period), seam_lines=spread)
 
 
 @dataclass(frozen=True)
