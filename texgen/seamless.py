@@ -57,65 +57,54 @@ def seam_score(img: np.ndarray, period: int = 1) -> float:
     It looks at one pair of columns and one of rows, so it is a noisy sample: in a cleanly
     tiling gravel or grass texture the border pair is like any interior pair, and those
     spread 0.8 to 1.2 around the mean; in strongly structured images (a pair on a mortar
-    edge or inside a brick) 0.2 to 2. Judge structured textures by eye (`tile`).
+    edge or inside a brick) 0.2 to 2. `interior_seam_scores` gives that spread for one image,
+    to judge its seam against; judge structured textures by eye too (`tile`).
     """
-    if period < 1:
-        raise ValueError(f"period must be at least 1, got {period}")
-    a = _as_hwc(img)
-    ratios = []
-    for axis in (0, 1):
-        n = a.shape[axis]
-        if n < 2:
-            ratios.append(1.0)
-            continue
-        first = np.take(a, 0, axis=axis)
-        last = np.take(a, -1, axis=axis)
-        border = float(np.mean(np.abs(first - last)))
-        # Mean difference of each interior pair (i, i + 1), then those at the border's phase.
-        other = tuple(d for d in range(a.ndim) if d != axis)
-        pairs = np.abs(np.diff(a, axis=axis)).mean(axis=other)
-        same = pairs[(n - 1 - np.arange(n - 1)) % period == 0]
-        inner = float(same.mean()) if len(same) else float(pairs.mean())
-        if inner == 0.0 and border > 0.0:
-            inner = float(pairs.mean())  # flat at this phase only: measure against all pairs
-        ratios.append(1.0 if inner == 0.0 else border / inner)
-    return max(ratios)
+    return float(_cut_scores(img, period, [0])[0])
 
 
 def interior_seam_scores(img: np.ndarray, period: int = 1) -> np.ndarray:
     """The seam score that each interior line at the border's phase would get if the image were
     cut there: `seam_score(np.roll(img, (k, k), axis=(0, 1)), period)` for k = period,
-    2 * period, ... below the longer side, computed from one pass over the image.
+    2 * period, ... below the longer side (exactly that when each side is a whole number of
+    periods), computed from one pass over the image.
 
     This is the yardstick for one image's `seam_score`, which looks at a single pair of rows
     and of columns: in an image that tiles cleanly the border pair is like any interior pair,
     so its score falls among these; a visible seam scores above them. Empty when no interior
     line is at that phase (period >= the longer side).
     """
+    return _cut_scores(img, period, range(period, max(np.shape(img)[:2]), max(period, 1)))
+
+
+def _cut_scores(img: np.ndarray, period: int, shifts) -> np.ndarray:
+    """`seam_score` of the image rolled by (k, k) for each k in `shifts` (whole periods; 0: the
+    image itself), from the mean difference of every pair of rows (columns) on the cycle."""
     if period < 1:
         raise ValueError(f"period must be at least 1, got {period}")
-    a = _as_hwc(img).astype(np.float64)
-    shifts = np.arange(period, max(a.shape[:2]), period)
-    per_axis = []
+    a = _as_hwc(img)
+    shifts = np.asarray(shifts, dtype=np.int64)
+    ratios = []
     for axis in (0, 1):
         n = a.shape[axis]
         if n < 2:
-            per_axis.append(np.ones(len(shifts)))
+            ratios.append(np.ones(len(shifts)))
             continue
         other = tuple(d for d in range(a.ndim) if d != axis)
-        # Mean difference of every pair on the cycle: (i, i + 1) for i < n - 1, then the wrap.
-        cyc = np.abs(a - np.roll(a, -1, axis=axis)).mean(axis=other)
+        # Mean difference of each pair on the cycle: (i, i + 1) for i < n - 1, then the wrap.
+        inside = np.abs(np.diff(a, axis=axis)).mean(axis=other, dtype=np.float64)
+        wrap = np.abs(np.take(a, 0, axis=axis) - np.take(a, -1, axis=axis)).mean(dtype=np.float64)
+        cyc = np.append(inside, wrap)
         phase = (n - 1 - np.arange(n)) % period == 0  # pairs at the border's phase, wrap included
-        m, at_phase, total = int(phase.sum()), float(cyc[phase].sum()), float(cyc.sum())
-        # Rolled by k, the wrap pair is cycle pair n - 1 - k and the interior pairs at its phase are
-        # the others at that phase (k is a whole number of periods): seam_score's ratio, each k.
+        m, at_phase, total = int(phase.sum()), cyc[phase].sum(), cyc.sum()
+        # Rolled by k, the border pair is cycle pair n - 1 - k, and the interior pairs at its
+        # phase are the other pairs at that phase (k is a whole number of periods).
         border = cyc[(n - 1 - shifts) % n]
-        inner = (at_phase - border) / (m - 1) if m > 1 else (total - border) / (n - 1)
-        fallback = (total - border) / (n - 1)  # flat at this phase only: against all pairs
-        inner = np.where((inner <= 0.0) & (border > 0.0), fallback, inner)
-        ratio = np.divide(border, inner, out=np.ones_like(border), where=inner > 0.0)
-        per_axis.append(ratio)
-    return np.maximum(*per_axis)
+        every = (total - border) / (n - 1)  # all interior pairs
+        inner = (at_phase - border) / (m - 1) if m > 1 else every
+        inner = np.where((inner <= 0.0) & (border > 0.0), every, inner)  # flat at this phase only
+        ratios.append(np.divide(border, inner, out=np.ones(len(shifts)), where=inner > 0.0))
+    return np.maximum(*ratios)
 
 
 def tile(img: np.ndarray, n: int | tuple[int, int] = 2) -> np.ndarray:
