@@ -163,3 +163,52 @@ def test_unusable_out_folder_is_one_error_line(tmp_path):
                            "--steps", "1", "--out", str(blocker)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and "error: cannot create the run folder" in done.stderr
+
+
+def _limited(max_bytes: int):
+    """preexec_fn: the child may write no file larger than `max_bytes` (the kernel then fails the
+    write with EFBIG, as a full disk fails it with ENOSPC), and is not killed for trying."""
+    import resource  # noqa: PLC0415 (Unix only)
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    return limit
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="file size limits are a Unix feature")
+def test_a_write_that_fails_is_one_line_and_the_last_checkpoint_survives(folder, tmp_path):
+    from trainer.checkpoint import load_checkpoint  # noqa: PLC0415
+
+    argv = [sys.executable, "-m", "trainer", "train", "--preset", "spatial-dcgan", "--data", str(folder),
+            "--crop", "16", "--batch", "4", "--progress", "none", "--out", str(tmp_path / "runs"),
+            "--set", "g_width=4", "--set", "d_width=4", "--set", "upsamples=2", "--set", "eval_samples=16",
+            "--set", "threads=1", "--set", "checkpoint_every=1"]  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    first = subprocess.run([*argv, "--steps", "2"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    (run,) = (tmp_path / "runs").iterdir()
+    latest = run / "checkpoints" / "latest.pt"
+    assert latest.stat().st_size > 50_000 and load_checkpoint(run)["step"] == 2
+    # Continued where a checkpoint cannot be written whole: the run stops with one line that
+    # names the file and says what to do; the previous checkpoint is untouched, no temporary
+    # file is left, and once there is room the run goes on from it.
+    again = ["--resume", str(run), "--steps", "4", "--progress", "none"]
+    cut = subprocess.run([sys.executable, "-m", "trainer", "train", *again], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, preexec_fn=_limited(50_000))  # fmt: skip
+    assert cut.returncode == 2 and cut.stderr.count("\n") == 1, cut.stderr
+    assert cut.stderr.startswith(f"error: training stopped: File too large: {latest}. free disk space")
+    assert "--resume RUN_FOLDER" in cut.stderr
+    assert load_checkpoint(run)["step"] == 2 and not [p for p in run.rglob("*") if ".tmp" in p.name]
+    done = subprocess.run([sys.executable, "-m", "trainer", "train", *again], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert load_checkpoint(run)["step"] == 4
+    # An export that cannot be written whole: one line, no file.
+    out = tmp_path / "exported" / "model.onnx"
+    out.parent.mkdir()
+    export = subprocess.run([sys.executable, "-m", "trainer", "export", str(run), "--out", str(out)], capture_output=True,
+                            text=True, env=env, cwd=tmp_path, preexec_fn=_limited(20_000))  # fmt: skip
+    assert export.returncode == 2 and export.stderr.count("\n") == 1, export.stderr
+    assert export.stderr.startswith(f"error: cannot write {out} (File too large)")
+    assert list(out.parent.iterdir()) == []

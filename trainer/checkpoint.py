@@ -9,6 +9,7 @@ spent so far, the device, and the last metrics. Written to a temporary name, the
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,16 @@ LATEST = "latest.pt"
 
 
 def save_checkpoint(path: Path, cfg: TrainConfig, state: dict, **extra: Any) -> Path:
-    """Write atomically: a crash mid-write leaves the previous checkpoint intact."""
+    """Write atomically: a crash mid-write leaves the previous checkpoint intact. Serialised in
+    memory, then written by Python: torch's own file writer reports a full disk as a
+    RuntimeError from its zip container, where this raises the OSError that says so."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "config": dataclasses.asdict(cfg), **state, **extra}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     with atomic_target(path) as tmp:
-        torch.save(payload, tmp)
+        tmp.write_bytes(buffer.getbuffer())
     return path
 
 

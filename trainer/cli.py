@@ -188,6 +188,16 @@ def _fail(message: str, progress: str | None) -> int:
     return EXIT_USER_ERROR
 
 
+def _file_error(exc: OSError) -> str:
+    """One line for a file the run could not read or write: what the system said, which file,
+    and how to go on. Every file is written whole or not at all (run.atomic_target), so the
+    last checkpoint is intact."""
+    where = f": {exc.filename}" if exc.filename else ""
+    return (f"training stopped: {exc.strerror or exc}{where}. free disk space, or check that the folder "
+            "exists and is writable; a run that has saved a checkpoint goes on from it with "
+            "`texgen train --resume RUN_FOLDER`")
+
+
 def train_main(argv: list[str]) -> int:
     """`texgen train`: returns the exit code (0 done, 2 user error)."""
     progress = "json" if "json" in argv and "--progress" in argv else None
@@ -222,6 +232,8 @@ def train_main(argv: list[str]) -> int:
         return 0
     except TexgenError as exc:
         return _fail(str(exc), progress)
+    except OSError as exc:  # the disk filled up, or the run folder went away, during the run
+        return _fail(_file_error(exc), progress)
     except Exception as exc:
         if progress == "json":
             _json_printer({"event": "error", "message": f"internal error: {type(exc).__name__}: {exc}"})

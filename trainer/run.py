@@ -38,10 +38,23 @@ def atomic_target(path: Path) -> Iterator[Path]:
     path = Path(path)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with naming(path):
+            yield tmp
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """A failed write (disk full, file too large) raises an OSError that names no file: give it
+    `path`, so the one-line error says which file could not be written."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno is None or exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -88,7 +101,7 @@ class StatsLog:
         self.path = Path(run_dir) / "stats.jsonl"
 
     def write(self, record: dict[str, Any]) -> None:
-        with open(self.path, "a", encoding="utf-8") as f:
+        with naming(self.path), open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
 
     def read(self) -> list[dict[str, Any]]:
