@@ -13,7 +13,7 @@ from texgen.gui import imaging
 from texgen.gui.details import tiles_text
 from texgen.model import load_generator
 from texgen.sampling import sample
-from texgen.seamless import interior_seam_scores, seam_score
+from texgen.seamless import seam_score, seam_scores
 from texgen.service import normal_strength_for
 
 
@@ -39,7 +39,7 @@ def test_window_opens_a_model_and_generating_fills_the_gallery(qtbot, window, mo
     assert gen.info.pixels_per_cell == 4 and v.seam == seam_score(ref.img, period=4)
     # One image's seam score is one pair of rows and of columns; the details judge it against
     # the same score at the image's interior lines (5th to 95th percentile).
-    lines = interior_seam_scores(ref.img, period=4)
+    lines = seam_scores(ref.img, period=4)[1]
     assert v.seam_lines == (np.percentile(lines, 5), np.percentile(lines, 95))
     lo, hi = v.seam_lines
     assert tiles_text(v) == f"yes (seam score {v.seam:.2f}; interior lines {lo:.2f}–{hi:.2f}: " + (

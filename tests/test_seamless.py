@@ -7,7 +7,7 @@ import pytest
 import skimage.data
 
 from texgen.errors import RequestError
-from texgen.seamless import extend_periodic, interior_seam_scores, make_seamless, offset_half, seam_score, tile
+from texgen.seamless import extend_periodic, make_seamless, offset_half, seam_score, seam_scores, tile
 
 
 def photo(name: str) -> np.ndarray:
@@ -87,30 +87,32 @@ def test_photo_crops_show_a_seam(name):
 
 
 @pytest.mark.parametrize("shape, period", [((64, 64), 1), ((64, 64, 3), 16), ((48, 80), 16), ((80, 48, 1), 8), ((2, 5), 1)])
-def test_interior_seam_scores_are_the_seam_score_of_the_image_cut_at_each_line(shape, period):
+def test_seam_scores_are_the_seam_score_of_the_image_cut_at_each_line(shape, period):
     img = np.random.default_rng(period).random(shape).astype(np.float32)
     rolled = [seam_score(np.roll(img, (k, k), axis=(0, 1)), period) for k in range(period, max(shape[:2]), period)]
-    assert interior_seam_scores(img, period) == pytest.approx(rolled, rel=1e-6)
+    seam, lines = seam_scores(img, period)
+    assert seam == seam_score(img, period)
+    assert lines == pytest.approx(rolled, rel=1e-6)
     # The same where an interior line is flat at the seam's phase (seam_score's fallbacks).
     lines = np.zeros((32, 32))
     lines[:, 5] = 1.0
     lines[9, :] = 0.5
     for p in (1, 4):
         rolled = [seam_score(np.roll(lines, (k, k), axis=(0, 1)), p) for k in range(p, 32, p)]
-        assert interior_seam_scores(lines, p) == pytest.approx(rolled)
-    assert len(interior_seam_scores(img[:16, :16], 16)) == 0  # no interior line at that phase
+        assert seam_scores(lines, p)[1] == pytest.approx(rolled)
+    assert len(seam_scores(img[:16, :16], 16)[1]) == 0  # no interior line at that phase
     with pytest.raises(ValueError, match="period must be at least 1"):
-        interior_seam_scores(img, 0)
+        seam_scores(img, 0)
 
 
 @pytest.mark.parametrize("name", ["gravel", "brick", "grass"])
 def test_a_photos_seam_stands_out_from_its_interior_lines_until_made_seamless(name):
     img = photo(name)
-    before = interior_seam_scores(img)
-    assert seam_score(img) > np.percentile(before, 95)
+    seam, before = seam_scores(img)
+    assert seam > np.percentile(before, 95)
     out = make_seamless(img)
-    after = interior_seam_scores(out)
-    assert np.percentile(after, 5) <= seam_score(out) <= np.percentile(after, 95)
+    seam, after = seam_scores(out)
+    assert np.percentile(after, 5) <= seam <= np.percentile(after, 95)
 
 
 # --- make_seamless ----------------------------------------------------------------------

@@ -57,24 +57,25 @@ def seam_score(img: np.ndarray, period: int = 1) -> float:
     It looks at one pair of columns and one of rows, so it is a noisy sample: in a cleanly
     tiling gravel or grass texture the border pair is like any interior pair, and those
     spread 0.8 to 1.2 around the mean; in strongly structured images (a pair on a mortar
-    edge or inside a brick) 0.2 to 2. `interior_seam_scores` gives that spread for one image,
+    edge or inside a brick) 0.2 to 2. `seam_scores` gives that spread for one image,
     to judge its seam against; judge structured textures by eye too (`tile`).
     """
     return float(_cut_scores(img, period, [0])[0])
 
 
-def interior_seam_scores(img: np.ndarray, period: int = 1) -> np.ndarray:
-    """The seam score that each interior line at the border's phase would get if the image were
-    cut there: `seam_score(np.roll(img, (k, k), axis=(0, 1)), period)` for k = period,
-    2 * period, ... below the longer side (exactly that when each side is a whole number of
-    periods), computed from one pass over the image.
+def seam_scores(img: np.ndarray, period: int = 1) -> tuple[float, np.ndarray]:
+    """The seam's score (`seam_score`) and, beside it, the score that each interior line at the
+    border's phase would get if the image were cut there: `seam_score(np.roll(img, (k, k),
+    axis=(0, 1)), period)` for k = period, 2 * period, ... below the longer side (exactly that
+    when each side is a whole number of periods). Both come from one pass over the image.
 
-    This is the yardstick for one image's `seam_score`, which looks at a single pair of rows
-    and of columns: in an image that tiles cleanly the border pair is like any interior pair,
-    so its score falls among these; a visible seam scores above them. Empty when no interior
-    line is at that phase (period >= the longer side).
+    The interior lines are the yardstick for one image's seam score, which looks at a single
+    pair of rows and of columns: in an image that tiles cleanly the border pair is like any
+    interior pair, so its score falls among theirs; a visible seam scores above them. The
+    array is empty when no interior line is at that phase (period >= the longer side).
     """
-    return _cut_scores(img, period, range(period, max(np.shape(img)[:2]), max(period, 1)))
+    scores = _cut_scores(img, period, range(0, max(np.shape(img)[:2]), max(period, 1)))
+    return float(scores[0]), scores[1:]
 
 
 def _cut_scores(img: np.ndarray, period: int, shifts) -> np.ndarray:

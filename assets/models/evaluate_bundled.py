@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from texgen.maps import hillshade  # noqa: E402
 from texgen.model import load_generator  # noqa: E402
 from texgen.sampling import sample  # noqa: E402
-from texgen.seamless import interior_seam_scores, seam_score, tile  # noqa: E402
+from texgen.seamless import seam_scores, tile  # noqa: E402
 from trainer.data import open_dataset  # noqa: E402
 from trainer.metrics import memorisation, swd  # noqa: E402
 
@@ -85,15 +85,16 @@ def seam_at_512(gen, label=None) -> dict[str, float]:
     """Seam score of 512x512 outputs beside the same score of interior lines, each a mean over
     SEAM_IMAGES images. Both compare a pair of rows (columns) with the pairs at the same phase
     of the model's latent cells (`seam_score(img, period)`); the interior lines are those same
-    pairs, each scored as if the image were cut there (`interior_seam_scores`: every one of them,
+    pairs, each scored as if the image were cut there (`seam_scores`: every one of them,
     31 per image at 16 px a cell). A spatial generator's output is the same whichever cell it
     starts at, so for a model that tiles the two agree up to sampling noise, which the many
     interior lines and SEAM_IMAGES images keep small; the interior's score also carries what a
     one-pair, max-of-two-axes score reads above 1 on this texture."""
     p = gen.info.seam_period
     imgs = [s.img for s in sample(gen, list(range(11, 11 + SEAM_IMAGES)), size=(512, 512), label=label)]
-    seam = float(np.mean([seam_score(i, p) for i in imgs]))
-    inner = float(np.mean([interior_seam_scores(i, p) for i in imgs]))
+    scores = [seam_scores(i, p) for i in imgs]
+    seam = float(np.mean([border for border, _ in scores]))
+    inner = float(np.mean([lines for _, lines in scores]))
     return {"seam_score_512": seam, "interior_score_512": inner, "seam_over_interior": seam / inner}
 
 

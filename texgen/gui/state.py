@@ -19,7 +19,7 @@ from PySide6.QtGui import QImage
 
 from texgen.model import Generator, load_generator
 from texgen.sampling import Sample, interpolate, sample
-from texgen.seamless import interior_seam_scores, seam_score
+from texgen.seamless import seam_scores
 from texgen.gui import imaging
 from texgen.gui.workers import Latest, Worker, run_in_pool
 
@@ -35,7 +35,7 @@ class Variation:
     image: QImage  # the image itself (colour or grey), full size
     thumb: QImage
     seam: float = 1.0  # seam_score of img: about 1.0 when it tiles with no visible seam
-    # The 5th and 95th percentiles of the same score at img's interior lines (interior_seam_scores):
+    # The 5th and 95th percentiles of the same score at img's interior lines (seam_scores):
     # a clean seam falls among them. None when no interior line is at the seam's phase.
     seam_lines: tuple[float, float] | None = None
     favourite: bool = False
@@ -64,9 +64,9 @@ def make_variation(s: Sample, period: int = 1) -> Variation:
     about 1.0 and not 0.8 to 1.3 (see `seam_score`), beside the spread of its interior lines'
     scores, which one image's seam score is judged against."""
     image = imaging.to_qimage(s.img)
-    lines = interior_seam_scores(s.img, period)
+    seam, lines = seam_scores(s.img, period)
     spread = (float(np.percentile(lines, 5)), float(np.percentile(lines, 95))) if len(lines) else None
-    return Variation(s, image, imaging.thumbnail(image), seam_score(s.img, period), seam_lines=spread)
+    return Variation(s, image, imaging.thumbnail(image), seam, seam_lines=spread)
 
 
 @dataclass(frozen=True)
