@@ -135,6 +135,31 @@ def test_vector_model_export_has_dynamic_batch(tmp_path):
     assert got.shape == (5, 3, 32, 32) and np.abs(got - expected).max() < 1e-4
 
 
+def test_a_class_affine_generator_exports_and_each_class_steers_every_layer(tmp_path):
+    # A conditional spatial generator whose class also scales and shifts every PixelNorm's
+    # channels: onnxruntime computes what torch does, for every class.
+    cfg = dataclasses.replace(get_preset("spatial-dcgan"), data="textures", conditional=True, class_affine=True,
+                              crop=16, latent_size=8, g_width=8, d_width=8, upsamples=2, embed_dim=4)  # fmt: skip
+    spec = cfg.net_spec(3)
+    torch.manual_seed(3)
+    G = build_generator(spec)
+    assert len(G.affines) == 2 * spec.upsamples
+    with torch.no_grad():  # trained affines are not the identity they start as
+        for p in G.affines.parameters():
+            p.normal_(0.0, 0.5)
+    ckpt = save_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt", cfg, {"step": 3, "G": G.state_dict()},
+                           data={"description": "three", "license": "CC0", "class_names": ["a", "b", "c"]})  # fmt: skip
+    session = _session(export_generator(ckpt))
+    z = np.random.default_rng(4).standard_normal((3, 8, 3, 5)).astype(np.float32)
+    label = np.array([0, 1, 2], np.int64)
+    with torch.no_grad():
+        expected = G.eval()(torch.from_numpy(z), torch.from_numpy(label)).numpy()
+        plain = G.eval()(torch.from_numpy(z), torch.zeros(3, dtype=torch.int64)).numpy()
+    got = session.run(["image"], {"z": z, "label": label})[0]
+    assert got.shape == (3, 3, 12, 20) and np.abs(got - expected).max() < 1e-4
+    assert np.abs(expected[1:] - plain[1:]).mean() > 0.01  # the same latent, another class: another image
+
+
 def test_a_failed_parity_check_writes_nothing(spatial_run, tmp_path, monkeypatch):
     run, _ = spatial_run
     monkeypatch.setattr(export_module, "TOLERANCE", -1.0)  # any difference at all fails

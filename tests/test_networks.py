@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -85,6 +87,27 @@ def test_spatial_generator_is_exactly_periodic_and_translation_equivariant():
     assert x.shape == (1, 3, 4 * s, 6 * s)
     torch.testing.assert_close(rolled, torch.roll(x, shifts=(s, -2 * s), dims=(2, 3)), rtol=0, atol=1e-5)
     torch.testing.assert_close(tiled, x.repeat(1, 1, 2, 2), rtol=0, atol=1e-5)
+
+
+def test_class_affine_starts_as_the_plain_conditional_generator_and_keeps_its_names():
+    # Off (the default, and every config written before it existed), the generator's parameter
+    # names are those of earlier checkpoints; on, it adds only the affines, which start as the
+    # identity, so the untrained network computes what the plain one does with the same weights.
+    plain = NetSpec("spatial", channels=1, latent_size=8, resolution=32, num_classes=3, g_width=8, upsamples=2)
+    G = build_generator(plain)
+    assert not any("affine" in k for k in G.state_dict())
+    A = build_generator(dataclasses.replace(plain, class_affine=True))
+    extra = set(A.state_dict()) - set(G.state_dict())
+    assert extra and all(k.startswith("affines.") for k in extra)
+    A.load_state_dict(G.state_dict(), strict=False)
+    z, label = torch.randn(2, 8, 3, 3), torch.tensor([0, 2])
+    with torch.no_grad():
+        assert torch.equal(A(z, label), G(z, label))
+        A.affines[0].gamma.weight[2] += 1.0  # doubles class 2's first activations
+        changed = A(z, label)
+    assert torch.equal(changed[0], G(z, label)[0]) and not torch.allclose(changed[1], G(z, label)[1])
+    assert NetSpec("lanham", num_classes=3, class_affine=True).problems() == [
+        "class_affine is for the spatial architecture, not lanham"]
 
 
 def test_wrap_pad_takes_the_opposite_border():

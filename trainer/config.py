@@ -55,6 +55,9 @@ class TrainConfig:
     d_width: int = 32  # spatial: critic channels at the finest level
     upsamples: int = 4  # spatial: 2 ** upsamples pixels per latent cell
     upsample_blur: bool = False  # spatial: [1,2,1] blur after each upsampling (smooth heightmaps)
+    # spatial, conditional: the class also scales and shifts the channels after every PixelNorm
+    # of the generator (conditional normalisation), not only its input
+    class_affine: bool = False
     spatial_margin: int = 1  # spatial: latent cells beyond the crop; the critic sees a random crop
     critic_norm: str = "auto"  # auto (batch, none for wgan-gp) | batch | none
     critic_dropout: float = 0.0  # dropout in the critic (Lanham 0.25, Foster 0.3)
@@ -114,6 +117,7 @@ class TrainConfig:
             d_width=self.d_width,
             upsamples=self.upsamples,
             upsample_blur=self.upsample_blur,
+            class_affine=self.class_affine,
         )
 
     def to_json(self) -> str:
@@ -166,6 +170,8 @@ def check_config(cfg: TrainConfig) -> None:
     for name in ("lr_g", "lr_d", "scale", "clip"):
         if getattr(cfg, name) <= 0:
             problems.append(f"{name} is {getattr(cfg, name)}, expected more than 0")
+    if cfg.class_affine and not cfg.conditional:
+        problems.append("class_affine needs classes (train with --conditional, or leave class_affine off)")
     if cfg.algorithm == "wgan-gp" and cfg.critic_norm == "batch":
         problems.append("wgan-gp with a BatchNorm critic breaks the per-sample penalty (use critic_norm none)")
     if cfg.architecture in FAMILIES and cfg.critic_norm in ("auto",) + CRITIC_NORMS:

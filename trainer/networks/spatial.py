@@ -9,7 +9,9 @@ period (h * s, w * s): rolling the latent grid by one cell rolls the image by s 
 image tiles with no seam at any grid size. PixelNorm instead of BatchNorm: no running
 statistics, so the exported (eval-mode) model computes what was trained.
 
-Conditional: the class embedding is broadcast to planes over the grid and concatenated to z.
+Conditional: the class embedding is broadcast to planes over the grid and concatenated to z;
+with `class_affine`, every PixelNorm is also followed by a per-class scale and shift of its
+channels (ClassAffine), so the class steers every layer rather than only the input.
 
 Critic: plain zero-padded convolutions over a crop (the critic never sees a wrap, only real
 crops and crops of the periodic output): from-image 3x3, then per level 3x3 + 4x4 stride 2
@@ -24,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.networks.layers import PixelNorm, Projection, WrapBlur, WrapConv2d
+from trainer.networks.layers import ClassAffine, PixelNorm, Projection, WrapBlur, WrapConv2d
 from trainer.networks.spec import NetSpec
 
 
@@ -47,14 +49,28 @@ class SpatialGenerator(nn.Module):
             for i in range(n)
         )
         self.to_image = WrapConv2d(widths[-1], spec.channels)
+        # Kept beside the blocks (two per block, one per PixelNorm) so that a generator without
+        # them has the same parameter names as before they existed.
+        self.affines = (
+            nn.ModuleList(ClassAffine(spec.num_classes, widths[i + 1]) for i in range(n) for _ in range(2))
+            if spec.num_classes and spec.class_affine else None
+        )
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
             e = self.embed(label)[:, :, None, None]
             z = torch.cat([z, e.expand(-1, -1, z.shape[2], z.shape[3])], dim=1)
         x = F.leaky_relu(self.stem(z), 0.2)
+        if self.affines is None:
+            for block in self.blocks:
+                x = block(x)
+            return torch.tanh(self.to_image(x))
+        affines = iter(self.affines)
         for block in self.blocks:
-            x = block(x)
+            for layer in block:
+                x = layer(x)
+                if isinstance(layer, PixelNorm):
+                    x = next(affines)(x, label)
         return torch.tanh(self.to_image(x))
 
 

@@ -22,6 +22,7 @@ class NetSpec:
     d_width: int = 32  # spatial: critic channels at the finest level (x2 per coarser level)
     upsamples: int = 4  # spatial: 2x upsampling blocks; pixels per latent cell = 2 ** upsamples
     upsample_blur: bool = False  # spatial: blur after each nearest upsampling (no checkerboard)
+    class_affine: bool = False  # spatial, conditional: per-class scale and shift after each PixelNorm
 
     @property
     def spatial(self) -> bool:
@@ -49,6 +50,8 @@ class NetSpec:
             out.append(f"upsamples {self.upsamples} must be at least 1")
         if self.spatial and r % self.pixels_per_cell:
             out.append(f"crop {r} is not a multiple of the {self.pixels_per_cell} pixels per latent cell")
+        if self.class_affine and not self.spatial:
+            out.append(f"class_affine is for the spatial architecture, not {self.family}")
         if not 0.0 <= self.critic_dropout < 1.0:
             out.append(f"critic dropout {self.critic_dropout} is not in [0, 1)")
         return out
