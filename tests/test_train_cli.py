@@ -180,6 +180,16 @@ def _limited(max_bytes: int):
     return limit
 
 
+def test_a_write_into_a_vanished_folder_names_the_file_not_its_temporary(tmp_path):
+    from trainer.run import write_atomic  # noqa: PLC0415
+
+    target = tmp_path / "gone" / "samples" / "step-000003.png"
+    with pytest.raises(FileNotFoundError) as err:
+        write_atomic(target, b"png")
+    assert err.value.filename == str(target) and "No such file" in str(err.value)
+    assert not (tmp_path / "gone").exists()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="file size limits are a Unix feature")
 def test_a_write_that_fails_is_one_line_and_the_last_checkpoint_survives(folder, tmp_path):
     from trainer.checkpoint import load_checkpoint  # noqa: PLC0415

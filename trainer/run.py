@@ -38,7 +38,7 @@ def atomic_target(path: Path) -> Iterator[Path]:
     path = Path(path)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
     try:
-        with naming(path):
+        with naming(path, temporary=tmp):
             yield tmp
             os.replace(tmp, path)
     finally:
@@ -46,13 +46,15 @@ def atomic_target(path: Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def naming(path: Path) -> Iterator[None]:
-    """A failed write (disk full, file too large) raises an OSError that names no file: give it
-    `path`, so the one-line error says which file could not be written."""
+def naming(path: Path, temporary: Path | None = None) -> Iterator[None]:
+    """A failed write (disk full, file too large) raises an OSError that names no file, and a
+    failed open or rename (the folder gone) one that names the `temporary` file the user never
+    asked for: make it name `path`, so the one-line error says which file could not be written."""
     try:
         yield
     except OSError as exc:
-        if exc.errno is None or exc.filename is not None:
+        named = exc.filename is not None and (temporary is None or str(exc.filename) != str(temporary))
+        if exc.errno is None or named:
             raise
         raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
