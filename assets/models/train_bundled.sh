@@ -34,6 +34,10 @@ common=(--out runs/bundled --progress none --steps 1000000 --set threads=1 --set
 
 stone=(--preset spatial-dcgan --data data/cc0-textures/gravel --set channels=1 --set g_width=24 --set d_width=24 --set upsample_blur=false --set lr_g=0.0001 --set lr_d=0.0001 --batch 16 --scale 0.5 --set crop=32 --set ema_halflife=2000 --set seed=1)
 baseline=(--preset lanham-wgan-32 --data data/cc0-textures/gravel --set channels=1 --scale 0.5)
+# grass-texture: stone-texture's recipe on the grass photograph; its baseline the course's
+# network on grass (trained and measured, not shipped: assets/ stays under 25 MB).
+grass=(--preset spatial-dcgan --data data/cc0-textures/grass --set channels=1 --set g_width=24 --set d_width=24 --set upsample_blur=false --set lr_g=0.0001 --set lr_d=0.0001 --batch 16 --scale 0.5 --set crop=32 --set ema_halflife=2000 --set seed=1)
+grass_baseline=(--preset lanham-wgan-32 --data data/cc0-textures/grass --set channels=1 --scale 0.5)
 # textures-by-kind's baseline: the same network on the same four photographs (all as one class).
 kinds_baseline=(--preset lanham-wgan-32 --data data/cc0-textures --set channels=1 --scale 0.5)
 terrain=(--preset spatial-dcgan --data data/dem --kind heightmap --set g_width=12 --set d_width=16 --set upsample_blur=true --batch 16)
@@ -43,25 +47,29 @@ lane_a() {
   texgen train "${stone[@]}" --name stone-texture --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
   texgen train "${baseline[@]}" --name lanham-gravel-baseline --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
   texgen train "${kinds_baseline[@]}" --name lanham-kinds-baseline --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
+  texgen train "${grass_baseline[@]}" --name lanham-grass-baseline --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
 }
 lane_b() {
   texgen train "${terrain[@]}" --name terrain --minutes "$(awk "BEGIN{print 60 * $M}")" "${common[@]}"
   texgen train "${kinds[@]}" --name textures-by-kind --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
+  texgen train "${grass[@]}" --name grass-texture --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
 }
 lane_a & a=$!
 lane_b & b=$!
 wait $a && wait $b
 
-# Export each run into assets/models/ (NAME.onnx and its card NAME.md), saying what each makes
-# (the presets' own descriptions speak of the network, not of the data).
+# Export each shipped run into assets/models/ (NAME.onnx and its card NAME.md), saying what each
+# makes (the presets' own descriptions speak of the network, not of the data). The grass
+# baseline stays in its run folder, where evaluate_bundled.py reads it.
 declare -A about=(
   [stone-texture]="tileable grey gravel texture, any size (spatial DCGAN, trained on one CC0 gravel photograph)"
+  [grass-texture]="tileable grey grass texture, any size (spatial DCGAN, trained on one CC0 grass photograph)"
   [lanham-gravel-baseline]="course WGAN 32x32 (Lanham), weight clipping: the baseline, trained on gravel"
   [lanham-kinds-baseline]="course WGAN 32x32 (Lanham), weight clipping: textures-by-kind's baseline, trained on brick, grass, gravel and moon"
   [terrain]="tileable terrain heightfield, any size (spatial DCGAN, trained on public-domain USGS elevation models)"
   [textures-by-kind]="tileable grey textures by class: brick, grass, gravel, moon (conditional spatial DCGAN, CC0 photographs)"
 )
-for name in stone-texture lanham-gravel-baseline lanham-kinds-baseline terrain textures-by-kind; do
+for name in stone-texture grass-texture lanham-gravel-baseline lanham-kinds-baseline terrain textures-by-kind; do
   run=$(ls -d runs/bundled/*-"$name" | tail -n 1)
   texgen export "$run" --out "assets/models/$name.onnx" --name "$name" --description "${about[$name]}"
 done
