@@ -140,7 +140,7 @@ def test_skip_existing_and_name_template(models, tmp_path):
     stamp = first.stat().st_mtime_ns
     (out / "spatial-rgb-3-3.png").unlink()
     result = texgen(*args, "--skip-existing")
-    assert result.returncode == 0 and "3 seeds skipped" in result.stdout
+    assert result.returncode == 0 and "3 seeds skipped" in result.stdout and "wrote 1 file to" in result.stdout
     assert first.stat().st_mtime_ns == stamp and (out / "spatial-rgb-3-3.png").exists()
 
 

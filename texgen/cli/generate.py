@@ -127,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
     devices = ", ".join(f"{m} on {d}" for m, d in result.devices.items())
     what = "frames" if req.interpolate is not None else "seeds"
     skipped = f", {len(result.skipped)} {what} skipped (files exist)" if result.skipped else ""
-    summary = f"wrote {len(result.files)} files to {req.out_dir} in {result.seconds:.1f} s ({devices}){skipped}"
+    n = len(result.files)
+    summary = f"wrote {n} {'file' if n == 1 else 'files'} to {req.out_dir} in {result.seconds:.1f} s ({devices}){skipped}"
     if mode == "json":
         print(json.dumps({"event": "done", "files": len(result.files), "skipped": len(result.skipped), "seconds": result.seconds, "devices": result.devices}), flush=True)
     else:
