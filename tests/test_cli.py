@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from texgen.assets import list_models
 from texgen.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,17 +67,22 @@ def png_pixels(path: Path) -> np.ndarray:
     return out.reshape(h, w, ch)
 
 
-def test_each_sidecars_regenerate_command_writes_its_file_again(models, tmp_path):
+def test_each_sidecars_regenerate_command_writes_its_file_again(models, tmp_path, monkeypatch):
     """`regenerate` names the model so the CLI finds it, and every option that shaped the file."""
     import shlex
 
+    from texgen import commands  # noqa: PLC0415
+
+    lookups = []  # the installed models are listed once per run for the sidecars, not once per file
+    monkeypatch.setattr(commands, "list_models", lambda: lookups.append(1) or list_models())
     out = tmp_path / "out"
     runs = [["-m", str(models.vector_rgb), "--seeds", "4", "--size", "96", "--no-seamless", "--preset", "unity-texture",
              "--normal-strength", "3"],
-            ["-m", str(models.conditional_vector), "--class", "b", "--seeds", "2"],
+            ["-m", str(models.conditional_vector), "--class", "b", "--seeds", "2-4"],
             ["-m", str(models.spatial_height), "--seeds", "5", "--size", "65", "--preset", "unity-terrain", "--byte-order", "big"]]
     for args in runs:
         assert main(["generate", *args, "-o", str(out), "--device", "cpu"]) == 0
+    assert len(lookups) == len(runs)
     sidecars = sorted(out.glob("*.json"))
     assert len(sidecars) >= 5
     for sidecar in sidecars:

@@ -28,10 +28,12 @@ def model_argument(model: str | None) -> str:
     return str(model)
 
 
-def generate_command(req: GenerateRequest, *, out: bool = True) -> str:
+def generate_command(req: GenerateRequest, *, out: bool = True, model: str | None = None) -> str:
     """The `texgen generate` command that makes the same files (in req.out_dir, or without
-    `--out` when not `out`: a sidecar's command that means the same wherever the folder moves)."""
-    args = ["texgen", "generate", "--model", model_argument(req.model)]
+    `--out` when not `out`: a sidecar's command that means the same wherever the folder moves).
+    `model`: `model_argument(req.model)` when the caller has it already (a batch writing
+    thousands of sidecars looks the models up once, not once per file)."""
+    args = ["texgen", "generate", "--model", model_argument(req.model) if model is None else model]
     if req.interpolate is not None:
         args += ["--interpolate", "{}:{}".format(*req.interpolate), "--frames", str(req.frames)]
     else:

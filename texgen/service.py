@@ -18,7 +18,7 @@ from typing import Callable, Iterator, Sequence
 
 from texgen import __version__
 from texgen.assets import default_models, resolve_model
-from texgen.commands import generate_command
+from texgen.commands import generate_command, model_argument
 from texgen.errors import CancelledError, RequestError
 from texgen.exporters import check_writable, sweep_temp
 from texgen.model import Generator, load_generator
@@ -87,6 +87,7 @@ class _Job:
     extend: bool
     label: int | None
     maps: tuple[str, ...]
+    model_arg: str  # the model as its sidecars' `regenerate` names it (installed name, else path)
 
 
 def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
@@ -114,7 +115,7 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
         # image that does not tile is generated at the odd size itself.
         gh, gw, extend = size[0], size[1], False
     maps = req.maps or preset.maps_for(info.kind)
-    return _Job(gen, preset, size, (gh, gw), extend, label, tuple(maps))
+    return _Job(gen, preset, size, (gh, gw), extend, label, tuple(maps), model_argument(str(gen.path)))
 
 
 def normal_strength_for(kind: str, size: tuple[int, int]) -> float:
@@ -161,7 +162,7 @@ def _sidecar(job: _Job, req: GenerateRequest, seed: int, t: float | None = None)
         "preset": job.preset.name,
         "seamless": bool(req.seamless or info.tileable),
         "device": job.gen.device,
-        "regenerate": generate_command(one, out=False),
+        "regenerate": generate_command(one, out=False, model=job.model_arg),
     }
 
 
