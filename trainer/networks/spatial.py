@@ -61,15 +61,11 @@ class SpatialGenerator(nn.Module):
             e = self.embed(label)[:, :, None, None]
             z = torch.cat([z, e.expand(-1, -1, z.shape[2], z.shape[3])], dim=1)
         x = F.leaky_relu(self.stem(z), 0.2)
-        if self.affines is None:
-            for block in self.blocks:
-                x = block(x)
-            return torch.tanh(self.to_image(x))
-        affines = iter(self.affines)
+        affines = iter(self.affines) if self.affines is not None else None
         for block in self.blocks:
             for layer in block:
                 x = layer(x)
-                if isinstance(layer, PixelNorm):
+                if affines is not None and isinstance(layer, PixelNorm):
                     x = next(affines)(x, label)
         return torch.tanh(self.to_image(x))
 
