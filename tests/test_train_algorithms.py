@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -46,7 +47,9 @@ def test_dcgan_on_an_image_folder_fills_the_run_folder(data, tmp_path):
     assert [e["step"] for e in events.of("step")] == [1, 2, 3]
     assert [e["step"] for e in events.of("eval")] == [2, 3]
     assert [e["step"] for e in events.of("sample")] == [2, 3]
-    assert [e["step"] for e in events.of("checkpoint")] == [2, 3]
+    saved = [(e["step"], Path(e["path"]).name) for e in events.of("checkpoint")]
+    assert [step for step, name in saved if name == "latest.pt"] == [2, 3]
+    assert [name for step, name in saved if step == 2][0] == "best.pt"  # the first evaluation is the lowest so far
     assert set(events.of("step")[0]["losses"]) == {"d", "g"}
     assert events.of("done")[0]["stopped_early"] is False
     # The folder: config, stats, grids, plot, checkpoint, model and card.

@@ -126,7 +126,10 @@ def test_json_progress_and_sigterm_stop_cleanly(folder, tmp_path):
     assert done["stopped_early"] is True and done["step"] >= 3
     assert Path(done["onnx"]).is_file() and Path(done["run_dir"], "checkpoints", "latest.pt").is_file()
     # On a stop the weights are saved before the final evaluation, then again with its metrics.
-    assert [e["step"] for e in events if e["event"] == "checkpoint"] == [done["step"]] * 2
+    saved = [(e["step"], Path(e["path"]).name) for e in events if e["event"] == "checkpoint"]
+    # latest.pt before the final evaluation and after it; best.pt from that (only) evaluation
+    assert sorted(saved) == [(done["step"], "best.pt")] + [(done["step"], "latest.pt")] * 2
+    assert "best" not in done  # the last evaluation is the lowest
     assert kinds.index("checkpoint") < kinds.index("eval")
 
 

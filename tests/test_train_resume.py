@@ -9,7 +9,7 @@ from PIL import Image
 from train_helpers import TEXTURES, Events, texture, texture_folder, tiny
 
 from trainer.checkpoint import load_checkpoint
-from trainer.cli import train_main
+from trainer.cli import export_main, train_main
 from trainer.loop import train
 
 torch.set_num_threads(1)  # tiny networks on shared cores: threads only contend
@@ -68,3 +68,31 @@ def test_resume_refuses_changed_settings_and_finished_runs(tmp_path, capsys):
     assert err.startswith("error: cannot change batch when resuming") and err.count("\n") == 1
     assert train_main(["--resume", str(run), "--steps", "1"]) == 2
     assert "already at step 1" in capsys.readouterr().err
+
+
+def test_the_lowest_swd_is_kept_as_best_and_survives_a_resume(tmp_path, capsys):
+    # Every evaluation whose SWD is the lowest so far writes checkpoints/best.pt; the run's own
+    # checkpoint carries that record, so a resumed run compares with it, not with nothing.
+    # Seed 3: the SWD reads lowest in the first three steps and higher after (172-174, then
+    # 176-178), so best.pt is an earlier step than the last and was written before the resume.
+    cfg = tiny("spatial-dcgan", texture_folder(tmp_path / "textures"), tmp_path / "runs", channels=1,
+               steps=4, n_critic=1, eval_every=1, seed=3)  # fmt: skip
+    events = Events()
+    run = train(cfg, events, should_stop=StopAfter(3))
+    assert train_main(["--resume", str(run), "--steps", "6", "--progress", "none"]) == 0
+    printed = capsys.readouterr().out
+    swds = {e["step"]: e["metrics"]["swd"] for e in map(json.loads, (run / "stats.jsonl").read_text().splitlines()) if "metrics" in e}
+    assert sorted(swds) == [1, 2, 3, 4, 5, 6]
+    lowest = min(swds, key=swds.get)
+    assert lowest <= 3, swds  # else this test no longer covers the resume's carried record
+    best = load_checkpoint(run / "checkpoints" / "best.pt")
+    assert best["step"] == lowest and best["metrics"]["swd"] == swds[lowest]
+    assert load_checkpoint(run)["best"] == {"step": lowest, "swd": swds[lowest]}
+    # The weights are that step's: they differ from the last step's unless it was the lowest.
+    last = load_checkpoint(run)
+    assert any(not torch.equal(best["G"][k], last["G"][k]) for k in best["G"])
+    assert f"lowest SWD ({swds[lowest]:.1f}) at step {lowest}, kept as {run / 'checkpoints' / 'best.pt'}" in printed
+    # Exporting it does not overwrite the run's model.
+    assert export_main([str(run / "checkpoints" / "best.pt")]) == 0
+    assert (run / "generator-best.onnx").is_file() and (run / "generator-best.md").is_file()
+    assert capsys.readouterr().out.strip() == str(run / "generator-best.onnx")

@@ -21,6 +21,7 @@ from trainer.run import atomic_target
 
 FORMAT = 1
 LATEST = "latest.pt"
+BEST = "best.pt"  # the weights of the evaluation with the lowest SWD so far
 
 
 def save_checkpoint(path: Path, cfg: TrainConfig, state: dict, **extra: Any) -> Path:

@@ -29,7 +29,10 @@ the channel a front-end uses on Windows, where no signal reaches a console proce
     {"event": "checkpoint", "step": int, "path": str}
     {"event": "warning", "step": int, "message": str}   the run goes on, but the user should look
                                                        (the generator collapsed to flat images)
-    {"event": "done", "step": int, "run_dir": str, "onnx": str, "stopped_early": bool}
+    {"event": "done", "step": int, "run_dir": str, "onnx": str, "stopped_early": bool,
+     "best": {"step": int, "swd": float, "path": str}}  "best" only when an earlier evaluation
+                                                       read a lower SWD than the last: its
+                                                       weights are checkpoints/best.pt
     {"event": "error", "message": str}                    then exit code 2 (1 for a bug)
 
 Data loading notes (skipped files, ...) go to stderr as plain lines, never to stdout.
@@ -223,12 +226,24 @@ def train_main(argv: list[str]) -> int:
         try:
             from trainer.loop import train
 
-            on_progress = {"json": _json_printer, "bar": _Bar(), "none": None}[progress]
+            printer = {"json": _json_printer, "bar": _Bar(), "none": None}[progress]
+            done: dict[str, Any] = {}
+
+            def on_progress(event: dict[str, Any]) -> None:
+                if event.get("event") == "done":
+                    done.update(event)
+                if printer is not None:
+                    printer(event)
+
             run_dir = train(cfg, on_progress, should_stop)
         finally:
             restore()
         if progress != "json":
             print(f"done: {run_dir / 'generator.onnx'}")
+            if "best" in done:
+                best = done["best"]
+                print(f"lowest SWD ({best['swd']:.1f}) at step {best['step']}, kept as {best['path']}; "
+                      f"export it with: texgen export {best['path']}")
         return 0
     except TexgenError as exc:
         return _fail(str(exc), progress)
@@ -244,7 +259,7 @@ def export_main(argv: list[str]) -> int:
     """`texgen export RUN_OR_CHECKPOINT [--out FILE] [--name NAME] [--description TEXT]`: exit code 0 or 2."""
     p = _Parser(prog="texgen export", description="Export a training run's generator to a texgen ONNX file.")
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint .pt file")
-    p.add_argument("--out", help="output .onnx file or folder (default: generator.onnx in the run folder)")
+    p.add_argument("--out", help="output .onnx file or folder (default: generator.onnx in the run folder; generator-best.onnx from checkpoints/best.pt)")
     p.add_argument("--name", help="model name stored in the file (default: the run's name)")
     p.add_argument("--description", help="what the model makes, stored in the file and the card (default: the preset's)")
     try:

@@ -25,7 +25,7 @@ import torch
 
 from texgen.errors import ExportError
 from texgen.metadata import IMAGE_OUTPUT, LABEL_INPUT, LATENT_INPUT, GeneratorInfo, write_metadata
-from trainer.checkpoint import load_checkpoint, run_dir_of
+from trainer.checkpoint import LATEST, load_checkpoint, run_dir_of
 from trainer.config import TrainConfig
 from trainer.networks import NetSpec, build_generator
 from trainer.presets import PRESETS, reproduce_command
@@ -121,7 +121,9 @@ def onnx_bytes(G: torch.nn.Module, spec: NetSpec, info: GeneratorInfo) -> tuple[
 def export_generator(
     run_or_checkpoint: Path, out: Path | None = None, *, name: str | None = None, description: str | None = None
 ) -> Path:
-    """Write `generator.onnx` (default: in the run folder) and its model card; returns the path.
+    """Write `generator.onnx` (default: in the run folder; from another checkpoint than
+    latest.pt, `generator-<its name>.onnx`, e.g. generator-best.onnx) and its model card;
+    returns the path.
     `name` and `description` replace the run's own in the file's metadata and the card."""
     # 1. Rebuild the generator from the checkpoint.
     ckpt = load_checkpoint(run_or_checkpoint, "cpu")
@@ -137,9 +139,12 @@ def export_generator(
         info = dataclasses.replace(info, description=description.strip())
     data, worst = onnx_bytes(G, spec, info)
     # 5. Write the model and its card.
-    out = Path(out) if out is not None else run_dir / "generator.onnx"
+    # Another checkpoint than the run's latest (best.pt, a copy) does not overwrite its model.
+    stem = Path(ckpt["path"]).stem
+    default = "generator.onnx" if Path(ckpt["path"]).name == LATEST else f"generator-{stem}.onnx"
+    out = Path(out) if out is not None else run_dir / default
     if out.is_dir():
-        out = out / "generator.onnx"
+        out = out / default
     if not out.parent.is_dir():
         raise ExportError(f"folder {out.parent} does not exist", "create it or give another --out")
     try:

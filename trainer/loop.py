@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from texgen.errors import RequestError, TexgenError
-from trainer.checkpoint import LATEST, load_checkpoint, run_dir_of, save_checkpoint
+from trainer.checkpoint import BEST, LATEST, load_checkpoint, run_dir_of, save_checkpoint
 from trainer.config import TrainConfig, check_config
 from trainer.distributed import any_rank, broadcast, finish_distributed, init_distributed, same_weights
 from trainer.run import StatsLog, make_run_dir, plot_stats, save_grid, slug, write_atomic
@@ -192,11 +192,15 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
     emit({"event": "start", "run_dir": str(run_dir), "total_steps": cfg.steps, "minutes": cfg.minutes,
           "config": dataclasses.asdict(cfg)})  # fmt: skip
 
-    def checkpoint(metrics: dict[str, float] | None, elapsed: float) -> Path:
+    # The lowest SWD any evaluation has read, and its step: that evaluation's weights are also
+    # kept as checkpoints/best.pt (a GAN can read worse the longer it trains). Main rank only.
+    best: dict[str, float] = dict(ckpt.get("best", {})) if ckpt else {}
+
+    def checkpoint(metrics: dict[str, float] | None, elapsed: float, name: str = LATEST) -> Path:
         state = session_state(s)  # collective: every rank gives its random streams
-        path = run_dir / "checkpoints" / LATEST
+        path = run_dir / "checkpoints" / name
         if dist.main:
-            save_checkpoint(path, cfg, state, data=data_facts, metrics=metrics or {},
+            save_checkpoint(path, cfg, state, data=data_facts, metrics=metrics or {}, best=best,
                             elapsed_s=elapsed, device=_device_name(device, dist))  # fmt: skip
             emit({"event": "checkpoint", "step": s.step, "path": str(path)})
         return path
@@ -225,6 +229,10 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
             checkpoint(metrics, elapsed)
         if dist.main and do_eval:
             metrics = samples.evaluate()
+        if do_eval and any_rank(dist.main and metrics.get("swd", np.inf) < best.get("swd", np.inf), dist, device):
+            if dist.main:
+                best = {"step": s.step, "swd": metrics["swd"]}
+            checkpoint(metrics, elapsed, BEST)
         if dist.main and (last or do_eval or now - last_log_t >= cfg.log_seconds or s.step == start_step + 1):
             n = s.step - last_log_step
             avg = {k: float(v) / n for k, v in zip(sums, torch.stack(list(sums.values())).tolist())}
@@ -272,8 +280,11 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
         from trainer.export import export_generator
 
         onnx_path = export_generator(ckpt_path)
-        emit({"event": "done", "step": s.step, "run_dir": str(run_dir), "onnx": str(onnx_path),
-              "stopped_early": stopped_early})  # fmt: skip
+        done = {"event": "done", "step": s.step, "run_dir": str(run_dir), "onnx": str(onnx_path),
+                "stopped_early": stopped_early}  # fmt: skip
+        if best and int(best["step"]) != s.step:  # an earlier evaluation read lower than the last
+            done["best"] = {"step": int(best["step"]), "swd": best["swd"], "path": str(run_dir / "checkpoints" / BEST)}
+        emit(done)
     return run_dir
 
 
