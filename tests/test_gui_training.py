@@ -75,7 +75,8 @@ FAKE = textwrap.dedent(
     emit(event="checkpoint", step=step, path=str(run_dir / "checkpoint.pt"))
     onnx = run_dir / "generator.onnx"
     shutil.copyfile(model, onnx)
-    emit(event="done", step=step, run_dir=str(run_dir), onnx=str(onnx), stopped_early=bool(stop), stopped_by=stop)
+    best = {"best": {"step": 20, "swd": 0.5, "path": str(run_dir / "best.pt")}} if mode == "best" else {}
+    emit(event="done", step=step, run_dir=str(run_dir), onnx=str(onnx), stopped_early=bool(stop), stopped_by=stop, **best)
     """
 )
 
@@ -258,6 +259,20 @@ def test_a_real_tiny_training_run_lands_in_the_library(qtbot, settings, user_mod
     assert panel.loss_chart.series["d"] and panel.samples.pixmap() is not None
     window.state.cancel_generation()
     drain(qtbot)
+
+
+def test_an_earlier_lower_swd_is_named_when_the_run_ends(qtbot, settings, fake, tmp_path):
+    panel = make_panel(qtbot, settings, fake("best"), tmp_path / "mine")
+    with qtbot.waitSignal(panel.model_added, timeout=20_000):
+        panel.start(["--preset", "x"])
+    best = str(tmp_path / "run" / "best.pt")
+    assert f"step 20 read a lower SWD (0.5) than the end; its weights are {best}" in panel.status.text()
+    assert f"texgen export {best}" in panel.log_view.toPlainText()
+    # A run whose last evaluation was its lowest says nothing of it.
+    plain = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine2")
+    with qtbot.waitSignal(plain.model_added, timeout=20_000):
+        plain.start(["--preset", "x"])
+    assert "lower SWD" not in plain.status.text() and "in your library" in plain.status.text()
 
 
 def test_a_trainer_warning_stays_in_sight(qtbot, settings, fake, tmp_path):

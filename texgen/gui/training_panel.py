@@ -254,7 +254,15 @@ class TrainingPanel(QWidget):
                 return
             early = " (stopped early)" if done.get("stopped_early") else ""
             self.progress.setFormat("done")
-            self._set_status(f"Done{early}: model {self.installed.stem} is in your library, ready to generate from.")
+            status = f"Done{early}: model {self.installed.stem} is in your library, ready to generate from."
+            best = done.get("best")
+            if isinstance(best, dict) and {"step", "swd", "path"} <= best.keys():
+                # An earlier evaluation read lower than the last: say where its weights are.
+                line = (f"step {best['step']} read a lower SWD ({best['swd']:.1f}) than the end; its weights are "
+                        f"{best['path']} (look at that step's samples, then `texgen export {best['path']}`)")
+                self.log_view.appendPlainText(line)
+                status += " Also: " + line + "."
+            self._set_status(status)
             self.model_added.emit(str(self.installed))
             self.message.emit(f"new model {self.installed.stem} added to the library")
         elif outcome == "error":
