@@ -77,8 +77,7 @@ def test_the_lowest_swd_is_kept_as_best_and_survives_a_resume(tmp_path, capsys):
     # 176-178), so best.pt is an earlier step than the last and was written before the resume.
     cfg = tiny("spatial-dcgan", texture_folder(tmp_path / "textures"), tmp_path / "runs", channels=1,
                steps=4, n_critic=1, eval_every=1, seed=3)  # fmt: skip
-    events = Events()
-    run = train(cfg, events, should_stop=StopAfter(3))
+    run = train(cfg, Events(), should_stop=StopAfter(3))
     assert train_main(["--resume", str(run), "--steps", "6", "--progress", "none"]) == 0
     printed = capsys.readouterr().out
     swds = {e["step"]: e["metrics"]["swd"] for e in map(json.loads, (run / "stats.jsonl").read_text().splitlines()) if "metrics" in e}

@@ -140,8 +140,8 @@ def export_generator(
     data, worst = onnx_bytes(G, spec, info)
     # 5. Write the model and its card.
     # Another checkpoint than the run's latest (best.pt, a copy) does not overwrite its model.
-    stem = Path(ckpt["path"]).stem
-    default = "generator.onnx" if Path(ckpt["path"]).name == LATEST else f"generator-{stem}.onnx"
+    source = Path(ckpt["path"])
+    default = "generator.onnx" if source.name == LATEST else f"generator-{source.stem}.onnx"
     out = Path(out) if out is not None else run_dir / default
     if out.is_dir():
         out = out / default
