@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import Qt
 
 from gui_helpers import settings, user_models  # noqa: F401
 from texgen.errors import ExportError
@@ -81,16 +82,36 @@ FAKE = textwrap.dedent(
 )
 
 
+# A stand-in `texgen export CHECKPOINT`: writes generator-best.onnx beside the checkpoint
+# and prints its path, as the real one does; or fails as the real one does (stderr, exit 2).
+FAKE_EXPORT = textwrap.dedent(
+    """
+    import shutil, sys
+    from pathlib import Path
+    mode, model, checkpoint = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    if mode == "error":
+        print(f"error: {checkpoint} does not exist. Give a run folder or a .pt checkpoint", file=sys.stderr)
+        sys.exit(2)
+    out = checkpoint.parent / "generator best.onnx"  # a space: the path is one line, not one word
+    shutil.copyfile(model, out)
+    print(out)
+    """
+)
+
+
 @pytest.fixture
 def fake(tmp_path, models):
     script = tmp_path / "fake_trainer.py"
     script.write_text(FAKE)
+    exporter = tmp_path / "fake_export.py"
+    exporter.write_text(FAKE_EXPORT)
     grid = np.zeros((70, 70, 3), np.uint8)
     grid[::2] = 200
     Image.fromarray(grid).save(tmp_path / "grid.png")
 
-    def command(mode: str) -> TrainerCommand:
-        return TrainerCommand(sys.executable, [str(script), mode, str(tmp_path / "run"), str(models.spatial_rgb)])
+    def command(mode: str, export: str = "ok") -> TrainerCommand:
+        return TrainerCommand(sys.executable, [str(script), mode, str(tmp_path / "run"), str(models.spatial_rgb)],
+                              [str(exporter), export, str(models.spatial_rgb)])
 
     return command
 
@@ -257,22 +278,63 @@ def test_a_real_tiny_training_run_lands_in_the_library(qtbot, settings, user_mod
     assert str(installed) in window.library.paths()
     assert window.state.generator.info.tileable and window.state.generator.info.training_steps == 2
     assert panel.loss_chart.series["d"] and panel.samples.pixmap() is not None
+    # The lowest-SWD checkpoint's model comes from a real `texgen export` child process (here
+    # of latest.pt: which step of a 2-step run reads lower is down to chance).
+    checkpoint = Path(panel.run.last["done"]["run_dir"]) / "checkpoints" / "latest.pt"
+    panel.best = {"step": 2, "swd": 1.0, "path": str(checkpoint)}
+    with qtbot.waitSignal(panel.model_added, timeout=300_000) as blocker:
+        panel.add_best()
+    assert Path(blocker.args[0]) == user_models / "tiny-gravel-step2.onnx", panel.status.text()
+    assert load_generator(user_models / "tiny-gravel-step2.onnx", device="cpu").info.training_steps == 2
     window.state.cancel_generation()
     drain(qtbot)
 
 
-def test_an_earlier_lower_swd_is_named_when_the_run_ends(qtbot, settings, fake, tmp_path):
+def test_an_earlier_lower_swd_is_named_and_its_model_can_be_added(qtbot, settings, fake, tmp_path):
     panel = make_panel(qtbot, settings, fake("best"), tmp_path / "mine")
     with qtbot.waitSignal(panel.model_added, timeout=20_000):
         panel.start(["--preset", "x"])
     best = str(tmp_path / "run" / "best.pt")
-    assert f"step 20 read a lower SWD (0.5) than the end; its weights are {best}" in panel.status.text()
-    assert f"texgen export {best}" in panel.log_view.toPlainText()
-    # A run whose last evaluation was its lowest says nothing of it.
+    assert "Step 20 read a lower SWD (0.5) than the end" in panel.status.text()
+    log = panel.log_view.toPlainText()
+    assert f"its weights are {best}" in log and f"texgen export {best}" in log
+    assert panel.best_button.isVisibleTo(panel) and panel.best_button.text() == "Add step 20 to the library"
+    # The button exports best.pt and adds its model beside the run's, named after the step.
+    with qtbot.waitSignal(panel.model_added, timeout=20_000) as blocker:
+        qtbot.mouseClick(panel.best_button, Qt.MouseButton.LeftButton)
+        assert not panel.best_button.isEnabled() and not panel.form.start_button.isEnabled()
+    added = Path(blocker.args[0])
+    assert added == tmp_path / "mine" / "run-step20.onnx" and (tmp_path / "mine" / "run.onnx").exists()
+    assert load_generator(added, device="cpu").info.kind == "texture"
+    assert "run-step20" in panel.status.text() and not panel.best_button.isVisibleTo(panel)
+    assert panel.form.start_button.isEnabled() and panel.exporter is None
+    # A new run hides what the last one offered.
+    with qtbot.waitSignal(panel.model_added, timeout=20_000):
+        panel.start(["--preset", "x"])
+    assert panel.best_button.isVisibleTo(panel) and panel.best["step"] == 20
+    panel.start(["--preset", "x"])
+    assert not panel.best_button.isVisibleTo(panel) and panel.best is None
+    with qtbot.waitSignal(panel.run.ended, timeout=20_000):
+        pass
+    # A run whose last evaluation was its lowest says nothing of it and offers nothing.
     plain = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine2")
     with qtbot.waitSignal(plain.model_added, timeout=20_000):
         plain.start(["--preset", "x"])
     assert "lower SWD" not in plain.status.text() and "in your library" in plain.status.text()
+    assert not plain.best_button.isVisibleTo(plain)
+
+
+def test_a_failed_export_of_the_best_checkpoint_is_shown_and_can_be_retried(qtbot, settings, fake, tmp_path):
+    panel = make_panel(qtbot, settings, fake("best", export="error"), tmp_path / "mine")
+    with qtbot.waitSignal(panel.model_added, timeout=20_000):
+        panel.start(["--preset", "x"])
+    qtbot.mouseClick(panel.best_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.exporter is None, timeout=20_000)
+    best = tmp_path / "run" / "best.pt"
+    assert panel.status.text() == f"could not export the model of step 20: {best} does not exist. Give a run folder or a .pt checkpoint"
+    assert "ff8a80" in panel.status.styleSheet()
+    assert panel.best_button.isEnabled() and panel.best_button.isVisibleTo(panel) and panel.form.start_button.isEnabled()
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["run.onnx"]
 
 
 def test_a_trainer_warning_stays_in_sight(qtbot, settings, fake, tmp_path):

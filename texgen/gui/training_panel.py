@@ -1,7 +1,9 @@
 """The training panel: the form (images, recipe, duration) on the left; progress, time left,
 loss and metric curves, the latest sample grid and the trainer's log on the right. Stop
 checkpoints cleanly; when the run is done its model is copied into the user model folder
-and announced (`model_added`), so the library shows it ready to generate from.
+and announced (`model_added`), so the library shows it ready to generate from. When an earlier
+evaluation read a lower SWD than the last, a button adds that checkpoint's model as well (a
+`texgen export` child process of the run's checkpoints/best.pt), named after its step.
 
 The run is a `texgen train` child process (`training_process.TrainingProcess`); this panel
 only draws its events.
@@ -13,13 +15,14 @@ import re
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
+    QPushButton,
     QSizePolicy,
     QSplitter,
     QVBoxLayout,
@@ -80,6 +83,8 @@ class TrainingPanel(QWidget):
         self.total_steps: int | None = None
         self.warning = ""  # a trainer warning (collapse) shown beside the progress
         self.minutes: float | None = None
+        self.best: dict | None = None  # the done event's "best": step, swd, path of best.pt
+        self.exporter: QProcess | None = None  # `texgen export` of best.pt, while it runs
         self.form = TrainingForm(settings, self.run.command)
         self.form.start_button.clicked.connect(lambda: self.start())
         self.form.stop_button.clicked.connect(self.stop)
@@ -96,6 +101,11 @@ class TrainingPanel(QWidget):
         self.status = QLabel("Choose your images and a recipe, then Start.")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.best_button = QPushButton()
+        self.best_button.setToolTip("Export the checkpoint with the lowest SWD (checkpoints/best.pt) and add it to "
+                                    "your library beside the run's final model, to compare the two")
+        self.best_button.clicked.connect(self.add_best)
+        self.best_button.hide()
         self.loss_chart = Chart("Losses")
         self.metric_chart = Chart("Quality (lower is better)")
         self.samples = QLabel("Sample grids appear here as training goes")
@@ -115,6 +125,7 @@ class TrainingPanel(QWidget):
         right = QVBoxLayout()
         right.addWidget(self.progress)
         right.addWidget(self.status)
+        right.addWidget(self.best_button, 0, Qt.AlignmentFlag.AlignLeft)
         right.addLayout(charts, 3)
         right.addWidget(QLabel("Latest samples"))
         right.addWidget(self.samples, 3)
@@ -132,6 +143,10 @@ class TrainingPanel(QWidget):
 
     def shutdown(self) -> None:
         self.form.shutdown()
+        p = self.exporter
+        if p is not None and p.state() != QProcess.ProcessState.NotRunning:
+            p.kill()
+            p.waitForFinished(2000)
 
     # --- running -------------------------------------------------------------------------
     @property
@@ -139,7 +154,7 @@ class TrainingPanel(QWidget):
         return self.run.running
 
     def start(self, args: list[str] | None = None) -> None:
-        if self.running:
+        if self.running or self.exporter is not None:
             return
         if args is None:
             problem = self.form.problem()
@@ -148,7 +163,8 @@ class TrainingPanel(QWidget):
                 return
             args = self.form.arguments()
             self.form.save()
-        self.outcome, self.installed = None, None
+        self.outcome, self.installed, self.best = None, None, None
+        self.best_button.hide()
         self.total_steps, self.minutes = None, None
         self.warning = ""
         self.loss_chart.clear()
@@ -257,11 +273,17 @@ class TrainingPanel(QWidget):
             status = f"Done{early}: model {self.installed.stem} is in your library, ready to generate from."
             best = done.get("best")
             if isinstance(best, dict) and {"step", "swd", "path"} <= best.keys():
-                # An earlier evaluation read lower than the last: say where its weights are.
+                # An earlier evaluation read lower than the last: say where its weights are, and
+                # offer its model beside the final one (a lower SWD is not always a better look).
+                self.best = best
                 line = (f"step {best['step']} read a lower SWD ({best['swd']:.1f}) than the end; its weights are "
-                        f"{best['path']} (look at that step's samples, then `texgen export {best['path']}`)")
+                        f"{best['path']} (`texgen export {best['path']}` makes its model)")
                 self.log_view.appendPlainText(line)
-                status += " Also: " + line + "."
+                status += (f" Step {best['step']} read a lower SWD ({best['swd']:.1f}) than the end: add it too, "
+                           "then compare the two by eye.")
+                self.best_button.setText(f"Add step {best['step']} to the library")
+                self.best_button.setEnabled(True)
+                self.best_button.show()
             self._set_status(status)
             self.model_added.emit(str(self.installed))
             self.message.emit(f"new model {self.installed.stem} added to the library")
@@ -271,6 +293,64 @@ class TrainingPanel(QWidget):
         else:
             self.progress.setFormat("crashed")
             self._show_problem(message)
+
+    # --- the lowest-SWD checkpoint ------------------------------------------------------------
+    def add_best(self) -> None:
+        """Export best.pt with `texgen export` (a child process: the GUI never imports torch),
+        then copy its model into the library as `<run's model>-step<N>`."""
+        if self.best is None or self.exporter is not None or self.running:
+            return
+        p = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONIOENCODING", "utf-8")
+        p.setProcessEnvironment(env)
+        p.finished.connect(self._best_exported)
+        p.errorOccurred.connect(self._best_failed_to_start)
+        self.exporter = p
+        self.best_button.setEnabled(False)
+        self.form.start_button.setEnabled(False)
+        self._set_status(f"Exporting the model of step {self.best['step']}…")
+        command = self.run.command
+        p.start(command.program, command.export_arguments([str(self.best["path"])]))
+
+    def _best_exported(self, code: int, status: QProcess.ExitStatus) -> None:
+        p, self.exporter = self.exporter, None
+        if p is None:
+            return
+        out = [line.strip() for line in bytes(p.readAllStandardOutput()).decode("utf-8", "replace").splitlines() if line.strip()]
+        err = [line for line in bytes(p.readAllStandardError()).decode("utf-8", "replace").splitlines() if line.strip()]
+        p.deleteLater()
+        self._best_done(out[-1] if code == 0 and status == QProcess.ExitStatus.NormalExit and out else None, err)
+
+    def _best_failed_to_start(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart and self.exporter is not None:
+            self.exporter = None
+            self._best_done(None, [f"could not start {self.run.command.program}: check that texgen is installed with its trainer"])
+
+    def _best_done(self, onnx: str | None, err: list[str]) -> None:
+        self.form.start_button.setEnabled(True)
+        best = self.best
+        if best is None:
+            return
+        if onnx is None:
+            why = err[-1].removeprefix("error: ") if err else "the exporter ended without a model"
+            self.best_button.setEnabled(True)
+            self._show_problem(f"could not export the model of step {best['step']}: {why}")
+            return
+        name = f"{self.installed.stem if self.installed else 'trained'}-step{best['step']}"
+        try:
+            added = install_model(onnx, name, self.models_dir)
+        except (OSError, ExportError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
+            self.best_button.setEnabled(True)
+            self._show_problem(f"the model of step {best['step']} was exported ({onnx}) but could not be copied to your models: {why}")
+            return
+        self.best_button.hide()
+        self.log_view.appendPlainText(f"step {best['step']}'s model: {onnx}, added to the library as {added.stem}")
+        self._set_status(f"Model {added.stem} (step {best['step']}, SWD {best['swd']:.1f}) is in your library beside "
+                         f"{self.installed.stem if self.installed else 'the final model'}: compare the two.")
+        self.model_added.emit(str(added))
+        self.message.emit(f"new model {added.stem} added to the library")
 
     def _show_problem(self, message: str) -> None:
         self.status.setText(message)

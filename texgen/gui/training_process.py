@@ -24,24 +24,29 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 KILL_AFTER_MS = 120_000  # a Stop that has not ended the run by then becomes a kill
 
 
-def default_trainer() -> tuple[str, list[str]]:
-    """`texgen train` here: the console `texgen` beside a frozen app (a windowed executable's
-    output may not reach us on Windows), else this Python."""
+def default_trainer(command: str = "train") -> tuple[str, list[str]]:
+    """`texgen train` (or `texgen export`) here: the console `texgen` beside a frozen app (a
+    windowed executable's output may not reach us on Windows), else this Python."""
     if getattr(sys, "frozen", False):
         exe = "texgen.exe" if sys.platform == "win32" else "texgen"
-        return str(Path(sys.executable).with_name(exe)), ["train"]
-    return sys.executable, ["-m", "texgen", "train"]
+        return str(Path(sys.executable).with_name(exe)), [command]
+    return sys.executable, ["-m", "texgen", command]
 
 
 @dataclass
 class TrainerCommand:
-    """How to start the trainer; tests point it at a stand-in script."""
+    """How to start the trainer (and its exporter, `texgen export`, with `export_prefix`);
+    tests point them at stand-in scripts."""
 
     program: str = field(default_factory=lambda: default_trainer()[0])
     prefix: list[str] = field(default_factory=lambda: default_trainer()[1])
+    export_prefix: list[str] = field(default_factory=lambda: default_trainer("export")[1])
 
     def arguments(self, args: list[str]) -> list[str]:
         return [*self.prefix, *args]
+
+    def export_arguments(self, args: list[str]) -> list[str]:
+        return [*self.export_prefix, *args]
 
 
 class TrainingProcess(QObject):
