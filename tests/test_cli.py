@@ -203,7 +203,7 @@ def _bad(tmp_path: Path, models) -> dict[str, tuple[list[str], str]]:
         "not a generator": (["-m", str(models.not_generator)], "not a generator"),
         "unknown class": (["-m", str(models.conditional), "--class", "marble"], "unknown class 'marble'"),
         "bad terrain size": (["-m", str(models.spatial_height), "--preset", "unity-terrain", "--size", "512"], "33, 65, 129, 257, 513, 1025, 2049, 4097"),
-        "nan output": (["-m", str(models.nan)], "NaN"),
+        "nan output": (["-m", str(models.nan), "--no-seamless"], "NaN"),
         "malformed seeds": (m + ["--seeds", "1-x"], "not a seed or a range"),
         "backwards range": (m + ["--seeds", "9-2"], "runs backwards"),
         "negative count": (m + ["--count", "-3"], "at least 1"),
@@ -216,6 +216,14 @@ def _bad(tmp_path: Path, models) -> dict[str, tuple[list[str], str]]:
         "one frame": (m + ["--interpolate", "3:7", "--frames", "1"], "ask for 2"),
         "frames alone": (m + ["--frames", "5"], "--frames is for --interpolate"),
         "frame field without frames": (m + ["--name", "{model}_{frame}"], "has no value here"),
+        "seeds share a file": (m + ["--seeds", "1-3", "--name", "{model}_{map}"], "gives spatial-rgb seed 1 and spatial-rgb seed 2 the same file spatial-rgb_albedo.png"),
+        "models share a file": (["--seeds", "1", "--preset", "png16", "--name", "{seed}_{map}"], "gives stone-texture seed 1 and terrain seed 1 the same file 1_height.png"),
+        "albedo of the default heightmap": (["--seeds", "1-2", "--maps", "albedo"], "model 'terrain': a heightmap model has no albedo"),
+        "unknown map": (m + ["--maps", "bogus"], "map 'bogus' is unknown"),
+        "normal strength nan": (m + ["--preset", "unity-texture", "--normal-strength", "nan"], "not a positive number"),
+        "name too long": (m + ["--name", "a" * 250 + "_{map}"], "more than the 255 a file system takes"),
+        "too small to make seamless": (["-m", str(models.nan)], "makes 4x4 images, too small to make seamless"),
+        "shared edge of one pixel": (["-m", str(models.spatial_height), "--preset", "unreal-landscape", "--size", "2"], "too small for the unreal-landscape preset"),
     } | {"_out": ([out], "")}
 
 
@@ -223,7 +231,9 @@ def _bad(tmp_path: Path, models) -> dict[str, tuple[list[str], str]]:
     "missing model", "truncated model", "not onnx", "not a generator", "unknown class", "bad terrain size",
     "nan output", "malformed seeds", "backwards range", "negative count", "bad size", "unknown preset",
     "unknown model name", "bad template", "bad interpolation pair", "interpolation to itself", "one frame",
-    "frames alone", "frame field without frames",
+    "frames alone", "frame field without frames", "seeds share a file", "models share a file",
+    "albedo of the default heightmap", "unknown map", "normal strength nan", "name too long",
+    "too small to make seamless", "shared edge of one pixel",
 ])
 def test_bad_input_is_one_clear_line(case, tmp_path, models):
     cases = _bad(tmp_path, models)
@@ -234,7 +244,21 @@ def test_bad_input_is_one_clear_line(case, tmp_path, models):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and words in errors[0], result.stderr
     assert "Traceback" not in result.stderr
-    assert not out.exists() or not [p for p in out.iterdir() if not p.name.startswith(".")]
+    if case == "nan output":  # found while generating: the folder was made, nothing written in it
+        assert not [p for p in out.iterdir() if not p.name.startswith(".")]
+    else:  # found before anything is made, the output folder included
+        assert not out.exists()
+
+
+def test_a_folder_named_like_a_model_does_not_hide_it(tmp_path, monkeypatch):
+    """`texgen generate -m terrain -o terrain`, run twice: the second run must still find the
+    installed terrain model, not take the output folder for a model."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "terrain").mkdir()
+    assert main(["generate", "-m", "terrain", "-s", "1", "--size", "33", "-o", "terrain", "--device", "cpu"]) == 0
+    assert (tmp_path / "terrain" / "terrain_1_height.raw").stat().st_size == 33 * 33 * 2
+    (tmp_path / "empty").mkdir()  # a folder that is no model's name is still named as a folder
+    assert main(["generate", "-m", "empty", "-o", "out", "--device", "cpu"]) == 2
 
 
 def test_unwritable_output_fails_before_generating(models, tmp_path):

@@ -204,7 +204,8 @@ def test_failed_rename_keeps_the_old_raw(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "code, words",
-    [(errno.ENOSPC, "free disk space"), (errno.EACCES, "writable folder"), (errno.EROFS, "writable folder")],
+    [(errno.ENOSPC, "free disk space"), (errno.EACCES, "writable folder"), (errno.EROFS, "writable folder"),
+     (errno.ENAMETOOLONG, "shorter file name")],
 )
 def test_os_errors_become_export_errors_naming_path_and_fix(tmp_path, code, words):
     final = tmp_path / "h.raw"
@@ -214,6 +215,19 @@ def test_os_errors_become_export_errors_naming_path_and_fix(tmp_path, code, word
             raise OSError(code, os.strerror(code))
     assert str(final) in str(err.value) and words in str(err.value)
     assert leftovers(tmp_path) == [] and not final.exists()
+
+
+def test_a_name_near_the_limit_still_has_a_temporary_name_that_fits(tmp_path):
+    """255 bytes is the most a name may have; the temporary name, which adds the writer's pid
+    and a random tag, cuts the final name short instead of failing with ENAMETOOLONG."""
+    final = tmp_path / ("é" * 120 + "a" * 11 + ".png")  # 251 bytes in UTF-8
+    seen = []
+    with atomic_path(final) as tmp:
+        seen.append(tmp.name)
+        tmp.write_bytes(b"whole")
+    assert final.read_bytes() == b"whole" and leftovers(tmp_path) == []
+    assert len(seen[0].encode("utf-8")) <= 255 and seen[0].startswith(".éé") and seen[0].endswith(".tmp")
+    assert exporters._TEMP.match(seen[0])  # still swept when a killed writer leaves it
 
 
 def test_other_errors_propagate_unchanged(tmp_path):

@@ -109,6 +109,12 @@ def test_check_size_lists_the_valid_sizes():
         get_preset("unreal-landscape").check_size(505, 1009)
     get_preset("unreal-landscape").check_size(600, 600)  # not recommended, but Unreal takes it
     get_preset("png").check_size(48, 300)
+    # A shared edge needs a map to share: 2 would be one pixel repeated, 1 nothing at all.
+    for side in (1, 2):
+        with pytest.raises(RequestError, match=f"size {side}x{side} is too small for the unreal-landscape preset"):
+            get_preset("unreal-landscape").check_size(side, side)
+    get_preset("unreal-landscape").check_size(3, 3)
+    get_preset("png").check_size(1, 1)
 
 
 def test_nearest_size():

@@ -34,6 +34,8 @@ NAME_FIELDS: tuple[str, ...] = ("model", "seed", "map", "class", "size", "index"
 SUFFIX = {"png16": ".png", "png8": ".png", "raw16": ".raw", "r16": ".r16"}
 HILLSHADE = {"azimuth": 315.0, "altitude": 45.0}
 
+# The longest file name (in bytes) that NTFS, ext4, APFS and their kin all take.
+MAX_NAME_BYTES = 255
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
@@ -91,7 +93,7 @@ def planned_paths(
     fills size from the image, so pass it here when the template uses it.
     """
     chosen = tuple(maps) if maps is not None else preset.maps_for(kind)
-    _check_maps(chosen, kind)
+    check_maps(chosen, kind)
     stems = _stems(template or preset.name_template, {"preset": preset.name, **fields}, chosen)
     return [Path(out_dir) / f"{stem}{_suffix(m, preset)}" for m, stem in zip(chosen, stems)]
 
@@ -132,7 +134,7 @@ def export_image(
     # 1. Check the whole request.
     a = _hwc(img)
     chosen = tuple(maps) if maps is not None else preset.maps_for(kind)
-    _check_maps(chosen, kind)
+    check_maps(chosen, kind)
     convention = normal_convention or preset.normal_convention
     if convention not in CONVENTIONS:
         raise RequestError(f"normal map convention {convention!r} is unknown", "use 'opengl' or 'directx'")
@@ -214,7 +216,8 @@ def _stems(template: str, fields: dict[str, Any], chosen: tuple[str, ...]) -> li
     return stems
 
 
-def _check_maps(chosen: tuple[str, ...], kind: str) -> None:
+def check_maps(chosen: tuple[str, ...], kind: str) -> None:
+    """RequestError unless `chosen` is a valid, non-repeating set of maps for a `kind` model."""
     if kind not in ("texture", "heightmap"):
         raise RequestError(f"model kind {kind!r} is unknown", "use 'texture' or 'heightmap'")
     if not chosen:

@@ -54,6 +54,11 @@ def _os_error(exc: OSError, target: Path) -> ExportError | None:
         )
     if exc.errno == errno.ENOENT:
         return ExportError(f"cannot write {target}: its folder does not exist", "create the folder or choose another")
+    if exc.errno == errno.ENAMETOOLONG:
+        return ExportError(
+            f"cannot write {target}: the file name or path is too long for this file system",
+            "use a shorter file name template or a folder nearer the drive's root",
+        )
     if exc.errno in (errno.EISDIR, errno.ENOTDIR):
         return ExportError(f"cannot write {target}: a folder is in the way", "choose another file name or folder")
     return None
@@ -74,7 +79,12 @@ def atomic_path(final: Path) -> Iterator[Path]:
     """
     final = Path(final)
     # The writer's pid in the name lets a later run remove what a killed one left (sweep_temp).
-    tmp = final.parent / f".{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+    # The final name is cut short in it, so a name near the file system's limit of 255 bytes
+    # still has a temporary name that fits.
+    tail = f".{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+    room = 255 - 1 - len(tail)
+    stem = final.name.encode("utf-8")[:room].decode("utf-8", "ignore")
+    tmp = final.parent / f".{stem}{tail}"
     try:
         yield tmp
         os.replace(tmp, final)

@@ -65,6 +65,12 @@ class ExportPreset:
         """RequestError naming the valid sizes when this preset cannot take height x width."""
         if height < 1 or width < 1:
             raise RequestError(f"size {width}x{height} is not positive", f"use e.g. {self.default_size}")
+        if self.shared_edge and min(height, width) < 3:
+            raise RequestError(
+                f"size {width}x{height} is too small for the {self.name} preset, whose last row and "
+                "column repeat the first",
+                f"use at least 3, e.g. {self.default_size}",
+            )
         if (self.square or self.sizes) and height != width:
             raise RequestError(
                 f"size {width}x{height} is not square, and the {self.name} preset needs a square map",
@@ -203,7 +209,8 @@ PRESETS: dict[str, ExportPreset] = {
         ExportPreset(
             name="godot-texture",
             engine="godot",
-            description="Godot material: colour PNG and an OpenGL normal map; heights as 16-bit PNG.",
+            description="Godot material: colour PNG and an OpenGL normal map; heights as 16-bit PNG "
+            "(Godot imports a PNG at 8 bits; for a terrain's 16 bits use godot-terrain).",
             **_MATERIAL_MAPS,
         ),
     )

@@ -11,6 +11,7 @@ renamed, so a cancelled, killed or failed batch leaves only whole files.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,8 +23,10 @@ from texgen.commands import generate_command, model_argument
 from texgen.errors import CancelledError, RequestError
 from texgen.exporters import check_writable, sweep_temp
 from texgen.model import Generator, load_generator
+from texgen.export import MAX_NAME_BYTES, check_maps
 from texgen.presets import ExportPreset, export_image, get_preset, planned_paths
 from texgen.sampling import Sample, check_batch_size, check_size, interpolate, resolve_label, sample
+from texgen.seamless import MIN_SIZE
 
 # The preset used for a model kind when the request names none.
 DEFAULT_PRESETS: dict[str, str] = {"texture": "png", "heightmap": "unity-terrain"}
@@ -95,6 +98,12 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
     info = gen.info
     preset = get_preset(req.preset or DEFAULT_PRESETS[info.kind])
     label = resolve_label(gen, req.label)
+    if req.seamless and not info.tileable and not info.spatial and min(info.native_height, info.native_width) < MIN_SIZE:
+        raise RequestError(
+            f"model {info.name!r} makes {info.native_width}x{info.native_height} images, too small to make "
+            f"seamless (at least {MIN_SIZE}x{MIN_SIZE})",
+            "add --no-seamless (in the app: untick Seamless) to keep its images as they are",
+        )
     if req.size is not None:
         size = check_size(gen, req.size)
     elif preset.default_size:
@@ -115,6 +124,10 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
         # image that does not tile is generated at the odd size itself.
         gh, gw, extend = size[0], size[1], False
     maps = req.maps or preset.maps_for(info.kind)
+    try:
+        check_maps(tuple(maps), info.kind)
+    except RequestError as exc:
+        raise RequestError(f"model {info.name!r}: {exc.problem}", exc.fix) from None
     return _Job(gen, preset, size, (gh, gw), extend, label, tuple(maps), model_argument(str(gen.path)))
 
 
@@ -164,6 +177,60 @@ def _sidecar(job: _Job, req: GenerateRequest, seed: int, t: float | None = None)
         "device": job.gen.device,
         "regenerate": generate_command(one, out=False, model=job.model_arg),
     }
+
+
+def _template(req: GenerateRequest, job: _Job) -> str:
+    """The file-name template of a job: the request's, or its preset's made unique per class
+    and per interpolation frame."""
+    template = req.name_template or job.preset.name_template
+    if req.name_template is None and job.label is not None and "{class}" not in template:
+        # Default names of a conditional model carry the class, so a batch of another
+        # class does not overwrite this one.
+        template = template.replace("{model}", "{model}_{class}", 1)
+    if req.name_template is None and req.interpolate is not None:
+        template = template.replace("{seed}", "{seed}-{to_seed}_f{frame:03d}", 1)
+    return template
+
+
+def _names(req: GenerateRequest, job: _Job, key: int, index: int) -> dict:
+    """The name fields of one image: seed `key`, or interpolation frame `key`."""
+    if req.interpolate is None:
+        return _fields(job, key, index)
+    return _fields(job, req.interpolate[0], key, (key, req.interpolate[1]))
+
+
+def _plan_files(req: GenerateRequest, jobs: list[_Job], keys: list[int], out_dir: Path) -> list[dict[int, list[Path]]]:
+    """Every file the request writes, per job and key, checked before the first is written:
+    no two images may share a file (a template without {seed}, or two models without
+    {model}, would silently overwrite one with the next), and no name may be longer than a
+    file system takes (with its sidecar's ".json")."""
+    planned: list[dict[int, list[Path]]] = []
+    position = {key: i for i, key in enumerate(keys)}  # for the {index} name field
+    owner: dict[Path, str] = {}
+    for job in jobs:
+        template = _template(req, job)
+        files: dict[int, list[Path]] = {}
+        for key in keys:
+            paths = planned_paths(job.preset, job.gen.info.kind, out_dir, template, _names(req, job, key, position[key]), job.maps)
+            what = f"{job.gen.info.name} {'frame' if req.interpolate else 'seed'} {key}"
+            for path in paths:
+                longest = len((path.name + ".json").encode("utf-8"))
+                if longest > MAX_NAME_BYTES:
+                    raise RequestError(
+                        f"file name {path.name[:40]}… is {longest - 5} bytes long (its sidecar "
+                        f"{longest}), more than the {MAX_NAME_BYTES} a file system takes",
+                        "shorten the file name template (--name)",
+                    )
+                first = owner.setdefault(path, what)
+                if first != what:
+                    raise RequestError(
+                        f"file name template {template!r} gives {first} and {what} the same file {path.name}, "
+                        "so one would overwrite the other",
+                        "add {seed} (and {model} when several models write into one folder) to the template",
+                    )
+            files[key] = paths
+        planned.append(files)
+    return planned
 
 
 MAX_FRAMES = 10_000
@@ -232,6 +299,9 @@ def generate(
     started = time.perf_counter()
     result = GenerateResult()
     keys = _keys(req)  # seeds, or frame indices along an interpolation path
+    strength = req.normal_strength
+    if strength is not None and not (math.isfinite(strength) and strength > 0):
+        raise RequestError(f"normal map strength {strength} is not a positive number", "use a value above 0, e.g. 2")
 
     # 1. Load the models and plan every job: all checks happen before the first file.
     if generators is None:
@@ -244,6 +314,7 @@ def generate(
         result.notes += [f"{gen.info.name}: guessed {g}" for g in gen.guesses]
         jobs.append(_plan(req, gen, result.notes))
     out_dir = Path(req.out_dir).expanduser()
+    planned = _plan_files(req, jobs, keys, out_dir)  # names checked before the folder is made
     check_writable(out_dir)
     swept = sweep_temp(out_dir)
     if swept:
@@ -252,26 +323,13 @@ def generate(
     # 2. Generate and export, streaming.
     total, done = len(keys) * len(jobs), 0
     position = {key: i for i, key in enumerate(keys)}  # for the {index} name field
-    for job in jobs:
-        template = req.name_template or job.preset.name_template
-        if req.name_template is None and job.label is not None and "{class}" not in template:
-            # Default names of a conditional model carry the class, so a batch of another
-            # class does not overwrite this one.
-            template = template.replace("{model}", "{model}_{class}", 1)
-        if req.name_template is None and req.interpolate is not None:
-            template = template.replace("{seed}", "{seed}-{to_seed}_f{frame:03d}", 1)
-
-        def fields(key: int, job: _Job = job) -> dict:
-            if req.interpolate is None:
-                return _fields(job, key, position[key])
-            return _fields(job, req.interpolate[0], key, (key, req.interpolate[1]))
-
+    for job, files in zip(jobs, planned):
+        template = _template(req, job)
         todo = keys
         if req.skip_existing:
             todo = []
             for key in keys:
-                paths = planned_paths(job.preset, job.gen.info.kind, out_dir, template, fields(key), job.maps)
-                if all(p.exists() for p in paths):
+                if all(p.exists() for p in files[key]):
                     result.skipped.append((job.gen.info.name, key))
                     done += 1
                 else:
@@ -279,7 +337,7 @@ def generate(
             if on_progress and done:
                 on_progress(Progress(done, total, job.gen.info.name, None))
         for key, s in _samples(job, req, todo, should_cancel):
-            names = fields(key)
+            names = _names(req, job, key, position[key])
             files = export_image(
                 s.img,
                 kind=job.gen.info.kind,

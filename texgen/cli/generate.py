@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -85,8 +86,8 @@ def request_from_args(args: argparse.Namespace) -> GenerateRequest:
     maps = tuple(m.strip() for m in args.maps.split(",") if m.strip()) if args.maps else None
     if args.threads is not None and args.threads < 1:
         raise RequestError(f"--threads {args.threads} is not a thread count", "use 1 or more, or leave it out")
-    if args.normal_strength is not None and args.normal_strength <= 0:
-        raise RequestError(f"--normal-strength {args.normal_strength} is not positive", "use a value above 0, e.g. 2")
+    if args.normal_strength is not None and not (math.isfinite(args.normal_strength) and args.normal_strength > 0):
+        raise RequestError(f"--normal-strength {args.normal_strength} is not a positive number", "use a value above 0, e.g. 2")
     if args.batch_size < 1:
         raise RequestError(f"--batch-size {args.batch_size} is not a batch size", "use 1 or more")
     return GenerateRequest(
