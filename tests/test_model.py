@@ -72,3 +72,92 @@ def test_bad_model_files_are_refused_with_the_fix(tmp_path, models, make, words)
 def _write(path, data):
     path.write_bytes(data)
     return path
+
+
+def _with_metadata(src, dst, **changes):
+    """A copy of model `src` whose texgen.* metadata entries are changed (as strings)."""
+    import onnx  # noqa: PLC0415
+
+    model = onnx.load(src)
+    for entry in model.metadata_props:
+        key = entry.key.removeprefix("texgen.")
+        if key in changes:
+            entry.value = changes[key]
+    onnx.save(model, dst)
+    return dst
+
+
+@pytest.mark.parametrize("changes,words", [
+    ({"native_height": "32", "native_width": "32"}, "output 'image' is 16x16 pixels, metadata says 32x32"),
+    ({"latent_distribution": "uniform"}, "latent_distribution 'uniform' is not 'normal'"),
+    ({"kind": "heightmap"}, "a heightmap has 1 channel, but channels is 3"),
+])
+def test_metadata_that_disagrees_with_the_graph_is_refused(tmp_path, models, changes, words):
+    bad = _with_metadata(models.vector_rgb, tmp_path / "bad.onnx", **changes)
+    with pytest.raises(ModelError, match=words):
+        load_generator(bad, device="cpu")
+
+
+def test_onnx_this_runtime_cannot_run_is_named_not_called_corrupt(tmp_path):
+    """A valid ONNX file with an operator onnxruntime lacks (or a newer opset) is not corrupt:
+    the message names the operator and says to update onnxruntime, not to re-download."""
+    import onnx  # noqa: PLC0415
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    node = helper.make_node("FancyTanh", ["z"], ["image"], domain="com.example")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, 3, 8, 8])],
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 3, 8, 8])])
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)]
+    # An operator it lacks; then a file format (IR version) newer than it reads.
+    for ir, words in ((8, "FancyTanh"), (99, "IR version: 99")):
+        onnx.save(helper.make_model(graph, opset_imports=opsets, ir_version=ir), tmp_path / "custom.onnx")
+        with pytest.raises(ModelError) as err:
+            load_generator(tmp_path / "custom.onnx", device="cpu")
+        text = str(err.value)
+        assert "cannot run" in text and words in text and "update onnxruntime" in text, text
+        assert "corrupt" not in text and "onnxruntime_src" not in text and "\n" not in text
+
+
+def test_an_explicit_device_that_throws_on_start_is_named(models, monkeypatch, tmp_path):
+    """onnxruntime-gpu can list CUDA and then throw when the session starts (no driver, no
+    device): with --device cuda that is the device's fault, said so, not the model's."""
+    real = devices._open
+
+    def cuda_fails(model, device, threads):
+        if device == "cuda":
+            raise RuntimeError("CUDA failure 100: no CUDA-capable device is detected")
+        return real(model, device, threads)
+
+    monkeypatch.setattr(devices, "available_devices", lambda: ["cuda", "cpu"])
+    monkeypatch.setattr(devices, "_open", cuda_fails)
+    with pytest.raises(ModelError, match=r"device 'cuda' could not start \(CUDA failure 100") as err:
+        load_generator(models.vector_rgb, device="cuda")
+    assert "--device auto" in str(err.value)
+    # A file the CPU cannot open either is the file's fault.
+    broken = _write(tmp_path / "broken.onnx", models.vector_rgb.read_bytes()[:300])
+    with pytest.raises(ModelError, match="not a valid ONNX model"):
+        load_generator(broken, device="cuda")
+
+
+def test_a_graph_with_a_fixed_batch_runs_any_batch_in_pieces(tmp_path):
+    """Some exporters fix the batch size (often at 1): texgen runs such a graph that many
+    latents at a time, so `-s 1-3` works, and says so among its guesses."""
+    import torch  # noqa: PLC0415
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 3 * 8 * 8)
+
+        def forward(self, z):
+            return torch.tanh(self.fc(z)).reshape(-1, 3, 8, 8)
+
+    torch.manual_seed(0)
+    torch.onnx.export(Tiny().eval(), (torch.zeros(1, 4),), tmp_path / "fixed.onnx", dynamo=False,
+                      input_names=["z"], output_names=["image"], opset_version=17)
+    gen = load_generator(tmp_path / "fixed.onnx", device="cpu")
+    assert gen.fixed_batch == 1 and any("fixed at 1" in g for g in gen.guesses)
+    z = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    out = gen.run(z)
+    assert out.shape == (3, 3, 8, 8)
+    np.testing.assert_allclose(out[2], gen.run(z[2:3])[0], atol=1e-6)

@@ -91,14 +91,18 @@ def list_models() -> list[ModelEntry]:
 
 
 def resolve_model(spec: str | os.PathLike) -> Path:
-    """A model given as a path (anything with a separator or .onnx) or as a known name."""
+    """A model given as a path (anything with a separator or .onnx, or an existing file) or as
+    a known name. A folder that happens to share an installed model's name (say an output
+    folder called terrain) does not hide the model."""
     text = os.fspath(spec)
-    if text.endswith(MODEL_SUFFIX) or os.sep in text or "/" in text or Path(text).exists():
+    if text.endswith(MODEL_SUFFIX) or os.sep in text or "/" in text or Path(text).is_file():
         return Path(text).expanduser()
     models = list_models()
     for entry in models:
         if entry.name == text:
             return entry.path
+    if Path(text).exists():
+        return Path(text)  # a folder: the loader says it is not a model file
     known = ", ".join(e.name for e in models) or "none installed"
     raise ModelError(
         f"no model named {text!r} (known: {known})",

@@ -97,7 +97,19 @@ def create_session(model: bytes, device: str = "auto", threads: int | None = Non
                     ", or install onnxruntime-gpu for CUDA" if device == "cuda" else ""
                 ),
             )
-        session = _try(model, device, threads)
+        try:
+            session = _try(model, device, threads)
+        except Exception as exc:
+            if device == "cpu":
+                raise  # the model itself: the loader says what is wrong with it
+            try:
+                _try(model, "cpu", threads)
+            except Exception as on_cpu:
+                raise on_cpu from None  # the CPU refuses it too: the model, not the device
+            raise ModelError(
+                f"device {device!r} could not start ({str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__})",
+                "use --device auto to fall back to the CPU, or check the GPU driver and runtime",
+            ) from None
         if session is None:
             raise ModelError(
                 f"device {device!r} is listed by onnxruntime but could not start "

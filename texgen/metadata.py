@@ -91,6 +91,10 @@ def _problems(info: GeneratorInfo) -> list[str]:
         out.append(f"kind {info.kind!r} is not one of {', '.join(KINDS)}")
     if info.channels not in (1, 3):
         out.append(f"channels is {info.channels}, expected 1 or 3")
+    elif info.kind == "heightmap" and info.channels != 1:
+        out.append(f"a heightmap has 1 channel, but channels is {info.channels}")
+    if info.latent_distribution != "normal":
+        out.append(f"latent_distribution {info.latent_distribution!r} is not 'normal', the only one texgen draws")
     if info.latent_kind not in LATENT_KINDS:
         out.append(f"latent_kind {info.latent_kind!r} is not one of {', '.join(LATENT_KINDS)}")
     if info.latent_size < 1:
@@ -251,6 +255,12 @@ def check_io(info: GeneratorInfo, inputs: Sequence[TensorSpec], outputs: Sequenc
     if isinstance(out.shape[1], int) and out.shape[1] != info.channels:
         raise ModelError(
             f"output {IMAGE_OUTPUT!r} has {out.shape[1]} channels, metadata says {info.channels}",
+            fix,
+        )
+    h, w = out.shape[2], out.shape[3]
+    if not info.spatial and isinstance(h, int) and isinstance(w, int) and (h, w) != (info.native_height, info.native_width):
+        raise ModelError(
+            f"output {IMAGE_OUTPUT!r} is {w}x{h} pixels, metadata says {info.native_width}x{info.native_height}",
             fix,
         )
 

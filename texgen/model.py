@@ -8,10 +8,12 @@ is not ONNX, an ONNX graph of another shape, texgen metadata that disagrees with
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 
 from texgen.devices import Session, create_session
 from texgen.errors import ModelError
@@ -40,6 +42,7 @@ class Generator:
     guesses: list[str] = field(default_factory=list)  # non-empty for a plain ONNX file
     input_name: str = LATENT_INPUT
     output_name: str = IMAGE_OUTPUT
+    fixed_batch: int | None = None  # a graph exported with a fixed batch size runs that many at a time
 
     @property
     def device(self) -> str:
@@ -58,7 +61,23 @@ class Generator:
         return (info.latent_size, -(-height // ppc), -(-width // ppc))
 
     def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        """Run the graph on a batch of latents: NCHW float32, nominally in [-1, 1]."""
+        """Run the graph on a batch of latents: NCHW float32, nominally in [-1, 1]. A graph with
+        a fixed batch size gets the batch in pieces of that size (the last padded with zeros)."""
+        b = self.fixed_batch
+        if b is None or len(z) == b:
+            return self._run(z, labels)
+        out = []
+        for i in range(0, len(z), b):
+            zi = z[i : i + b]
+            li = labels[i : i + b] if labels is not None else None
+            n = len(zi)
+            if n < b:
+                zi = np.concatenate([zi, np.zeros((b - n, *zi.shape[1:]), zi.dtype)])
+                li = np.concatenate([li, np.zeros(b - n, li.dtype)]) if li is not None else None
+            out.append(self._run(zi, li)[:n])
+        return np.concatenate(out)
+
+    def _run(self, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         feeds = {self.input_name: np.ascontiguousarray(z, dtype=np.float32)}
         if self.info.conditional:
             if labels is None:
@@ -100,20 +119,18 @@ def load_generator(path: str | Path, *, device: str = "auto", threads: int | Non
     except ModelError:
         raise
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(
-            f"{path} is not a valid ONNX model (truncated, corrupt or another format: {first[:200]})",
-            "re-export it with `texgen export`, or download it again",
-        ) from None
+        raise _refused(path, exc) from None
     session = runtime.session
     inputs, outputs = _specs(session.get_inputs()), _specs(session.get_outputs())
 
     # 3. Describe it: texgen metadata checked against the graph, or guesses for a plain ONNX.
     props = dict(session.get_modelmeta().custom_metadata_map)
     info = info_from_props(props)
+    batch = inputs[0].shape[0] if inputs and inputs[0].shape else None
+    fixed = batch if isinstance(batch, int) and batch > 0 else None
     if info is not None:
         check_io(info, inputs, outputs)
-        return Generator(path, info, runtime)
+        return Generator(path, info, runtime, fixed_batch=fixed)
     guessed = guess_info(path.stem, inputs, outputs)
     if guessed is None:
         raise ModelError(
@@ -123,10 +140,38 @@ def load_generator(path: str | Path, *, device: str = "auto", threads: int | Non
             "output [N, C, H, W] with C = 1 or 3; texgen-exported models also carry texgen.* metadata",
         )
     info, guesses = guessed
-    gen = Generator(path, info, runtime, guesses, inputs[0].name, outputs[0].name)
+    if fixed is not None:
+        guesses.append(f"batch: fixed at {fixed} in the graph (runs {fixed} image{'s' if fixed > 1 else ''} at a time)")
+    gen = Generator(path, info, runtime, guesses, inputs[0].name, outputs[0].name, fixed)
     if info.spatial:
         gen.info = _measure_spatial(gen)
     return gen
+
+
+def _refused(path: Path, exc: Exception) -> ModelError:
+    """The error for a file onnxruntime would not open: not ONNX at all (truncated, corrupt,
+    another format), or ONNX that this onnxruntime cannot run (a newer opset, a custom op)."""
+    text = str(exc).strip()
+    # onnxruntime's text: "[ONNXRuntimeError] : 1 : FAIL : Load model from X failed:" then,
+    # at times, a C++ source location and signature before the sentence that matters.
+    why = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text)
+    why = re.sub(r"^Load model from .*? failed:\s*", "", why, flags=re.S)
+    why = re.sub(r"^\S*onnxruntime_src\S*\s.*?\)\s+(?=[A-Z])", "", why, flags=re.S)
+    why = re.sub(r"^Fatal error:\s*", "", why)
+    sentences = re.split(r"(?<=\.)\s+", why.splitlines()[0]) if why else [type(exc).__name__]
+    # "ONNX Runtime only *guarantees* support for ... Opset 99 is under development": the
+    # sentence that names the opset says more than the first.
+    why = next((x for x in sentences if re.search(r"\bopset \d+", x, re.I)), sentences[0])[:200]
+    if type(exc).__name__ == "InvalidProtobuf" or "INVALID_PROTOBUF" in text or "protobuf parsing failed" in text:
+        return ModelError(
+            f"{path} is not a valid ONNX model (truncated, corrupt or another format: {why})",
+            "re-export it with `texgen export`, or download it again",
+        )
+    return ModelError(
+        f"{path} is an ONNX model that onnxruntime {ort.__version__} cannot run ({why})",
+        "update onnxruntime (pip install -U onnxruntime), or re-export the model with standard "
+        "operators and an older opset (`texgen export` writes opset 17)",
+    )
 
 
 def _describe(specs: list[TensorSpec], what: str = "input") -> str:
