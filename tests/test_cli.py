@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from png_decoder import read_png
 from texgen.assets import list_models
 from texgen.cli import main
 
@@ -319,3 +320,20 @@ def test_terrain_shared_edge_only_for_tileable_output(models, tmp_path):
     plain = np.fromfile(tmp_path / "plain" / "vector-height_1_height.raw", "<u2").reshape(65, 65)
     assert np.array_equal(tiled[0], tiled[-1]) and np.array_equal(tiled[:, 0], tiled[:, -1])
     assert not np.array_equal(plain[0], plain[-1])
+
+
+def test_defaults_that_decide_nothing_are_said_and_seeds_are_made_once(models, tmp_path, capsys):
+    """A fixed-size model writes its own size unless asked (as --help says, and as the app
+    does), a seed given twice is one image, and an option that applies to no file written
+    here is named in a note instead of passing in silence."""
+    out = tmp_path / "o"
+    assert main(["generate", "-m", str(models.vector_rgb), "-s", "1,1", "-o", str(out), "--device", "cpu"]) == 0
+    (png,) = out.glob("*.png")
+    assert png.name == "vector-rgb_1_albedo.png" and (read_png(png).width, read_png(png).height) == (16, 16)
+    assert "wrote 1 file " in capsys.readouterr().out
+    assert main(["generate", "-m", str(models.spatial_height), "-p", "png", "--byte-order", "big",
+                 "-o", str(tmp_path / "h"), "--device", "cpu"]) == 0
+    assert "--byte-order applies to RAW heights, which preset png does not write here (ignored)" in capsys.readouterr().err
+    assert main(["generate", "-m", str(models.spatial_rgb), "-p", "png", "--normal", "directx",
+                 "-o", str(tmp_path / "t"), "--device", "cpu"]) == 0
+    assert "no normal map is written (maps: albedo), so the normal convention is ignored" in capsys.readouterr().err

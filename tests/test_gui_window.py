@@ -242,3 +242,27 @@ def test_cancel_keeps_the_variations_made_so_far(qtbot, window, models):
     assert 1 <= n < 64 and len(window.state.variations) == n
     assert "cancelled" in window.status_text.text() and not c.stop.isEnabled()
     assert window.gallery.variations()[0].img.shape == (1024, 1024, 3)
+
+
+def test_copy_command_of_a_heightmap_writes_that_heightmap(qtbot, window, models, tmp_path):
+    """The details' command runs as it is: a 64 px terrain is the tile of a 65 Unity terrain
+    (the default heightmap preset), and a size Unity cannot take becomes a 16-bit PNG (before,
+    the command asked unity-terrain for 64 px and failed)."""
+    import shlex  # noqa: PLC0415
+
+    from texgen.cli import main  # noqa: PLC0415
+
+    open_and_generate(qtbot, window, models.spatial_height, count=1, size=64)
+    drain(qtbot)
+    command = window.details.command
+    assert "--size 65" in command and "--preset" not in command
+    assert main(shlex.split(command)[1:] + ["-o", str(tmp_path / "a"), "--device", "cpu"]) == 0
+    raw = np.fromfile(next((tmp_path / "a").glob("*.raw")), "<u2").reshape(65, 65)[::-1]  # bottom row first
+    assert np.array_equal(raw[:, 0], raw[:, 64])  # the shared edge of a tileable 64 px map
+    open_and_generate(qtbot, window, models.vector_grey, count=1, size=None)  # native 16: no 17 in Unity
+    drain(qtbot)
+    command = window.details.command
+    assert "--size 16" in command and "--preset png" in command
+    assert main(shlex.split(command)[1:] + ["-o", str(tmp_path / "b"), "--device", "cpu"]) == 0
+    written = sorted(p.name for p in (tmp_path / "b").iterdir())
+    assert len(written) == 2 and written[0].endswith("_height.png") and written[1] == written[0] + ".json"

@@ -106,12 +106,12 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
         )
     if req.size is not None:
         size = check_size(gen, req.size)
-    elif preset.default_size:
-        size = (preset.default_size, preset.default_size)
+    elif preset.sizes or preset.square or preset.shared_edge:
+        size = (preset.default_size, preset.default_size)  # an engine's size, e.g. 513
     elif info.spatial:
         size = (DEFAULT_SPATIAL_SIZE, DEFAULT_SPATIAL_SIZE)
     else:
-        size = check_size(gen, None)
+        size = check_size(gen, None)  # a fixed-size model's own: no upscaling unless asked
     if req.resample:
         snapped = preset.nearest_size(*size)
         if snapped != size:
@@ -128,6 +128,11 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
         check_maps(tuple(maps), info.kind)
     except RequestError as exc:
         raise RequestError(f"model {info.name!r}: {exc.problem}", exc.fix) from None
+    # Options that decide nothing here are said to, not silently dropped.
+    if req.byte_order is not None and not ("height" in maps and preset.height_format == "raw16"):
+        notes.append(f"{info.name}: --byte-order applies to RAW heights, which preset {preset.name} does not write here (ignored)")
+    if req.normal_convention is not None and "normal" not in maps:
+        notes.append(f"{info.name}: no normal map is written (maps: {', '.join(maps)}), so the normal convention is ignored")
     return _Job(gen, preset, size, (gh, gw), extend, label, tuple(maps), model_argument(str(gen.path)))
 
 
@@ -245,7 +250,7 @@ def _keys(req: GenerateRequest) -> list[int]:
     """What the request makes one image of: its seeds, or its interpolation frames' indices."""
     check_batch_size(req.batch_size)  # before anything loads; interpolation batches here too
     if req.interpolate is None:
-        seeds = list(req.seeds)
+        seeds = list(dict.fromkeys(req.seeds))  # a seed given twice makes its image once
         if not seeds:
             raise RequestError("no seeds to generate", "give --seeds or --count")
         return seeds

@@ -9,9 +9,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from texgen.model import Generator
-from texgen.service import GenerateRequest
 from texgen.commands import generate_command
+from texgen.errors import RequestError
+from texgen.model import Generator
+from texgen.presets import get_preset
+from texgen.service import DEFAULT_PRESETS, GenerateRequest
 from texgen.gui.state import Variation
 
 
@@ -20,7 +22,20 @@ def regenerate_command(gen: Generator, v: Variation, seamless: bool) -> str | No
     if v.seed is None:
         return None
     h, w = v.img.shape[:2]
-    req = GenerateRequest(model=str(gen.path), seeds=[v.seed], size=(h, w), label=v.sample.class_name, seamless=seamless, out_dir="textures")
+    size, preset = (h, w), None
+    default = get_preset(DEFAULT_PRESETS[gen.info.kind])
+    try:
+        default.check_size(h, w)
+    except RequestError:
+        try:  # a 512 terrain is the tile of a 513 Unity terrain, which repeats its first row and column
+            default.check_size(h + 1, w + 1)
+            size = (h + 1, w + 1) if default.shared_edge else size
+        except RequestError:
+            pass
+        if size == (h, w):
+            preset = "png"  # any size: this very image, as a 16-bit height PNG
+    req = GenerateRequest(model=str(gen.path), seeds=[v.seed], size=size, label=v.sample.class_name, seamless=seamless,
+                          preset=preset, out_dir="textures")
     return generate_command(req)
 
 
