@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from pathlib import Path
 
 import onnx
@@ -49,3 +50,47 @@ def test_two_gloo_processes_train_one_model(tmp_path):
     assert ckpt["step"] == 3 and len(ckpt["rng"]) == 2  # both ranks' random streams saved
     assert "2 x" in ckpt["device"]
     assert read_metadata(onnx.load(os.path.join(run0, "generator.onnx"))).training_steps == 3
+
+
+class _StopOnRank0:
+    """A stop request that reaches rank 0 alone, from its second look (the `stop` line on
+    stdin, which only rank 0 reads, or a signal that lands between two ranks' checks)."""
+
+    def __init__(self, rank: int) -> None:
+        self.rank, self.calls = rank, 0
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        return self.rank == 0 and self.calls >= 2
+
+
+def _stopping_worker(rank: int, world: int, port: int, cfg, results: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world),
+                      RANK=str(rank), LOCAL_RANK=str(rank))  # fmt: skip
+    torch.set_num_threads(1)
+    from trainer.loop import train
+
+    events = Events()
+    run = train(cfg, events, _StopOnRank0(rank))
+    done = events.of("done")
+    Path(results, f"rank{rank}.json").write_text(json.dumps([str(run), done]))
+
+
+def test_a_stop_that_reaches_one_process_stops_them_all(tmp_path):
+    """Every rank agrees on the stop before any acts on it: when rank 0 alone checkpointed
+    (a collective call), the run hung waiting for rank 1."""
+    data = texture_folder(tmp_path / "textures")
+    cfg = tiny("spatial-wgan-gp", data, tmp_path / "runs", channels=1, steps=50, batch=8)
+    context = mp.spawn(_stopping_worker, args=(2, _free_port(), cfg, str(tmp_path)), nprocs=2, join=False)
+    deadline = time.monotonic() + 120  # the run itself takes seconds
+    try:
+        while not context.join(timeout=5):
+            assert time.monotonic() < deadline, "the processes hung after a stop that reached one of them"
+    finally:
+        for p in context.processes:
+            if p.is_alive():
+                p.kill()
+    run0, done = json.loads((tmp_path / "rank0.json").read_text())
+    assert (tmp_path / "rank1.json").exists()
+    assert done[0]["stopped_early"] and done[0]["step"] == 2
+    assert load_checkpoint(run0)["step"] == 2

@@ -67,11 +67,17 @@ def gather(obj: Any, d: Dist) -> list[Any]:
 
 def any_rank(flag: bool, d: Dist, device: torch.device) -> bool:
     """True on every rank when `flag` is True on any (a stop request reaches all processes)."""
+    return any_ranks([flag], d, device)[0]
+
+
+def any_ranks(flags: list[bool], d: Dist, device: torch.device) -> list[bool]:
+    """`any_rank` of several flags in one collective call: each True on every rank when it is
+    True on any. Whatever a rank decides from them, every rank decides the same."""
     if not d.active:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
+        return list(flags)
+    t = torch.tensor([1.0 if f else 0.0 for f in flags], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item())
+    return [bool(v) for v in t.tolist()]
 
 
 def same_weights(module: torch.nn.Module, d: Dist, device: torch.device) -> bool:

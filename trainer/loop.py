@@ -20,7 +20,7 @@ import torch
 from texgen.errors import RequestError, TexgenError
 from trainer.checkpoint import BEST, LATEST, load_checkpoint, run_dir_of, save_checkpoint
 from trainer.config import TrainConfig, check_config
-from trainer.distributed import any_rank, broadcast, finish_distributed, init_distributed, same_weights
+from trainer.distributed import any_rank, any_ranks, broadcast, finish_distributed, init_distributed, same_weights
 from trainer.run import StatsLog, make_run_dir, plot_stats, save_grid, slug, write_atomic
 from trainer.session import Session, load_session_state, make_session, pick_device, session_state, set_threads, train_step
 
@@ -218,10 +218,12 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
             sums[k] = sums[k] + v if k in sums else v
         now = time.perf_counter()
         elapsed = elapsed_before + now - t0
-        user_stop = should_stop()
-        out_of_time = cfg.minutes is not None and elapsed >= cfg.minutes * 60
-        stop = any_rank(user_stop or out_of_time, dist, device)
-        stopped_early = stop and user_stop
+        # Agreed by every rank: a stop request reaches one process first (the stdin line
+        # reaches rank 0 alone), and a rank that checkpointed alone would wait for the others
+        # in a collective call they never make.
+        user_stop, out_of_time = any_ranks([should_stop(), cfg.minutes is not None and elapsed >= cfg.minutes * 60], dist, device)
+        stop = user_stop or out_of_time
+        stopped_early = user_stop
         last = stop or (cfg.steps is not None and s.step >= cfg.steps)
         do_eval = last or (cfg.eval_every and s.step % cfg.eval_every == 0)
 
