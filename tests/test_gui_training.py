@@ -37,11 +37,11 @@ FAKE = textwrap.dedent(
     def emit(**ev):
         print(json.dumps(ev), flush=True)
     stop = []
-    if mode == "deaf":  # a console process on Windows: no SIGTERM ever reaches it
+    if mode in ("deaf", "stubborn"):  # a console process on Windows: no SIGTERM ever reaches it
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     else:
         signal.signal(signal.SIGTERM, lambda *a: stop.append("signal"))
-    if "--stop-on-stdin" in rest:
+    if "--stop-on-stdin" in rest and mode != "stubborn":  # stubborn: stuck, deaf to the stop line too
         def watch():
             for line in sys.stdin:
                 if line.strip() == "stop":
@@ -73,6 +73,8 @@ FAKE = textwrap.dedent(
             emit(event="eval", step=step, metrics={"swd": 10.0 / step, "seam_score": 1.0})
         if mode in ("slow", "deaf"):
             time.sleep(0.05)
+        if mode == "stubborn":
+            time.sleep(0.5)
     emit(event="checkpoint", step=step, path=str(run_dir / "checkpoint.pt"))
     onnx = run_dir / "generator.onnx"
     shutil.copyfile(model, onnx)
@@ -163,6 +165,21 @@ def test_stop_asks_for_a_clean_end(qtbot, settings, fake, tmp_path, mode):
     if mode == "slow":
         assert "signal" in panel.run.last["done"]["stopped_by"]
     assert "stopped early" in panel.status.text()
+
+
+def test_kill_after_stop_is_reported_as_asked_for_not_as_a_crash(qtbot, settings, fake, tmp_path):
+    panel = make_panel(qtbot, settings, fake("stubborn"), tmp_path / "mine")
+    with qtbot.waitSignal(panel.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step"):
+        panel.start(["--preset", "x"])
+    panel.stop()
+    assert panel.form.stop_button.text() == "Kill" and panel.running
+    with qtbot.waitSignal(panel.run.ended, timeout=20_000) as blocker:
+        panel.stop()
+    assert blocker.args == ["killed", str(tmp_path / "run")]
+    assert panel.progress.format() == "killed"
+    assert panel.status.text().startswith("Killed at your request before the end: no model was exported")
+    assert str(tmp_path / "run") in panel.status.text() and "ff8a80" not in panel.status.styleSheet()
+    assert panel.form.start_button.isEnabled() and panel.installed is None
 
 
 def test_a_crash_is_reported_in_the_panel(qtbot, settings, fake, tmp_path):

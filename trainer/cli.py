@@ -150,8 +150,18 @@ def _stop_flag(stdin: bool = False) -> tuple[Callable[[], bool], Callable[[], No
     """SIGINT/SIGTERM (and, with `stdin`, a line `stop` on stdin) set a flag the loop polls; a
     second Ctrl-C aborts. Returns (poll, restore)."""
     flag = threading.Event()
+    lock = threading.RLock()  # re-entrant: a second signal may land while the first holds it
+
+    def request() -> None:
+        """Set the flag; say so once (the GUI sends both the stdin line and SIGTERM)."""
+        with lock:
+            first = not flag.is_set()
+            flag.set()
+        if first:
+            print(_STOPPING, file=sys.stderr, flush=True)
+
     if stdin:
-        threading.Thread(target=_watch_stdin, args=(flag,), name="stop-on-stdin", daemon=True).start()
+        threading.Thread(target=_watch_stdin, args=(request,), name="stop-on-stdin", daemon=True).start()
     if threading.current_thread() is not threading.main_thread():
         return flag.is_set, lambda: None
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -160,8 +170,7 @@ def _stop_flag(stdin: bool = False) -> tuple[Callable[[], bool], Callable[[], No
         if flag.is_set() and signum == signal.SIGINT:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             raise KeyboardInterrupt
-        flag.set()
-        print(_STOPPING, file=sys.stderr, flush=True)
+        request()
 
     for sig in previous:
         signal.signal(sig, handler)
@@ -173,13 +182,12 @@ def _stop_flag(stdin: bool = False) -> tuple[Callable[[], bool], Callable[[], No
     return flag.is_set, restore
 
 
-def _watch_stdin(flag: threading.Event) -> None:
-    """Set `flag` on a line `stop`; end quietly at end of input (a closed pipe is not a stop)."""
+def _watch_stdin(request: Callable[[], None]) -> None:
+    """Call `request` on a line `stop`; end quietly at end of input (a closed pipe is not a stop)."""
     try:
         for line in sys.stdin:
-            if line.strip() == "stop" and not flag.is_set():
-                flag.set()
-                print(_STOPPING, file=sys.stderr, flush=True)
+            if line.strip() == "stop":
+                request()
     except (OSError, ValueError):  # no usable stdin (closed, or captured by a test runner)
         return
 

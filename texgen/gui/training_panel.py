@@ -290,6 +290,11 @@ class TrainingPanel(QWidget):
         elif outcome == "error":
             self.progress.setFormat("failed")
             self._show_problem(message)
+        elif outcome == "killed":  # asked for: not a failure, but nothing was exported
+            self.progress.setFormat("killed")
+            where = f" in {message}" if message else ""
+            self._set_status(f"Killed at your request before the end: no model was exported. The checkpoints{where} "
+                             "are whole; pick the run in Continue run to go on from the last one.")
         else:
             self.progress.setFormat("crashed")
             self._show_problem(message)

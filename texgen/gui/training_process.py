@@ -7,6 +7,7 @@ comes as `ended(outcome, message)`:
 
     done      the "done" event arrived (after a normal end or a Stop): message = the ONNX path
     error     the trainer reported a user error ("error" event): message = its text
+    killed    the user pressed Stop twice (Kill) and the process ended without "done"
     crashed   the process died or ended without "done": message = the end of its stderr
 """
 
@@ -63,6 +64,7 @@ class TrainingProcess(QObject):
         self._out = b""
         self._err = b""
         self._stopping = False
+        self._killed = False  # by the user (a second Stop), not by a crash
         self._kill_timer = QTimer(self, singleShot=True, interval=KILL_AFTER_MS, timeout=self.kill)
 
     @property
@@ -75,7 +77,7 @@ class TrainingProcess(QObject):
         self.stderr_tail.clear()
         self.last.clear()
         self._out = self._err = b""
-        self._stopping = False
+        self._stopping = self._killed = False
         p = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
@@ -97,6 +99,7 @@ class TrainingProcess(QObject):
         if not self.running:
             return
         if self._stopping:
+            self._killed = True
             self.kill()
             return
         self._stopping = True
@@ -150,6 +153,8 @@ class TrainingProcess(QObject):
             self.ended.emit("done", str(self.last["done"].get("onnx", "")))
         elif "error" in self.last:
             self.ended.emit("error", str(self.last["error"].get("message", "the trainer reported an error")))
+        elif self._killed:
+            self.ended.emit("killed", str(self.last.get("start", {}).get("run_dir", "")))
         else:
             how = "was killed" if status == QProcess.ExitStatus.CrashExit else f"ended with exit code {code}"
             tail = "\n".join(list(self.stderr_tail)[-8:])
