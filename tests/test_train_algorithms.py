@@ -176,3 +176,22 @@ def test_both_feed_paths_refuse_an_unknown_augment():
     images = ImageSet([np.zeros((1, 8, 8), np.float32)], np.zeros(1, np.int64), (), "flat", "none")
     with pytest.raises(RequestError, match="augment 'sideways' is not one of all, flips, none"):
         BatchFeed(images, crop=4, batch=2, augment="sideways", device=torch.device("cpu"), rng=np.random.default_rng(0))
+
+
+def test_auto_mixed_precision_is_bf16_only_where_the_gpu_computes_it(monkeypatch):
+    """torch.cuda.is_bf16_supported() counts emulation by default (true on a V100 or T4, where
+    bf16 runs slower than float32): auto must ask for native support. No GPU is needed: the
+    choice is made from torch's answer."""
+    from trainer.session import pick_amp  # noqa: PLC0415
+
+    cuda = torch.device("cuda", 0)
+
+    def pre_ampere(including_emulation: bool = True) -> bool:
+        return including_emulation  # emulated, not native
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", pre_ampere)
+    assert pick_amp("auto", cuda) is None
+    assert pick_amp("bf16", cuda) is torch.bfloat16 and pick_amp("fp16", cuda) is torch.float16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)  # Ampere and later
+    assert pick_amp("auto", cuda) is torch.bfloat16
+    assert pick_amp("off", cuda) is None and pick_amp("auto", torch.device("cpu")) is None

@@ -42,12 +42,14 @@ def pick_device(name: str, d: Dist) -> torch.device:
 
 
 def pick_amp(mode: str, device: torch.device) -> torch.dtype | None:
-    """Mixed precision on CUDA only: bf16 where supported (no loss scaling needed)."""
+    """Mixed precision on CUDA only: `auto` is bf16 where the GPU computes it natively (Ampere
+    and later; no loss scaling needed), else full precision. Older GPUs only emulate bf16, more
+    slowly than float32, and torch's own check counts emulation unless told not to."""
     if device.type != "cuda" or mode == "off":
         return None
     if mode == "fp16":
         return torch.float16
-    if mode == "bf16" or torch.cuda.is_bf16_supported():
+    if mode == "bf16" or torch.cuda.is_bf16_supported(including_emulation=False):
         return torch.bfloat16
     return None
 
