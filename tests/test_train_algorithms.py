@@ -195,3 +195,29 @@ def test_auto_mixed_precision_is_bf16_only_where_the_gpu_computes_it(monkeypatch
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)  # Ampere and later
     assert pick_amp("auto", cuda) is torch.bfloat16
     assert pick_amp("off", cuda) is None and pick_amp("auto", torch.device("cpu")) is None
+
+
+def test_the_moving_average_is_saved_with_batchnorm_statistics_of_its_own(data, tmp_path):
+    """Foster's generator has BatchNorm. The averaged generator (what is sampled and exported)
+    must normalise with statistics of its own outputs, not with the live generator's, which
+    update_ema copies and which belong to other weights."""
+    from trainer.networks import build_generator  # noqa: PLC0415
+
+    cfg = tiny("wgan-gp-64", data["folder"], tmp_path / "runs", steps=6, ema_halflife=200.0, lr_g=1e-3)
+    ckpt = load_checkpoint(train(cfg))
+    spec = ckpt["config"].net_spec(0)
+    G = build_generator(spec)
+    G.load_state_dict(ckpt["G_ema"])
+    for m in G.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None
+    G.train()
+    with torch.no_grad():  # measured afresh, on other latents than the trainer's
+        G(torch.randn(2048, spec.latent_size, generator=torch.Generator().manual_seed(99)))
+    own = {k: v for k, v in G.state_dict().items() if k.endswith("running_var")}
+    assert own
+    saved = [float((ckpt["G_ema"][k] / v).median()) for k, v in own.items()]
+    live = [float((ckpt["G"][k] / v).median()) for k, v in own.items()]
+    assert all(0.9 < r < 1.1 for r in saved), saved
+    assert max(live) > 1.3, live  # the live generator's statistics are far off: the check can fail
