@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 from train_helpers import TEXTURES, Events, texture, texture_folder, tiny
 
+from trainer import cli as trainer_cli
 from trainer.checkpoint import load_checkpoint
 from trainer.cli import export_main, train_main
 from trainer.loop import train
@@ -60,7 +61,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
     assert steps == [1, 2, 3, 4]
 
 
-def test_resume_refuses_changed_settings_and_finished_runs(tmp_path, capsys):
+def test_resume_refuses_changed_settings_and_finished_runs(tmp_path, capsys, monkeypatch):
     cfg = tiny("spatial-dcgan", texture_folder(tmp_path / "textures"), tmp_path / "runs", channels=1, steps=1, n_critic=1)
     run = train(cfg, Events())
     assert train_main(["--resume", str(run), "--steps", "3", "--batch", "16"]) == 2
@@ -68,6 +69,15 @@ def test_resume_refuses_changed_settings_and_finished_runs(tmp_path, capsys):
     assert err.startswith("error: cannot change batch when resuming") and err.count("\n") == 1
     assert train_main(["--resume", str(run), "--steps", "1"]) == 2
     assert "already at step 1" in capsys.readouterr().err
+    # --minutes alone goes on until that budget (the steps it was given no longer bound it);
+    # a budget the run has already used is refused, saying how long it has run.
+    assert train_main(["--resume", str(run), "--minutes", "0.0001"]) == 2
+    err = capsys.readouterr().err
+    assert "the run has already trained" in err and "resume with --minutes larger than" in err
+    calls = []  # a stop after two more steps, as Ctrl-C would be
+    monkeypatch.setattr(trainer_cli, "_stop_flag", lambda stdin=False: (lambda: calls.append(1) or len(calls) >= 2, lambda: None))
+    assert train_main(["--resume", str(run), "--minutes", "60", "--progress", "none"]) == 0
+    assert load_checkpoint(run)["step"] == 3  # past the 1 step it had been given
 
 
 def test_the_lowest_swd_is_kept_as_best_and_survives_a_resume(tmp_path, capsys):

@@ -68,7 +68,8 @@ def _train_parser() -> _Parser:
     p.add_argument("--conditional", action="store_true", default=None,
                    help="sub-folders or the listed CIFAR classes become classes")  # fmt: skip
     p.add_argument("--steps", type=int, help="generator iterations")
-    p.add_argument("--minutes", type=float, help="wall-time budget (stops at whichever comes first)")
+    p.add_argument("--minutes", type=float, help="wall-time budget, counted from the run's start (a resumed run "
+                   "includes the time before its checkpoint); stops at whichever of --steps and --minutes comes first")
     p.add_argument("--batch", type=int)
     p.add_argument("--crop", type=int, help="training image side: 16, 32, 64, 128 or 256")
     p.add_argument("--scale", type=float, help="resize source images by this before cropping")
@@ -110,6 +111,8 @@ def _config(args: argparse.Namespace):
         flags["channels"] = 1
     if "steps" in flags and args.minutes is None:
         flags["minutes"] = None  # --steps alone means exactly that many steps (resumed too)
+    if args.resume and "minutes" in flags and args.steps is None:
+        flags["steps"] = None  # --minutes alone on a resumed run: until that budget, whatever the steps
     cfg = apply_overrides(dataclasses.replace(cfg, **flags), args.overrides)
     check_config(cfg)
     return cfg
