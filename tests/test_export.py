@@ -4,6 +4,7 @@ the runtime's own metadata reader; parity with torch, wrap padding and seams."""
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import onnx
@@ -112,6 +113,20 @@ def test_export_cli_renames_and_writes_a_card(spatial_run, tmp_path, capsys):
     info = read_metadata(onnx.load(str(out)))
     assert (info.name, info.description) == ("my gravel", "gravel from the course network")
     assert (tmp_path / "gravel.md").read_text().startswith("# my gravel\n\ngravel from the course network\n")
+
+
+def test_export_out_names_a_file_or_a_folder_never_a_file_named_like_a_folder(spatial_run, tmp_path, capsys):
+    """`--out models/` makes the folder and writes generator.onnx in it (it wrote a file named
+    `models`); `--out models` that is no folder and no .onnx is refused, naming both readings."""
+    run, _ = spatial_run
+    assert export_main([str(run), "--out", str(tmp_path / "models") + os.sep]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "models" / "generator.onnx")
+    assert (tmp_path / "models" / "model-card.md").is_file()
+    assert export_main([str(run), "--out", str(tmp_path / "other")]) == 2
+    err = capsys.readouterr().err
+    assert "is neither an .onnx file nor an existing folder" in err and err.count("\n") == 1
+    assert not (tmp_path / "other").exists()
+    assert export_main([str(run), "--out", str(tmp_path / "models")]) == 0  # an existing folder, no slash needed
 
 
 def test_vector_model_export_has_dynamic_batch(tmp_path):

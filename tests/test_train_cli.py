@@ -54,6 +54,7 @@ def _one_error_line(capsys, code: int) -> str:
         (["--data", "cifar100:forest@{cifar}", "--conditional", "--crop", "32"], "2 classes"),
         (["--data", "{folder}", "--steps", "many"], "invalid int value"),
         (["--data", "{folder}", "--crop", "48"], "power of two"),
+        (["--data", "{folder}", "--seed", "-1", "--steps", "1"], "seed is -1, expected 0 or more"),
         ([], "no training data"),
     ],
 )

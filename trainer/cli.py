@@ -42,13 +42,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from texgen.errors import RequestError, TexgenError
+from texgen.errors import ExportError, RequestError, TexgenError
 
 EXIT_USER_ERROR = 2
 
@@ -266,6 +267,25 @@ def train_main(argv: list[str]) -> int:
         raise
 
 
+def _export_target(text: str | None) -> Path | None:
+    """--out as the exporter takes it: an .onnx file, or a folder (made when written with a
+    trailing slash, e.g. `--out models/`), never a file named like the folder the user meant."""
+    if not text:
+        return None
+    out = Path(text).expanduser()
+    if text.endswith(("/", os.sep)):
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExportError(f"cannot make the folder {out} ({exc.strerror or exc})", "choose a writable place with --out") from None
+    elif not out.is_dir() and out.suffix.lower() != ".onnx":
+        raise ExportError(
+            f"--out {text} is neither an .onnx file nor an existing folder",
+            "end a file name with .onnx, or a folder with / (it is made)",
+        )
+    return out
+
+
 def export_main(argv: list[str]) -> int:
     """`texgen export RUN_OR_CHECKPOINT [--out FILE] [--name NAME] [--description TEXT]`: exit code 0 or 2."""
     p = _Parser(prog="texgen export", description="Export a training run's generator to a texgen ONNX file.")
@@ -277,9 +297,7 @@ def export_main(argv: list[str]) -> int:
         args = p.parse_args(argv)
         from trainer.export import export_generator
 
-        out = export_generator(
-            Path(args.run), Path(args.out) if args.out else None, name=args.name, description=args.description
-        )
+        out = export_generator(Path(args.run), _export_target(args.out), name=args.name, description=args.description)
         print(out)
         return 0
     except TexgenError as exc:

@@ -154,7 +154,7 @@ def check_config(cfg: TrainConfig) -> None:
     for name in ("batch", "n_critic", "eval_samples"):
         if getattr(cfg, name) < 1:
             problems.append(f"{name} is {getattr(cfg, name)}, expected at least 1")
-    for name in ("sample_every", "checkpoint_every", "eval_every", "threads", "spatial_margin", "ema_halflife"):
+    for name in ("sample_every", "checkpoint_every", "eval_every", "threads", "spatial_margin", "ema_halflife", "seed"):
         if getattr(cfg, name) < 0:
             problems.append(f"{name} is {getattr(cfg, name)}, expected 0 or more")
     try:
