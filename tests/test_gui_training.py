@@ -143,6 +143,9 @@ def test_panel_runs_the_trainer_and_installs_the_model(qtbot, settings, fake, tm
     assert panel.progress.value() == panel.progress.maximum()
     assert len(panel.loss_chart.series["d"]) == 40 and set(panel.loss_chart.series) == {"d", "g", "wasserstein", "gp"}
     assert [p[0] for p in panel.metric_chart.series["swd"]] == [10, 20, 30, 40]
+    # The ratios, read against 1 rather than "lower is better", are words beside the SWD curve.
+    assert set(panel.metric_chart.series) == {"swd"}
+    assert panel.checks.text() == "At step 40: seam score 1.00 (1: no seam)"
     assert panel.samples.pixmap() is not None and not panel.samples.pixmap().isNull()
     log = panel.log_view.toPlainText()
     assert "loading 2 images" in log and "a plain line on stdout" in log
@@ -223,7 +226,17 @@ def test_presets_are_listed_by_the_trainer(qtbot, settings, fake, tmp_path):
     panel.form.load_presets()
     qtbot.waitUntil(lambda: panel.form.preset.count() == 2, timeout=10_000)
     assert panel.form.preset.currentData() == "spatial-wgan-gp"
-    assert "tileable texture" in panel.form.preset.currentText()
+    assert panel.form.preset.currentText().startswith("spatial-wgan-gp: tileable texture")
+
+
+def test_checks_text_reads_each_ratio_against_1():
+    from texgen.gui.training_panel import checks_text  # noqa: PLC0415
+
+    assert checks_text(500, {"swd": 20.0, "memorisation_ratio": 0.97, "seam_score": 1.004}) == (
+        "At step 500: memorisation ratio 0.97 (under 1: samples sit close to training images, may be copies)"
+        " · seam score 1.00 (1: no seam)")
+    assert "at or above 1: not copies" in checks_text(1, {"memorisation_ratio": 1.0})
+    assert checks_text(1, {"swd": 3.0}) == ""
 
 
 def test_helpers():

@@ -94,6 +94,24 @@ def test_chart_ticks_and_series(qtbot):
     assert one.bounds()[:2] == (467, 469)  # a single evaluation sits in the middle
 
 
+def test_a_chart_legend_that_does_not_fit_beside_the_title_gets_a_line_of_its_own(qtbot):
+    from texgen.gui.chart import PALETTE  # noqa: PLC0415
+
+    def legend_rows(width: int) -> list[int]:
+        c = Chart("SWD to your images (lower is closer)")
+        qtbot.addWidget(c)
+        for name in ("swd", "memorisation_ratio", "seam_score"):
+            c.add_point(name, 1, 1.0)
+            c.add_point(name, 2, 2.0)
+        c.resize(width, 220)
+        img = qimage_array(c.grab().toImage())
+        first = np.array([int(PALETTE[0][i : i + 2], 16) for i in (1, 3, 5)])  # the first series' swatch
+        return [y for y in range(40) if (np.abs(img[y].astype(int) - first).sum(axis=1) < 30).sum() >= 8]
+
+    wide, narrow = legend_rows(900), legend_rows(300)
+    assert wide and narrow and min(narrow) > max(wide)  # pushed down to a row below the title
+
+
 def test_pixels_and_views_in_words():
     grey = np.full((4, 4, 1), 0.25, np.float32)
     assert imaging.describe_pixel(grey, 1, 2) == "x 1  y 2   height 0.2500"

@@ -92,7 +92,12 @@ class Chart(QWidget):
         p.setFont(small)
         fm = p.fontMetrics()
         left, top, right, bottom = fm.horizontalAdvance("-0.000e+00") + 6, fm.height() + 10, 10, fm.height() + 10
-        plot = QRectF(left, top, self.width() - left - right, self.height() - top - bottom)
+        # The legend sits on the title's line when both fit, else on a line of its own.
+        legend_w = sum(fm.horizontalAdvance(name) + 18 for name in self.series)
+        width = self.width() - left - right
+        legend_row = fm.height() + 10 if fm.horizontalAdvance(self.title) + 16 + legend_w <= width else 2 * fm.height() + 14
+        top = legend_row
+        plot = QRectF(left, top, width, self.height() - top - bottom)
         p.setPen(QColor(200, 204, 210))
         p.drawText(QRectF(left, 2, plot.width(), fm.height() + 4), Qt.AlignmentFlag.AlignLeft, self.title)
         b = self.bounds()
@@ -118,7 +123,8 @@ class Chart(QWidget):
             p.setPen(grid)
             p.drawLine(QPointF(pt.x(), plot.top()), QPointF(pt.x(), plot.bottom()))
             p.setPen(QColor(150, 154, 160))
-            p.drawText(QRectF(pt.x() - 40, plot.bottom() + 2, 80, fm.height()), Qt.AlignmentFlag.AlignHCenter, _label(x, self.x_label == "step"))
+            box = min(max(pt.x() - 40, 0.0), self.width() - 80.0)  # the last label is not cut at the edge
+            p.drawText(QRectF(box, plot.bottom() + 2, 80, fm.height()), Qt.AlignmentFlag.AlignHCenter, _label(x, self.x_label == "step"))
         p.setPen(QPen(QColor(110, 114, 120), 1))
         p.drawRect(plot)
 
@@ -139,7 +145,7 @@ class Chart(QWidget):
             w = fm.horizontalAdvance(name) + 18
             x -= w
             p.setPen(QPen(self.colours[name], 3))
-            p.drawLine(QPointF(x, top - fm.height() / 2 - 3), QPointF(x + 12, top - fm.height() / 2 - 3))
+            p.drawLine(QPointF(x, legend_row - fm.height() / 2 - 3), QPointF(x + 12, legend_row - fm.height() / 2 - 3))
             p.setPen(QColor(200, 204, 210))
-            p.drawText(QPointF(x + 15, top - 6), name)
+            p.drawText(QPointF(x + 15, legend_row - 6), name)
         p.end()

@@ -224,7 +224,7 @@ class TrainingForm(QWidget):
         self.preset.blockSignals(True)
         self.preset.clear()
         for name, description in presets:
-            self.preset.addItem(f"{description}  [{name}]", name)
+            self.preset.addItem(f"{name}: {description}", name)  # the name first: two descriptions may start alike
             self.preset.setItemData(self.preset.count() - 1, f"{name}: {description}", Qt.ItemDataRole.ToolTipRole)
         index = self.preset.findData(want)
         self.preset.setCurrentIndex(index if index >= 0 else max(0, self.preset.findData(DEFAULT_PRESET)))

@@ -49,6 +49,18 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+def checks_text(step: int, metrics: dict) -> str:
+    """The latest evaluation's two ratios in words: each is judged against 1, not 'lower'."""
+    parts = []
+    m = metrics.get("memorisation_ratio")
+    if isinstance(m, (int, float)):
+        parts.append(f"memorisation ratio {m:.2f} ({'under 1: samples sit close to training images, may be copies' if m < 1 else 'at or above 1: not copies'})")
+    seam = metrics.get("seam_score")
+    if isinstance(seam, (int, float)):
+        parts.append(f"seam score {seam:.2f} (1: no seam)")
+    return f"At step {step:,}: " + " · ".join(parts) if parts else ""
+
+
 def install_model(onnx: str | Path, name: str, folder: Path | None = None) -> Path:
     """Copy a trained generator into the user model folder under a free name; returns it.
 
@@ -107,7 +119,12 @@ class TrainingPanel(QWidget):
         self.best_button.clicked.connect(self.add_best)
         self.best_button.hide()
         self.loss_chart = Chart("Losses")
-        self.metric_chart = Chart("Quality (lower is better)")
+        # SWD (tens to hundreds) on its own axis; the two ratios (about 1, read differently)
+        # as words below, not flattened to a line under it.
+        self.metric_chart = Chart("SWD to your images (lower is closer)")
+        self.checks = QLabel("")
+        self.checks.setWordWrap(True)
+        self.checks.setStyleSheet("color: #aab")
         self.samples = QLabel("Sample grids appear here as training goes")
         self.samples.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.samples.setMinimumSize(220, 160)
@@ -127,6 +144,7 @@ class TrainingPanel(QWidget):
         right.addWidget(self.status)
         right.addWidget(self.best_button, 0, Qt.AlignmentFlag.AlignLeft)
         right.addLayout(charts, 3)
+        right.addWidget(self.checks)
         right.addWidget(QLabel("Latest samples"))
         right.addWidget(self.samples, 3)
         right.addWidget(self.log_view, 1)
@@ -169,6 +187,7 @@ class TrainingPanel(QWidget):
         self.warning = ""
         self.loss_chart.clear()
         self.metric_chart.clear()
+        self.checks.clear()
         self.log_view.clear()
         self.progress.setValue(0)
         self.progress.setFormat("starting…")
@@ -198,9 +217,10 @@ class TrainingPanel(QWidget):
         elif kind == "step":
             self._on_step(ev)
         elif kind == "eval":
-            for k, v in (ev.get("metrics") or {}).items():
-                if k in ("swd", "seam_score", "memorisation_ratio") and isinstance(v, (int, float)):
-                    self.metric_chart.add_point(k, ev.get("step", 0), v)
+            metrics = ev.get("metrics") or {}
+            if isinstance(metrics.get("swd"), (int, float)):
+                self.metric_chart.add_point("swd", ev.get("step", 0), metrics["swd"])
+            self.checks.setText(checks_text(int(ev.get("step", 0)), metrics))
         elif kind == "sample":
             self._show_sample(ev.get("path", ""))
         elif kind == "checkpoint":
