@@ -266,3 +266,20 @@ def test_copy_command_of_a_heightmap_writes_that_heightmap(qtbot, window, models
     assert main(shlex.split(command)[1:] + ["-o", str(tmp_path / "b"), "--device", "cpu"]) == 0
     written = sorted(p.name for p in (tmp_path / "b").iterdir())
     assert len(written) == 2 and written[0].endswith("_height.png") and written[1] == written[0] + ".json"
+
+
+def test_an_unknown_model_name_on_the_command_line_stays_in_sight(qtbot, window):
+    """`texgen gui nosuch`: the error stays in the status bar, and no other model is opened
+    (its load and first batch replaced the message at once)."""
+    from texgen.gui.app import open_requested  # noqa: PLC0415
+
+    open_requested(window, "no-such-model")
+    qtbot.wait(300)
+    assert window.state.generator is None and not window.state.busy_loading
+    text = window.status_text.text()
+    assert text.startswith("no model named 'no-such-model' (known: ") and "pick a model in the list" in text
+    assert "ff8a80" in window.status_text.styleSheet()
+    with qtbot.waitSignal(window.state.model_loaded, timeout=20_000):
+        open_requested(window, "stone-texture")  # a known name opens
+    window.state.cancel_generation()
+    drain(qtbot)

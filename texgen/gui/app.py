@@ -96,6 +96,23 @@ def install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
+def open_requested(window, model: str | None) -> None:
+    """Open the model given on the command line (a path, or an installed model's name), else
+    the last one used or the default. An unknown name is said in red and nothing else is
+    opened: a default model's load and first batch would replace the message at once, and
+    the user would not know that their model was not found."""
+    if model and not model.lower().endswith(".onnx"):
+        from texgen.assets import resolve_model  # noqa: PLC0415
+        from texgen.errors import TexgenError  # noqa: PLC0415
+
+        try:
+            model = str(resolve_model(model))
+        except TexgenError as exc:
+            window.show_message(f"{exc.problem}: pick a model in the list, or open one with File > Open model…", error=True)
+            return
+    window.start(model)
+
+
 def run(argv: list[str]) -> int:
     started = time.perf_counter()
     args = parse_args(argv)
@@ -107,17 +124,7 @@ def run(argv: list[str]) -> int:
     window = MainWindow(settings, device=args.device)
     window.show()
     install_excepthook(window)
-    model = args.model
-    if model and not model.lower().endswith(".onnx"):
-        from texgen.assets import resolve_model  # noqa: PLC0415
-        from texgen.errors import TexgenError  # noqa: PLC0415
-
-        try:
-            model = str(resolve_model(model))
-        except TexgenError as exc:
-            window.show_message(str(exc), error=True)
-            model = None
-    QTimer.singleShot(0, lambda: window.start(model))
+    QTimer.singleShot(0, lambda: open_requested(window, args.model))
     if args.quit_after_start:
         def report() -> None:
             print(f"window shown in {time.perf_counter() - started:.2f} s", flush=True)
