@@ -415,3 +415,30 @@ def test_settings_and_continuing_a_run_become_trainer_arguments(qtbot, settings,
     assert not form.preset.isEnabled() and not form.source_box.isEnabled() and not form.name.isEnabled()
     form.resume.clear()
     assert form.preset.isEnabled() and form.arguments()[:2] == ["--preset", "spatial-wgan-gp"]
+
+
+@pytest.mark.parametrize("mode", ["slow", "stubborn"])
+def test_closing_during_a_run_waits_for_it_without_freezing_the_window(qtbot, settings, user_models, fake, tmp_path, mode, monkeypatch):
+    """Closing asks, stops the run and closes once it has ended, the window painting and
+    answering meanwhile (it blocked in waitForFinished for up to two minutes); closing again
+    ends a run that does not stop (the stubborn trainer ignores both stop requests)."""
+    from PySide6.QtWidgets import QMessageBox  # noqa: PLC0415
+
+    from texgen.gui.window import MainWindow  # noqa: PLC0415
+
+    window = MainWindow(settings, device="cpu", trainer=fake(mode))
+    qtbot.addWidget(window)
+    window.show()
+    asked = []
+    monkeypatch.setattr(window, "ask_to_stop_training", lambda: asked.append(1) or QMessageBox.StandardButton.Yes)
+    panel = window.training
+    with qtbot.waitSignal(panel.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step" and ev["step"] >= 2):
+        panel.start(["--preset", "x"])
+    assert not window.close()  # not yet: the run is finishing
+    assert window.isVisible() and asked == [1] and "the window closes when it is done" in window.status_text.text()
+    if mode == "stubborn":
+        assert not window.close() and asked == [1]  # the second close ends the run, without asking again
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+    assert panel.outcome[0] == ("done" if mode == "slow" else "killed")
+    if mode == "slow":
+        assert panel.run.last["done"]["stopped_early"] is True and panel.installed is not None

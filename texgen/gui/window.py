@@ -42,7 +42,7 @@ from texgen.gui.relief_view import ReliefView
 from texgen.gui.settings import Settings
 from texgen.gui.state import AppState, Variation
 from texgen.gui.training_panel import TrainingPanel
-from texgen.gui.training_process import KILL_AFTER_MS, TrainerCommand
+from texgen.gui.training_process import TrainerCommand
 from texgen.gui.viewbar import ViewBar
 
 
@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.interpolation = InterpolationPanel()
         self.details = VariationDetails()
         self.training = TrainingPanel(self.settings, trainer)
+        self._close_when_trained = False  # a close waits for a stopped run to checkpoint and export
 
         self.viewbar = ViewBar()
         self.stack = QStackedWidget()
@@ -412,19 +413,31 @@ class MainWindow(QMainWindow):
     def _about(self) -> None:
         QMessageBox.about(self, "About texgen", f"<b>texgen {__version__}</b><p>Texture and heightmap generator for game developers.</p>")
 
+    def ask_to_stop_training(self) -> QMessageBox.StandardButton:
+        return QMessageBox.question(self, "Training is running", "Stop the training run (it saves a checkpoint and exports the model) and quit?")
+
+    def _close_after_training(self, *_) -> None:
+        self.training.run.ended.disconnect(self._close_after_training)
+        self.close()
+
     def closeEvent(self, event) -> None:
         if self.training.running:
-            answer = QMessageBox.question(self, "Training is running", "Stop the training run (it saves a checkpoint and exports the model) and quit?")
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
+            # The trainer checkpoints and exports after a stop; closing now would destroy the
+            # QProcess and kill it first. So the window stays, responsive, and closes itself
+            # when the run has ended (a second close kills the run at once).
+            event.ignore()
+            if self._close_when_trained:
+                self.training.stop()  # the second Stop: Kill
                 return
+            answer = self.ask_to_stop_training()
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            self._close_when_trained = True
+            self.training.run.ended.connect(self._close_after_training)
             self.training.stop()
-            # The trainer checkpoints and exports after SIGTERM; closing now would destroy the
-            # QProcess and kill it first. Wait for it (it is killed after KILL_AFTER_MS).
-            process = self.training.run.process
-            if process is not None:
-                self.statusBar().showMessage("Finishing the training run: checkpoint and export...")
-                process.waitForFinished(KILL_AFTER_MS)
+            self.show_message("Finishing the training run (checkpoint, then export): the window closes when it is done; "
+                              "close it again to end the run now")
+            return
         self.state.cancel_generation()
         self.training.shutdown()
         self.save_settings()
