@@ -442,3 +442,21 @@ def test_closing_during_a_run_waits_for_it_without_freezing_the_window(qtbot, se
     assert panel.outcome[0] == ("done" if mode == "slow" else "killed")
     if mode == "slow":
         assert panel.run.last["done"]["stopped_early"] is True and panel.installed is not None
+
+
+def test_a_continued_run_is_added_under_its_own_name(qtbot, settings, models, tmp_path):
+    """The Name field is off while continuing a run and may still hold another run's name:
+    the model is added under the run's own name (its folder's, without the number)."""
+    script = tmp_path / "fake_trainer.py"
+    script.write_text(FAKE)
+    run = tmp_path / "runs" / "00007-my-gravel"
+    (run / "checkpoints").mkdir(parents=True)
+    Image.fromarray(np.zeros((70, 70, 3), np.uint8)).save(run.parent / "grid.png")  # the stand-in's sample grid
+    (run / "checkpoints" / "latest.pt").write_bytes(b"")
+    panel = make_panel(qtbot, settings, TrainerCommand(sys.executable, [str(script), "ok", str(run), str(models.spatial_rgb)]), tmp_path / "mine")
+    panel.form.name.setText("another run's name")
+    panel.form.resume.setText(str(run))
+    with qtbot.waitSignal(panel.model_added, timeout=20_000) as blocker:
+        panel.start()
+        assert panel.running, panel.status.text()
+    assert Path(blocker.args[0]) == tmp_path / "mine" / "my-gravel.onnx"

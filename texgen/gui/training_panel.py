@@ -282,7 +282,10 @@ class TrainingPanel(QWidget):
         if outcome == "done":
             done = self.run.last.get("done", {})
             try:
-                name = self.form.name.text().strip() or Path(done.get("run_dir") or message).name
+                # A continued run keeps its own name (the form's Name field is off, and may hold
+                # another run's); else the name given, else the run folder's without its number.
+                given = "" if self.form.resume.text().strip() else self.form.name.text().strip()
+                name = given or re.sub(r"^\d{5}-", "", Path(done.get("run_dir") or message).name)
                 self.installed = install_model(message, name, self.models_dir)
             except (OSError, ExportError) as exc:
                 why = exc.strerror if isinstance(exc, OSError) else str(exc)
