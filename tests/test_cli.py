@@ -149,6 +149,10 @@ def test_skip_existing_and_name_template(models, tmp_path):
     result = texgen(*args, "--skip-existing")
     assert result.returncode == 0 and "3 seeds skipped" in result.stdout and "wrote 1 file to" in result.stdout
     assert first.stat().st_mtime_ns == stamp and (out / "spatial-rgb-3-3.png").exists()
+    # An image whose map is there but not its sidecar (killed between the two) is not done.
+    (out / "spatial-rgb-1-1.png.json").unlink()
+    result = texgen(*args, "--skip-existing")
+    assert "3 seeds skipped" in result.stdout and (out / "spatial-rgb-1-1.png.json").is_file()
 
 
 def test_info_and_models(models, capsys):

@@ -334,7 +334,9 @@ def generate(
         if req.skip_existing:
             todo = []
             for key in keys:
-                if all(p.exists() for p in files[key]):
+                # Done when every map and its sidecar are there: a run killed between a map
+                # and its sidecar (each written whole) left that image unfinished.
+                if all(p.exists() and p.with_name(p.name + ".json").exists() for p in files[key]):
                     result.skipped.append((job.gen.info.name, key))
                     done += 1
                 else:
