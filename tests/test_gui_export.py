@@ -141,7 +141,7 @@ def test_the_interpolation_between_a_and_b_exports_as_frames_like_the_cli(qtbot,
     open_and_generate(qtbot, window, models.spatial_rgb, count=3, size=64)
     d = window.open_export()
     qtbot.addWidget(d)
-    assert not d.use_frames.isEnabled()  # nothing picked yet
+    assert not d.use_frames.isEnabled() and not d.frame_count.isEnabled()  # nothing picked yet
     d.close()
     g = window.gallery
     g.setFocus()
@@ -152,7 +152,7 @@ def test_the_interpolation_between_a_and_b_exports_as_frames_like_the_cli(qtbot,
     a, b = g.variations()[0].seed, g.variations()[2].seed
     d = window.open_export()
     qtbot.addWidget(d)
-    assert d.use_frames.isEnabled() and f"seed {a} → seed {b}" in d.use_frames.text()
+    assert d.use_frames.isEnabled() and d.frame_count.isEnabled() and f"seed {a} → seed {b}" in d.use_frames.text()
     d.use_frames.setChecked(True)
     d.frame_count.setValue(4)
     d.folder.setText(str(tmp_path / "gui"))

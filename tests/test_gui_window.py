@@ -126,10 +126,12 @@ def test_heightmap_views_relief_and_values_under_the_cursor(qtbot, window, model
     window.set_view_mode(imaging.RELIEF)
     assert window.stack.currentWidget() is window.relief
     assert not window.viewbar.tiles.button(2).isEnabled()
+    assert not window.viewbar.fit.isEnabled() and not window.viewbar.zoom.isEnabled()  # nor Fit and zoom
     qtbot.waitUntil(lambda: window.relief.image() is not None, timeout=10_000)
     # Values under the cursor, back in the height view.
     window.set_view_mode(imaging.GREY)
     drain(qtbot)
+    assert window.viewbar.fit.isEnabled() and window.viewbar.tiles.button(2).isEnabled()
     r = window.preview.picture_rect()
     qtbot.mouseMove(window.preview, QPoint(int(r.left() + 3), int(r.top() + 3)))
     qtbot.waitUntil(lambda: "height" in window.pixel.text(), timeout=2000)

@@ -160,6 +160,7 @@ class ExportDialog(QDialog):
         self.frame_count.setRange(2, 10_000)
         self.frame_count.setValue(24)
         self.frame_count.setSuffix(" frames")
+        self.frame_count.setEnabled(self.interpolation is not None)  # no path, no frames to count
         what.addWidget(self.use_frames, 3, 0, 1, 2)
         what.addWidget(self.frame_count, 3, 2, 1, 2)
         form.addRow("Export", what)

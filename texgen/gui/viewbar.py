@@ -31,10 +31,10 @@ class ViewBar(QWidget):
             bar.addWidget(b)
         self.tiles.button(1).setChecked(True)
         self.tiles.idClicked.connect(self.tiles_chosen.emit)
-        fit = QToolButton(text="Fit")
-        fit.setToolTip("Fit the picture in the view (double-click the picture, Ctrl+0)")
-        fit.clicked.connect(self.fit_requested.emit)
-        bar.addWidget(fit)
+        self.fit = QToolButton(text="Fit")
+        self.fit.setToolTip("Fit the picture in the view (double-click the picture, Ctrl+0)")
+        self.fit.clicked.connect(self.fit_requested.emit)
+        bar.addWidget(self.fit)
         self.zoom = QLabel("100%")
         self.zoom.setMinimumWidth(48)
         bar.addWidget(self.zoom)
@@ -58,6 +58,8 @@ class ViewBar(QWidget):
         relief = mode == imaging.RELIEF
         for b in self.tiles.buttons():
             b.setEnabled(not relief)  # a 3D block is not tiled
+        self.fit.setEnabled(not relief)  # nor zoomed: it fills its view
+        self.zoom.setEnabled(not relief)
 
     def show_tiles(self, n: int) -> None:
         self.tiles.button(n).setChecked(True)
