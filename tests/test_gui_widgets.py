@@ -94,6 +94,16 @@ def test_chart_ticks_and_series(qtbot):
     assert one.bounds()[:2] == (467, 469)  # a single evaluation sits in the middle
 
 
+def test_tick_labels_tell_neighbouring_ticks_apart():
+    from texgen.gui.chart import _label  # noqa: PLC0415
+
+    ticks = nice_ticks(221.4, 222.1)  # one evaluation's SWD, padded: a narrow range
+    labels = [_label(t, step=ticks[1] - ticks[0]) for t in ticks]
+    assert len(set(labels)) == len(labels) == len(ticks) and "221.6" in labels
+    assert [_label(t, step=20.0) for t in (20.0, 40.0)] == ["20", "40"]
+    assert _label(1234.0, integer=True) == "1,234"
+
+
 def test_a_chart_legend_that_does_not_fit_beside_the_title_gets_a_line_of_its_own(qtbot):
     from texgen.gui.chart import PALETTE  # noqa: PLC0415
 

@@ -35,13 +35,18 @@ def nice_ticks(lo: float, hi: float, count: int = 4, integer: bool = False) -> l
     return ticks
 
 
-def _label(v: float, integer: bool = False) -> str:
+def _label(v: float, integer: bool = False, step: float | None = None) -> str:
+    """A tick label; with the ticks' `step`, as many decimals as tell neighbours apart (221.6
+    and 221.8, not 222 twice)."""
     if integer and abs(v) < 1e9:
         return f"{int(round(v)):,}"
     if v == 0:
         return "0"
     if abs(v) >= 1e4 or abs(v) < 1e-2:
         return f"{v:.1e}"
+    if step:
+        decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+        return f"{v:.{min(decimals, 6)}f}"
     return f"{v:.3g}"
 
 
@@ -112,12 +117,14 @@ class Chart(QWidget):
 
         # Grid and axis labels.
         grid = QPen(QColor(60, 63, 70), 1, Qt.PenStyle.DotLine)
-        for y in nice_ticks(y0, y1):
+        yticks = nice_ticks(y0, y1)
+        ystep = yticks[1] - yticks[0] if len(yticks) > 1 else None
+        for y in yticks:
             pt = to_px(x0, y)
             p.setPen(grid)
             p.drawLine(QPointF(plot.left(), pt.y()), QPointF(plot.right(), pt.y()))
             p.setPen(QColor(150, 154, 160))
-            p.drawText(QRectF(0, pt.y() - fm.height() / 2, left - 4, fm.height()), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, _label(y))
+            p.drawText(QRectF(0, pt.y() - fm.height() / 2, left - 4, fm.height()), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, _label(y, step=ystep))
         for x in nice_ticks(x0, x1, 5, integer=self.x_label == "step"):
             pt = to_px(x, y0)
             p.setPen(grid)
