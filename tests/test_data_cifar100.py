@@ -172,6 +172,17 @@ def test_missing_archive_says_where_to_put_it(tmp_path):
         open_dataset("cifar100:forest", cache_dir=tmp_path, log=quiet)
 
 
+def test_a_file_that_is_no_archive_is_one_line(tmp_path):
+    (tmp_path / "bogus.tar.gz").write_bytes(b"not a tar at all")
+    with pytest.raises(RequestError) as err:
+        open_dataset(f"cifar100:forest@{tmp_path / 'bogus.tar.gz'}", log=quiet)
+    assert "(not a tar archive)" in str(err.value) and "\n" not in str(err.value)
+    (tmp_path / "cifar-100-python").mkdir()
+    (tmp_path / "cifar-100-python" / "train").write_bytes(b"a pickle")
+    with pytest.raises(RequestError, match="this is the extracted 'train' file; pass the folder that holds it"):
+        open_dataset(f"cifar100:forest@{tmp_path / 'cifar-100-python' / 'train'}", log=quiet)
+
+
 def test_download_checks_md5_and_leaves_no_partial_file(archive, tmp_path, monkeypatch):
     corrupt = tmp_path / "corrupt.tar.gz"
     corrupt.write_bytes(archive[0].read_bytes()[:-100])

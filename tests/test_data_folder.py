@@ -196,3 +196,64 @@ def test_bad_options_are_request_errors(textures):
                             ({"kind": "normal"}, "unknown kind")]:
         with pytest.raises(RequestError, match=pattern):
             open_dataset(str(textures), log=Log(), **kwargs)
+
+
+def test_symlinked_folders_gifs_and_hidden_files_count_as_a_user_would_expect(tmp_path):
+    """A symlinked sub-folder is read (as a symlinked class folder already was), once even when
+    links loop; GIFs are images; a macOS '._x.png' beside the class folders is not a loose image."""
+    import os  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+
+    def save(path, mode="RGB"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).convert(mode).save(path)
+
+    save(tmp_path / "set" / "own.png")
+    save(tmp_path / "elsewhere" / "a.png")
+    save(tmp_path / "elsewhere" / "b.gif", "P")
+    os.symlink(tmp_path / "elsewhere", tmp_path / "set" / "linked")
+    os.symlink(tmp_path / "set", tmp_path / "set" / "loop")  # a link back up: walked once
+    ds = open_dataset(str(tmp_path / "set"), crop=32, log=lambda m: None)
+    assert len(ds.images) == 3
+    assert describe_spec(str(tmp_path / "set")).startswith("3 texture files")
+    save(tmp_path / "classes" / "stone" / "s.png")
+    save(tmp_path / "classes" / "wood" / "w.gif", "P")
+    (tmp_path / "classes" / "._stone.png").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    ds = open_dataset(str(tmp_path / "classes"), crop=32, classes=True, log=lambda m: None)
+    assert ds.class_names == ("stone", "wood") and len(ds.images) == 2
+
+
+def test_a_heightfield_file_for_a_texture_and_an_empty_folder_spec_are_refused_with_the_fix(tmp_path):
+    np.save(tmp_path / "dem.npy", np.zeros((40, 40), np.float32))
+    for call in (lambda: open_dataset(str(tmp_path / "dem.npy"), crop=32), lambda: describe_spec(str(tmp_path / "dem.npy"))):
+        with pytest.raises(RequestError, match="is a heightfield file, not a texture image. add --kind heightmap"):
+            call()
+    with pytest.raises(RequestError, match="folder: needs a path"):
+        describe_spec("folder:")  # was the current folder
+
+
+def test_planar_16bit_colour_tiff_keeps_its_samples(tmp_path):
+    """A 'per channel' (planar) 16-bit RGB TIFF, which Pillow cannot open, is read by tifffile."""
+    rgb = np.random.default_rng(1).integers(0, 65536, (40, 48, 3)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "planar.tif", rgb, photometric="rgb", planarconfig="separate")
+    (img,) = open_dataset(str(tmp_path / "planar.tif"), crop=32, channels=3, log=lambda m: None).images
+    np.testing.assert_allclose((img.transpose(1, 2, 0) + 1) / 2 * 65535, rgb, atol=0.05)
+
+
+def test_an_image_past_pillows_bomb_guard_is_read(tmp_path, monkeypatch):
+    """Pillow refuses images past 2 x MAX_IMAGE_PIXELS (179 M px by default) as decompression
+    bombs; a user's own 13,500 px terrain scan is data, not an attack. Shrunk here: the limit
+    is lowered so that a small image stands in for a big one."""
+    from PIL import Image as PILImage  # noqa: PLC0415
+
+    from trainer.data import imagefile  # noqa: PLC0415
+
+    save = np.random.default_rng(2).integers(0, 255, (60, 60), dtype=np.uint8)
+    PILImage.fromarray(save).save(tmp_path / "big.png")
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 100)  # Pillow's own guard would refuse 3,600 px
+    assert open_dataset(str(tmp_path / "big.png"), crop=32, channels=1, log=lambda m: None).images[0].shape == (1, 60, 60)
+    assert PILImage.MAX_IMAGE_PIXELS == 100  # put back as it was
+    monkeypatch.setattr(imagefile, "MAX_PIXELS", 1000)  # past the trainer's own limit: said, with the fix
+    with pytest.raises(RequestError, match=r"60x60 is more pixels than the trainer reads \(1,000\); downscale it"):
+        open_dataset(str(tmp_path / "big.png"), crop=32, channels=1, log=lambda m: None)

@@ -60,6 +60,26 @@ def test_nodata_is_filled_with_the_lowest_height_and_logged(tmp_path):
     assert any("filled 25 nodata cells" in m and "lowest height 236" in m for m in log)
 
 
+def test_geotiff_voids_are_filled_too(tmp_path):
+    """A signed 16-bit GeoTIFF's -32768 (the SRTM void), and GDAL's own nodata value in a float
+    GeoTIFF (tag 42113), are filled as in .npy files (they squeezed the real terrain into a sliver)."""
+    import tifffile  # noqa: PLC0415
+
+    elevation = np.load(JACKSBORO)["elevation"].astype(np.int16)
+    truth = _normalised(elevation[5:, 5:].astype(np.float64))
+    void = elevation.copy()
+    void[:5, :5] = -32768
+    tifffile.imwrite(tmp_path / "srtm.tif", void)
+    flagged = np.where(void == -32768, -9999, void).astype(np.float32)
+    tifffile.imwrite(tmp_path / "gdal.tif", flagged, extratags=[(42113, "s", 0, "-9999", True)])
+    log = Log()
+    for name in ("srtm.tif", "gdal.tif"):
+        (img,) = open_dataset(str(tmp_path / name), kind="heightmap", log=log).images
+        assert (img[0, :5, :5] == -1).all()
+        np.testing.assert_allclose(_normalised(img[0, 5:, 5:].astype(np.float64)), truth, atol=1e-5)
+    assert sum("filled 25 nodata cells" in m for m in log) == 2
+
+
 def test_raw_and_r16_files(tmp_path):
     elevation = np.load(JACKSBORO)["elevation"][:257, :257].astype("<u2")
     elevation.tofile(tmp_path / "terrain.raw")

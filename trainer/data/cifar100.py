@@ -252,7 +252,12 @@ def read_member(source: Path, name: str) -> dict:
                 raw = member.read()
         value = _SafeUnpickler(io.BytesIO(raw), encoding="latin1").load()
     except (OSError, KeyError, EOFError, tarfile.TarError, pickle.UnpicklingError, ValueError) as err:
-        raise RequestError(f"cannot read {FOLDER_NAME}/{name} from {source} ({err})",
+        if isinstance(err, tarfile.ReadError):  # its text runs over several lines
+            why = "not a tar archive" + (": this is the extracted 'train' file; pass the folder that holds it"
+                                         if source.name in ("train", "test", "meta") else "")
+        else:
+            why = " ".join(str(err).split()) or type(err).__name__
+        raise RequestError(f"cannot read {FOLDER_NAME}/{name} from {source} ({why})",
                            f"pass the official {ARCHIVE_NAME} or its extracted folder ({CIFAR100_PAGE})") from None
     if not isinstance(value, dict):
         raise RequestError(f"{FOLDER_NAME}/{name} in {source} is not a CIFAR-100 pickle",

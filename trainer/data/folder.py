@@ -8,6 +8,7 @@ broken download among a thousand textures should not stop a training run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -39,13 +40,27 @@ def list_files(root: Path, kind: Kind) -> list[Path]:
     """
     wanted = suffixes_for(kind)
     found = []
-    for path in root.rglob("*"):
-        parts = path.relative_to(root).parts
-        if any(p.startswith(".") or p == "__MACOSX" for p in parts):
+    seen = set()  # folders already walked, by real path: a symlink loop is walked once
+    for folder, dirs, files in os.walk(root, followlinks=True):  # symlinked folders count, as in classes
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
             continue
-        if path.suffix.lower() in wanted and path.is_file():
-            found.append(path)
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not _hidden(d)]
+        found += [Path(folder, f) for f in files if not _hidden(f) and Path(f).suffix.lower() in wanted]
+    return sorted((p for p in found if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".") or name == "__MACOSX"
+
+
+def check_kind(path: Path, kind: Kind) -> None:
+    """A heightfield-only file (.npy, .npz, .raw, .r16) given for a texture data set is refused
+    with the fix, rather than failing as an unreadable image."""
+    if kind == "texture" and path.suffix.lower() in set(HEIGHTFIELD_SUFFIXES) - set(IMAGE_SUFFIXES):
+        raise RequestError(f"{path} is a heightfield file, not a texture image", "add --kind heightmap to train terrain on it")
 
 
 def load_texture(path: Path, channels: int, scale: float, log: Callable[[str], None] = print) -> np.ndarray:
@@ -62,6 +77,7 @@ def open_path(
     """An image folder (recursive; sub-folders are classes when `classes`) or a single file."""
     path = Path(path).expanduser()
     if path.is_file():
+        check_kind(path, kind)
         if classes:
             raise RequestError(f"--conditional needs a folder with one sub-folder per class, got the file {path}",
                                "pass the folder, or leave out --conditional")
@@ -112,14 +128,15 @@ def open_path(
 
 def _class_groups(root: Path, kind: Kind) -> dict[str, list[Path]]:
     """Class name -> its files: one class per immediate sub-folder, in sorted name order."""
-    loose = [p.name for p in sorted(root.iterdir()) if p.is_file() and p.suffix.lower() in suffixes_for(kind)]
+    loose = [p.name for p in sorted(root.iterdir())
+             if p.is_file() and not _hidden(p.name) and p.suffix.lower() in suffixes_for(kind)]
     if loose:
         shown = ", ".join(loose[:5]) + (f" and {len(loose) - 5} more" if len(loose) > 5 else "")
         raise RequestError(
             f"--conditional reads one class per sub-folder of {root}, but files lie directly in it: {shown}",
             "move them into a sub-folder named after their class, or leave out --conditional",
         )
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not _hidden(p.name))
     if len(folders) < 2:
         raise RequestError(
             f"--conditional needs at least 2 sub-folders (one per class) in {root}, found {len(folders)}",

@@ -54,8 +54,37 @@ def read_heights(path: Path, log: Callable[[str], None] = print) -> np.ndarray:
         return _read_raw(path)
     if suffix in IMAGE_SUFFIXES:
         pixels, _ = read_image(path, log)  # full-scale value irrelevant: min/max follows
-        return convert_channels(pixels, 1)[:, :, 0]
+        heights = convert_channels(pixels, 1)[:, :, 0]
+        signed16, nodata = _image_nodata(path)
+        if signed16:  # a signed 16-bit GeoTIFF (SRTM): its -32768 voids are the int16 marker
+            heights = heights.astype(np.int16)
+        if nodata is not None:  # GDAL's own nodata value, e.g. -9999
+            heights = heights.astype(np.float64)
+            heights[heights == nodata] = np.nan
+        return heights
     raise HeightfieldError(f"not a heightfield file type (use one of {', '.join(HEIGHTFIELD_SUFFIXES)})")
+
+
+def _image_nodata(path: Path) -> tuple[bool, float | None]:
+    """(whether the file stores signed 16-bit samples, GDAL's nodata value or None) of a TIFF
+    (tags 258 BitsPerSample, 339 SampleFormat, 42113 GDAL_NODATA); (False, None) otherwise."""
+    from PIL import Image  # noqa: PLC0415
+
+    try:
+        with Image.open(path) as im:
+            tags = getattr(im, "tag_v2", None)
+            if tags is None:
+                return False, None
+            bits, fmt, text = tags.get(258), tags.get(339), tags.get(42113)
+    except OSError:
+        return False, None
+    first = lambda v: v[0] if isinstance(v, tuple) and v else v  # noqa: E731
+    signed16 = first(bits) == 16 and first(fmt) == 2
+    try:
+        nodata = float(str(text).strip().strip("\x00")) if text is not None else None
+    except ValueError:
+        nodata = None
+    return signed16, nodata
 
 
 def fill_nodata(heights: np.ndarray, path: Path, log: Callable[[str], None] = print) -> np.ndarray:

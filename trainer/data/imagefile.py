@@ -8,16 +8,22 @@ quietly keep only their high byte. Alpha is dropped: a texture generator makes o
 from __future__ import annotations
 
 import struct
+import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .png16 import read_png16
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+
+# Pillow refuses images past MAX_IMAGE_PIXELS * 2 as "decompression bombs" (and warns past it):
+# a guard for files from the web, but a user's own terrain scan or photo may well be 13,500 px
+# a side. The trainer reads what the user gives it, up to 20,000 x 20,000 (1.6 GB as grey float).
+MAX_PIXELS = 20_000 * 20_000
 
 # What a corrupt or foreign file makes Pillow (or numpy on a broken array file) raise; such a
 # file is skipped and reported, never allowed to stop a data set of thousands of images.
@@ -33,7 +39,28 @@ def read_image(path: Path, log: Callable[[str], None] = print) -> tuple[np.ndarr
     texture divides by it to reach [0, 1]; it is None for floating-point TIFFs, whose values
     are used as they are. A heightfield ignores it and normalises by its own min/max.
     """
-    with Image.open(path) as im:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS // 2
+        try:
+            return _read_image(path, log)
+        except Image.DecompressionBombError:
+            Image.MAX_IMAGE_PIXELS = None  # only to read its size for the message
+            with Image.open(path) as im:
+                w, h = im.size
+            raise ValueError(f"{w}x{h} is more pixels than the trainer reads ({MAX_PIXELS:,}); downscale it") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+
+
+def _read_image(path: Path, log: Callable[[str], None]) -> tuple[np.ndarray, float | None]:
+    try:
+        opened = Image.open(path)
+    except UnidentifiedImageError:
+        if Path(path).suffix.lower() in (".tif", ".tiff"):
+            return _read_tiff(Path(path))  # a layout Pillow does not read (planar 16-bit colour, ...)
+        raise
+    with opened as im:
         if _is_16bit_colour(im):
             pixels = _read_16bit_colour(Path(path), im, log)
             if pixels is not None:
@@ -51,10 +78,36 @@ def read_image(path: Path, log: Callable[[str], None] = print) -> tuple[np.ndarr
         return rgb.astype(np.float32), 255.0
 
 
+def _read_tiff(path: Path) -> tuple[np.ndarray, float | None]:
+    """A TIFF Pillow cannot open, through tifffile (optional): HWC float32 and full white."""
+    try:
+        import tifffile  # noqa: PLC0415
+    except ImportError:
+        raise OSError("Pillow cannot read this TIFF layout; install tifffile to read it") from None
+    pixels = _channels_last(np.asarray(tifffile.imread(path, key=0)))
+    if pixels.ndim != 3 or pixels.shape[2] > 4:
+        raise ValueError(f"unexpected TIFF layout {pixels.shape}")
+    full = None if pixels.dtype.kind == "f" else 255.0 if pixels.dtype.itemsize == 1 else 65535.0
+    return pixels[:, :, : 1 if pixels.shape[2] <= 2 else 3].astype(np.float32), full
+
+
+def _channels_last(pixels: np.ndarray) -> np.ndarray:
+    """H x W -> H x W x 1; a planar C x H x W (C <= 4) -> H x W x C."""
+    if pixels.ndim == 2:
+        return pixels[:, :, None]
+    if pixels.ndim == 3 and pixels.shape[0] <= 4 < pixels.shape[2]:
+        return np.moveaxis(pixels, 0, -1)
+    return pixels
+
+
 def _is_16bit_colour(im: Image.Image) -> bool:
     """True when Pillow would reduce this file's 16-bit colour samples to 8 bits."""
     if im.mode.startswith("I") or im.mode == "F" or not im.tile:
         return False
+    if im.format == "TIFF":  # planar ("per channel") files name each plane's rawmode without ";16"
+        bits = getattr(im, "tag_v2", {}).get(258)
+        if isinstance(bits, tuple) and bits and bits[0] == 16:
+            return True
     args = im.tile[0].args
     rawmode = args[0] if isinstance(args, tuple) else args
     return isinstance(rawmode, str) and ";16" in rawmode
@@ -68,9 +121,7 @@ def _read_16bit_colour(path: Path, im: Image.Image, log: Callable[[str], None]) 
         elif im.format == "TIFF":
             import tifffile  # optional: Pillow cannot keep 16-bit colour TIFF samples
 
-            pixels = np.asarray(tifffile.imread(path, key=0))
-            if pixels.ndim == 2:
-                pixels = pixels[:, :, None]
+            pixels = _channels_last(np.asarray(tifffile.imread(path, key=0)))
         else:
             return None
     except ImportError:

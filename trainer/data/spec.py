@@ -20,7 +20,7 @@ import numpy as np
 from texgen.errors import RequestError
 
 from . import cifar100
-from .folder import list_files, open_path, suffixes_for
+from .folder import check_kind, list_files, open_path, suffixes_for
 from .imageset import ImageSet
 
 MAX_SCALE = 8.0
@@ -58,6 +58,8 @@ def parse_spec(spec: str) -> CifarSpec | PathSpec:
             raise RequestError(f"nothing after '@' in {text}", "give the path of cifar-100-python.tar.gz after '@'")
         return CifarSpec(cifar100.parse_classes(classes), Path(archive.strip()) if at else None)
     if scheme.lower() == "folder":
+        if not rest.strip():
+            raise RequestError("folder: needs a path, e.g. folder:./my_textures", "give the folder after 'folder:'")
         return PathSpec(Path(rest))
     return PathSpec(Path(text))
 
@@ -112,6 +114,7 @@ def describe_spec(spec: str, *, kind: Literal["texture", "heightmap"] = "texture
                 f"{cifar100.expected_count(parsed.classes)} images of 32x32{labels}, from {where}")
     path = parsed.path.expanduser()
     if path.is_file():
+        check_kind(path, kind)
         return f"one {kind} file: {path}"
     if not path.is_dir():
         raise RequestError(f"no such file or folder: {path}",
