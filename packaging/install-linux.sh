@@ -28,6 +28,12 @@ if [ "${1:-}" = "--uninstall" ]; then
     exit 0
 fi
 
+case "$APPDIR" in *[\"\`\$\\]*)  # the desktop entry's Exec would need escapes its readers disagree on
+    echo "error: the install folder $APPDIR holds a quote, backquote, \$ or backslash" >&2
+    echo "fix: install with PREFIX set to a folder without them" >&2
+    exit 2;;
+esac
+
 SRC=$(cd "${1:-$(dirname "$0")}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 if [ ! -x "$SRC/texgen-gui" ] || [ ! -x "$SRC/texgen" ] || [ ! -d "$SRC/_internal" ]; then
@@ -52,8 +58,10 @@ rm -rf "$APPDIR.old"
 
 ln -sfn "$APPDIR/texgen" "$BIN/texgen"
 ln -sfn "$APPDIR/texgen-gui" "$BIN/texgen-gui"
-# Absolute paths: a desktop session's PATH often lacks ~/.local/bin.
-sed -e "s|^Exec=texgen-gui|Exec=$APPDIR/texgen-gui|" -e "s|^TryExec=texgen-gui|TryExec=$APPDIR/texgen-gui|" \
+# Absolute paths: a desktop session's PATH often lacks ~/.local/bin. Exec's program is quoted
+# (the Desktop Entry spec splits it at spaces otherwise); TryExec is a plain path.
+sed_path=$(printf '%s' "$APPDIR/texgen-gui" | sed -e 's/[&|\\]/\\&/g')
+sed -e "s|^Exec=texgen-gui|Exec=\"$sed_path\"|" -e "s|^TryExec=texgen-gui|TryExec=$sed_path|" \
     "$desktop_src" > "$DESKTOP.tmp" && mv "$DESKTOP.tmp" "$DESKTOP"
 cp "$png_src" "$ICON_PNG"
 cp "$svg_src" "$ICON_SVG"

@@ -1,10 +1,10 @@
 """Entry script of the frozen `texgen-gui` executable (windowed): the desktop app.
 
 A frozen app has no Python to run `-m` with: `sys.executable` is this executable. The GUI's
-training panel starts `sys.executable -m texgen train ...`, so `texgen-gui -m texgen ARGS`
-runs the command line with ARGS here instead of opening a window. On Linux and macOS that is
-enough for training from the frozen app; on Windows a windowed executable may have no standard
-streams, so the GUI should start the `texgen` console executable beside it (packaging/README.md).
+training panel starts the `texgen` console executable beside it (a windowed executable may
+have no standard streams on Windows; packaging/README.md). `texgen-gui -m texgen ARGS` still
+runs the command line with ARGS here instead of opening a window, for scripts that only know
+the app's executable.
 """
 
 import sys

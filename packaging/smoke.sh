@@ -139,6 +139,7 @@ cat bad.txt
 
 "$PY" - <<'EOF' || fail "the generated files are wrong (see above)"
 # Read back with Pillow and numpy, not with texgen: sizes, byte counts, and real content.
+import json
 import sys
 from pathlib import Path
 
@@ -154,8 +155,10 @@ for path in (albedo, raw513, raw257, out / "terrain_3_hillshade.png", out / "ter
         problems.append(f"{path} is missing")
 if not problems:
     img = Image.open(albedo)
-    if img.size != (512, 512) or img.mode != "RGB":
-        problems.append(f"{albedo} is {img.size} {img.mode}, expected (512, 512) RGB")
+    channels = json.loads((out / "stone-texture_3_albedo.png.json").read_text())["channels"]
+    mode = {1: "L", 3: "RGB"}[channels]  # stone-texture is grey (1 channel); a stand-in may be RGB
+    if img.size != (512, 512) or img.mode != mode:
+        problems.append(f"{albedo} is {img.size} {img.mode}, expected (512, 512) {mode} as its sidecar says")
     elif np.asarray(img).std() < 1:
         problems.append(f"{albedo} is flat")
     for path, side in ((raw513, 513), (raw257, 257)):
@@ -168,7 +171,7 @@ if not problems:
             problems.append(f"{path} spans only {heights.min()}..{heights.max()}")
 for p in problems:
     print("  " + p)
-print("files checked: 512x512 RGB albedo PNG, Unity RAW 513 and 257 (16-bit little-endian), hillshade, sidecar")
+print("files checked: 512x512 albedo PNG (grey or RGB, as its sidecar says), Unity RAW 513 and 257 (16-bit little-endian), hillshade, sidecar")
 sys.exit(1 if problems else 0)
 EOF
 
@@ -184,11 +187,16 @@ onnx=$("$PY" -c "import json,sys; e=[json.loads(l) for l in open('train.jsonl') 
 [ -f "$(dirname "$onnx")/plot.png" ] || fail "the training run has no plot.png (matplotlib missing from the bundle?)"
 "$APP/texgen" generate -m "$onnx" --seeds 1 --size 64 --out trained --device cpu
 [ -n "$(find trained -name '*.png' | head -n 1)" ] || fail "generating from the trained model wrote nothing"
-# The GUI's training panel runs `sys.executable -m texgen train ...`: in the app that is texgen-gui.
-run_limited 300 "$APP/texgen-gui" -m texgen train --list-presets >presets.txt 2>&1 || {
-    cat presets.txt; fail "texgen-gui -m texgen train (the GUI's training command) failed"; }
-grep -q "spatial-wgan-gp" presets.txt || fail "texgen-gui -m texgen train --list-presets listed no presets"
-echo "trained $onnx, generated from it; texgen-gui -m texgen train reaches the trainer"
+# The GUI's training panel runs the console `texgen` beside the app (training_process.default_trainer):
+# `texgen train ...`, and `texgen export` for a run's lowest-SWD checkpoint.
+run_limited 300 "$APP/texgen" train --list-presets >presets.txt 2>&1 || {
+    cat presets.txt; fail "texgen train --list-presets (how the Train tab lists recipes) failed"; }
+grep -q "spatial-wgan-gp" presets.txt || fail "texgen train --list-presets listed no presets"
+# texgen-gui -m texgen ARGS still runs the command line (launch_texgen_gui.py), for scripts.
+run_limited 300 "$APP/texgen-gui" -m texgen train --list-presets >presets-gui.txt 2>&1 || {
+    cat presets-gui.txt; fail "texgen-gui -m texgen train failed"; }
+grep -q "spatial-wgan-gp" presets-gui.txt || fail "texgen-gui -m texgen train --list-presets listed no presets"
+echo "trained $onnx, generated from it; texgen train (the Train tab's command) reaches the trainer"
 
 say "the GUI starts offscreen and quits"
 check_gui() {  # check_gui COMMAND...: starts offscreen, shows its window, exits 0, no traceback

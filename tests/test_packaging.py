@@ -74,6 +74,18 @@ def test_assets_installed_wheel_uses_the_prefix_data_files(tmp_path):
     assert chosen == installed
 
 
+@pytest.mark.parametrize("layout", [("lib", "python3.11", "site-packages"), ("lib", "python3", "dist-packages"), ("Lib", "site-packages"), ()])
+def test_assets_beside_the_prefix_the_package_sits_in(tmp_path, layout):
+    """pip install --prefix DIR, or Debian's system pip (packages and data in /usr/local while
+    sys.prefix is /usr): the data files sit under the prefix that holds the package; with
+    pip install --target DIR (no lib/ level), beside it."""
+    site = tmp_path.joinpath("pfx", *layout)
+    (site / "texgen").mkdir(parents=True)
+    installed = _models_folder(tmp_path / "pfx" / "share" / "texgen" / "assets")
+    chosen = assets_root(env={}, frozen=False, meipass="", package_dir=site / "texgen", prefix=str(tmp_path / "usr"), userbase=str(tmp_path / "nobody"))
+    assert chosen == installed
+
+
 def test_assets_user_install_uses_the_user_base(tmp_path):
     site = tmp_path / "home" / ".local" / "lib" / "python3.11" / "site-packages"
     (site / "texgen").mkdir(parents=True)
@@ -321,6 +333,7 @@ def test_desktop_entry_starts_the_gui_with_the_icon():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("bash"), reason="Linux installer")
 def test_linux_installer_installs_and_uninstalls_a_built_folder(tmp_path):
+    tmp_path = tmp_path / "my apps"  # a space: the desktop entry's Exec must quote the program
     built = tmp_path / "dist" / "texgen"
     (built / "_internal" / "assets").mkdir(parents=True)
     for exe in ("texgen", "texgen-gui"):
@@ -333,13 +346,17 @@ def test_linux_installer_installs_and_uninstalls_a_built_folder(tmp_path):
     app = prefix / "lib" / "texgen"
     assert subprocess.run([str(prefix / "bin" / "texgen-gui"), "x"], capture_output=True, text=True).stdout.strip() == "texgen-gui x"
     desktop = (prefix / "share" / "applications" / "texgen.desktop").read_text()
-    assert f"Exec={app}/texgen-gui %f" in desktop and "Icon=texgen" in desktop
+    assert f'Exec="{app}/texgen-gui" %f' in desktop and f"TryExec={app}/texgen-gui\n" in desktop and "Icon=texgen" in desktop
     assert (prefix / "share" / "icons" / "hicolor" / "256x256" / "apps" / "texgen.png").read_bytes() == (PACKAGING / "icons" / "texgen.png").read_bytes()
     assert (prefix / "share" / "icons" / "hicolor" / "scalable" / "apps" / "texgen.svg").is_file()
 
     not_built = subprocess.run(["bash", str(PACKAGING / "install-linux.sh"), str(tmp_path)], env=env, capture_output=True, text=True, timeout=60)
     assert not_built.returncode == 2 and "not a built texgen folder" in not_built.stderr
     assert (app / "texgen-gui").is_file()  # a refused install leaves the installed one alone
+
+    odd = subprocess.run(["bash", str(PACKAGING / "install-linux.sh"), str(built)], env={**env, "PREFIX": str(tmp_path / "a$b")},
+                         capture_output=True, text=True, timeout=60)
+    assert odd.returncode == 2 and "holds a quote, backquote, $ or backslash" in odd.stderr
 
     gone = subprocess.run(["bash", str(PACKAGING / "install-linux.sh"), "--uninstall"], env=env, capture_output=True, text=True, timeout=60)
     assert gone.returncode == 0 and not app.exists() and not (prefix / "bin" / "texgen").exists()

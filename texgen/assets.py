@@ -50,10 +50,32 @@ def assets_root(
         import site  # noqa: PLC0415
 
         userbase = site.getuserbase()
-    for base in (sys.prefix if prefix is None else prefix, userbase):  # pip install, pip install --user
+    # pip install (prefix), pip install --user (user base), and the prefix the package itself
+    # sits in (pip install --prefix DIR; Debian's /usr/local beside /usr; Windows' Lib\):
+    # <prefix>/lib/pythonX.Y/site-packages/texgen or <prefix>/Lib/site-packages/texgen; and
+    # pip install --target DIR, which puts share/ beside the package.
+    bases = [sys.prefix if prefix is None else prefix, userbase]
+    bases += [str(package_dir.parents[i]) for i in (3, 2, 0) if len(package_dir.parents) > i]
+    for base in bases:
         installed = Path(base) / "share" / "texgen" / "assets"
-        if installed.is_dir():
+        if (installed / "models").is_dir():
             return installed
+    return _recorded_assets() if prefix is None else None
+
+
+def _recorded_assets() -> Path | None:
+    """Where pip put the data files, as the installed distribution's RECORD says (any layout)."""
+    from importlib import metadata  # noqa: PLC0415
+
+    try:
+        dist = metadata.distribution("texgen")
+    except metadata.PackageNotFoundError:
+        return None
+    for entry in dist.files or ():
+        if entry.suffix == MODEL_SUFFIX and entry.parts[-4:-1] == ("texgen", "assets", "models"):
+            models = Path(str(dist.locate_file(entry))).resolve().parent
+            if models.is_dir():
+                return models.parent
     return None
 
 
