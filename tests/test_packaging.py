@@ -207,6 +207,7 @@ def test_spec_bundles_models_cards_and_icons_under_assets(tmp_path, monkeypatch,
         by_folder.setdefault(dest, set()).add(Path(src).name)
     assert by_folder["assets/models"] == {"stone-texture.onnx", "terrain.onnx", "terrain.md"}  # not the scripts
     assert by_folder["assets/icons"] == {"texgen.png", "texgen.svg"}  # from the checkout: the folder has none
+    assert by_folder["."] == {"LICENSE"}
 
 
 def test_spec_uses_the_checkout_assets_by_default(tmp_path, monkeypatch):
