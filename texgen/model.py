@@ -64,6 +64,12 @@ class Generator:
         """Run the graph on a batch of latents: NCHW float32, nominally in [-1, 1]. A graph with
         a fixed batch size gets the batch in pieces of that size (the last padded with zeros)."""
         b = self.fixed_batch
+        if b is None and len(z) == 1:
+            # onnxruntime's CPU kernels take another path for a batch of one, whose results
+            # differ by about 1e-6: enough to move a rounded pixel. Run it as a pair of the same
+            # latent, so an image is the same alone (a sidecar's regenerate command) as in a batch.
+            pair = self._run(np.concatenate([z, z]), None if labels is None else np.concatenate([labels, labels]))
+            return pair[:1]
         if b is None or len(z) == b:
             return self._run(z, labels)
         out = []
