@@ -96,7 +96,37 @@ def test_each_sidecars_regenerate_command_writes_its_file_again(models, tmp_path
         assert main([*command[1:], "--out", str(out)]) == 0, command
         assert made.read_bytes() == first, command
     side = json.loads((out / "vector-rgb_4_albedo.png.json").read_text())["regenerate"]
-    assert "--no-seamless" in side and "--normal-strength 3" in side
+    assert "--no-seamless" in side and "--normal-strength 3.0" in side
+
+
+def test_regenerate_gives_the_file_back_from_anywhere_whatever_made_it(tmp_path, monkeypatch):
+    """The bundled networks, several seeds in one batch (a lone seed ran other kernels), a
+    model given by a relative path (it was kept relative), {index} in the name (a one-seed
+    command numbered its image 0) and a normal strength with many digits (cut to 6)."""
+    import shlex
+
+    from texgen.assets import assets_root  # noqa: PLC0415
+
+    models = assets_root() / "models"
+    monkeypatch.chdir(models.parent)  # the model given as models/stone-texture.onnx
+    out = tmp_path / "out"
+    runs = [["-m", "models/stone-texture.onnx", "--seeds", "4,9,11", "--size", "64", "--name", "{index:02d}_{seed}_{map}",
+             "--preset", "unity-texture", "--normal-strength", "2.3456499"],
+            ["-m", "terrain", "--seeds", "3-5", "--size", "65", "--batch-size", "2"]]
+    for args in runs:
+        assert main(["generate", *args, "-o", str(out), "--device", "cpu"]) == 0
+    monkeypatch.chdir(tmp_path)  # somewhere else
+    sidecars = sorted(out.glob("*.json"))
+    assert len(sidecars) == 3 * 2 + 3 * 2
+    for sidecar in sidecars:
+        made = sidecar.with_suffix("")
+        first = made.read_bytes()
+        command = shlex.split(json.loads(sidecar.read_text())["regenerate"])
+        made.unlink()
+        assert main([*command[1:], "--out", str(out)]) == 0, command
+        assert made.read_bytes() == first, command
+    side = json.loads((out / "01_9_albedo.png.json").read_text())["regenerate"]
+    assert "--model stone-texture " in side and "--name '01_{seed}_{map}'" in side and "--normal-strength 2.3456499" in side
 
 
 def test_generate_textures_and_unity_heightfield(models, tmp_path):

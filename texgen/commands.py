@@ -19,13 +19,14 @@ def model_argument(model: str | None) -> str:
     if model is None:
         return ""
     entries = list_models()
+    path = Path(model).expanduser().resolve()  # absolute: the command works from any folder
     for entry in entries:
         # By name only when the name leads back to this file (a user model may share a
         # bundled model's name, and names resolve to the first match).
         first = next(e for e in entries if e.name == entry.name)
-        if Path(model) == entry.path and first.path == entry.path:
+        if path == entry.path.resolve() and first.path == entry.path:
             return entry.name
-    return str(model)
+    return str(path)
 
 
 def generate_command(req: GenerateRequest, *, out: bool = True, model: str | None = None) -> str:
@@ -54,7 +55,7 @@ def generate_command(req: GenerateRequest, *, out: bool = True, model: str | Non
     if req.name_template:
         args += ["--name", req.name_template]
     if req.normal_strength is not None:
-        args += ["--normal-strength", f"{req.normal_strength:g}"]
+        args += ["--normal-strength", repr(float(req.normal_strength))]  # every digit: the same normals
     if req.normal_convention:
         args += ["--normal", req.normal_convention]
     if req.byte_order:

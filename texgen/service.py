@@ -12,6 +12,7 @@ renamed, so a cancelled, killed or failed batch leaves only whole files.
 from __future__ import annotations
 
 import math
+import string
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -162,13 +163,29 @@ def _fields(job: _Job, seed: int, index: int, frame: tuple[int, int] | None = No
     }
 
 
-def _sidecar(job: _Job, req: GenerateRequest, seed: int, t: float | None = None) -> dict:
+def _fixed_index(template: str | None, index: int) -> str | None:
+    """`template` with its {index} fields written out (e.g. "{index:03d}_{seed}" -> "007_{seed}"):
+    a one-seed command would number its only image 0, and name another file."""
+    if template is None or "index" not in template:
+        return template
+    out = []
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if name == "index":
+            out.append(format(index, spec or ""))
+        elif name is not None:
+            out.append("{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}")
+    return "".join(out)
+
+
+def _sidecar(job: _Job, req: GenerateRequest, seed: int, t: float | None = None, index: int = 0) -> dict:
     info = job.gen.info
     # The command that writes this file again (into the folder it is run from, or --out): this
     # model (by name when installed, else its path), this seed (or the whole interpolation),
     # size, class, preset and every option given.
     one = replace(req, model=str(job.gen.path), seeds=[seed], size=job.size, preset=job.preset.name,
-                  label=info.classes[job.label] if job.label is not None else None, skip_existing=False)
+                  label=info.classes[job.label] if job.label is not None else None, skip_existing=False,
+                  name_template=req.name_template if req.interpolate is not None else _fixed_index(req.name_template, index))
     return {
         "texgen_version": __version__,
         "model": info.name,
@@ -358,7 +375,7 @@ def generate(
                 byte_order=req.byte_order,
                 extend=job.extend,
                 wrap=s.tileable,
-                sidecar=_sidecar(job, req, names["seed"], s.t),
+                sidecar=_sidecar(job, req, names["seed"], s.t, names["index"]),
             )
             result.files += files
             done += 1
