@@ -30,6 +30,8 @@ from texgen.metadata import (
 
 # Refuse absurd files early instead of letting onnxruntime allocate for them.
 MAX_MODEL_BYTES = 2 * 1024**3
+# On the CPU, images this large or larger run one per call (Generator.run).
+SINGLE_PIXELS = 512 * 512
 
 
 @dataclass
@@ -61,15 +63,24 @@ class Generator:
         return (info.latent_size, -(-height // ppc), -(-width // ppc))
 
     def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        """Run the graph on a batch of latents: NCHW float32, nominally in [-1, 1]. A graph with
-        a fixed batch size gets the batch in pieces of that size (the last padded with zeros)."""
+        """Run the graph on a batch of latents: NCHW float32, nominally in [-1, 1].
+
+        An image never depends on its batch. onnxruntime's CPU kernels give a batch of one
+        other last bits (about 1e-6, enough to move a rounded pixel) than a batch of several,
+        so a seed made alone (a sidecar's regenerate command) came out unlike the same seed
+        made in a batch. On the CPU, images of SINGLE_PIXELS or more therefore always run one
+        per call (batching buys nothing there: stone-texture, 2 cores, 4 images of 1024 px 5.7 s
+        batched against 4.8 s one by one), and smaller ones always in batches of two or more
+        (a lone one beside a copy of itself: 1,000 images of 64 px ran 20 % slower one by one).
+        A graph with a fixed batch size gets pieces of that size, the last padded with zeros.
+        """
         b = self.fixed_batch
-        if b is None and len(z) == 1:
-            # onnxruntime's CPU kernels take another path for a batch of one, whose results
-            # differ by about 1e-6: enough to move a rounded pixel. Run it as a pair of the same
-            # latent, so an image is the same alone (a sidecar's regenerate command) as in a batch.
-            pair = self._run(np.concatenate([z, z]), None if labels is None else np.concatenate([labels, labels]))
-            return pair[:1]
+        if b is None and self.device == "cpu":
+            if self._pixels(z) >= SINGLE_PIXELS:
+                b = 1
+            elif len(z) == 1:
+                both = None if labels is None else np.concatenate([labels, labels])
+                return self._run(np.concatenate([z, z]), both)[:1]
         if b is None or len(z) == b:
             return self._run(z, labels)
         out = []
@@ -82,6 +93,13 @@ class Generator:
                 li = np.concatenate([li, np.zeros(b - n, li.dtype)]) if li is not None else None
             out.append(self._run(zi, li)[:n])
         return np.concatenate(out)
+
+    def _pixels(self, z: np.ndarray) -> int:
+        """Output pixels of one image for latents `z`."""
+        info = self.info
+        if info.spatial and z.ndim == 4:
+            return z.shape[2] * z.shape[3] * max(info.pixels_per_cell, 1) ** 2
+        return info.native_height * info.native_width
 
     def _run(self, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         feeds = {self.input_name: np.ascontiguousarray(z, dtype=np.float32)}
