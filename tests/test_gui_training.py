@@ -460,3 +460,51 @@ def test_a_continued_run_is_added_under_its_own_name(qtbot, settings, models, tm
         panel.start()
         assert panel.running, panel.status.text()
     assert Path(blocker.args[0]) == tmp_path / "mine" / "my-gravel.onnx"
+
+
+def test_closing_after_stop_or_as_the_run_ends_or_during_an_export(qtbot, settings, user_models, fake, tmp_path, monkeypatch):
+    """Closing after Stop waits for the clean end (a second stop would kill the run); a run
+    that ends while the question is open lets the window close; and a lowest-SWD export in
+    progress finishes whole before the window closes."""
+    from PySide6.QtWidgets import QMessageBox  # noqa: PLC0415
+
+    from texgen.gui.window import MainWindow  # noqa: PLC0415
+
+    def make(mode: str) -> MainWindow:
+        w = MainWindow(settings, device="cpu", trainer=fake(mode))
+        qtbot.addWidget(w)
+        w.show()
+        return w
+
+    # 1. Stop first, then close: the run still ends cleanly, with its model.
+    window = make("slow")
+    monkeypatch.setattr(window, "ask_to_stop_training", lambda: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.training.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step"):
+        window.training.start(["--preset", "x"])
+    window.training.stop()
+    assert not window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+    assert window.training.outcome[0] == "done"
+
+    # 2. The run ends while the question is open: Yes closes at once.
+    window = make("ok")
+
+    def answer_after_the_end():
+        qtbot.waitUntil(lambda: not window.training.running, timeout=20_000)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(window, "ask_to_stop_training", answer_after_the_end)
+    window.training.start(["--preset", "x"])
+    assert window.training.running
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+
+    # 3. An export of the lowest-SWD checkpoint finishes before the window closes.
+    window = make("best")
+    with qtbot.waitSignal(window.training.model_added, timeout=20_000):
+        window.training.start(["--preset", "x"])
+    window.training.add_best()
+    assert window.training.exporting and not window.close()
+    assert "Finishing the export" in window.status_text.text()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+    assert len(list(user_models.glob("run*-step20.onnx"))) == 1  # beside run.onnx, run-2.onnx, ... of the runs above

@@ -27,9 +27,9 @@ def regenerate_command(gen: Generator, v: Variation, seamless: bool) -> str | No
     try:
         default.check_size(h, w)
     except RequestError:
-        try:  # a 512 terrain is the tile of a 513 Unity terrain, which repeats its first row and column
+        try:  # a tileable 512 terrain is the tile of a 513 Unity terrain, which repeats its first row and column
             default.check_size(h + 1, w + 1)
-            size = (h + 1, w + 1) if default.shared_edge else size
+            size = (h + 1, w + 1) if default.shared_edge and v.sample.tileable else size
         except RequestError:
             pass
         if size == (h, w):

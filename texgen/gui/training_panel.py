@@ -163,8 +163,14 @@ class TrainingPanel(QWidget):
         self.form.shutdown()
         p = self.exporter
         if p is not None and p.state() != QProcess.ProcessState.NotRunning:
+            self.exporter = None  # its end is no news to a closing window
             p.kill()
             p.waitForFinished(2000)
+
+    @property
+    def exporting(self) -> bool:
+        """The lowest-SWD checkpoint's model is being exported (`texgen export`)."""
+        return self.exporter is not None and self.exporter.state() != QProcess.ProcessState.NotRunning
 
     # --- running -------------------------------------------------------------------------
     @property
@@ -352,6 +358,7 @@ class TrainingPanel(QWidget):
 
     def _best_failed_to_start(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart and self.exporter is not None:
+            self.exporter.deleteLater()
             self.exporter = None
             self._best_done(None, [f"could not start {self.run.command.program}: check that texgen is installed with its trainer"])
 

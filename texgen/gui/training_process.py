@@ -71,6 +71,11 @@ class TrainingProcess(QObject):
     def running(self) -> bool:
         return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
 
+    @property
+    def stopping(self) -> bool:
+        """A stop was asked for and the run is finishing (a further stop kills it)."""
+        return self.running and self._stopping
+
     def start(self, args: list[str]) -> None:
         if self.running:
             raise RuntimeError("a training run is already going")

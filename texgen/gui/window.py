@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.details = VariationDetails()
         self.training = TrainingPanel(self.settings, trainer)
         self._close_when_trained = False  # a close waits for a stopped run to checkpoint and export
+        self._close_when_exported = False  # ... and for the export of a run's lowest-SWD checkpoint
 
         self.viewbar = ViewBar()
         self.stack = QStackedWidget()
@@ -425,18 +426,29 @@ class MainWindow(QMainWindow):
             # The trainer checkpoints and exports after a stop; closing now would destroy the
             # QProcess and kill it first. So the window stays, responsive, and closes itself
             # when the run has ended (a second close kills the run at once).
-            event.ignore()
             if self._close_when_trained:
+                event.ignore()
                 self.training.stop()  # the second Stop: Kill
                 return
             answer = self.ask_to_stop_training()
             if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
                 return
+        if self.training.running:  # still running after the question: stop it, close at its end
+            event.ignore()
             self._close_when_trained = True
             self.training.run.ended.connect(self._close_after_training)
-            self.training.stop()
+            if not self.training.run.stopping:  # already stopped with Stop: a second stop would kill it
+                self.training.stop()
             self.show_message("Finishing the training run (checkpoint, then export): the window closes when it is done; "
                               "close it again to end the run now")
+            return
+        if self.training.exporting:  # the lowest-SWD checkpoint's export: seconds; let it finish whole
+            event.ignore()
+            if not self._close_when_exported:
+                self._close_when_exported = True
+                self.training.exporter.finished.connect(lambda *_: self.close())
+                self.show_message("Finishing the export of the checkpoint's model: the window closes when it is done")
             return
         self.state.cancel_generation()
         self.training.shutdown()

@@ -85,10 +85,19 @@ class Worker(QRunnable):
 
     def run(self) -> None:  # on a pool thread
         try:
+            self._run()
+        except RuntimeError as exc:  # the window closed under a running task: its signals are gone
+            if "Signal source has been deleted" not in str(exc):
+                raise
+
+    def _run(self) -> None:
+        try:
             value = self.fn(self.signals.progress.emit, self._cancel.is_set)
         except CancelledError:
             self.signals.cancelled.emit()
         except Exception as exc:  # the window must survive anything a worker does
+            if isinstance(exc, RuntimeError) and "Signal source has been deleted" in str(exc):
+                raise  # nobody to tell: see run()
             if not isinstance(exc, TexgenError):
                 traceback.print_exc()
             self.signals.failed.emit(describe_error(exc))
