@@ -28,8 +28,8 @@ if [ "${1:-}" = "--uninstall" ]; then
     exit 0
 fi
 
-case "$APPDIR" in *[\"\`\$\\]*)  # the desktop entry's Exec would need escapes its readers disagree on
-    echo "error: the install folder $APPDIR holds a quote, backquote, \$ or backslash" >&2
+case "$APPDIR" in *[\"\`\$\\%]*)  # the desktop entry's Exec would need escapes its readers disagree on
+    echo "error: the install folder $APPDIR holds a quote, backquote, \$, backslash or %" >&2
     echo "fix: install with PREFIX set to a folder without them" >&2
     exit 2;;
 esac

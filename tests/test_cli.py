@@ -252,6 +252,7 @@ def _bad(tmp_path: Path, models) -> dict[str, tuple[list[str], str]]:
         "frames alone": (m + ["--frames", "5"], "--frames is for --interpolate"),
         "frame field without frames": (m + ["--name", "{model}_{frame}"], "has no value here"),
         "seeds share a file": (m + ["--seeds", "1-3", "--name", "{model}_{map}"], "gives spatial-rgb seed 1 and spatial-rgb seed 2 the same file spatial-rgb_albedo.png"),
+        "frames share a file": (m + ["--interpolate", "3:7", "--name", "{model}_{seed}_{map}"], "gives spatial-rgb frame 0 and spatial-rgb frame 1 the same file spatial-rgb_3_albedo.png, so one would overwrite the other. add {frame} to the template"),
         "models share a file": (["--seeds", "1", "--preset", "png16", "--name", "{seed}_{map}"], "gives stone-texture seed 1 and terrain seed 1 the same file 1_height.png"),
         "albedo of the default heightmap": (["--seeds", "1-2", "--maps", "albedo"], "model 'terrain': a heightmap model has no albedo"),
         "unknown map": (m + ["--maps", "bogus"], "map 'bogus' is unknown"),
@@ -266,7 +267,7 @@ def _bad(tmp_path: Path, models) -> dict[str, tuple[list[str], str]]:
     "missing model", "truncated model", "not onnx", "not a generator", "unknown class", "bad terrain size",
     "nan output", "malformed seeds", "backwards range", "negative count", "bad size", "unknown preset",
     "unknown model name", "bad template", "bad interpolation pair", "interpolation to itself", "one frame",
-    "frames alone", "frame field without frames", "seeds share a file", "models share a file",
+    "frames alone", "frame field without frames", "seeds share a file", "frames share a file", "models share a file",
     "albedo of the default heightmap", "unknown map", "normal strength nan", "name too long",
     "too small to make seamless", "shared edge of one pixel",
 ])

@@ -254,6 +254,8 @@ def test_an_image_past_pillows_bomb_guard_is_read(tmp_path, monkeypatch):
     monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 100)  # Pillow's own guard would refuse 3,600 px
     assert open_dataset(str(tmp_path / "big.png"), crop=32, channels=1, log=lambda m: None).images[0].shape == (1, 60, 60)
     assert PILImage.MAX_IMAGE_PIXELS == 100  # put back as it was
+    heights = open_dataset(str(tmp_path / "big.png"), crop=32, kind="heightmap", log=lambda m: None).images[0]
+    assert heights.shape == (1, 60, 60) and PILImage.MAX_IMAGE_PIXELS == 100  # the GeoTIFF tag read too
     monkeypatch.setattr(imagefile, "MAX_PIXELS", 1000)  # past the trainer's own limit: said, with the fix
     with pytest.raises(RequestError, match=r"60x60 is more pixels than the trainer reads \(1,000\); downscale it"):
         open_dataset(str(tmp_path / "big.png"), crop=32, channels=1, log=lambda m: None)

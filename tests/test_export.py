@@ -127,6 +127,9 @@ def test_export_out_names_a_file_or_a_folder_never_a_file_named_like_a_folder(sp
     assert "is neither an .onnx file nor an existing folder" in err and err.count("\n") == 1
     assert not (tmp_path / "other").exists()
     assert export_main([str(run), "--out", str(tmp_path / "models")]) == 0  # an existing folder, no slash needed
+    # A refused export leaves no folder it made behind.
+    assert export_main([str(tmp_path / "no-such-run"), "--out", str(tmp_path / "new" / "deeper") + os.sep]) == 2
+    assert not (tmp_path / "new").exists()
 
 
 def test_vector_model_export_has_dynamic_batch(tmp_path):

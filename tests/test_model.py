@@ -118,6 +118,27 @@ def test_onnx_this_runtime_cannot_run_is_named_not_called_corrupt(tmp_path):
         assert "corrupt" not in text and "onnxruntime_src" not in text and "\n" not in text
 
 
+def test_an_invalid_graph_and_external_weights_get_their_own_fix(tmp_path, models, monkeypatch):
+    """Updating onnxruntime fixes neither a graph that breaks ONNX's typing rules nor weights
+    kept in a separate file: each gets the fix that works."""
+    import onnx  # noqa: PLC0415
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    one = helper.make_tensor("one", TensorProto.INT64, [1], [1])
+    node = helper.make_node("Add", ["z", "one"], ["image"])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, 3, 8, 8])],
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 3, 8, 8])], [one])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), tmp_path / "typed.onnx")
+    with pytest.raises(ModelError, match=r"is not a valid ONNX graph \(Type Error.*fix the exporter that wrote it"):
+        load_generator(tmp_path / "typed.onnx", device="cpu")
+    external = tmp_path / "weights" / "ext.onnx"
+    external.parent.mkdir()
+    onnx.save(onnx.load(models.spatial_rgb), external, save_as_external_data=True, location="ext.data", size_threshold=0)
+    monkeypatch.chdir(tmp_path)  # not beside the weights
+    with pytest.raises(ModelError, match=r"keeps its weights in separate files \(ONNX external data\).*save the model as one file"):
+        load_generator(external, device="cpu")
+
+
 def test_an_explicit_device_that_throws_on_start_is_named(models, monkeypatch, tmp_path):
     """onnxruntime-gpu can list CUDA and then throw when the session starts (no driver, no
     device): with --device cuda that is the device's fault, said so, not the model's."""

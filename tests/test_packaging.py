@@ -357,7 +357,7 @@ def test_linux_installer_installs_and_uninstalls_a_built_folder(tmp_path):
 
     odd = subprocess.run(["bash", str(PACKAGING / "install-linux.sh"), str(built)], env={**env, "PREFIX": str(tmp_path / "a$b")},
                          capture_output=True, text=True, timeout=60)
-    assert odd.returncode == 2 and "holds a quote, backquote, $ or backslash" in odd.stderr
+    assert odd.returncode == 2 and "holds a quote, backquote, $, backslash or %" in odd.stderr
 
     gone = subprocess.run(["bash", str(PACKAGING / "install-linux.sh"), "--uninstall"], env=env, capture_output=True, text=True, timeout=60)
     assert gone.returncode == 0 and not app.exists() and not (prefix / "bin" / "texgen").exists()

@@ -195,6 +195,9 @@ def test_auto_mixed_precision_is_bf16_only_where_the_gpu_computes_it(monkeypatch
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)  # Ampere and later
     assert pick_amp("auto", cuda) is torch.bfloat16
     assert pick_amp("off", cuda) is None and pick_amp("auto", torch.device("cpu")) is None
+    # torch before 2.4 has no including_emulation argument (and counted no emulation).
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert pick_amp("auto", cuda) is None
 
 
 def test_the_moving_average_is_saved_with_batchnorm_statistics_of_its_own(data, tmp_path):

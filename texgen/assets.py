@@ -54,8 +54,9 @@ def assets_root(
     # sits in (pip install --prefix DIR; Debian's /usr/local beside /usr; Windows' Lib\):
     # <prefix>/lib/pythonX.Y/site-packages/texgen or <prefix>/Lib/site-packages/texgen; and
     # pip install --target DIR, which puts share/ beside the package.
-    bases = [sys.prefix if prefix is None else prefix, userbase]
-    bases += [str(package_dir.parents[i]) for i in (3, 2, 0) if len(package_dir.parents) > i]
+    # The package's own first: an older copy elsewhere must not stand in for this one's.
+    bases = [str(package_dir.parents[i]) for i in (3, 2, 0) if len(package_dir.parents) > i]
+    bases += [sys.prefix if prefix is None else prefix, userbase]
     for base in bases:
         installed = Path(base) / "share" / "texgen" / "assets"
         if (installed / "models").is_dir():

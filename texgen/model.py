@@ -182,14 +182,27 @@ def _refused(path: Path, exc: Exception) -> ModelError:
     why = re.sub(r"^Load model from .*? failed:\s*", "", why, flags=re.S)
     why = re.sub(r"^\S*onnxruntime_src\S*\s.*?\)\s+(?=[A-Z])", "", why, flags=re.S)
     why = re.sub(r"^Fatal error:\s*", "", why)
-    sentences = re.split(r"(?<=\.)\s+", why.splitlines()[0]) if why else [type(exc).__name__]
-    # "ONNX Runtime only *guarantees* support for ... Opset 99 is under development": the
-    # sentence that names the opset says more than the first.
-    why = next((x for x in sentences if re.search(r"\bopset \d+", x, re.I)), sentences[0])[:200]
-    if type(exc).__name__ == "InvalidProtobuf" or "INVALID_PROTOBUF" in text or "protobuf parsing failed" in text:
+    sentences = re.split(r"(?<=\.)\s+", " ".join(why.split())) if why else [type(exc).__name__]
+    # "ONNX Runtime only *guarantees* support for ... Opset 99 is under development", "This is
+    # an invalid model. ... No Op registered for Tanhh": the sentence that names the opset, the
+    # IR version or the operator says more than the first.
+    named = r"\bopset \d+|IR version|No Op registered|not a registered|Unsupported"
+    why = next((x for x in sentences if re.search(named, x, re.I)), sentences[0])[:200]
+    if (type(exc).__name__ == "InvalidProtobuf" or "INVALID_PROTOBUF" in text or "protobuf parsing failed" in text
+            or "No graph was found" in text):
         return ModelError(
             f"{path} is not a valid ONNX model (truncated, corrupt or another format: {why})",
             "re-export it with `texgen export`, or download it again",
+        )
+    if "External data" in text or "external data" in text:
+        return ModelError(
+            f"{path} keeps its weights in separate files (ONNX external data), which texgen does not load",
+            "save the model as one file (onnx.save with save_as_external_data=False), or re-export it with `texgen export`",
+        )
+    if "INVALID_GRAPH" in text or "Type Error" in text:
+        return ModelError(
+            f"{path} is not a valid ONNX graph ({why})",
+            "re-export it with `texgen export`, or fix the exporter that wrote it",
         )
     return ModelError(
         f"{path} is an ONNX model that onnxruntime {ort.__version__} cannot run ({why})",

@@ -248,7 +248,8 @@ def _plan_files(req: GenerateRequest, jobs: list[_Job], keys: list[int], out_dir
                     raise RequestError(
                         f"file name template {template!r} gives {first} and {what} the same file {path.name}, "
                         "so one would overwrite the other",
-                        "add {seed} (and {model} when several models write into one folder) to the template",
+                        ("add {frame} to the template" if req.interpolate is not None
+                         else "add {seed} (and {model} when several models write into one folder) to the template"),
                     )
             files[key] = paths
         planned.append(files)

@@ -41,6 +41,7 @@ Data loading notes (skipped files, ...) go to stderr as plain lines, never to st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -267,23 +268,26 @@ def train_main(argv: list[str]) -> int:
         raise
 
 
-def _export_target(text: str | None) -> Path | None:
+def _export_target(text: str | None) -> tuple[Path | None, list[Path]]:
     """--out as the exporter takes it: an .onnx file, or a folder (made when written with a
-    trailing slash, e.g. `--out models/`), never a file named like the folder the user meant."""
+    trailing slash, e.g. `--out models/`), never a file named like the folder the user meant.
+    Also the folders made for it, to remove again if the export fails."""
     if not text:
-        return None
+        return None, []
     out = Path(text).expanduser()
     if text.endswith(("/", os.sep)):
+        made = [p for p in (out, *out.parents) if not p.exists()]
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ExportError(f"cannot make the folder {out} ({exc.strerror or exc})", "choose a writable place with --out") from None
-    elif not out.is_dir() and out.suffix.lower() != ".onnx":
+        return out, made
+    if not out.is_dir() and out.suffix.lower() != ".onnx":
         raise ExportError(
             f"--out {text} is neither an .onnx file nor an existing folder",
             "end a file name with .onnx, or a folder with / (it is made)",
         )
-    return out
+    return out, []
 
 
 def export_main(argv: list[str]) -> int:
@@ -297,7 +301,14 @@ def export_main(argv: list[str]) -> int:
         args = p.parse_args(argv)
         from trainer.export import export_generator
 
-        out = export_generator(Path(args.run), _export_target(args.out), name=args.name, description=args.description)
+        target, made = _export_target(args.out)
+        try:
+            out = export_generator(Path(args.run), target, name=args.name, description=args.description)
+        except TexgenError:
+            for folder in made:  # innermost first: a refused export leaves no empty folder behind
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise
         print(out)
         return 0
     except TexgenError as exc:

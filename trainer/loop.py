@@ -156,12 +156,12 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
         if cfg.steps is not None and cfg.steps <= ckpt["step"]:
             raise RequestError(
                 f"the run is already at step {ckpt['step']} of {cfg.steps}",
-                f"resume with --steps larger than {ckpt['step']}, or --minutes alone larger than the {ran:.1f} it has run",
+                f"resume with --steps larger than {ckpt['step']}, or --minutes alone larger than the {ran:.3g} it has run",
             )
         if cfg.minutes is not None and cfg.minutes <= ran:
             raise RequestError(
-                f"the run has already trained {ran:.1f} minutes of its {cfg.minutes:g}-minute budget",
-                f"resume with --minutes larger than {ran:.1f} (the budget counts from the run's start), or --steps",
+                f"the run has already trained {ran:.3g} minutes of its {cfg.minutes:g}-minute budget",
+                f"resume with --minutes larger than {ran:.3g} (the budget counts from the run's start), or --steps",
             )
 
     # 3. Open the data before making any folder: a bad data spec leaves nothing behind.

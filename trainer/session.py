@@ -49,9 +49,16 @@ def pick_amp(mode: str, device: torch.device) -> torch.dtype | None:
         return None
     if mode == "fp16":
         return torch.float16
-    if mode == "bf16" or torch.cuda.is_bf16_supported(including_emulation=False):
+    if mode == "bf16" or _native_bf16():
         return torch.bfloat16
     return None
+
+
+def _native_bf16() -> bool:
+    try:
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # torch before 2.4 counts no emulation, and has no such argument
+        return torch.cuda.is_bf16_supported()
 
 
 def set_threads(cfg: TrainConfig, device: torch.device, d: Dist) -> None:

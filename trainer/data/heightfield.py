@@ -70,6 +70,7 @@ def _image_nodata(path: Path) -> tuple[bool, float | None]:
     (tags 258 BitsPerSample, 339 SampleFormat, 42113 GDAL_NODATA); (False, None) otherwise."""
     from PIL import Image  # noqa: PLC0415
 
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # tags only: no pixel is decoded
     try:
         with Image.open(path) as im:
             tags = getattr(im, "tag_v2", None)
@@ -78,6 +79,8 @@ def _image_nodata(path: Path) -> tuple[bool, float | None]:
             bits, fmt, text = tags.get(258), tags.get(339), tags.get(42113)
     except OSError:
         return False, None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
     first = lambda v: v[0] if isinstance(v, tuple) and v else v  # noqa: E731
     signed16 = first(bits) == 16 and first(fmt) == 2
     try:
