@@ -333,7 +333,8 @@ def generate(
     jobs = []
     for gen in generators:
         result.devices[gen.info.name] = gen.device
-        result.notes += [f"{gen.info.name}: {n}" for n in gen.runtime.notes]
+        # A device that could not start is the machine's news, not a model's: said once.
+        result.notes += [n for n in gen.runtime.notes if n not in result.notes]
         result.notes += [f"{gen.info.name}: guessed {g}" for g in gen.guesses]
         jobs.append(_plan(req, gen, result.notes))
     out_dir = Path(req.out_dir).expanduser()
