@@ -118,7 +118,10 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
         if snapped != size:
             notes.append(f"{info.name}: size {size[1]}x{size[0]} resampled to {snapped[1]}x{snapped[0]} for preset {preset.name}")
             size = snapped
-    preset.check_size(*size)
+    try:
+        preset.check_size(*size)
+    except RequestError as exc:  # with the bundled defaults, say which model it was
+        raise RequestError(f"model {info.name!r}: {exc.problem}", f"{exc.fix}, or add --resample to snap to the nearest") from None
     gh, gw, extend = preset.generation_size(*size)
     if extend and not (req.seamless or info.tileable):
         # Repeating the first row and column only makes a shared edge of a tileable map; an
