@@ -259,3 +259,20 @@ def test_an_image_past_pillows_bomb_guard_is_read(tmp_path, monkeypatch):
     monkeypatch.setattr(imagefile, "MAX_PIXELS", 1000)  # past the trainer's own limit: said, with the fix
     with pytest.raises(RequestError, match=r"60x60 is more pixels than the trainer reads \(1,000\); downscale it"):
         open_dataset(str(tmp_path / "big.png"), crop=32, channels=1, log=lambda m: None)
+
+
+def test_float_values_outside_0_1_and_colour_heightmaps_are_said(tmp_path):
+    """A float TIFF texture past 0-1 was clipped to near white in silence, and a colour image
+    read as a heightmap lost its colour in silence: both are logged, with what to do."""
+    tifffile.imwrite(tmp_path / "bright.tif", (np.random.default_rng(0).random((40, 40)) * 3).astype(np.float32))
+    log = Log()
+    open_dataset(str(tmp_path / "bright.tif"), crop=32, channels=1, log=log)
+    assert any("lie outside 0-1 and are clipped" in m and "bright.tif" in m for m in log)
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "c.png")
+    log = Log()
+    open_dataset(str(tmp_path / "c.png"), crop=32, kind="heightmap", log=log)
+    assert any("a colour image, read as a heightmap by its luminance" in m for m in log)
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(tmp_path / "g.png")  # grey stored as RGB: nothing to say
+    log = Log()
+    open_dataset(str(tmp_path / "g.png"), crop=32, kind="heightmap", log=log)
+    assert not any("colour image" in m for m in log)

@@ -67,6 +67,9 @@ def load_texture(path: Path, channels: int, scale: float, log: Callable[[str], N
     """One image file as a CHW float32 array in [-1, 1] with `channels` channels."""
     pixels, full_scale = read_image(path, log)
     img = pixels / full_scale if full_scale else pixels  # float TIFFs are taken as [0, 1]
+    if full_scale is None and (img.min() < 0 or img.max() > 1):  # said, not clipped in silence
+        log(f"{path}: float values {img.min():g} to {img.max():g} lie outside 0-1 and are clipped "
+            "(scale them to 0-1, or train it as a heightmap with --kind heightmap)")
     img = resize(convert_channels(img, channels), scale)
     return to_signed_chw(img)
 

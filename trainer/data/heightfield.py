@@ -54,6 +54,8 @@ def read_heights(path: Path, log: Callable[[str], None] = print) -> np.ndarray:
         return _read_raw(path)
     if suffix in IMAGE_SUFFIXES:
         pixels, _ = read_image(path, log)  # full-scale value irrelevant: min/max follows
+        if pixels.shape[2] == 3 and not np.array_equal(pixels[:, :, 0], pixels[:, :, 1]):
+            log(f"{path}: a colour image, read as a heightmap by its luminance (export heights as grey for full precision)")
         heights = convert_channels(pixels, 1)[:, :, 0]
         signed16, nodata = _image_nodata(path)
         if signed16:  # a signed 16-bit GeoTIFF (SRTM): its -32768 voids are the int16 marker
