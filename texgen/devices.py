@@ -77,6 +77,12 @@ def _open(model: bytes, device: str, threads: int | None) -> ort.InferenceSessio
     return session
 
 
+def _first_line(exc: Exception, limit: int) -> str:
+    """An exception's first line, cut to `limit` characters (its type when it says nothing)."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
 def create_session(model: bytes, device: str = "auto", threads: int | None = None) -> Session:
     """Open `model` (serialized ONNX) on `device`: auto | cpu | cuda | directml | coreml.
 
@@ -107,7 +113,7 @@ def create_session(model: bytes, device: str = "auto", threads: int | None = Non
             except Exception as on_cpu:
                 raise on_cpu from None  # the CPU refuses it too: the model, not the device
             raise ModelError(
-                f"device {device!r} could not start ({str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__})",
+                f"device {device!r} could not start ({_first_line(exc, 160)})",
                 "use --device auto to fall back to the CPU, or check the GPU driver and runtime",
             ) from None
         if session is None:
@@ -127,7 +133,7 @@ def create_session(model: bytes, device: str = "auto", threads: int | None = Non
         try:
             session = _try(model, candidate, threads)
         except Exception as exc:  # a provider that throws on start is as good as absent
-            _FAILED[candidate] = f"{candidate} could not start ({str(exc).splitlines()[0][:120]})"
+            _FAILED[candidate] = f"{candidate} could not start ({_first_line(exc, 120)})"
             notes.append(_FAILED[candidate])
             continue
         if session is not None:

@@ -34,8 +34,6 @@ NAME_FIELDS: tuple[str, ...] = ("model", "seed", "map", "class", "size", "index"
 SUFFIX = {"png16": ".png", "png8": ".png", "raw16": ".raw", "r16": ".r16"}
 HILLSHADE = {"azimuth": 315.0, "altitude": 45.0}
 
-# The longest file name (in bytes) that NTFS, ext4, APFS and their kin all take.
-MAX_NAME_BYTES = 255
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 

@@ -23,6 +23,9 @@ from PIL import Image
 from texgen.errors import ExportError
 
 ByteOrder = Literal["little", "big"]
+
+# The longest file name (in bytes) that NTFS, ext4, APFS and their kin all take.
+MAX_NAME_BYTES = 255
 RawScale = Literal["unity", "full"]
 
 # Unity terrain heightmap resolutions (2^n + 1); Unity refuses anything larger.
@@ -82,7 +85,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
     # The final name is cut short in it, so a name near the file system's limit of 255 bytes
     # still has a temporary name that fits.
     tail = f".{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
-    room = 255 - 1 - len(tail)
+    room = MAX_NAME_BYTES - 1 - len(tail)
     stem = final.name.encode("utf-8")[:room].decode("utf-8", "ignore")
     tmp = final.parent / f".{stem}{tail}"
     try:

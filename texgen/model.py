@@ -71,16 +71,15 @@ class Generator:
         made in a batch. On the CPU, images of SINGLE_PIXELS or more therefore always run one
         per call (batching buys nothing there: stone-texture, 2 cores, 4 images of 1024 px 5.7 s
         batched against 4.8 s one by one), and smaller ones always in batches of two or more
-        (a lone one beside a copy of itself: 1,000 images of 64 px ran 20 % slower one by one).
-        A graph with a fixed batch size gets pieces of that size, the last padded with zeros.
+        (a lone one padded to a pair: 1,000 images of 64 px ran 20 % slower one by one). A graph
+        with a fixed batch size gets pieces of that size. The last piece is padded with zeros.
         """
         b = self.fixed_batch
         if b is None and self.device == "cpu":
             if self._pixels(z) >= SINGLE_PIXELS:
                 b = 1
             elif len(z) == 1:
-                both = None if labels is None else np.concatenate([labels, labels])
-                return self._run(np.concatenate([z, z]), both)[:1]
+                b = 2
         if b is None or len(z) == b:
             return self._run(z, labels)
         out = []

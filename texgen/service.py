@@ -22,9 +22,9 @@ from texgen import __version__
 from texgen.assets import default_models, resolve_model
 from texgen.commands import generate_command, model_argument
 from texgen.errors import CancelledError, RequestError
-from texgen.exporters import check_writable, sweep_temp
+from texgen.exporters import MAX_NAME_BYTES, check_writable, sweep_temp
 from texgen.model import Generator, load_generator
-from texgen.export import MAX_NAME_BYTES, check_maps
+from texgen.export import check_maps
 from texgen.presets import ExportPreset, export_image, get_preset, planned_paths
 from texgen.sampling import Sample, check_batch_size, check_size, interpolate, resolve_label, sample
 from texgen.seamless import MIN_SIZE
@@ -224,13 +224,14 @@ def _names(req: GenerateRequest, job: _Job, key: int, index: int) -> dict:
     return _fields(job, req.interpolate[0], key, (key, req.interpolate[1]))
 
 
-def _plan_files(req: GenerateRequest, jobs: list[_Job], keys: list[int], out_dir: Path) -> list[dict[int, list[Path]]]:
+def _plan_files(
+    req: GenerateRequest, jobs: list[_Job], keys: list[int], position: dict[int, int], out_dir: Path
+) -> list[dict[int, list[Path]]]:
     """Every file the request writes, per job and key, checked before the first is written:
     no two images may share a file (a template without {seed}, or two models without
     {model}, would silently overwrite one with the next), and no name may be longer than a
     file system takes (with its sidecar's ".json")."""
     planned: list[dict[int, list[Path]]] = []
-    position = {key: i for i, key in enumerate(keys)}  # for the {index} name field
     owner: dict[Path, str] = {}
     for job in jobs:
         template = _template(req, job)
@@ -341,7 +342,8 @@ def generate(
         result.notes += [f"{gen.info.name}: guessed {g}" for g in gen.guesses]
         jobs.append(_plan(req, gen, result.notes))
     out_dir = Path(req.out_dir).expanduser()
-    planned = _plan_files(req, jobs, keys, out_dir)  # names checked before the folder is made
+    position = {key: i for i, key in enumerate(keys)}  # for the {index} name field
+    planned = _plan_files(req, jobs, keys, position, out_dir)  # names checked before the folder is made
     check_writable(out_dir)
     swept = sweep_temp(out_dir)
     if swept:
@@ -349,8 +351,7 @@ def generate(
 
     # 2. Generate and export, streaming.
     total, done = len(keys) * len(jobs), 0
-    position = {key: i for i, key in enumerate(keys)}  # for the {index} name field
-    for job, files in zip(jobs, planned):
+    for job, paths in zip(jobs, planned):
         template = _template(req, job)
         todo = keys
         if req.skip_existing:
@@ -358,7 +359,7 @@ def generate(
             for key in keys:
                 # Done when every map and its sidecar are there: a run killed between a map
                 # and its sidecar (each written whole) left that image unfinished.
-                if all(p.exists() and p.with_name(p.name + ".json").exists() for p in files[key]):
+                if all(p.exists() and p.with_name(p.name + ".json").exists() for p in paths[key]):
                     result.skipped.append((job.gen.info.name, key))
                     done += 1
                 else:

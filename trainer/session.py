@@ -102,16 +102,17 @@ class Session:
         s = self.spec.pixels_per_cell
         return -(-self.cfg.crop // s) + self.cfg.spatial_margin
 
-    def latents(self, n: int, cells: int | None = None) -> torch.Tensor:
+    def latents(self, n: int, cells: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """`n` latents of the training shape, from `generator` (default: torch's global stream)."""
         if self.spec.spatial:
             c = cells or self.train_cells
-            return torch.randn(n, self.spec.latent_size, c, c, device=self.device)
-        return torch.randn(n, self.spec.latent_size, device=self.device)
+            return torch.randn(n, self.spec.latent_size, c, c, device=self.device, generator=generator)
+        return torch.randn(n, self.spec.latent_size, device=self.device, generator=generator)
 
-    def fake_labels(self, n: int) -> torch.Tensor | None:
+    def fake_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
         if not self.num_classes:
             return None
-        return torch.randint(0, self.num_classes, (n,), device=self.device)
+        return torch.randint(0, self.num_classes, (n,), device=self.device, generator=generator)
 
     def crop(self, images: torch.Tensor) -> torch.Tensor:
         """Spatial: a random crop of the periodic output, so no period is tied to the crop."""
@@ -313,13 +314,7 @@ def calibrate_batchnorm(s: Session) -> None:
     try:
         for start in range(0, CALIBRATION_LATENTS, 64):
             n = min(64, CALIBRATION_LATENTS - start)
-            if s.spec.spatial:
-                c = s.train_cells
-                z = torch.randn(n, s.spec.latent_size, c, c, device=s.device, generator=g)
-            else:
-                z = torch.randn(n, s.spec.latent_size, device=s.device, generator=g)
-            labels = torch.randint(0, s.num_classes, (n,), device=s.device, generator=g) if s.num_classes else None
-            G(z, labels)
+            G(s.latents(n, generator=g), s.fake_labels(n, generator=g))
     finally:
         for m, momentum in zip(norms, momenta):
             m.momentum = momentum

@@ -15,7 +15,7 @@ import re
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, Signal
+from PySide6.QtCore import QProcess, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -35,7 +35,7 @@ from texgen.exporters import atomic_path
 from texgen.gui.chart import Chart
 from texgen.gui.settings import Settings
 from texgen.gui.training_form import TrainingForm
-from texgen.gui.training_process import TrainerCommand, TrainingProcess
+from texgen.gui.training_process import TrainerCommand, TrainingProcess, child_process
 
 
 def format_duration(seconds: float | None) -> str:
@@ -334,10 +334,7 @@ class TrainingPanel(QWidget):
         then copy its model into the library as `<run's model>-step<N>`."""
         if self.best is None or self.exporter is not None or self.running:
             return
-        p = QProcess(self)
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONIOENCODING", "utf-8")
-        p.setProcessEnvironment(env)
+        p = child_process(self)
         p.finished.connect(self._best_exported)
         p.errorOccurred.connect(self._best_failed_to_start)
         self.exporter = p

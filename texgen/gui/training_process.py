@@ -34,6 +34,16 @@ def default_trainer(command: str = "train") -> tuple[str, list[str]]:
     return sys.executable, ["-m", "texgen", command]
 
 
+def child_process(parent: QObject) -> QProcess:
+    """A QProcess for a `texgen` child: UTF-8, unbuffered output (lines arrive as they are written)."""
+    p = QProcess(parent)
+    env = QProcessEnvironment.systemEnvironment()
+    env.insert("PYTHONUNBUFFERED", "1")
+    env.insert("PYTHONIOENCODING", "utf-8")
+    p.setProcessEnvironment(env)
+    return p
+
+
 @dataclass
 class TrainerCommand:
     """How to start the trainer (and its exporter, `texgen export`, with `export_prefix`);
@@ -83,11 +93,7 @@ class TrainingProcess(QObject):
         self.last.clear()
         self._out = self._err = b""
         self._stopping = self._killed = False
-        p = QProcess(self)
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONUNBUFFERED", "1")
-        env.insert("PYTHONIOENCODING", "utf-8")
-        p.setProcessEnvironment(env)
+        p = child_process(self)
         p.readyReadStandardOutput.connect(self._read_out)
         p.readyReadStandardError.connect(self._read_err)
         p.finished.connect(self._finished)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .imagefile import IMAGE_SUFFIXES, read_image
+from .imagefile import IMAGE_SUFFIXES, pixel_limit, read_image
 from .pixels import convert_channels, resize
 
 HEIGHTFIELD_SUFFIXES = (".npy", ".npz", ".raw", ".r16") + IMAGE_SUFFIXES
@@ -72,17 +72,14 @@ def _image_nodata(path: Path) -> tuple[bool, float | None]:
     (tags 258 BitsPerSample, 339 SampleFormat, 42113 GDAL_NODATA); (False, None) otherwise."""
     from PIL import Image  # noqa: PLC0415
 
-    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # tags only: no pixel is decoded
     try:
-        with Image.open(path) as im:
+        with pixel_limit(None), Image.open(path) as im:  # tags only: no pixel is decoded
             tags = getattr(im, "tag_v2", None)
             if tags is None:
                 return False, None
             bits, fmt, text = tags.get(258), tags.get(339), tags.get(42113)
     except OSError:
         return False, None
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
     first = lambda v: v[0] if isinstance(v, tuple) and v else v  # noqa: E731
     signed16 = first(bits) == 16 and first(fmt) == 2
     try:

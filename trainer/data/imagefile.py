@@ -7,10 +7,11 @@ quietly keep only their high byte. Alpha is dropped: a texture generator makes o
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -39,18 +40,26 @@ def read_image(path: Path, log: Callable[[str], None] = print) -> tuple[np.ndarr
     texture divides by it to reach [0, 1]; it is None for floating-point TIFFs, whose values
     are used as they are. A heightfield ignores it and normalises by its own min/max.
     """
+    try:
+        with pixel_limit(MAX_PIXELS // 2):
+            return _read_image(path, log)
+    except Image.DecompressionBombError:
+        with pixel_limit(None), Image.open(path) as im:  # only to read its size for the message
+            w, h = im.size
+        raise ValueError(f"{w}x{h} is more pixels than the trainer reads ({MAX_PIXELS:,}); downscale it") from None
+
+
+@contextlib.contextmanager
+def pixel_limit(limit: int | None) -> Iterator[None]:
+    """Pillow's decompression-bomb guard set to `limit` pixels (None: off) for the block, its
+    warning silenced, and both put back after, whatever happens."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS // 2
+        before, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, limit
         try:
-            return _read_image(path, log)
-        except Image.DecompressionBombError:
-            Image.MAX_IMAGE_PIXELS = None  # only to read its size for the message
-            with Image.open(path) as im:
-                w, h = im.size
-            raise ValueError(f"{w}x{h} is more pixels than the trainer reads ({MAX_PIXELS:,}); downscale it") from None
+            yield
         finally:
-            Image.MAX_IMAGE_PIXELS = limit
+            Image.MAX_IMAGE_PIXELS = before
 
 
 def _read_image(path: Path, log: Callable[[str], None]) -> tuple[np.ndarray, float | None]:
