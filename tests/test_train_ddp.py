@@ -64,14 +64,21 @@ class _StopOnRank0:
         return self.rank == 0 and self.calls >= 2
 
 
-def _stopping_worker(rank: int, world: int, port: int, cfg, results: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world),
-                      RANK=str(rank), LOCAL_RANK=str(rank))  # fmt: skip
+def _stopping_worker(rank: int, world: int, rendezvous: str, cfg, results: str) -> None:
+    # The group is joined through a file, not a free TCP port picked beforehand (another
+    # process can take that port in between; the test above covers the trainer's own join).
+    os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
+    import torch.distributed as dist  # noqa: PLC0415
+
     from trainer.loop import train
 
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world)
     events = Events()
-    run = train(cfg, events, _StopOnRank0(rank))
+    try:
+        run = train(cfg, events, _StopOnRank0(rank))
+    finally:
+        dist.destroy_process_group()
     done = events.of("done")
     Path(results, f"rank{rank}.json").write_text(json.dumps([str(run), done]))
 
@@ -81,7 +88,7 @@ def test_a_stop_that_reaches_one_process_stops_them_all(tmp_path):
     (a collective call), the run hung waiting for rank 1."""
     data = texture_folder(tmp_path / "textures")
     cfg = tiny("spatial-wgan-gp", data, tmp_path / "runs", channels=1, steps=50, batch=8)
-    context = mp.spawn(_stopping_worker, args=(2, _free_port(), cfg, str(tmp_path)), nprocs=2, join=False)
+    context = mp.spawn(_stopping_worker, args=(2, str(tmp_path / "rendezvous"), cfg, str(tmp_path)), nprocs=2, join=False)
     deadline = time.monotonic() + 120  # the run itself takes seconds
     try:
         while not context.join(timeout=5):
