@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QSize, Qt
 
 from gui_helpers import drain, open_and_generate, qimage_array, settings, user_models, window  # noqa: F401
 from texgen import maps
 from texgen.gui import imaging
 from texgen.gui.details import tiles_text
+from texgen.gui.window import default_size
 from texgen.model import load_generator
 from texgen.sampling import sample
 from texgen.seamless import seam_score, seam_scores
@@ -285,3 +286,43 @@ def test_an_unknown_model_name_on_the_command_line_stays_in_sight(qtbot, window)
         open_requested(window, "stone-texture")  # a known name opens
     window.state.cancel_generation()
     drain(qtbot)
+
+
+def test_window_fits_a_1024_px_screen_with_the_view_bar_on_two_rows(qtbot, window, models):
+    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
+
+    from texgen.gui.app import style_app  # noqa: PLC0415
+
+    app = QApplication.instance()
+    sheet, palette, style = app.styleSheet(), app.palette(), app.style().name()
+    style_app(app)  # the app's own padding, which sets the buttons' widths
+    try:
+        open_and_generate(qtbot, window, models.spatial_height, count=1, size=64)  # 4 view modes
+        bar = window.viewbar
+        modes, view = bar.modes.buttons(), [*bar.tiles.buttons(), bar.fit]
+
+        def rects(buttons):
+            return [b.geometry().translated(b.parentWidget().mapTo(bar, QPoint(0, 0))) for b in buttons]
+
+        # The whole window, its widest row of fields included, fits 1000 px (a 1024 screen).
+        assert window.minimumSizeHint().width() <= 1000
+        window.resize(1000, 700)
+        drain(qtbot)
+        assert window.width() == 1000
+        mode_rects, view_rects = rects(modes), rects(view)
+        # Two rows: every button whole and inside the bar, the tiling under the modes.
+        for r in mode_rects + view_rects:
+            assert bar.rect().contains(r) and r.width() >= r.height()
+        assert min(r.top() for r in view_rects) >= max(r.bottom() for r in mode_rects)
+        window.resize(1440, 900)
+        drain(qtbot)
+        mode_rects, view_rects = rects(modes), rects(view)
+        assert {r.top() for r in mode_rects + view_rects} == {mode_rects[0].top()}  # one row
+        assert max(r.right() for r in mode_rects) < min(r.left() for r in view_rects)
+        # A first start sizes the window to the screen it opens on.
+        assert default_size(QSize(1024, 768)) == QSize(972, 706)
+        assert default_size(QSize(2560, 1400)) == QSize(1400, 860)
+    finally:
+        app.setStyleSheet(sheet)
+        app.setPalette(palette)
+        app.setStyle(style)

@@ -1,7 +1,7 @@
 """Pictures of the main views for the docs, rendered offscreen.
 
     python -m texgen.gui.screenshots docs/screenshots [--texture MODEL] [--heightmap MODEL]
-        [--training-run RUN_DIR]
+        [--training-run RUN_DIR] [--size 1024x700]
 
 Models default to the bundled defaults (stone-texture and terrain), as the app opens them.
 The training panel is shown replaying a real run folder's `stats.jsonl` and latest sample
@@ -126,12 +126,21 @@ def replay_run(panel, run_dir: Path) -> None:
     panel.log_view.setPlainText(f"$ texgen train --preset {config.get('preset')} --data {config.get('data')} --progress json\nrun folder: {run_dir}")
 
 
+def window_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1024x700") from None
+    return width, height
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Render the GUI's main views to PNG files.")
     p.add_argument("out", type=Path)
     p.add_argument("--texture", type=Path, help="a texture model (default: the bundled one)")
     p.add_argument("--heightmap", type=Path, help="a heightmap model (default: the bundled one)")
     p.add_argument("--training-run", type=Path, help="a finished run folder to show in the training panel")
+    p.add_argument("--size", type=window_size, default=SIZE, help="the main window's size, WIDTHxHEIGHT (default 1440x900)")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication([])
@@ -149,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(file_settings(Path(tmp) / "settings.ini"))
         settings.set("export/folder", str(Path.home() / "textures"))
         w = MainWindow(settings, device="cpu")
-        w.resize(*SIZE)
+        w.resize(*args.size)
         w.show()
         if texture is not None:
             w.controls.count.setValue(12)

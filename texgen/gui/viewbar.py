@@ -1,11 +1,15 @@
 """The bar above the preview: what to show (colour, height, hillshade, normal, relief),
 how many tiles, fit, and the zoom. It holds no state of the window: it says what was
-chosen (`mode_chosen`, `tiles_chosen`) and shows what it is told."""
+chosen (`mode_chosen`, `tiles_chosen`) and shows what it is told.
+
+On a narrow window (a 1024 px screen) the bar takes two rows, the view modes above the
+tiling, rather than holding the whole window wider than the screen."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QBoxLayout, QButtonGroup, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from texgen.gui import imaging
 
@@ -17,12 +21,15 @@ class ViewBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        bar = QHBoxLayout(self)
-        bar.setContentsMargins(0, 0, 0, 0)
+        self.bar = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.bar.setContentsMargins(0, 0, 0, 0)
         self.modes = QButtonGroup(self)
         self.mode_row = QHBoxLayout()
-        bar.addLayout(self.mode_row)
-        bar.addStretch(1)
+        self.mode_row.addStretch(1)  # the buttons go before it, so a row is packed to the left
+        self.bar.addLayout(self.mode_row, 1)
+        self.view_row = bar = QHBoxLayout()
+        bar.addStretch(1)  # on a row of its own, the tiling keeps to the right
+        self.bar.addLayout(self.view_row)
         self.tiles = QButtonGroup(self)
         for n in (1, 2, 3):
             b = QToolButton(text=f"{n}×{n}", checkable=True)
@@ -49,8 +56,30 @@ class ViewBar(QWidget):
             b = QToolButton(text=imaging.VIEW_LABELS[mode], checkable=True)
             b.setProperty("mode", mode)
             self.modes.addButton(b, i)
-            self.mode_row.addWidget(b)
+            self.mode_row.insertWidget(i, b)
         self.show_mode(current)
+        self._fit_rows(self.width())
+        self.updateGeometry()
+
+    # --- one row or two -------------------------------------------------------------------
+    def _row_widths(self) -> tuple[int, int]:
+        return self.mode_row.sizeHint().width(), self.view_row.sizeHint().width()
+
+    def minimumSizeHint(self) -> QSize:
+        modes, view = self._row_widths()
+        return QSize(max(modes, view), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._fit_rows(event.size().width())
+        super().resizeEvent(event)
+
+    def _fit_rows(self, width: int) -> None:
+        modes, view = self._row_widths()
+        one_row = width >= modes + self.bar.spacing() + view
+        direction = QBoxLayout.Direction.LeftToRight if one_row else QBoxLayout.Direction.TopToBottom
+        if self.bar.direction() != direction:
+            self.bar.setDirection(direction)
+            self.updateGeometry()  # the height changes
 
     def show_mode(self, mode: str) -> None:
         for b in self.modes.buttons():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -44,6 +44,13 @@ from texgen.gui.state import AppState, Variation
 from texgen.gui.training_panel import TrainingPanel
 from texgen.gui.training_process import TrainerCommand
 from texgen.gui.viewbar import ViewBar
+
+
+def default_size(screen: QSize) -> QSize:
+    """1400 x 860 on a screen that has room for it, else nearly all of the screen's
+    free area (a 1366 x 768 laptop, a 1024 px display); never below the window's
+    minimum, which Qt enforces on its own."""
+    return QSize(min(1400, screen.width() * 95 // 100), min(860, screen.height() * 92 // 100))
 
 
 class MainWindow(QMainWindow):
@@ -207,7 +214,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 860)
+            self.resize(default_size(self.screen().availableGeometry().size()))
         if layout is not None:
             self.restoreState(layout)
         for key, splitter in (("window/split", self.split), ("window/centre", self.centre)):
