@@ -276,3 +276,44 @@ def test_float_values_outside_0_1_and_colour_heightmaps_are_said(tmp_path):
     log = Log()
     open_dataset(str(tmp_path / "g.png"), crop=32, kind="heightmap", log=log)
     assert not any("colour image" in m for m in log)
+
+
+def test_transparent_pixels_are_said_not_dropped_in_silence(tmp_path):
+    """The generators make opaque textures, so a cut-out's alpha cannot be learned: the colour
+    under its transparent pixels is trained as it is, and the log says so, with the share."""
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 255, (40, 40, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    rgba[:10, :, 3] = 0  # a quarter cut out
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cut.png")
+    grey = np.stack([rgba[..., 0], rgba[..., 3]], axis=-1)
+    Image.fromarray(grey, "LA").save(tmp_path / "cut-grey.png")
+    rgba16 = rgba.astype(np.uint16) * 257  # a 16-bit colour file goes through tifffile
+    tifffile.imwrite(tmp_path / "cut16.tif", rgba16, photometric="rgb", extrasamples=["unassalpha"])
+    for name, channels in [("cut.png", 3), ("cut-grey.png", 1), ("cut16.tif", 3)]:
+        log = Log()
+        (img,) = open_dataset(str(tmp_path / name), crop=32, channels=channels, log=log).images
+        assert [m for m in log if "transparent" in m] == [
+            f"{tmp_path / name}: 25.0% of its pixels are transparent, and the colour under them is trained "
+            "as it is (flatten it onto a background, or crop it to its opaque part)"], name
+        assert img.shape == (channels, 40, 40)
+    opaque = rgba.copy()
+    opaque[..., 3] = 255  # an alpha channel with nothing transparent: nothing to say
+    Image.fromarray(opaque, "RGBA").save(tmp_path / "opaque.png")
+    log = Log()
+    open_dataset(str(tmp_path / "opaque.png"), crop=32, channels=3, log=log)
+    assert not any("transparent" in m for m in log)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_16_bit_colour_photo_is_turned_upright_like_an_8_bit_one(tmp_path, orientation):
+    """Pillow turns 8-bit photos by their EXIF orientation; a 16-bit colour file, read by
+    tifffile for its full precision, was trained sideways. Both now stand the same way up."""
+    rgb16 = np.random.default_rng(orientation).integers(0, 65535, (40, 56, 3), dtype=np.uint16)
+    tag = [(274, "H", 1, orientation, False)]  # TIFF/EXIF Orientation
+    tifffile.imwrite(tmp_path / "deep.tif", rgb16, photometric="rgb", extratags=tag)
+    tifffile.imwrite(tmp_path / "flat.tif", (rgb16 >> 8).astype(np.uint8), photometric="rgb", extratags=tag)
+    (deep,) = open_dataset(str(tmp_path / "deep.tif"), crop=32, channels=3, log=lambda m: None).images
+    (flat,) = open_dataset(str(tmp_path / "flat.tif"), crop=32, channels=3, log=lambda m: None).images
+    assert deep.shape == flat.shape == ((3, 56, 40) if orientation >= 5 else (3, 40, 56))
+    np.testing.assert_allclose(deep, flat, atol=2 / 255)  # the low byte apart

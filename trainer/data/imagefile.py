@@ -67,13 +67,13 @@ def _read_image(path: Path, log: Callable[[str], None]) -> tuple[np.ndarray, flo
         opened = Image.open(path)
     except UnidentifiedImageError:
         if Path(path).suffix.lower() in (".tif", ".tiff"):
-            return _read_tiff(Path(path))  # a layout Pillow does not read (planar 16-bit colour, ...)
+            return _read_tiff(Path(path), log)  # a layout Pillow does not read (planar 16-bit colour, ...)
         raise
     with opened as im:
         if _is_16bit_colour(im):
             pixels = _read_16bit_colour(Path(path), im, log)
             if pixels is not None:
-                return pixels, 65535.0
+                return exif_orient(pixels, im.getexif().get(EXIF_ORIENTATION, 1)), 65535.0
         im.load()
         im = ImageOps.exif_transpose(im)  # camera photos stored sideways
         if im.mode.startswith("I"):  # 16-bit grey ("I;16", "I;16B", ...) or 32-bit integer
@@ -81,13 +81,45 @@ def _read_image(path: Path, log: Callable[[str], None]) -> tuple[np.ndarray, flo
         if im.mode == "F":
             return np.asarray(im).astype(np.float32)[:, :, None], None
         if im.mode in ("1", "L", "LA", "La"):
-            return np.asarray(im.convert("L")).astype(np.float32)[:, :, None], 255.0
+            grey = np.asarray(im.convert("LA"))
+            note_transparency(path, grey[:, :, 1], 255, log)
+            return grey[:, :, :1].astype(np.float32), 255.0
         # Palette, RGB, RGBA, CMYK, YCbCr, ...: through RGBA so transparent palettes resolve.
-        rgb = np.asarray(im.convert("RGBA"))[:, :, :3]
-        return rgb.astype(np.float32), 255.0
+        rgba = np.asarray(im.convert("RGBA"))
+        note_transparency(path, rgba[:, :, 3], 255, log)
+        return rgba[:, :, :3].astype(np.float32), 255.0
 
 
-def _read_tiff(path: Path) -> tuple[np.ndarray, float | None]:
+EXIF_ORIENTATION = 0x0112
+
+
+def exif_orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """HWC pixels turned upright by their EXIF orientation (1-8), as ImageOps.exif_transpose
+    turns the 8-bit images Pillow decodes itself."""
+    turns = {
+        2: lambda a: a[:, ::-1],  # mirrored
+        3: lambda a: a[::-1, ::-1],  # upside down
+        4: lambda a: a[::-1],  # flipped
+        5: lambda a: a.transpose(1, 0, 2),  # transposed
+        6: lambda a: np.rot90(a, -1),  # turned a quarter clockwise to stand up
+        7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1],  # transversed
+        8: lambda a: np.rot90(a, 1),  # turned a quarter anticlockwise
+    }
+    turn = turns.get(orientation)
+    return pixels if turn is None else np.ascontiguousarray(turn(pixels))
+
+
+def note_transparency(path: Path, alpha: np.ndarray, opaque: float, log: Callable[[str], None]) -> None:
+    """Say when an image is transparent anywhere: the generators make opaque textures, so the
+    colour under transparent pixels (often black, or whatever the painter left) is learned as
+    it is. Dropping the alpha in silence trained cut-out leaves on their black background."""
+    clear = alpha < opaque
+    if clear.any():
+        log(f"{path}: {clear.mean():.1%} of its pixels are transparent, and the colour under them is "
+            "trained as it is (flatten it onto a background, or crop it to its opaque part)")
+
+
+def _read_tiff(path: Path, log: Callable[[str], None]) -> tuple[np.ndarray, float | None]:
     """A TIFF Pillow cannot open, through tifffile (optional): HWC float32 and full white."""
     try:
         import tifffile  # noqa: PLC0415
@@ -97,6 +129,8 @@ def _read_tiff(path: Path) -> tuple[np.ndarray, float | None]:
     if pixels.ndim != 3 or pixels.shape[2] > 4:
         raise ValueError(f"unexpected TIFF layout {pixels.shape}")
     full = None if pixels.dtype.kind == "f" else 255.0 if pixels.dtype.itemsize == 1 else 65535.0
+    if pixels.shape[2] in (2, 4):
+        note_transparency(path, pixels[:, :, -1], full or 1.0, log)
     return pixels[:, :, : 1 if pixels.shape[2] <= 2 else 3].astype(np.float32), full
 
 
@@ -142,5 +176,7 @@ def _read_16bit_colour(path: Path, im: Image.Image, log: Callable[[str], None]) 
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4):
         log(f"{path}: unexpected 16-bit layout {pixels.shape}; read with 8 bits of precision")
         return None
-    keep = 1 if pixels.shape[2] <= 2 else 3  # drop alpha
+    keep = 1 if pixels.shape[2] <= 2 else 3
+    if pixels.shape[2] in (2, 4):
+        note_transparency(path, pixels[:, :, -1], np.iinfo(pixels.dtype).max if pixels.dtype.kind in "ui" else 1.0, log)
     return pixels[:, :, :keep].astype(np.float32)
