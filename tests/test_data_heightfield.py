@@ -120,3 +120,31 @@ def test_flat_and_bad_arrays(tmp_path):
     assert len(data) == 1 and not data.images[0].any()
     assert any("flat" in m for m in log)
     assert "not a 2-D height grid" in data.skipped[0][1]
+
+
+def test_common_nodata_markers_without_gdals_tag_are_filled_when_far_below_the_terrain(tmp_path):
+    """-9999 is the nodata of ESRI grids and many GIS exports, often saved with no GDAL tag;
+    it squeezed the real terrain into a sliver of the height range. It is filled when it sits
+    further below every other height than they span, and kept when it could be a real depth."""
+    import tifffile  # noqa: PLC0415
+
+    elevation = np.load(JACKSBORO)["elevation"].astype(np.float32)
+    truth = _normalised(elevation[5:, 5:].astype(np.float64))
+    flagged = elevation.copy()
+    flagged[:5, :5] = -9999
+    tifffile.imwrite(tmp_path / "esri.tif", flagged)  # no tag 42113
+    np.save(tmp_path / "esri.npy", flagged.astype(np.float64))
+    log = Log()
+    for name in ("esri.tif", "esri.npy"):
+        (img,) = open_dataset(str(tmp_path / name), kind="heightmap", log=log).images
+        assert (img[0, :5, :5] == -1).all()
+        np.testing.assert_allclose(_normalised(img[0, 5:, 5:].astype(np.float64)), truth, atol=1e-5)
+    assert sum("filled 25 nodata cells (under 0.1%), the value -9999 far below every height, with the lowest" in m
+               for m in log) == 2
+    # An ocean floor reaching down to -9000 m: a -9999 cell beside it is a plausible depth, kept.
+    deep = np.linspace(-9000, 0, 64 * 64).reshape(64, 64)
+    deep[0, 0] = -9999
+    np.save(tmp_path / "trench.npy", deep)
+    log = Log()
+    (img,) = open_dataset(str(tmp_path / "trench.npy"), kind="heightmap", log=log).images
+    assert img[0, 0, 0] == -1 and img[0, 0, 1] > -1 + 0.1 and not any("nodata" in m for m in log)

@@ -24,6 +24,10 @@ HEIGHTFIELD_SUFFIXES = (".npy", ".npz", ".raw", ".r16") + IMAGE_SUFFIXES
 # signed DEMs (the SRTM void marker), and the huge negative floats GDAL writes as nodata.
 INT16_NODATA = -32768
 FLOAT_NODATA_BELOW = -1e30
+# The usual nodata markers of DEMs written without GDAL's tag (ESRI grids, exports from GIS
+# tools, .npy files). One is taken as nodata only when it lies further below every other
+# height than those heights span: a real trench or basin sits next to its surroundings.
+COMMON_NODATA = (-9999.0, -99999.0, -32767.0)
 
 
 class HeightfieldError(ValueError):
@@ -98,13 +102,23 @@ def fill_nodata(heights: np.ndarray, path: Path, log: Callable[[str], None] = pr
         with np.errstate(invalid="ignore"):
             missing |= heights <= FLOAT_NODATA_BELOW
     heights = heights.astype(np.float64)
+    markers = []
+    for marker in COMMON_NODATA:
+        at = heights == marker
+        if at.any():
+            rest = heights[~missing & ~at]
+            if rest.size and rest.min() - marker > rest.max() - rest.min():
+                missing |= at
+                markers.append(f"{marker:g}")
     if not missing.any():
         return heights
     if missing.all():
         raise HeightfieldError("every cell is nodata (NaN or a nodata marker)")
     lowest = float(heights[~missing].min())
     heights[missing] = lowest
-    log(f"{path}: filled {int(missing.sum())} nodata cells ({missing.mean():.1%}) with the lowest height {lowest:g}")
+    which = f", the value {' and '.join(markers)} far below every height," if markers else ""
+    share = f"{missing.mean():.1%}" if missing.mean() >= 0.001 else "under 0.1%"
+    log(f"{path}: filled {int(missing.sum())} nodata cells ({share}){which} with the lowest height {lowest:g}")
     return heights
 
 
