@@ -118,9 +118,9 @@ def test_onnx_this_runtime_cannot_run_is_named_not_called_corrupt(tmp_path):
         assert "corrupt" not in text and "onnxruntime_src" not in text and "\n" not in text
 
 
-def test_an_invalid_graph_and_external_weights_get_their_own_fix(tmp_path, models, monkeypatch):
+def test_an_invalid_graph_and_missing_external_weights_get_their_own_fix(tmp_path, models, monkeypatch):
     """Updating onnxruntime fixes neither a graph that breaks ONNX's typing rules nor weights
-    kept in a separate file: each gets the fix that works."""
+    kept in a separate file that is missing: each gets the fix that works."""
     import onnx  # noqa: PLC0415
     from onnx import TensorProto, helper  # noqa: PLC0415
 
@@ -135,8 +135,36 @@ def test_an_invalid_graph_and_external_weights_get_their_own_fix(tmp_path, model
     external.parent.mkdir()
     onnx.save(onnx.load(models.spatial_rgb), external, save_as_external_data=True, location="ext.data", size_threshold=0)
     monkeypatch.chdir(tmp_path)  # not beside the weights
-    with pytest.raises(ModelError, match=r"keeps its weights in separate files \(ONNX external data\).*save the model as one file"):
+    gen = load_generator(external, device="cpu")  # found beside the model, from any folder
+    z = np.random.default_rng(0).standard_normal((2, gen.info.latent_size, 2, 2)).astype(np.float32)
+    np.testing.assert_array_equal(gen.run(z), load_generator(models.spatial_rgb, device="cpu").run(z))
+    # Another model's weights under the same name in the working folder are not taken for its own.
+    (tmp_path / "ext.data").write_bytes(bytes(len((external.parent / "ext.data").read_bytes())))
+    np.testing.assert_array_equal(load_generator(external, device="cpu").run(z), gen.run(z))
+    (external.parent / "ext.data").replace(tmp_path / "ext.data")  # now in the working folder only
+    with pytest.raises(ModelError, match=r"keeps its weights in separate files \(ONNX external data\): ext.data is not in "
+                                         r".*weights\. copy the weights file\(s\) into the model's folder"):
         load_generator(external, device="cpu")
+    (external.parent / "ext.data").write_bytes((tmp_path / "ext.data").read_bytes()[:100])  # cut short
+    with pytest.raises(ModelError, match=r"ext.data does not hold the weights the model names \(truncated"):
+        load_generator(external, device="cpu")
+
+
+def test_a_broken_model_does_not_turn_a_working_gpu_off_for_the_next(models, monkeypatch, tmp_path):
+    """With --device auto, a file that CUDA and the CPU both refuse is the file's fault: CUDA
+    stays in use for the next model. Before, the refusal was remembered as "cuda could not
+    start", and every later model in the app ran on the CPU until it was restarted."""
+    real = devices._open
+    monkeypatch.setattr(devices, "available_devices", lambda: ["cuda", "cpu"])
+    monkeypatch.setattr(devices, "_FAILED", {})
+    # A stand-in for a working GPU: "cuda" opens the model as the CPU does and reports itself.
+    monkeypatch.setattr(devices, "_open", lambda model, device, threads: real(model, "cpu", threads))
+    monkeypatch.setattr(devices, "PROVIDERS", {**devices.PROVIDERS})
+    broken = _write(tmp_path / "broken.onnx", models.vector_rgb.read_bytes()[:300])
+    with pytest.raises(ModelError, match="not a valid ONNX model"):
+        load_generator(broken, device="auto")
+    assert devices._FAILED == {}
+    assert load_generator(models.vector_rgb, device="auto").device == "cuda"
 
 
 def test_an_explicit_device_that_throws_on_start_is_named(models, monkeypatch, tmp_path):

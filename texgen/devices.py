@@ -46,8 +46,9 @@ def available_devices() -> list[str]:
 def _options(threads: int | None) -> ort.SessionOptions:
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # A failed GPU provider logs an error before falling back; we report it ourselves.
-    opts.log_severity_level = 3
+    # A failed GPU provider, or a model that fails to initialise, logs an error on stderr
+    # before raising or falling back; texgen says what failed itself, in one line.
+    opts.log_severity_level = 4
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -58,18 +59,18 @@ def _options(threads: int | None) -> ort.SessionOptions:
 _FAILED: dict[str, str] = {}
 
 
-def _try(model: bytes, device: str, threads: int | None) -> ort.InferenceSession | None:
-    if device != "cpu":
-        # A provider library that fails to load logs through the default logger, before and
-        # regardless of the session's own severity: quiet it for the attempt.
-        ort.set_default_logger_severity(4)
+def _try(model: bytes | str, device: str, threads: int | None) -> ort.InferenceSession | None:
+    # A provider library that fails to load, and a model that fails to initialise, log through
+    # the default logger, before and regardless of the session's own severity: quiet it for the
+    # attempt. What failed is raised, and the caller says it in one line.
+    ort.set_default_logger_severity(4)
     try:
         return _open(model, device, threads)
     finally:
         ort.set_default_logger_severity(3)
 
 
-def _open(model: bytes, device: str, threads: int | None) -> ort.InferenceSession | None:
+def _open(model: bytes | str, device: str, threads: int | None) -> ort.InferenceSession | None:
     providers = [PROVIDERS[device]] + ([] if device == "cpu" else [PROVIDERS["cpu"]])
     session = ort.InferenceSession(model, sess_options=_options(threads), providers=providers)
     if session.get_providers()[0] != PROVIDERS[device]:
@@ -83,8 +84,9 @@ def _first_line(exc: Exception, limit: int) -> str:
     return text.splitlines()[0][:limit] if text else type(exc).__name__
 
 
-def create_session(model: bytes, device: str = "auto", threads: int | None = None) -> Session:
-    """Open `model` (serialized ONNX) on `device`: auto | cpu | cuda | directml | coreml.
+def create_session(model: bytes | str, device: str = "auto", threads: int | None = None) -> Session:
+    """Open `model` (serialized ONNX, or a file's path) on `device`: auto | cpu | cuda |
+    directml | coreml.
 
     Raises ModelError when an explicitly requested device is missing or cannot start, and
     lets onnxruntime's own errors about the model through to the caller.
@@ -132,7 +134,11 @@ def create_session(model: bytes, device: str = "auto", threads: int | None = Non
             continue
         try:
             session = _try(model, candidate, threads)
-        except Exception as exc:  # a provider that throws on start is as good as absent
+        except Exception as exc:  # a provider that throws on start is as good as absent...
+            # ... unless the CPU refuses the model too: then the model is at fault, raised here,
+            # and the device stays in use for the next model (a corrupt file opened in the app
+            # kept CUDA off until it was restarted).
+            _try(model, "cpu", threads)
             _FAILED[candidate] = f"{candidate} could not start ({_first_line(exc, 120)})"
             notes.append(_FAILED[candidate])
             continue

@@ -114,7 +114,7 @@ def _specs(args) -> list[TensorSpec]:
     return [TensorSpec(a.name, a.type, tuple(a.shape)) for a in args]
 
 
-def _read(path: Path) -> bytes:
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise ModelError(f"model file {path} does not exist", "check the path, or run `texgen models` to list the installed models")
     if path.is_dir():
@@ -125,20 +125,24 @@ def _read(path: Path) -> bytes:
     if size > MAX_MODEL_BYTES:
         raise ModelError(f"model file {path} is {size / 1024**3:.1f} GiB, too large for a texture generator", "check that this is the right file")
     try:
-        return path.read_bytes()
+        with path.open("rb") as f:
+            f.read(1)
     except OSError as exc:
         raise ModelError(f"cannot read model file {path}: {exc.strerror}", "check the file's permissions") from None
 
 
 def load_generator(path: str | Path, *, device: str = "auto", threads: int | None = None) -> Generator:
     """Open a generator file on `device` (auto | cpu | cuda | directml | coreml)."""
-    # 1. Read the bytes (missing, empty, unreadable files are refused here).
+    # 1. Missing, empty, unreadable files are refused here.
     path = Path(path).expanduser()
-    data = _read(path)
+    _check_file(path)
 
-    # 2. Open an onnxruntime session; anything it cannot parse is not an ONNX model.
+    # 2. Open an onnxruntime session; anything it cannot parse is not an ONNX model. It is
+    #    opened by path, not from bytes, so that weights kept in separate files (ONNX external
+    #    data) are read from the model's folder: from bytes, onnxruntime looked for them in the
+    #    working folder, and took a same-named file there, another model's, without a word.
     try:
-        runtime = create_session(data, device=device, threads=threads)
+        runtime = create_session(str(path), device=device, threads=threads)
     except ModelError:
         raise
     except Exception as exc:
@@ -193,10 +197,17 @@ def _refused(path: Path, exc: Exception) -> ModelError:
             f"{path} is not a valid ONNX model (truncated, corrupt or another format: {why})",
             "re-export it with `texgen export`, or download it again",
         )
-    if "External data" in text or "external data" in text:
+    files = _external_files(path)
+    if files:
+        missing = [f for f in files if not (path.parent / f).is_file()]
+        if missing:
+            where = f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not in {path.parent}"
+        else:
+            where = f"{', '.join(files)} does not hold the weights the model names (truncated, or another model's)"
         return ModelError(
-            f"{path} keeps its weights in separate files (ONNX external data), which texgen does not load",
-            "save the model as one file (onnx.save with save_as_external_data=False), or re-export it with `texgen export`",
+            f"{path} keeps its weights in separate files (ONNX external data): {where}",
+            "copy the weights file(s) into the model's folder under the names the model gives, "
+            "or save the model as one file (onnx.save with save_as_external_data=False)",
         )
     if "INVALID_GRAPH" in text or "Type Error" in text:
         return ModelError(
@@ -208,6 +219,18 @@ def _refused(path: Path, exc: Exception) -> ModelError:
         "update onnxruntime (pip install -U onnxruntime), or re-export the model with standard "
         "operators and an older opset (`texgen export` writes opset 17)",
     )
+
+
+def _external_files(path: Path) -> list[str]:
+    """The weights files a model with external data names (read without loading them)."""
+    try:
+        import onnx  # noqa: PLC0415 (only for this message)
+
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception:
+        return []
+    names = {e.value for t in graph.initializer for e in t.external_data if e.key == "location"}
+    return sorted(names)
 
 
 def _describe(specs: list[TensorSpec], what: str = "input") -> str:
