@@ -8,6 +8,8 @@
    textures of `size` x `size`, shows them tiled 3x3, switches to the normal-map and relief
    views, a 5 ms QTimer records the gaps between its ticks. The longest gap is the longest
    time the window could not react. The goal (issue 4) is under 50 ms.
+3. The same while the export dialog writes `count` seeds at that size with a material preset
+   (unity-texture: albedo and normal; for a heightmap, unity-terrain at size + 1).
 
 Without --model it uses the first bundled model, else builds the tiny spatial test generator
 (tests/generators.py, needs torch) in a temporary folder.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -138,18 +141,52 @@ def event_loop_gaps(model: Path, size: int, count: int, tmp: Path) -> dict:
     timer.stop()
     driver.stop()
     seconds = time.perf_counter() - started
+    viewing = _summary(gaps, seconds)
+
+    # 3. An export from the dialog: the same seeds at the same size, with a material preset
+    #    (albedo and normal map, or a Unity terrain and its normal map), written on a worker.
+    d = w.open_export()
+    heightmap = w.state.generator.info.kind == "heightmap"
+    d.preset.setCurrentIndex(d.preset.findData("unity-terrain" if heightmap else "unity-texture"))
+    d.size.setCurrentIndex(max(0, d.size.findData(size + 1 if heightmap else size)))
+    d.folder.setText(str(tmp / "export"))
+    d.use_batch.setChecked(True)
+    d.batch_count.setValue(count)
+    gaps.clear()
+    started = time.perf_counter()
+    last[0] = clock.elapsed()
+    timer.start()
+    d.start()
+    done = QTimer(interval=50)
+    done.timeout.connect(lambda: d.running or loop.quit())
+    done.start()
+    loop.exec()
+    timer.stop()
+    done.stop()
+    exporting = {**_summary(gaps, time.perf_counter() - started), "preset": d.preset.currentData(),
+                 "size": d.size.currentData(), "status": re.sub(r"<br>|<[^>]+>", " ", d.status.text()).strip()}
+    d.close()
     w.close()
     QThreadPool.globalInstance().waitForDone()
-    gaps = sorted(gaps[1:])
     return {
         "model": model.name,
         "size": size,
         "count": count,
-        "seconds": seconds,
-        "ticks": len(gaps),
-        "max_gap_ms": gaps[-1] if gaps else None,
-        "p99_gap_ms": gaps[int(0.99 * (len(gaps) - 1))] if gaps else None,
         "device": w.state.generator.device if w.state.generator else "?",
+        "viewing": viewing,
+        "exporting": exporting,
+    }
+
+
+def _summary(gaps: list[int], seconds: float) -> dict:
+    """The longest and 99th-percentile gaps (ms) between the timer's ticks, the first left out
+    (it spans the start of the measured action)."""
+    ordered = sorted(gaps[1:])
+    return {
+        "seconds": seconds,
+        "ticks": len(ordered),
+        "max_gap_ms": ordered[-1] if ordered else None,
+        "p99_gap_ms": ordered[int(0.99 * (len(ordered) - 1))] if ordered else None,
     }
 
 
@@ -166,12 +203,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TEXGEN_USER_MODELS"] = str(Path(tmp) / "models")
         r = event_loop_gaps(pick_model(args.model, Path(tmp)), args.size, args.count, Path(tmp))
+    v, e = r["viewing"], r["exporting"]
     print(
         f"event loop while generating {r['count']} x {r['size']}x{r['size']} with {r['model']} on {r['device']}, "
-        f"tiled 3x3, then normal, hillshade and relief views ({r['seconds']:.1f} s, {r['ticks']} ticks of 5 ms): "
-        f"longest block {r['max_gap_ms']} ms, 99th percentile {r['p99_gap_ms']} ms"
+        f"tiled 3x3, then normal, hillshade and relief views ({v['seconds']:.1f} s, {v['ticks']} ticks of 5 ms): "
+        f"longest block {v['max_gap_ms']} ms, 99th percentile {v['p99_gap_ms']} ms"
     )
-    return 0 if r["max_gap_ms"] is not None and r["max_gap_ms"] < 50 else 1
+    print(
+        f"event loop while the export dialog writes {r['count']} x {e['size']} px with the {e['preset']} preset "
+        f"({e['seconds']:.1f} s, {e['ticks']} ticks): longest block {e['max_gap_ms']} ms, 99th percentile "
+        f"{e['p99_gap_ms']} ms ({e['status']})"
+    )
+    worst = max(v["max_gap_ms"] or 10**9, e["max_gap_ms"] or 10**9)
+    return 0 if worst < 50 else 1
 
 
 if __name__ == "__main__":
