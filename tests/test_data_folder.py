@@ -317,3 +317,39 @@ def test_a_16_bit_colour_photo_is_turned_upright_like_an_8_bit_one(tmp_path, ori
     (flat,) = open_dataset(str(tmp_path / "flat.tif"), crop=32, channels=3, log=lambda m: None).images
     assert deep.shape == flat.shape == ((3, 56, 40) if orientation >= 5 else (3, 40, 56))
     np.testing.assert_allclose(deep, flat, atol=2 / 255)  # the low byte apart
+
+
+def test_a_data_set_larger_than_free_memory_is_refused_before_loading_with_a_scale_that_fits(tmp_path, monkeypatch):
+    """The whole data set is held as float32: a folder of big photos could ask for more than
+    the machine has, and was decoded one by one until the system killed the run. The sizes
+    come from the headers first (EXIF-turned photos and heightfields too), and the refusal
+    offers a scale that fits."""
+    from trainer.data import memory  # noqa: PLC0415
+
+    rng = np.random.default_rng(4)
+    (tmp_path / "tex").mkdir()
+    Image.fromarray(skimage.data.gravel()[:300, :200]).save(tmp_path / "tex" / "a.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: read as 130 x 90
+    Image.fromarray(rng.integers(0, 255, (90, 130, 3), dtype=np.uint8)).save(tmp_path / "tex" / "b.jpg", exif=exif)
+    tifffile.imwrite(tmp_path / "tex" / "c.tif", rng.integers(0, 65535, (70, 110, 3), dtype=np.uint16), photometric="rgb")
+    data = open_dataset(str(tmp_path / "tex"), crop=32, channels=3, scale=0.5, log=lambda m: None)
+    files = sorted((tmp_path / "tex").iterdir())
+    assert memory.data_bytes(files, "texture", 3, 0.5) == sum(img.nbytes for img in data.images)
+    (tmp_path / "dem").mkdir()
+    np.save(tmp_path / "dem" / "d.npy", rng.random((1, 65, 80)))
+    (tmp_path / "dem" / "e.r16").write_bytes(rng.integers(0, 65535, (33, 33), dtype="<u2").tobytes())
+    heights = open_dataset(str(tmp_path / "dem"), crop=32, kind="heightmap", log=lambda m: None)
+    files = sorted((tmp_path / "dem").iterdir())
+    assert memory.data_bytes(files, "heightmap", 3, 1.0) == sum(img.nbytes for img in heights.images)
+
+    need = memory.data_bytes(sorted((tmp_path / "tex").iterdir()), "texture", 3, 1.0)
+    monkeypatch.setattr(memory, "available_memory", lambda: int(need / memory.SHARE_OF_FREE / 3))  # a third fits
+    with pytest.raises(RequestError) as err:
+        open_dataset(str(tmp_path / "tex"), crop=32, channels=3, log=lambda m: None)
+    assert err.value.problem == (f"the 3 texture files in {tmp_path / 'tex'} take {need / 2**20:.1f} MiB of memory as training "
+                                 f"data (float32 at scale 1), more than this machine can hold with {need / 0.6 / 3 / 2**20:.1f} MiB free")
+    assert err.value.fix.startswith("downscale them with --set scale=0.55 (about ")
+    open_dataset(str(tmp_path / "tex"), crop=32, channels=3, scale=0.55, log=lambda m: None)  # and it does fit
+    monkeypatch.setattr(memory, "available_memory", lambda: None)  # cannot be told: not checked
+    open_dataset(str(tmp_path / "tex"), crop=32, channels=3, log=lambda m: None)

@@ -20,6 +20,7 @@ from texgen.errors import RequestError
 from .heightfield import HEIGHTFIELD_SUFFIXES, HeightfieldError, load_heightfield
 from .imagefile import IMAGE_SUFFIXES, READ_ERRORS, read_image
 from .imageset import ImageSet
+from .memory import check_fits
 from .pixels import convert_channels, resize, to_signed_chw
 
 Kind = Literal["texture", "heightmap"]
@@ -91,6 +92,7 @@ def open_path(
         raise RequestError(f"no such file or folder: {path}",
                            "give a folder of images, one image or heightfield file, or cifar100:CLASS")
 
+    check_fits(path, [f for files in groups.values() for f in files], kind, channels, scale)
     images: list[np.ndarray] = []
     labels: list[int] = []
     skipped: list[tuple[str, str]] = []
