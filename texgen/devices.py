@@ -8,6 +8,9 @@ on the providers the session ended up with, not on the list.
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import sys
 from dataclasses import dataclass, field
 
 import onnxruntime as ort
@@ -31,6 +34,10 @@ class Session:
     session: ort.InferenceSession
     device: str  # one of PROVIDERS' keys
     notes: list[str] = field(default_factory=list)  # why a preferred device was not used
+    # The same for a GPU provider on a machine with no driver for it (onnxruntime-gpu, the
+    # default install on Linux and Windows, lists CUDA everywhere): `texgen info` says it,
+    # and every export on a CPU-only machine does not.
+    quiet_notes: list[str] = field(default_factory=list)
 
     @property
     def provider(self) -> str:
@@ -57,6 +64,22 @@ def _options(threads: int | None) -> ort.SessionOptions:
 
 # Providers that failed to start in this process: trying again costs time and says the same.
 _FAILED: dict[str, str] = {}
+# The library each GPU provider's driver installs, by platform: when it is absent the machine
+# has no such GPU (or no driver for it), and the provider's failure to start is no news.
+DRIVER_LIBRARIES = {("cuda", "linux"): "libcuda.so.1", ("cuda", "win32"): "nvcuda.dll"}
+
+
+@functools.cache
+def driver_present(device: str) -> bool:
+    """Whether the GPU driver `device` needs loads here (True where that cannot be told)."""
+    name = DRIVER_LIBRARIES.get((device, "linux" if sys.platform.startswith("linux") else sys.platform))
+    if name is None:
+        return True
+    try:
+        ctypes.CDLL(name)
+    except OSError:
+        return False
+    return True
 
 
 def _try(model: bytes | str, device: str, threads: int | None) -> ort.InferenceSession | None:
@@ -127,10 +150,10 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
             )
         return Session(session, device)
 
-    notes = []
+    notes, quiet = [], []
     for candidate in [d for d in listed if d != "cpu"]:
         if candidate in _FAILED:
-            notes.append(_FAILED[candidate])
+            (notes if driver_present(candidate) else quiet).append(_FAILED[candidate])
             continue
         try:
             session = _try(model, candidate, threads)
@@ -140,10 +163,10 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
             # kept CUDA off until it was restarted).
             _try(model, "cpu", threads)
             _FAILED[candidate] = f"{candidate} could not start ({_first_line(exc, 120)})"
-            notes.append(_FAILED[candidate])
+            (notes if driver_present(candidate) else quiet).append(_FAILED[candidate])
             continue
         if session is not None:
-            return Session(session, candidate, notes)
+            return Session(session, candidate, notes, quiet)
         _FAILED[candidate] = f"{candidate} is listed but could not start (driver or libraries missing)"
-        notes.append(_FAILED[candidate])
-    return Session(_try(model, "cpu", threads), "cpu", notes)
+        (notes if driver_present(candidate) else quiet).append(_FAILED[candidate])
+    return Session(_try(model, "cpu", threads), "cpu", notes, quiet)

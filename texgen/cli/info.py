@@ -32,7 +32,7 @@ def describe(model: str, device: str = "auto") -> dict:
         "outputs": io(session.get_outputs()),
         "device": gen.device,
         "provider": gen.provider,
-        "device_notes": gen.runtime.notes,
+        "device_notes": gen.runtime.notes + gen.runtime.quiet_notes,
         "available_devices": available_devices(),
     }
 
