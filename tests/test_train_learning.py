@@ -32,7 +32,7 @@ def test_short_run_on_gravel_lowers_swd(tmp_path):
     a, _ = images.batch(np.random.default_rng(1), 128, 32, augment=False)
     b, _ = images.batch(np.random.default_rng(2), 128, 32, augment=False)
     floor = swd(a, b)["swd"]
-    # Measured here: untrained 96.4, trained 56.1 after 80 steps, floor 25.3.
+    # Measured with torch 2.13 on the CPU: untrained 101.3, trained 65.2 after 80 steps, floor about 25.
     assert trained["swd"] < 0.85 * untrained["swd"], (trained["swd"], untrained["swd"], floor)
     assert trained["swd"] - floor < 0.75 * (untrained["swd"] - floor), (trained["swd"], untrained["swd"], floor)
     assert trained["memorisation_ratio"] > 0.8  # learned the texture, did not copy crops
