@@ -15,6 +15,13 @@ sys.path.insert(0, str(Path(__file__).parent))  # for `import generators`
 import generators  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _own_user_models(tmp_path, monkeypatch):
+    """Every test sees an empty user model folder of its own, never the developer's (where
+    `texgen models` or `-m NAME` would find whatever they have trained)."""
+    monkeypatch.setenv("TEXGEN_USER_MODELS", str(tmp_path / "own-user-models"))
+
+
 @pytest.fixture(scope="session")
 def models(tmp_path_factory) -> SimpleNamespace:
     """Paths of real generators of every family the contract names, run by onnxruntime."""
