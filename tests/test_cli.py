@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -85,7 +86,7 @@ def test_each_sidecars_regenerate_command_writes_its_file_again(models, tmp_path
         assert main(["generate", *args, "-o", str(out), "--device", "cpu"]) == 0
     assert len(lookups) == len(runs)
     sidecars = sorted(out.glob("*.json"))
-    assert len(sidecars) >= 5
+    assert len(sidecars) == 7  # albedo + normal, 3 albedos, height + normal
     for sidecar in sidecars:
         made = sidecar.with_suffix("")
         first = made.read_bytes()
@@ -297,17 +298,30 @@ def test_a_folder_named_like_a_model_does_not_hide_it(tmp_path, monkeypatch):
     assert main(["generate", "-m", "empty", "-o", "out", "--device", "cpu"]) == 2
 
 
-def test_unwritable_output_fails_before_generating(models, tmp_path):
+def test_unwritable_output_fails_before_generating(models, tmp_path, monkeypatch, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the folder should be")
     result = texgen("generate", "-m", str(models.spatial_rgb), "-o", str(blocker / "sub"), "--device", "cpu")
     assert result.returncode == 2 and "error:" in result.stderr and "Traceback" not in result.stderr
-    if os.geteuid() != 0:  # root writes anywhere: a read-only folder only stops other users
-        ro = tmp_path / "ro"
-        ro.mkdir()
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if os.geteuid() != 0:
         ro.chmod(0o500)
-        result = texgen("generate", "-m", str(models.spatial_rgb), "-o", str(ro), "--device", "cpu")
-        assert result.returncode == 2 and "writable" in result.stderr
+    else:  # root writes anywhere, so the OS's refusal is simulated where texgen first writes
+        from texgen import exporters  # noqa: PLC0415
+
+        real = exporters.tempfile.NamedTemporaryFile
+
+        def refuse(*args, dir=None, **kwargs):  # noqa: A002 (tempfile's own keyword)
+            if dir is not None and Path(dir) == ro:
+                raise PermissionError(errno.EACCES, "Permission denied")
+            return real(*args, dir=dir, **kwargs)
+
+        monkeypatch.setattr(exporters.tempfile, "NamedTemporaryFile", refuse)
+    assert main(["generate", "-m", str(models.spatial_rgb), "-o", str(ro), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write into {ro} (Permission denied)") and "writable folder" in err
+    assert list(ro.iterdir()) == []
 
 
 def _limit_file_size() -> None:
@@ -340,9 +354,16 @@ def test_killed_batch_leaves_only_whole_files(models, tmp_path):
     for png in pngs:  # every PNG that has its final name is complete and decodes
         assert png_header(png)[:2] == (128, 128)
         assert png.read_bytes().endswith(b"IEND\xaeB`\x82")
-    # A rerun with --skip-existing finishes the batch from where it was killed.
+    # A rerun with --skip-existing finishes the batch from where it was killed: the files
+    # already there are kept as they are, and only the missing seeds are written.
+    # (a PNG whose sidecar the kill cut off is written again: --skip-existing needs both)
+    whole = [p for p in out.glob("*.png") if p.with_name(p.name + ".json").is_file()]
+    kept = {f.name: f.stat().st_mtime_ns for p in whole for f in (p, p.with_name(p.name + ".json"))}
     assert main(["generate", "-m", str(models.spatial_rgb), "--seeds", f"0-{len(pngs) + 3}", "--size", "128", "-o", str(out), "--device", "cpu", "--skip-existing"]) == 0
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name in kept} == kept
+    seeds = sorted(int(p.name.split("_")[1]) for p in out.glob("*.png"))
+    assert seeds == list(range(len(pngs) + 4))
 
 
 def test_terrain_shared_edge_only_for_tileable_output(models, tmp_path):

@@ -71,8 +71,11 @@ FAKE = textwrap.dedent(
             shutil.copyfile(run_dir.parent / "grid.png", grid)
             emit(event="sample", step=step, path=str(grid))
             emit(event="eval", step=step, metrics={"swd": 10.0 / step, "seam_score": 1.0})
-        if mode in ("slow", "deaf"):
-            time.sleep(0.05)
+        if mode in ("slow", "deaf"):  # from step 3 on, waits for the stop (20 s at most): a busy
+            time.sleep(0.05)          # machine cannot make it finish before the test stops it
+            end = time.monotonic() + 20
+            while step >= 3 and not stop and time.monotonic() < end:
+                time.sleep(0.02)
         if mode == "stubborn":
             time.sleep(0.5)
     emit(event="checkpoint", step=step, path=str(run_dir / "checkpoint.pt"))

@@ -45,8 +45,14 @@ def test_relief_is_a_solid_lit_block(qapp, dem):
     # Turning the camera changes the picture; a flat field renders as a plain slab.
     turned = qimage_array(render_relief(dem, 400, 300, Camera(azimuth=120), background=magenta, cells=48))
     assert np.abs(turned.astype(int) - img).mean() > 5
-    flat = qimage_array(render_relief(np.zeros((32, 32), np.float32), 200, 150, cells=16))
-    assert flat.shape == (150, 200, 3)
+    flat = qimage_array(render_relief(np.zeros((32, 32), np.float32), 200, 150, background=magenta, cells=16))
+    slab = np.abs(flat.astype(int) - (255, 0, 255)).sum(axis=2) > 60
+    assert flat.shape == (150, 200, 3) and 0.2 < slab.mean() < 0.8
+    # Its top is one evenly lit face: most of the block has a single shade (on the terrain
+    # above, no shade covers more than a few percent).
+    _, counts = np.unique(np.round(flat[slab].mean(axis=1)), return_counts=True)
+    assert counts.max() > 0.6 * slab.sum()
+    assert np.unique(np.round(lum), return_counts=True)[1].max() < 0.2 * covered.sum()
 
 
 def test_preview_maps_widget_positions_to_pixels_in_every_tile(qtbot):

@@ -135,7 +135,7 @@ def test_heightmap_views_relief_and_values_under_the_cursor(qtbot, window, model
     assert window.viewbar.fit.isEnabled() and window.viewbar.tiles.button(2).isEnabled()
     r = window.preview.picture_rect()
     qtbot.mouseMove(window.preview, QPoint(int(r.left() + 3), int(r.top() + 3)))
-    qtbot.waitUntil(lambda: "height" in window.pixel.text(), timeout=2000)
+    qtbot.waitUntil(lambda: "height" in window.pixel.text(), timeout=10_000)
     x, y = window.preview.image_pixel(QPointF(r.left() + 3, r.top() + 3))
     assert f"{float(v.img[y, x, 0]):.4f}" in window.pixel.text()
 
@@ -156,7 +156,7 @@ def test_a_bad_model_shows_an_error_and_the_window_stays_usable(qtbot, window, m
         window.load_model(str(models.not_generator))
     assert "not a generator" in blocker.args[0]
     # Generate with nothing loaded: a message, not a crash.
-    with qtbot.waitSignal(window.state.generation_failed, timeout=2000):
+    with qtbot.waitSignal(window.state.generation_failed, timeout=10_000):
         window.controls.generate_requested.emit(window.controls.spec())
     # And the window still works.
     open_and_generate(qtbot, window, models.vector_rgb, count=2, size=None)
@@ -259,9 +259,14 @@ def test_copy_command_of_a_heightmap_writes_that_heightmap(qtbot, window, models
     drain(qtbot)
     command = window.details.command
     assert "--size 65" in command and "--preset" not in command
-    assert main(shlex.split(command)[1:] + ["-o", str(tmp_path / "a"), "--device", "cpu"]) == 0
+    args = shlex.split(command)
+    assert args[args.index("--seeds") + 1] == str(window.shown.seed)
+    assert main(args[1:] + ["-o", str(tmp_path / "a"), "--device", "cpu"]) == 0
     raw = np.fromfile(next((tmp_path / "a").glob("*.raw")), "<u2").reshape(65, 65)[::-1]  # bottom row first
-    assert np.array_equal(raw[:, 0], raw[:, 64])  # the shared edge of a tileable 64 px map
+    assert np.array_equal(raw[:, 0], raw[:, 64]) and np.array_equal(raw[0], raw[64])  # the shared edges of a tileable map
+    # It is the heightmap on screen: its 64 px tile, at 16 bits (FORMATS.md: round(h * 65535)).
+    shown = np.round(window.shown.img[..., 0].astype(np.float64) * 65535)
+    assert np.abs(raw[:64, :64] - shown).max() <= 1
     open_and_generate(qtbot, window, models.vector_grey, count=1, size=None)  # native 16: no 17 in Unity
     drain(qtbot)
     command = window.details.command

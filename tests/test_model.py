@@ -76,6 +76,9 @@ def test_explicit_missing_device_is_a_clear_error(models):
 
 def test_threads_setting_is_used(models):
     gen = load_generator(models.vector_rgb, device="cpu", threads=1)
+    options = gen.runtime.session.get_session_options()
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (1, 1)
+    assert load_generator(models.vector_rgb, device="cpu").runtime.session.get_session_options().intra_op_num_threads == 0  # all cores
     assert gen.run(np.zeros((2, 8), np.float32)).shape[0] == 2
     with pytest.raises(ModelError, match="threads"):
         load_generator(models.vector_rgb, device="cpu", threads=0)
