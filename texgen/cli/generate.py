@@ -44,7 +44,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     seeds.add_argument("-n", "--count", type=int, help="number of variations, seeds START..START+N-1 (default 4)")
     seeds.add_argument("--interpolate", metavar="A:B", help="frames along the latent path from seed A to seed B (ends included) instead of one image per seed")
     p.add_argument("--frames", type=int, help="number of --interpolate frames, 2 or more (default 8)")
-    p.add_argument("--start", type=int, default=0, help="first seed for --count (default 0)")
+    p.add_argument("--start", type=int, help="first seed for --count (default 0)")
     p.add_argument("--size", help="output size, 512 or WIDTHxHEIGHT (default: the preset's, else 512 for tileable models, else the model's native size)")
     p.add_argument("-c", "--class", dest="label", help="class name or index, for conditional models")
     p.add_argument("--no-seamless", dest="seamless", action="store_false", help="keep outputs of non-tileable models as they are (default: make them tile)")
@@ -79,10 +79,14 @@ def request_from_args(args: argparse.Namespace) -> GenerateRequest:
     pair = parse_pair(args.interpolate) if args.interpolate is not None else None
     if pair is None and args.frames is not None:
         raise RequestError("--frames is for --interpolate", "add --interpolate A:B, or leave out --frames")
+    if args.start is not None and (args.seeds is not None or pair is not None):
+        given = "--seeds" if args.seeds is not None else "--interpolate"
+        raise RequestError(f"--start is the first seed of --count, and {given} names its own seeds",
+                           "leave out --start, or use --count N --start S instead of --seeds")
     if args.seeds is not None:
         seeds = parse_seeds(args.seeds)
     else:
-        seeds = seeds_from_count(4 if args.count is None else args.count, args.start)
+        seeds = seeds_from_count(4 if args.count is None else args.count, args.start or 0)
     maps = tuple(m.strip() for m in args.maps.split(",") if m.strip()) if args.maps else None
     if args.threads is not None and args.threads < 1:
         raise RequestError(f"--threads {args.threads} is not a thread count", "use 1 or more, or leave it out")
