@@ -9,6 +9,10 @@ Everything is measured in one run on one model, so the ratios hold whatever the 
    fp32 matmul peak the model reaches there.
 3. batch export of 1,000 64x64 PNG textures through the service (s), and the peak memory of a
    `texgen generate` process writing 1,000 and 10,000 (MB): it must not grow with the count.
+4. one big image (`--big`, default 4096 px; 2048 with --quick) written by `texgen generate`,
+   in tiles as texgen runs it and whole (tiling turned off in that process): seconds and peak
+   memory of each, and the largest pixel difference between the two files. Needs the memory
+   of the whole run (a spatial model at 4096 px: about 13 GB).
 
 The model is a trainer preset's generator network (`--preset`, default spatial-wgan-gp)
 with random weights: speed does not depend on the weights. `--model PATH` times a given .onnx
@@ -110,6 +114,25 @@ def peak_rss_of_generate(model: Path, count: int, out: Path) -> tuple[float, flo
     return float(seconds), int(rss_kb) / 1024
 
 
+def big_image(model: Path, side: int, out: Path, tiled: bool) -> tuple[float, float, Path]:
+    """(seconds, peak RSS MB, the file) of a `texgen generate` child writing one side x side
+    image of `model`, in tiles or (tiling turned off in that process) whole."""
+    code = (
+        "import sys, time; from texgen import model; from texgen.cli import main; "
+        + ("" if tiled else "model.TILE_PIXELS = 1 << 62; ")
+        + "t = time.perf_counter(); "
+        f"rc = main(['generate', '-m', {str(model)!r}, '--seeds', '0', '--size', '{side}', '--preset', 'png', "
+        f"'--maps', 'albedo', '--name', 'big', '--out', {str(out)!r}, '--device', 'cpu']); "
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]; "
+        "print(time.perf_counter() - t, hwm); sys.exit(rc)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(f"texgen generate failed: {done.stderr.strip()}")
+    seconds, rss_kb = done.stdout.split()[-2:]
+    return float(seconds), int(rss_kb) / 1024, next(out.glob("big*.png"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="spatial-wgan-gp", help="trainer preset whose generator to time")
@@ -117,6 +140,7 @@ def main() -> None:
     ap.add_argument("--model", type=Path, help="time this .onnx instead (no torch column)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--quick", action="store_true", help="fewer repeats and a 2,000-texture memory run")
+    ap.add_argument("--big", type=int, help="side of the big image of part 4 (default 4096, 2048 with --quick; 0 skips it)")
     args = ap.parse_args()
     repeat = 2 if args.quick else 5
 
@@ -181,6 +205,19 @@ def main() -> None:
         print(f"\nbatch export 64x64 PNG: {n_small:,} in {t_small:.2f} s ({n_small / t_small:.0f}/s), peak RSS {rss_small:.0f} MB")
         print(f"batch export 64x64 PNG: {n_large:,} in {t_large:.2f} s ({n_large / t_large:.0f}/s), peak RSS {rss_large:.0f} MB ({written:,} PNG files)")
         print(f"memory growth {n_small:,} -> {n_large:,}: {rss_large - rss_small:+.0f} MB")
+
+        # 4. One big image, in tiles and whole.
+        side = args.big if args.big is not None else 2048 if args.quick else 4096
+        if side and info.latent_kind == "spatial":
+            from PIL import Image  # noqa: PLC0415
+
+            t_tiles, rss_tiles, f_tiles = big_image(path, side, tmp / "big-tiles", tiled=True)
+            t_whole, rss_whole, f_whole = big_image(path, side, tmp / "big-whole", tiled=False)
+            with Image.open(f_tiles) as a, Image.open(f_whole) as b:
+                diff = np.abs(np.asarray(a, np.int64) - np.asarray(b, np.int64)).max()
+            print(f"\none {side}x{side} image: in tiles {t_tiles:.1f} s, peak RSS {rss_tiles:.0f} MB; "
+                  f"whole {t_whole:.1f} s, peak RSS {rss_whole:.0f} MB (memory {rss_whole / rss_tiles:.1f}x, "
+                  f"time {t_tiles / t_whole:.2f}x); largest pixel difference {diff}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""Large spatial images run in tiles (texgen.model.Tiling): the same pixels as one whole run,
+for wrapping and zero-padded generators, conditional ones too; a generator whose pixels depend
+on far latents is never tiled. Shrunk here: tiles of 8 cells above 64 x 64 px."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import generators
+from texgen import model as model_module
+from texgen.metadata import GeneratorInfo
+from texgen.model import Tiling, load_generator
+from texgen.sampling import sample
+
+
+@pytest.fixture
+def small_tiles(monkeypatch):
+    monkeypatch.setattr(model_module, "TILE_PIXELS", 64 * 64)
+    monkeypatch.setattr(model_module, "TILE_SIDE", 32)  # 8 cells of 4 px
+
+
+def _whole_and_tiled(path, monkeypatch, seeds=(3, 4), size=(200, 264), **kw):
+    """Images of `seeds` made whole, then by a fresh generator in tiles; and that generator."""
+    whole = [s.img for s in sample(load_generator(path, device="cpu"), list(seeds), size=size, **kw)]
+    monkeypatch.setattr(model_module, "TILE_PIXELS", 64 * 64)
+    monkeypatch.setattr(model_module, "TILE_SIDE", 32)
+    gen = load_generator(path, device="cpu")
+    tiled = [s.img for s in sample(gen, list(seeds), size=size, **kw)]
+    return whole, tiled, gen
+
+
+def _export(module: nn.Module, path, *, tileable: bool):
+    info = GeneratorInfo(name=path.stem, kind="texture", channels=3, latent_kind="spatial", latent_size=4,
+                         native_height=32, native_width=32, pixels_per_cell=4, tileable=tileable)  # fmt: skip
+    return generators.export(module, path, info, spatial=True, conditional=False, z=4)
+
+
+class _ZeroPadded(nn.Module):
+    """Like generators.SpatialGen with zero padding: its borders are the image's own."""
+
+    def __init__(self, global_mean: bool = False) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.global_mean = global_mean
+        self.conv0, self.conv1, self.conv2 = nn.Conv2d(4, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1), nn.Conv2d(16, 3, 3, padding=1)
+
+    def forward(self, z):
+        x = torch.relu(self.conv0(z))
+        if self.global_mean:  # every pixel depends on every latent: cannot be tiled
+            x = x - x.mean(dim=(2, 3), keepdim=True)
+        x = torch.relu(self.conv1(nn.functional.interpolate(x, scale_factor=2, mode="nearest")))
+        return torch.tanh(self.conv2(nn.functional.interpolate(x, scale_factor=2, mode="nearest")))
+
+
+def test_a_wrapping_generator_in_tiles_makes_the_whole_runs_pixels(models, monkeypatch):
+    whole, tiled, gen = _whole_and_tiled(models.spatial_rgb, monkeypatch)
+    assert gen.tiling == Tiling(margin=2, wrap=True)  # its pixels see 1.75 cells around them
+    for a, b in zip(whole, tiled):
+        assert a.shape == b.shape == (200, 264, 3)
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
+    # A grid that is no multiple of the tile, and a conditional generator, in tiles too.
+    whole, tiled, gen = _whole_and_tiled(models.conditional, monkeypatch, seeds=(7,), size=(132, 68), label="brick")
+    assert gen.tiling is not None and gen.tiling.wrap
+    np.testing.assert_allclose(tiled[0], whole[0], rtol=0, atol=1e-5)
+
+
+def test_images_up_to_the_tile_threshold_run_whole(models, small_tiles):
+    gen = load_generator(models.spatial_rgb, device="cpu")
+    next(sample(gen, [0], size=(64, 64)))
+    assert gen.tiling is False  # not even probed: 64 x 64 px is not above the threshold
+
+
+def test_a_zero_padded_generator_is_tiled_without_wrapping_and_a_global_one_not_at_all(tmp_path, monkeypatch):
+    local = _export(_ZeroPadded(), tmp_path / "local.onnx", tileable=False)
+    whole, tiled, gen = _whole_and_tiled(local, monkeypatch, seamless=False)
+    assert gen.tiling == Tiling(margin=2, wrap=False)
+    np.testing.assert_allclose(tiled[0], whole[0], rtol=0, atol=1e-5)
+    monkeypatch.undo()
+    spread = _export(_ZeroPadded(global_mean=True), tmp_path / "global.onnx", tileable=False)
+    whole, tiled, gen = _whole_and_tiled(spread, monkeypatch, seamless=False)
+    assert gen.tiling is None  # the probe finds no margin that gives the whole run's pixels
+    np.testing.assert_array_equal(tiled[0], whole[0])
+
+
+def test_a_wrapping_generator_said_not_to_wrap_is_tiled_as_it_really_runs(models, monkeypatch):
+    """A plain ONNX file is taken for a non-tileable model; the probe tries its edges both ways."""
+    whole, tiled, gen = _whole_and_tiled(models.plain_spatial, monkeypatch, seamless=False)
+    assert not gen.info.tileable and gen.tiling == Tiling(margin=2, wrap=True)
+    np.testing.assert_allclose(tiled[0], whole[0], rtol=0, atol=1e-5)
