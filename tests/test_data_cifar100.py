@@ -168,7 +168,7 @@ def test_unknown_class_suggests_close_names_and_the_listing(archive):
 def test_missing_archive_says_where_to_put_it(tmp_path):
     with pytest.raises(RequestError, match=r"CIFAR-100 not found at .*nowhere.*cifar100:forest@PATH"):
         open_dataset(f"cifar100:forest@{tmp_path / 'nowhere.tar.gz'}", log=quiet)
-    with pytest.raises(RequestError, match=r"CIFAR-100 not found at .*cifar-100-python.tar.gz.*allow the download"):
+    with pytest.raises(RequestError, match=r"CIFAR-100 not found at .*cifar-100-python.tar.gz.*add --set download=true to fetch it"):
         open_dataset("cifar100:forest", cache_dir=tmp_path, log=quiet)
 
 

@@ -72,13 +72,13 @@ def _train_parser() -> _Parser:
     p.add_argument("--steps", type=int, help="generator iterations")
     p.add_argument("--minutes", type=float, help="wall-time budget, counted from the run's start (a resumed run "
                    "includes the time before its checkpoint); stops at whichever of --steps and --minutes comes first")
-    p.add_argument("--batch", type=int)
+    p.add_argument("--batch", type=int, help="images per training step (split over the processes under torchrun)")
     p.add_argument("--crop", type=int, help="training image side: 16, 32, 64, 128 or 256")
     p.add_argument("--scale", type=float, help="resize source images by this before cropping")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto: CUDA when present, else the CPU")
     p.add_argument("--out", help="parent folder of run folders (default runs/)")
     p.add_argument("--name", help="run name")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=int, help="seed of the networks' weights and the run's random streams")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any setting (repeatable); --dry-run lists them")  # fmt: skip

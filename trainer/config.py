@@ -179,7 +179,7 @@ def check_config(cfg: TrainConfig) -> None:
     if problems:
         raise RequestError(
             "bad training settings: " + "; ".join(problems),
-            "fix the values above (`--dry-run` prints the resolved settings)",
+            "change the settings named (run with --dry-run to see them all)",
         )
 
 

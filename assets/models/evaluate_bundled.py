@@ -234,8 +234,15 @@ def _append_quality(card: Path, name: str, results: dict[str, dict]) -> None:
         if _of_model(key, name) or key in BESIDE.get(name, ()):
             for metric, value in sorted(values.items()):
                 lines.append(f"| {key} | {metric} | {value:.4g} |")
-    lines += ["", "Bars: SWD at 32 px at most half the lanham-wgan-32 baseline's (trained on the same data for",
-              f"the same wall time), each the mean of {DRAWS} draws (swd_min and swd_max: the least and greatest);",
+    if any(key == name or key.startswith(name + "[") for key in BASELINE_OF):
+        swd_bar = ("SWD at 32 px at most half the lanham-wgan-32 baseline's (trained on the same data for\n"
+                   "the same wall time)")
+    elif name in BASELINE_OF.values():
+        swd_bar = "SWD (this model is the baseline that texture models are measured against)"
+    else:
+        swd_bar = ("SWD (the bar compares texture models with their baseline; this model has none, so its SWD\n"
+                   "is reported, not judged)")
+    lines += ["", f"Bars: {swd_bar}, each the mean of {DRAWS} draws (swd_min and swd_max: the least and greatest);",
               f"memorisation_ratio, the mean of {DRAWS} draws of {N} samples, not below 1",
               "(samples are not copies); seam_over_interior within 1 +/- 0.10 (the wrap-around scores like",
               f"the interior lines at the same phase of the latent cells, {SEAM_IMAGES} images of 512 px).",

@@ -18,7 +18,7 @@
 # won within 50 steps; 28/28 channels at 2e-4 trained but made fewer steps and scored worse.
 # Seeds matter at this budget: stone-texture's recipe scored SWD 16.2, 15.5 and 16.7 with seeds
 # 0, 1 and 2, the baseline's 31.6 and 47.2 with seeds 0 and 1; the shipped files are stone seed 1
-# and baseline seed 0 (README, "Bundled models"). textures-by-kind turns every class but brick
+# and baseline seed 0 (README, "Where models come from"). textures-by-kind turns every class but brick
 # (augment=all,brick:flips): the brick photograph's courses run one way and a quarter-turn of it
 # is another texture, so with all 8 symmetries its bricks ran both ways in a maze (brick SWD 102;
 # only mirrored, 37). At lr 1e-4 the recipe was fragile at this budget: seed 1 collapsed to

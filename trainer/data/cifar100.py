@@ -202,7 +202,7 @@ def locate(archive: Path | None, cache_dir: Path, download: bool, spec_hint: str
     if found is not None:
         return found
     if not download:
-        raise RequestError(f"CIFAR-100 not found at {cache_dir / ARCHIVE_NAME}", fix + ", or allow the download")
+        raise RequestError(f"CIFAR-100 not found at {cache_dir / ARCHIVE_NAME}", fix + ", or add --set download=true to fetch it")
     return download_archive(cache_dir / ARCHIVE_NAME, spec_hint, log)
 
 
