@@ -3,17 +3,21 @@
     OPENBLAS_NUM_THREADS=1 python bench/bench_metrics.py
 
 Real data: random 64x64 crops of scikit-image's astronaut (RGB) as the "real" set and of
-chelsea as the "fake" one.
+chelsea as the "fake" one (scikit-image comes with the test tools: pip install -e ".[test]").
 """
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import skimage.data
 
-from trainer.metrics import memorisation, swd
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, like the other benches
+
+from trainer.metrics import memorisation, swd  # noqa: E402
 
 
 def crops(img: np.ndarray, n: int, size: int, seed: int) -> np.ndarray:

@@ -97,7 +97,7 @@ def _unfilter(ftype: int, line: np.ndarray, prev: np.ndarray, bpp: int) -> np.nd
 
 
 def ihdr_bytes(path: Path) -> tuple[int, int, int, int]:
-    """(width, height, bit depth, colour type) read straight from bytes 16-25 (FORMATS.md)."""
+    """(width, height, bit depth, colour type) read straight from bytes 16-25 (the PNG specification's IHDR)."""
     data = Path(path).read_bytes()[:26]
     assert data[:8] == SIGNATURE and data[12:16] == b"IHDR"
     width, height = struct.unpack(">II", data[16:24])

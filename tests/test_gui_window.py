@@ -264,9 +264,10 @@ def test_copy_command_of_a_heightmap_writes_that_heightmap(qtbot, window, models
     assert main(args[1:] + ["-o", str(tmp_path / "a"), "--device", "cpu"]) == 0
     raw = np.fromfile(next((tmp_path / "a").glob("*.raw")), "<u2").reshape(65, 65)[::-1]  # bottom row first
     assert np.array_equal(raw[:, 0], raw[:, 64]) and np.array_equal(raw[0], raw[64])  # the shared edges of a tileable map
-    # It is the heightmap on screen: its 64 px tile, at 16 bits (FORMATS.md: round(h * 65535)).
-    shown = np.round(window.shown.img[..., 0].astype(np.float64) * 65535)
-    assert np.abs(raw[:64, :64] - shown).max() <= 1
+    # It is the heightmap on screen: its 64 px tile, at 16 bits as Unity reads them (u16 / 65536,
+    # so min(round(h * 65536), 65535): README, "Unity terrain RAW").
+    shown = np.minimum(np.round(window.shown.img[..., 0].astype(np.float64) * 65536), 65535)
+    assert np.array_equal(raw[:64, :64], shown)
     open_and_generate(qtbot, window, models.vector_grey, count=1, size=None)  # native 16: no 17 in Unity
     drain(qtbot)
     command = window.details.command

@@ -49,7 +49,7 @@ def wrap_pad(x: torch.Tensor, p: int) -> torch.Tensor:
     """Pad NCHW by `p` pixels on every side with the opposite border (a torus).
 
     Explicit slices and cat rather than `padding_mode="circular"`, whose ONNX export has had
-    bugs (FORMATS.md): this exports to Slice + Concat and stays exact with a dynamic h, w.
+    bugs: this exports to Slice + Concat and stays exact with a dynamic h, w.
     """
     if p == 0:
         return x
