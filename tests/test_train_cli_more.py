@@ -32,9 +32,10 @@ def folder(tmp_path_factory):
     return texture_folder(tmp_path_factory.mktemp("textures"))  # six 256x256 images
 
 
-def _texgen_train(folder: Path, tmp_path: Path) -> subprocess.Popen:
-    """`python -m texgen train` (the command users and the GUI run) for a long tiny run, JSON progress."""
-    argv = [sys.executable, "-m", "texgen", "train", "--preset", "spatial-dcgan", "--data", str(folder),
+def _texgen_train(folder: Path, tmp_path: Path, module: str = "texgen") -> subprocess.Popen:
+    """`python -m texgen train` (the command users and the GUI run; `trainer` is the one torchrun
+    runs) for a long tiny run, JSON progress."""
+    argv = [sys.executable, "-m", module, "train", "--preset", "spatial-dcgan", "--data", str(folder),
             "--steps", "100000", "--crop", "16", "--batch", "4", "--progress", "json", "--device", "cpu",
             "--out", str(tmp_path / "runs"), "--set", "g_width=4", "--set", "d_width=4", "--set", "upsamples=2",
             "--set", "eval_samples=16", "--set", "log_seconds=0", "--set", "threads=1"]  # fmt: skip
@@ -74,11 +75,13 @@ def test_ctrl_c_stops_cleanly_like_sigterm(folder, tmp_path):
     assert "Traceback" not in err and "interrupted" not in err
 
 
-def test_a_second_ctrl_c_aborts_with_exit_130(folder, tmp_path):
+@pytest.mark.parametrize("module", ["texgen", "trainer"])
+def test_a_second_ctrl_c_aborts_with_exit_130(folder, tmp_path, module):
     """The first Ctrl-C stops cleanly (checkpoint, evaluation, export); a second one, sent once
     the stop's checkpoint is written, aborts the evaluation and export: no `done`, the exit
-    code texgen gives an interrupted command (130), and every file written so far is whole."""
-    child = _texgen_train(folder, tmp_path)
+    code texgen gives an interrupted command (130), and every file written so far is whole.
+    `python -m trainer` (torchrun's command) printed a KeyboardInterrupt traceback instead."""
+    child = _texgen_train(folder, tmp_path, module)
     events: list[dict] = []
     try:
         _read_until(child, events, lambda e: e["event"] == "step" and e["step"] >= 2)

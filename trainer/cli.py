@@ -322,4 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in commands:
         print("usage: python -m trainer {train,export} ... (--help after the command for options)", file=sys.stderr)
         return EXIT_USER_ERROR
-    return commands[argv[0]](argv[1:])
+    try:
+        return commands[argv[0]](argv[1:])
+    except KeyboardInterrupt:  # a second Ctrl-C: what `texgen train` says and returns, under torchrun too
+        print("interrupted: files written so far are complete", file=sys.stderr)
+        return 130
