@@ -90,3 +90,23 @@ def test_a_wrapping_generator_said_not_to_wrap_is_tiled_as_it_really_runs(models
     whole, tiled, gen = _whole_and_tiled(models.plain_spatial, monkeypatch, seamless=False)
     assert not gen.info.tileable and gen.tiling == Tiling(margin=2, wrap=True)
     np.testing.assert_allclose(tiled[0], whole[0], rtol=0, atol=1e-5)
+
+
+def test_a_cancel_is_heard_between_the_tiles_of_one_big_image(models, small_tiles):
+    """An 8192 px image is 64 tiles, minutes on a CPU: Cancel (the app's, or Ctrl-C in an
+    export) no longer waits for the whole image."""
+    gen = load_generator(models.spatial_rgb, device="cpu")
+    gen.tiling = gen._probe_tiling()  # first, so that its own tiles are not counted
+    tiles, asked = [], []
+    real = gen._tile
+    gen._tile = lambda *a, **k: tiles.append(1) or real(*a, **k)
+
+    def cancel_after_three_tiles():
+        asked.append(1)
+        return len(tiles) >= 3
+
+    assert list(sample(gen, [0], size=(256, 256), should_cancel=cancel_after_three_tiles)) == []
+    assert len(tiles) == 3 and len(asked) == 1 + 4  # once before the batch, then before each tile
+    tiles.clear()
+    (done,) = sample(gen, [0], size=(256, 256), should_cancel=lambda: False)
+    assert len(tiles) == (256 // 32) ** 2 and done.img.shape == (256, 256, 3)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +81,8 @@ class Generator:
         ppc = info.pixels_per_cell
         return (info.latent_size, -(-height // ppc), -(-width // ppc))
 
-    def run(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    def run(self, z: np.ndarray, labels: np.ndarray | None = None,
+            should_cancel: Callable[[], bool] | None = None) -> np.ndarray | None:
         """Run the graph on a batch of latents: NCHW float32, nominally in [-1, 1].
 
         An image never depends on its batch. onnxruntime's CPU kernels give a batch of one
@@ -98,9 +100,14 @@ class Generator:
         only nearby latents, so the tiles' pixels are the whole run's, to about 1e-6 (onnxruntime's
         kernels round differently at other grid sizes). Up to TILE_PIXELS whole runs are faster.
         """
-        if self._tiled(z):
-            return np.stack([self._run_tiled(z[i : i + 1], None if labels is None else labels[i : i + 1])
-                             for i in range(len(z))])  # fmt: skip
+        if self._tiled(z):  # asked between tiles whether to go on: None once `should_cancel` is true
+            images = []
+            for i in range(len(z)):
+                image = self._run_tiled(z[i : i + 1], None if labels is None else labels[i : i + 1], should_cancel=should_cancel)
+                if image is None:
+                    return None
+                images.append(image)
+            return np.stack(images)
         return self._run_pieces(z, labels)
 
     def _run_pieces(self, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
@@ -132,15 +139,19 @@ class Generator:
             self.tiling = self._probe_tiling()
         return self.tiling is not None
 
-    def _run_tiled(self, z: np.ndarray, labels: np.ndarray | None, core: int | None = None) -> np.ndarray:
+    def _run_tiled(self, z: np.ndarray, labels: np.ndarray | None, core: int | None = None,
+                   should_cancel: Callable[[], bool] | None = None) -> np.ndarray | None:
         """One image (z: 1 x Z x H x W) assembled from tiles of `core` x `core` cells (TILE_SIDE
-        pixels by default)."""
+        pixels by default); None when `should_cancel` turns true between two tiles (an 8192 px
+        image is 64 tiles, minutes on a CPU)."""
         _, _, h, w = z.shape
         ppc = self.info.pixels_per_cell
         core = core or max(PROBE_CORE, TILE_SIDE // ppc)
         out = None
         for y in range(0, h, core):
             for x in range(0, w, core):
+                if should_cancel is not None and should_cancel():
+                    return None
                 tile = self._tile(z, labels, y, x, core, self.tiling)
                 if out is None:
                     out = np.empty((tile.shape[0], h * ppc, w * ppc), tile.dtype)

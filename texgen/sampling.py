@@ -101,9 +101,9 @@ def _finish(img: np.ndarray, gen: Generator, size: tuple[int, int], seamless: bo
     return resize(img, *size, wrap=tileable), tileable
 
 
-def _run(gen: Generator, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+def _run(gen: Generator, z: np.ndarray, labels: np.ndarray | None, should_cancel=None) -> np.ndarray | None:
     try:
-        return gen.run(z, labels)
+        return gen.run(z, labels, should_cancel)
     except Exception as exc:
         raise ModelError(
             f"model {gen.info.name!r} failed to run on latents of shape {list(z.shape)} ({str(exc).splitlines()[0][:200]})",
@@ -137,7 +137,10 @@ def sample(
         z = np.stack([latent_for_seed(s, shape) for s in chunk])
         labels = None if index is None else np.full(len(chunk), index, np.int64)
         # 3. Run, 4. post-process, 5. hand out one by one.
-        images = _to_images(_run(gen, z, labels), chunk, gen)
+        raw = _run(gen, z, labels, should_cancel)
+        if raw is None:  # cancelled between the tiles of a big image
+            return
+        images = _to_images(raw, chunk, gen)
         for seed, img in zip(chunk, images):
             img, tileable = _finish(img, gen, size, seamless)
             yield Sample(seed, img, index, class_name, tileable)
