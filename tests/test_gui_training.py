@@ -275,6 +275,7 @@ def test_install_model_that_fails_halfway_leaves_no_file(tmp_path, monkeypatch):
     assert not list((tmp_path / "models").iterdir())
 
 
+@pytest.mark.slow
 def test_a_real_tiny_training_run_lands_in_the_library(qtbot, settings, user_models, tmp_path, models):
     """`python -m texgen train` for two steps of a very small spatial WGAN-GP, from the panel."""
     from skimage import data  # noqa: PLC0415

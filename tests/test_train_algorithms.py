@@ -92,6 +92,7 @@ def test_wgan_gp_heightmap_from_a_dem(tmp_path):
     assert "seam_score" in info.metrics and "jacksboro" in info.dataset
 
 
+@pytest.mark.slow
 def test_conditional_wgan_gp_on_cifar_classes(data, tmp_path):
     spec = f"cifar100:forest,sea,mountain@{data['cifar']}"
     cfg = tiny("cgan-wgan-gp-64", spec, tmp_path, crop=32, conditional=True)
@@ -203,6 +204,7 @@ def test_auto_mixed_precision_is_bf16_only_where_the_gpu_computes_it(monkeypatch
     assert pick_amp("auto", cuda) is None
 
 
+@pytest.mark.slow
 def test_the_moving_average_is_saved_with_batchnorm_statistics_of_its_own(data, tmp_path):
     """Foster's generator has BatchNorm. The averaged generator (what is sampled and exported)
     must normalise with statistics of its own outputs, not with the live generator's, which

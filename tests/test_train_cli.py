@@ -100,6 +100,7 @@ def test_list_presets_describes_every_preset(capsys):
         assert line.startswith(name) and cfg.description in line and cfg.description
 
 
+@pytest.mark.slow
 def test_json_progress_and_sigterm_stop_cleanly(folder, tmp_path):
     argv = [sys.executable, "-m", "trainer", "train", "--preset", "spatial-dcgan", "--data", str(folder),
             "--kind", "heightmap", "--steps", "100000", "--crop", "16", "--batch", "4", "--progress", "json",
@@ -136,6 +137,7 @@ def test_json_progress_and_sigterm_stop_cleanly(folder, tmp_path):
     assert kinds.index("checkpoint") < kinds.index("eval")
 
 
+@pytest.mark.slow
 def test_a_stop_line_on_stdin_stops_cleanly(folder, tmp_path):
     """--stop-on-stdin: the GUI's Stop on Windows, where SIGTERM cannot reach a console process."""
     argv = [sys.executable, "-m", "trainer", "train", "--preset", "spatial-dcgan", "--data", str(folder),
@@ -203,6 +205,7 @@ def test_a_write_into_a_vanished_folder_names_the_file_not_its_temporary(tmp_pat
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="file size limits are a Unix feature")
+@pytest.mark.slow
 def test_a_write_that_fails_is_one_line_and_the_last_checkpoint_survives(folder, tmp_path):
     from trainer.checkpoint import load_checkpoint  # noqa: PLC0415
 

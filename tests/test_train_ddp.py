@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import onnx
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -45,6 +46,7 @@ def _worker(rank: int, world: int, port: int, cfg, results: str) -> None:
     Path(results, f"rank{rank}.json").write_text(json.dumps([str(run), events.kinds(), events.of("done")]))
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_train_one_model_and_stop_together(tmp_path):
     # The batch is split over the ranks; each rank draws its own crops and latents; DDP
     # averages gradients (GP double-backward included) and train() checks at the end that

@@ -4,6 +4,7 @@ photograph) brings the multi-scale SWD of its samples clearly below the untraine
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from train_helpers import Events, texture, tiny
@@ -16,6 +17,7 @@ from trainer.session import make_session
 torch.set_num_threads(1)
 
 
+@pytest.mark.slow
 def test_short_run_on_gravel_lowers_swd(tmp_path):
     data = tmp_path / "gravel"
     data.mkdir()
