@@ -96,7 +96,7 @@ class Generator:
 
         A spatial image of more than TILE_PIXELS runs in tiles (see Tiling): a 4096 px
         stone-texture took 42 s and 1.7 GB in tiles against 70 s and 12.9 GB whole (8192 px
-        would take 50 GB), with the same 16-bit pixels. Each output pixel sees
+        would take 50 GB), its float outputs equal bit for bit. Each output pixel sees
         only nearby latents, so the tiles' pixels are the whole run's, to about 1e-6 (onnxruntime's
         kernels round differently at other grid sizes). Up to TILE_PIXELS whole runs are faster.
         """
