@@ -353,3 +353,60 @@ def test_a_data_set_larger_than_free_memory_is_refused_before_loading_with_a_sca
     open_dataset(str(tmp_path / "tex"), crop=32, channels=3, scale=0.55, log=lambda m: None)  # and it does fit
     monkeypatch.setattr(memory, "available_memory", lambda: None)  # cannot be told: not checked
     open_dataset(str(tmp_path / "tex"), crop=32, channels=3, log=lambda m: None)
+
+
+def test_free_memory_counts_a_container_limit_and_each_torchrun_process(tmp_path, monkeypatch):
+    """/proc/meminfo's MemAvailable ignores a container's or a Slurm job's cgroup limit, and each
+    process torchrun starts holds its own copy of the data."""
+    from trainer.data import memory  # noqa: PLC0415
+
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "memory.max").write_text("1073741824\n")
+    (v2 / "memory.current").write_text("73741824\n")
+    assert memory._cgroup_room(v2) == 1_000_000_000
+    (v2 / "memory.max").write_text("max\n")
+    assert memory._cgroup_room(v2) is None
+    v1 = tmp_path / "v1" / "memory"
+    v1.mkdir(parents=True)
+    (v1 / "memory.limit_in_bytes").write_text("2147483648\n")
+    (v1 / "memory.usage_in_bytes").write_text("147483648\n")
+    assert memory._cgroup_room(tmp_path / "v1") == 2_000_000_000
+    (v1 / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # v1's "no limit"
+    assert memory._cgroup_room(tmp_path / "v1") is None
+
+    (tmp_path / "tex").mkdir()
+    Image.fromarray(skimage.data.gravel()[:100, :100]).save(tmp_path / "tex" / "a.png")
+    need = 100 * 100 * 3 * 4
+    monkeypatch.setattr(memory, "available_memory", lambda: int(need / memory.SHARE_OF_FREE * 1.5))
+    open_dataset(str(tmp_path / "tex"), crop=32, channels=3, log=lambda m: None)  # one process: fits
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")  # two copies do not
+    with pytest.raises(RequestError, match=r"\(float32 at scale 1, once for each of the 2 processes on this machine\)"):
+        open_dataset(str(tmp_path / "tex"), crop=32, channels=3, log=lambda m: None)
+
+
+def test_the_memory_check_reads_headers_only(tmp_path, monkeypatch):
+    """Pillow's getexif() decodes a whole PNG that has no eXIf chunk before its pixels: the
+    'header only' size check decoded every image of the folder. A file the loader skips for its
+    size (over MAX_PIXELS) is not counted."""
+    from PIL import Image as PILImage  # noqa: PLC0415
+
+    from trainer.data import memory  # noqa: PLC0415
+
+    Image.fromarray(skimage.data.gravel()[:120, :90]).save(tmp_path / "a.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(skimage.data.gravel()[:120, :90]).save(tmp_path / "b.png", exif=exif)  # eXIf before the pixels
+
+    def no_decoding(self):
+        raise AssertionError(f"decoded {self.filename}")
+
+    monkeypatch.setattr(PILImage.Image, "load", no_decoding)
+    monkeypatch.setattr(memory.Image.Image, "load", no_decoding)
+    from PIL import PngImagePlugin  # noqa: PLC0415
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", no_decoding, raising=False)
+    assert memory.loaded_shape(tmp_path / "a.png", "texture") == (120, 90)
+    assert memory.loaded_shape(tmp_path / "b.png", "texture") == (90, 120)  # turned a quarter
+    monkeypatch.setattr(memory, "MAX_PIXELS", 100 * 100)
+    assert memory.loaded_shape(tmp_path / "a.png", "texture") is None

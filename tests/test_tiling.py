@@ -110,3 +110,23 @@ def test_a_cancel_is_heard_between_the_tiles_of_one_big_image(models, small_tile
     tiles.clear()
     (done,) = sample(gen, [0], size=(256, 256), should_cancel=lambda: False)
     assert len(tiles) == (256 // 32) ** 2 and done.img.shape == (256, 256, 3)
+
+
+def test_big_images_are_made_one_at_a_time_whatever_the_batch_size(models, small_tiles):
+    """A batch of 16 big images held 16 of them (and a stacked copy): tiles only pay off when
+    one image at a time is in memory, so sample and interpolate hand tiled sizes over singly."""
+    from texgen.sampling import interpolate  # noqa: PLC0415
+
+    gen = load_generator(models.spatial_rgb, device="cpu")
+    calls = []
+    real = gen.run
+    gen.run = lambda z, labels=None, should_cancel=None: calls.append(len(z)) or real(z, labels, should_cancel)
+    assert gen.runs_in_tiles(128, 128) and not gen.runs_in_tiles(64, 64)
+    assert len(list(sample(gen, [1, 2, 3], size=(128, 128), batch_size=16))) == 3 and calls == [1, 1, 1]
+    calls.clear()
+    assert len(list(sample(gen, [1, 2, 3], size=(64, 64), batch_size=16))) == 3 and calls == [3]  # small: batched
+    calls.clear()
+    frames = interpolate(gen, 1, 2, [0.0, 0.5, 1.0], size=(128, 128))
+    assert calls == [1, 1, 1] and len(frames) == 3
+    (first,) = sample(gen, [1], size=(128, 128))
+    np.testing.assert_array_equal(frames[0].img, first.img)  # the path's ends are the seeds' own images

@@ -128,6 +128,8 @@ def sample(
     class_name = gen.info.classes[index] if index is not None else None
     check_batch_size(batch_size)
     shape = gen.latent_shape(*size)
+    if gen.runs_in_tiles(*size):
+        batch_size = 1  # one big image in memory at a time, not a batch of them
 
     for start in range(0, len(seeds), batch_size):
         if should_cancel is not None and should_cancel():
@@ -167,7 +169,10 @@ def interpolate(
     a, b = latent_for_seed(seed_a, shape), latent_for_seed(seed_b, shape)
     z = np.stack([slerp(a, b, t) for t in ts])
     labels = None if index is None else np.full(len(ts), index, np.int64)
-    images = _to_images(_run(gen, z, labels), [seed_a] * len(ts), gen)
+    step = 1 if gen.runs_in_tiles(*size) else len(ts)  # big frames one at a time
+    images = [img for i in range(0, len(ts), step)
+              for img in _to_images(_run(gen, z[i : i + step], None if labels is None else labels[i : i + step]),
+                                    [seed_a] * len(ts[i : i + step]), gen)]  # fmt: skip
     class_name = gen.info.classes[index] if index is not None else None
     out = []
     for t, img in zip(ts, images):

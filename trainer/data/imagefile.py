@@ -73,7 +73,7 @@ def _read_image(path: Path, log: Callable[[str], None]) -> tuple[np.ndarray, flo
         if _is_16bit_colour(im):
             pixels = _read_16bit_colour(Path(path), im, log)
             if pixels is not None:
-                return exif_orient(pixels, im.getexif().get(EXIF_ORIENTATION, 1)), 65535.0
+                return exif_orient(pixels, exif_orientation(im)), 65535.0
         im.load()
         im = ImageOps.exif_transpose(im)  # camera photos stored sideways
         if im.mode.startswith("I"):  # 16-bit grey ("I;16", "I;16B", ...) or 32-bit integer
@@ -91,6 +91,14 @@ def _read_image(path: Path, log: Callable[[str], None]) -> tuple[np.ndarray, flo
 
 
 EXIF_ORIENTATION = 0x0112
+
+
+def exif_orientation(im: Image.Image) -> int:
+    """An open image's EXIF orientation (1: upright) without decoding its pixels: Pillow's
+    getexif() decodes a whole PNG when no eXIf chunk comes before the image data."""
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1
+    return int(im.getexif().get(EXIF_ORIENTATION, 1))
 
 
 def exif_orient(pixels: np.ndarray, orientation: int) -> np.ndarray:

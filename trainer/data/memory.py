@@ -21,7 +21,7 @@ from PIL import Image
 
 from texgen.errors import RequestError
 
-from .imagefile import IMAGE_SUFFIXES, pixel_limit
+from .imagefile import IMAGE_SUFFIXES, MAX_PIXELS, exif_orientation, pixel_limit
 
 GIB = 1 << 30
 # What the data may take of the memory that is free: the rest is for torch, the networks,
@@ -34,11 +34,13 @@ def available_memory() -> int | None:
     memory; Windows: available physical memory), or None where it cannot be told."""
     try:
         if sys.platform.startswith("linux"):
+            free = None
             with open("/proc/meminfo", encoding="ascii") as f:
                 for line in f:
                     if line.startswith("MemAvailable:"):
-                        return int(line.split()[1]) * 1024
-            return None
+                        free = int(line.split()[1]) * 1024
+            room = _cgroup_room()  # a container's or a Slurm job's limit, which MemAvailable ignores
+            return min(v for v in (free, room) if v is not None) if free is not None or room is not None else None
         if sys.platform == "win32":
             class Status(ctypes.Structure):
                 _fields_ = [("length", ctypes.c_ulong), ("load", ctypes.c_ulong), ("total", ctypes.c_ulonglong),
@@ -51,6 +53,32 @@ def available_memory() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")  # macOS: it pages out the rest
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def _cgroup_room(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """What this process's cgroup may still take (a container's or a Slurm job's memory
+    limit less its use), or None without a limit: cgroup v2 (memory.max, memory.current) or
+    v1 (the memory controller's limit_in_bytes, usage_in_bytes), from the process's own group."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().strip().splitlines()
+    except OSError:
+        lines = []
+    groups = {kinds: path for _, kinds, path in (line.split(":", 2) for line in lines if line.count(":") >= 2)}
+    v2 = groups.get("", "/").lstrip("/")
+    v1 = next((path for kinds, path in groups.items() if "memory" in kinds.split(",")), "/").lstrip("/")
+    places = [(root / v2, "memory.max", "memory.current"), (root, "memory.max", "memory.current"),
+              (root / "memory" / v1, "memory.limit_in_bytes", "memory.usage_in_bytes"),
+              (root / "memory", "memory.limit_in_bytes", "memory.usage_in_bytes")]  # fmt: skip
+    for folder, limit_file, used_file in places:
+        try:
+            limit = (folder / limit_file).read_text().strip()
+            used = int((folder / used_file).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or int(limit) >= 1 << 60:  # v1 writes "no limit" as a huge number
+            return None
+        return max(0, int(limit) - used)
+    return None
 
 
 def loaded_shape(path: Path, kind: str) -> tuple[int, int] | None:
@@ -69,7 +97,9 @@ def loaded_shape(path: Path, kind: str) -> tuple[int, int] | None:
         if suffix in IMAGE_SUFFIXES:
             with pixel_limit(None), Image.open(path) as im:
                 w, h = im.size
-                turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF turns a quarter
+                if w * h > MAX_PIXELS:  # the loader skips it (and says so): it takes no memory
+                    return None
+                turned = exif_orientation(im) in (5, 6, 7, 8)  # EXIF turns a quarter
             return (w, h) if turned else (h, w)
     except Exception:  # noqa: BLE001 (any unreadable header: the loader says why, file by file)
         return None
@@ -97,17 +127,21 @@ def fitting_scale(need: int, budget: int, scale: float) -> float:
 
 
 def check_fits(path: Path, files: list[Path], kind: str, channels: int, scale: float) -> None:
-    """Refuse, with a scale that fits, a data set larger than SHARE_OF_FREE of free memory."""
+    """Refuse, with a scale that fits, a data set larger than SHARE_OF_FREE of free memory
+    (shared by the processes torchrun starts on this machine: each holds its own copy)."""
     free = available_memory()
     if free is None or not files:
         return
-    need, budget = data_bytes(files, kind, channels, scale), int(SHARE_OF_FREE * free)
+    copies = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
+    need, budget = data_bytes(files, kind, channels, scale), int(SHARE_OF_FREE * free / copies)
     if need <= budget:
         return
     fit = fitting_scale(need, budget, scale)
+    room = f"{_size(free)} {'of memory' if sys.platform == 'darwin' else 'free'}"
+    each = f", once for each of the {copies} processes on this machine" if copies > 1 else ""
     raise RequestError(
         f"the {len(files)} {kind} files in {path} take {_size(need)} of memory as training data "
-        f"(float32 at scale {scale:g}), more than this machine can hold with {_size(free)} free",
+        f"(float32 at scale {scale:g}{each}), more than this machine can hold with {room}",
         f"downscale them with --set scale={fit:g} (about {_size(need * (fit / scale) ** 2)}), "
         "train on fewer files, or close other programs",
     )
