@@ -347,7 +347,7 @@ def test_start_with_seeds_of_their_own_is_refused(models, tmp_path, capsys, give
     """--start was silently ignored beside --seeds or --interpolate, which name their own seeds."""
     out = tmp_path / "o"
     rc, _, err = run(capsys, "generate", "-m", str(models.spatial_rgb), *given, "--start", "5", "-o", str(out), "--device", "cpu")
-    assert rc == 2 and errors(err) == [
-        f"error: --start is the first seed of --count, and {given[0]} names its own seeds. "
-        "leave out --start, or use --count N --start S instead of --seeds"], err
+    expected = {"--seeds": "--seeds names its own seeds. leave out --start, or use --count N --start S instead of --seeds",
+                "--interpolate": "--interpolate A:B names its own two seeds. leave out --start"}[given[0]]
+    assert rc == 2 and errors(err) == [f"error: --start is the first seed of --count, and {expected}"], err
     assert not out.exists()

@@ -239,3 +239,35 @@ def test_a_graph_with_a_fixed_batch_runs_any_batch_in_pieces(tmp_path):
     out = gen.run(z)
     assert out.shape == (3, 3, 8, 8)
     np.testing.assert_allclose(out[2], gen.run(z[2:3])[0], atol=1e-6)
+
+
+def test_a_gpu_that_throws_costs_one_cpu_session_not_two(models, monkeypatch):
+    """The CPU session opened to tell the model's fault from the device's is the one used."""
+    real, opened = devices._open, []
+
+    def cuda_throws(model, device, threads):
+        opened.append(device)
+        if device == "cuda":
+            raise RuntimeError("CUDA failure 100: no CUDA-capable device is detected")
+        return real(model, device, threads)
+
+    monkeypatch.setattr(devices, "available_devices", lambda: ["cuda", "cpu"])
+    monkeypatch.setattr(devices, "_FAILED", {})
+    monkeypatch.setattr(devices, "_open", cuda_throws)
+    assert load_generator(models.vector_rgb, device="auto").device == "cpu"
+    assert opened == ["cuda", "cpu"]
+
+
+def test_external_weights_are_blamed_only_when_they_are_at_fault(tmp_path, models):
+    """A model with external data that fails for another reason (an unknown operator) gets that
+    reason's fix, not "the weights file does not hold the weights"."""
+    import onnx  # noqa: PLC0415
+
+    model = onnx.load(models.spatial_rgb)
+    for node in model.graph.node:
+        if node.op_type == "Tanh":
+            node.op_type = "Tanhh"
+    onnx.save(model, tmp_path / "odd.onnx", save_as_external_data=True, location="odd.data", size_threshold=0)
+    with pytest.raises(ModelError) as err:
+        load_generator(tmp_path / "odd.onnx", device="cpu")
+    assert "No Op registered for Tanhh" in str(err.value) and "separate files" not in str(err.value), str(err.value)

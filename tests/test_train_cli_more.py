@@ -52,6 +52,7 @@ def _read_until(child: subprocess.Popen, events: list[dict], done) -> None:
     pytest.fail(f"the run ended before the awaited event: {[e['event'] for e in events]}")
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_like_sigterm(folder, tmp_path):
     child = _texgen_train(folder, tmp_path)
     events: list[dict] = []
@@ -75,6 +76,7 @@ def test_ctrl_c_stops_cleanly_like_sigterm(folder, tmp_path):
     assert "Traceback" not in err and "interrupted" not in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["texgen", "trainer"])
 def test_a_second_ctrl_c_aborts_with_exit_130(folder, tmp_path, module):
     """The first Ctrl-C stops cleanly (checkpoint, evaluation, export); a second one, sent once
@@ -132,6 +134,7 @@ def test_scale_reaches_the_data_set(folder, tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_export_without_out_writes_the_run_model(folder, tmp_path, capsys, monkeypatch):
     """`texgen export RUN` (and `texgen export RUN/checkpoints/latest.pt`) with no --out writes
     generator.onnx and model-card.md in the run folder, as --help says, not in the working

@@ -150,7 +150,7 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
             )
         return Session(session, device)
 
-    notes, quiet = [], []
+    notes, quiet, on_cpu = [], [], None
     for candidate in [d for d in listed if d != "cpu"]:
         if candidate in _FAILED:
             (notes if driver_present(candidate) else quiet).append(_FAILED[candidate])
@@ -161,7 +161,7 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
             # ... unless the CPU refuses the model too: then the model is at fault, raised here,
             # and the device stays in use for the next model (a corrupt file opened in the app
             # kept CUDA off until it was restarted).
-            _try(model, "cpu", threads)
+            on_cpu = on_cpu or _try(model, "cpu", threads)  # kept: the CPU session is the fallback
             _FAILED[candidate] = f"{candidate} could not start ({_first_line(exc, 120)})"
             (notes if driver_present(candidate) else quiet).append(_FAILED[candidate])
             continue
@@ -169,4 +169,4 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
             return Session(session, candidate, notes, quiet)
         _FAILED[candidate] = f"{candidate} is listed but could not start (driver or libraries missing)"
         (notes if driver_present(candidate) else quiet).append(_FAILED[candidate])
-    return Session(_try(model, "cpu", threads), "cpu", notes, quiet)
+    return Session(on_cpu or _try(model, "cpu", threads), "cpu", notes, quiet)

@@ -234,7 +234,7 @@ def _specs(args) -> list[TensorSpec]:
     return [TensorSpec(a.name, a.type, tuple(a.shape)) for a in args]
 
 
-def _check_file(path: Path) -> None:
+def _read(path: Path) -> bytes | str:
     if not path.exists():
         raise ModelError(f"model file {path} does not exist", "check the path, or run `texgen models` to list the installed models")
     if path.is_dir():
@@ -245,24 +245,26 @@ def _check_file(path: Path) -> None:
     if size > MAX_MODEL_BYTES:
         raise ModelError(f"model file {path} is {size / 1024**3:.1f} GiB, too large for a texture generator", "check that this is the right file")
     try:
-        with path.open("rb") as f:
-            f.read(1)
+        data = path.read_bytes()
     except OSError as exc:
         raise ModelError(f"cannot read model file {path}: {exc.strerror}", "check the file's permissions") from None
+    # Weights kept in separate files (ONNX external data) are named by a "location" entry, which
+    # a model without them cannot hold but in a name: such a file is opened by its path, so that
+    # onnxruntime reads the weights from the model's folder (from bytes it looked in the working
+    # folder, and took a same-named file there, another model's, without a word). Any other
+    # model is opened from its bytes, as onnxruntime's providers all accept.
+    return str(path) if b"location" in data else data
 
 
 def load_generator(path: str | Path, *, device: str = "auto", threads: int | None = None) -> Generator:
     """Open a generator file on `device` (auto | cpu | cuda | directml | coreml)."""
-    # 1. Missing, empty, unreadable files are refused here.
+    # 1. Read it (missing, empty, unreadable files are refused here).
     path = Path(path).expanduser()
-    _check_file(path)
+    model = _read(path)
 
-    # 2. Open an onnxruntime session; anything it cannot parse is not an ONNX model. It is
-    #    opened by path, not from bytes, so that weights kept in separate files (ONNX external
-    #    data) are read from the model's folder: from bytes, onnxruntime looked for them in the
-    #    working folder, and took a same-named file there, another model's, without a word.
+    # 2. Open an onnxruntime session; anything it cannot parse is not an ONNX model.
     try:
-        runtime = create_session(str(path), device=device, threads=threads)
+        runtime = create_session(model, device=device, threads=threads)
     except ModelError:
         raise
     except Exception as exc:
@@ -318,12 +320,13 @@ def _refused(path: Path, exc: Exception) -> ModelError:
             "re-export it with `texgen export`, or download it again",
         )
     files = _external_files(path)
-    if files:
-        missing = [f for f in files if not (path.parent / f).is_file()]
+    missing = [f for f in files if not (path.parent / f).is_file()]
+    short = [f for f, end in files.items() if f not in missing and (path.parent / f).stat().st_size < end]
+    if missing or short or (files and "external data" in text.replace(str(path), "").lower()):
         if missing:
             where = f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not in {path.parent}"
         else:
-            where = f"{', '.join(files)} does not hold the weights the model names (truncated, or another model's)"
+            where = f"{', '.join(short or files)} does not hold the weights the model names (truncated, or another model's)"
         return ModelError(
             f"{path} keeps its weights in separate files (ONNX external data): {where}",
             "copy the weights file(s) into the model's folder under the names the model gives, "
@@ -341,16 +344,22 @@ def _refused(path: Path, exc: Exception) -> ModelError:
     )
 
 
-def _external_files(path: Path) -> list[str]:
-    """The weights files a model with external data names (read without loading them)."""
+def _external_files(path: Path) -> dict[str, int]:
+    """The weights files a model with external data names, each with the bytes its tensors
+    reach into it (offset + length), read without loading them; {} for a model without."""
     try:
         import onnx  # noqa: PLC0415 (only for this message)
 
         graph = onnx.load(str(path), load_external_data=False).graph
     except Exception:
-        return []
-    names = {e.value for t in graph.initializer for e in t.external_data if e.key == "location"}
-    return sorted(names)
+        return {}
+    ends: dict[str, int] = {}
+    for tensor in graph.initializer:
+        entry = {e.key: e.value for e in tensor.external_data}
+        if "location" in entry:
+            end = int(entry.get("offset", 0) or 0) + int(entry.get("length", 0) or 0)
+            ends[entry["location"]] = max(ends.get(entry["location"], 0), end)
+    return dict(sorted(ends.items()))
 
 
 def _describe(specs: list[TensorSpec], what: str = "input") -> str:

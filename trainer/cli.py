@@ -325,5 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return commands[argv[0]](argv[1:])
     except KeyboardInterrupt:  # a second Ctrl-C: what `texgen train` says and returns, under torchrun too
-        print("interrupted: files written so far are complete", file=sys.stderr)
-        return 130
+        from texgen.cli import EXIT_INTERRUPTED, INTERRUPTED  # noqa: PLC0415
+
+        print(INTERRUPTED, file=sys.stderr)
+        return EXIT_INTERRUPTED

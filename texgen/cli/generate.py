@@ -80,9 +80,11 @@ def request_from_args(args: argparse.Namespace) -> GenerateRequest:
     if pair is None and args.frames is not None:
         raise RequestError("--frames is for --interpolate", "add --interpolate A:B, or leave out --frames")
     if args.start is not None and (args.seeds is not None or pair is not None):
-        given = "--seeds" if args.seeds is not None else "--interpolate"
-        raise RequestError(f"--start is the first seed of --count, and {given} names its own seeds",
-                           "leave out --start, or use --count N --start S instead of --seeds")
+        if args.seeds is not None:
+            raise RequestError("--start is the first seed of --count, and --seeds names its own seeds",
+                               "leave out --start, or use --count N --start S instead of --seeds")
+        raise RequestError("--start is the first seed of --count, and --interpolate A:B names its own two seeds",
+                           "leave out --start")
     if args.seeds is not None:
         seeds = parse_seeds(args.seeds)
     else:

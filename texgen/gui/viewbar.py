@@ -51,6 +51,8 @@ class ViewBar(QWidget):
         """Offer `modes` (see imaging.views_for) with `current` pressed."""
         for b in self.modes.buttons():
             self.modes.removeButton(b)
+            self.mode_row.removeWidget(b)  # now: deleteLater leaves it in the row, measured, until later
+            b.hide()
             b.deleteLater()
         for i, mode in enumerate(modes):
             b = QToolButton(text=imaging.VIEW_LABELS[mode], checkable=True)
