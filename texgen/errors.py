@@ -34,3 +34,9 @@ class CancelledError(TexgenError):
 
     def __init__(self) -> None:
         super().__init__("cancelled")
+
+
+# An interrupted command (a second Ctrl-C) says this and exits 130, as shells expect of SIGINT:
+# `texgen ...` and `python -m trainer ...` (torchrun's command) alike.
+EXIT_INTERRUPTED = 130
+INTERRUPTED = "interrupted: files written so far are complete"

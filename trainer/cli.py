@@ -50,7 +50,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from texgen.errors import ExportError, RequestError, TexgenError
+from texgen.errors import EXIT_INTERRUPTED, INTERRUPTED, ExportError, RequestError, TexgenError
 
 EXIT_USER_ERROR = 2
 
@@ -325,7 +325,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return commands[argv[0]](argv[1:])
     except KeyboardInterrupt:  # a second Ctrl-C: what `texgen train` says and returns, under torchrun too
-        from texgen.cli import EXIT_INTERRUPTED, INTERRUPTED  # noqa: PLC0415
-
         print(INTERRUPTED, file=sys.stderr)
         return EXIT_INTERRUPTED

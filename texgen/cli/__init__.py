@@ -12,10 +12,9 @@ import argparse
 import sys
 
 from texgen import __version__
-from texgen.errors import TexgenError
+from texgen.errors import EXIT_INTERRUPTED, INTERRUPTED, TexgenError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-INTERRUPTED = "interrupted: files written so far are complete"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _forward(verb: str):
