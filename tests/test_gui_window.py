@@ -102,6 +102,51 @@ def test_keyboard_navigation_favourites_and_live_interpolation(qtbot, window, mo
     with qtbot.waitSignal(window.state.interpolated, timeout=10_000) as blocker:
         panel.slider.setValue(100)
     assert np.allclose(blocker.args[0].img, g.variations()[2].img, atol=1e-5)
+    # A click on the highlighted thumbnail shows that seed again, not the interpolated frame.
+    drain(qtbot)
+    current = g.currentItem()
+    qtbot.mouseClick(g.viewport(), Qt.MouseButton.LeftButton, pos=g.visualItemRect(current).center())
+    drain(qtbot)
+    assert window.shown.sample.t is None and window.shown is g.variation(current)
+
+
+def test_the_keys_the_status_bar_names_work_after_the_first_generation(qtbot, window, models):
+    """After a generation the status bar says "arrows to browse, F favourite": the focus was on
+    the tab bar, where the arrows switched tabs and F did nothing."""
+    window.tabs.tabBar().setFocus()
+    open_and_generate(qtbot, window, models.spatial_rgb, count=3, size=64)
+    drain(qtbot)
+    g = window.gallery
+    qtbot.waitUntil(lambda: g.hasFocus(), timeout=10_000)
+    row = g.currentRow()
+    qtbot.keyClick(g, Qt.Key.Key_Right)
+    assert g.currentRow() == row + 1 and window.tabs.currentIndex() == 0
+    qtbot.keyClick(g, Qt.Key.Key_F)
+    assert g.variations()[row + 1].favourite
+    # Ctrl+E twice raises the dialog that is open rather than opening a second one.
+    first = window.open_export()
+    qtbot.addWidget(first)
+    assert window.open_export() is first
+    assert window.export_action.shortcut().toString() == "Ctrl+E"
+    quit_action = next(a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "&Quit")
+    assert quit_action.shortcut().toString() == "Ctrl+Q"  # StandardKey.Quit is empty on Windows
+
+
+def test_texture_thumbnails_keep_their_detail_and_terrains_show_whole(qtbot, window, models):
+    from texgen.gui import imaging  # noqa: PLC0415
+
+    open_and_generate(qtbot, window, models.spatial_rgb, count=1, size=512)
+    v = window.gallery.variations()[0]
+    # The thumbnail is the image's centre 256 px at half size, not the whole shrunk to a quarter.
+    centre = imaging.to_uint8(v.img[128:384, 128:384])
+    half = centre.reshape(128, 2, 128, 2, 3).mean(axis=(1, 3))
+    assert np.abs(qimage_array(v.thumb).astype(float) - half).mean() < 6
+    open_and_generate(qtbot, window, models.spatial_height, count=1, size=512)
+    t = window.gallery.variations()[0].thumb
+    whole = imaging.to_uint8(window.gallery.variations()[0].img[..., 0]).reshape(128, 4, 128, 4).mean(axis=(1, 3))
+    shown = qimage_array(t)
+    shown = shown[..., 0] if shown.ndim == 3 else shown
+    assert np.abs(shown.astype(float) - whole).mean() < 6  # a terrain's shape is the whole map
 
 
 def test_heightmap_views_relief_and_values_under_the_cursor(qtbot, window, models):

@@ -86,6 +86,9 @@ class Gallery(QListWidget):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self.currentItemChanged.connect(lambda cur, _prev: self.current_changed.emit(self.variation(cur)))
+        # A click on the current thumbnail shows it again (after an interpolated frame, say),
+        # which currentItemChanged, unchanged, does not say.
+        self.itemClicked.connect(lambda item: item is self.currentItem() and self.current_changed.emit(self.variation(item)))
         self.itemDoubleClicked.connect(lambda item: self.toggle_favourite(self.variation(item)))
         self.marks: dict[str, int] = {}  # "A"/"B" -> variation key
 

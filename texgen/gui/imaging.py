@@ -39,7 +39,13 @@ def to_qimage(img: np.ndarray) -> QImage:
     return q.copy()  # detach from the numpy buffer
 
 
-def thumbnail(image: QImage, side: int = THUMB) -> QImage:
+def thumbnail(image: QImage, side: int = THUMB, detail: bool = False) -> QImage:
+    """`image` scaled to fit `side` x `side`. With `detail` (textures), from a centre crop of at
+    most twice the side: a 512 px gravel shrunk whole to 128 px was grey static, its stones two
+    pixels wide, and a texture's crop shows what the whole looks like. A terrain is shown whole."""
+    if detail and min(image.width(), image.height()) > 2 * side:
+        crop = 2 * side
+        image = image.copy((image.width() - crop) // 2, (image.height() - crop) // 2, crop, crop)
     return image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QWidget
 
+from texgen.gui import imaging
 from texgen.gui.state import Variation
 
 STEPS = 100
@@ -62,7 +63,7 @@ class InterpolationPanel(QWidget):
             self.a = v
         else:
             self.b = v
-        label.setPixmap(QPixmap.fromImage(v.thumb).scaled(62, 62, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        label.setPixmap(QPixmap.fromImage(imaging.thumbnail(v.thumb, 62, detail=True)))  # detail kept, as in the gallery
         label.setToolTip(v.title)
         ready = self.a is not None and self.b is not None
         self.slider.setEnabled(ready)

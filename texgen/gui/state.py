@@ -57,7 +57,7 @@ class Variation:
         return f"seed {self.sample.seed}"
 
 
-def make_variation(s: Sample, period: int = 1) -> Variation:
+def make_variation(s: Sample, period: int = 1, texture: bool = True) -> Variation:
     """Pictures and seam score of a sample, made on a worker (QImage work is allowed off the
     GUI thread; a 1024 px seam score alone would block the window for tens of ms). `period`:
     the model's pixels per latent cell (spatial models), so an exactly tiling output reads
@@ -66,7 +66,7 @@ def make_variation(s: Sample, period: int = 1) -> Variation:
     image = imaging.to_qimage(s.img)
     seam, lines = seam_scores(s.img, period)
     spread = (float(np.percentile(lines, 5)), float(np.percentile(lines, 95))) if len(lines) else None
-    return Variation(s, image, imaging.thumbnail(image), seam, seam_lines=spread)
+    return Variation(s, image, imaging.thumbnail(image, detail=texture), seam, seam_lines=spread)
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ class AppState(QObject):
             # Small batches: the first thumbnails appear after 4 images, not after 16 (a
             # seed's image does not depend on its batch, so this changes nothing else).
             for s in sample(gen, list(spec.seeds), size=spec.size, label=spec.label, seamless=spec.seamless, batch_size=4, should_cancel=cancelled):
-                report(make_variation(s, gen.info.seam_period))
+                report(make_variation(s, gen.info.seam_period, gen.info.kind == "texture"))
             return time.perf_counter() - started
 
         def added(v: Variation) -> None:
@@ -230,7 +230,7 @@ class AppState(QObject):
 
         def task(report, cancelled):
             (s,) = interpolate(gen, a.seed, b.seed, [t], size=size, label=label, seamless=spec.seamless)
-            return make_variation(s, gen.info.seam_period)
+            return make_variation(s, gen.info.seam_period, gen.info.kind == "texture")
 
         self._interp.submit(task)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QGroupBox,
     QLabel,
@@ -132,6 +133,7 @@ class MainWindow(QMainWindow):
         self.split.setSizes([270, 800, 320])
 
         self.tabs = QTabWidget()
+        self.tabs.tabBar().setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows browse the gallery, not the tabs (Ctrl+Tab switches)
         page = QWidget()
         QVBoxLayout(page).addWidget(self.split)
         self.tabs.addTab(page, "Generate")
@@ -163,7 +165,7 @@ class MainWindow(QMainWindow):
         self.export_action = QAction("&Export…", self, shortcut="Ctrl+E", triggered=self.open_export)
         file.addAction(self.export_action)
         file.addSeparator()
-        file.addAction(QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close))
+        file.addAction(QAction("&Quit", self, shortcut="Ctrl+Q", triggered=self.close))  # StandardKey.Quit is empty on Windows
         view = self.menuBar().addMenu("&View")
         for n in (1, 2, 3):
             a = QAction(f"Tile {n}×{n}", self, shortcut=f"Ctrl+{n}")
@@ -319,6 +321,9 @@ class MainWindow(QMainWindow):
         if seconds is not None and self.state.variations:
             n = len(self.state.variations)
             self.show_message(f"{n} variation{'s' if n > 1 else ''} in {seconds:.1f} s · arrows to browse, F favourite, A/B to interpolate")
+            focus = QApplication.focusWidget()
+            if focus is None or focus is self.controls.go or focus is self.tabs.tabBar():
+                self.gallery.setFocus()  # so the keys the message names work at once
 
     def _on_cancelled(self) -> None:
         self._generation_done(None)
@@ -384,6 +389,13 @@ class MainWindow(QMainWindow):
         if gen is None:
             self.show_message("no model is loaded: open one before exporting", error=True)
             return None
+        shown = self.export_dialog
+        if shown is not None and shown.isVisible():
+            if shown.running or shown.gen is gen:  # Ctrl+E again: the dialog that is open, not a second one
+                shown.raise_()
+                shown.activateWindow()
+                return shown
+            shown.close()  # made for the model that was open before
         spec = self.state.spec
         selected = [v.seed for v in self.gallery.selected_variations() if v.seed is not None]
         favourites = [v.seed for v in self.state.favourites() if v.seed is not None]
