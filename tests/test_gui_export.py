@@ -177,3 +177,38 @@ def test_the_interpolation_between_a_and_b_exports_as_frames_like_the_cli(qtbot,
     qtbot.waitUntil(lambda: not d.running, timeout=60_000)
     drain(qtbot)
     assert f"Wrote 0 files to {tmp_path / 'gui'}" in d.status.text() and "4 frames skipped" in d.status.text()
+
+
+def test_a_longer_preset_description_grows_the_dialog_and_the_batch_starts_at_the_windows_seed(qtbot, window, models, settings):
+    """Switching to a preset whose description wraps to more lines squashed the rows below it
+    (Qt leaves a word-wrapped label out of a dialog's minimum): with the app's padding, the batch
+    spin boxes went from 19 to 12 px. And a batch started from seed 0 whatever seed the window was at."""
+    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
+
+    from texgen.gui.app import style_app  # noqa: PLC0415
+
+    app = QApplication.instance()
+    sheet, palette, style = app.styleSheet(), app.palette(), app.style().name()
+    style_app(app)
+    try:
+        settings.set("export/preset_heightmap", "png")
+        open_and_generate(qtbot, window, models.spatial_height, count=1, size=64)
+        window.controls.seed.setValue(41)
+        d = window.open_export()
+        qtbot.addWidget(d)
+        assert d.batch_start.value() == 41
+        d.resize(620, d.minimumSizeHint().height())
+        drain(qtbot)
+        d.preset.setCurrentIndex(d.preset.findData("unity-terrain"))
+        qtbot.waitUntil(lambda: d.height() >= d.layout().totalHeightForWidth(d.width()), timeout=5_000)
+        drain(qtbot)
+        for spin in (d.batch_count, d.batch_start, d.frame_count):
+            assert spin.height() == spin.sizeHint().height(), (spin.height(), spin.sizeHint().height())
+        d.resize(620, 100)  # nor can it be made shorter than its rows
+        drain(qtbot)
+        assert d.height() >= d.layout().totalHeightForWidth(d.width())
+        assert d.batch_start.height() == d.batch_start.sizeHint().height()
+    finally:
+        app.setStyleSheet(sheet)
+        app.setPalette(palette)
+        app.setStyle(style)

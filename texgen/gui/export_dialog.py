@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QTimer, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -68,6 +68,7 @@ class ExportDialog(QDialog):
         seamless: bool = True,
         normal_strength: float | None = None,
         device: str = "auto",
+        first_seed: int = 0,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -81,6 +82,7 @@ class ExportDialog(QDialog):
         self.result: GenerateResult | None = None
         self.error: str | None = None
         self._build()
+        self.batch_start.setValue(first_seed)  # a batch from the seed the window is at
         self._restore()
 
     # --- layout --------------------------------------------------------------------------
@@ -244,6 +246,22 @@ class ExportDialog(QDialog):
         self.maps["albedo"].setEnabled(kind != "heightmap")
         self.template.setPlaceholderText(p.name_template)
         self._update_command()
+        QTimer.singleShot(0, self._fit_height)
+
+    def _fit_height(self) -> None:
+        """Grow to the height the new preset's wrapped description needs: Qt does not count a
+        word-wrapped label in a dialog's minimum, so the rows below were squashed (unity-terrain's
+        three lines left the batch spin boxes 12 px high)."""
+        layout = self.layout()
+        need = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else layout.sizeHint().height()
+        self.setMinimumHeight(need)  # nor can it be dragged shorter than its rows
+        if self.height() < need:
+            self.resize(self.width(), need)
+
+    def resizeEvent(self, event) -> None:  # narrower: the description wraps to more lines
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            QTimer.singleShot(0, self._fit_height)
 
     # --- view to request -----------------------------------------------------------------
     def current_preset(self) -> ExportPreset:

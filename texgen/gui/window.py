@@ -407,7 +407,8 @@ class MainWindow(QMainWindow):
             gen, settings=self.settings, selected_seeds=selected, favourite_seeds=favourites, size=size,
             interpolation=self.interpolation.seeds(),
             label=gen.info.classes[spec.label] if spec and spec.label is not None else None, seamless=spec.seamless if spec else True,
-            normal_strength=self.controls.normal_strength(), device=self.state.device, parent=self,
+            normal_strength=self.controls.normal_strength(), device=self.state.device,
+            first_seed=self.controls.seed.value(), parent=self,
         )
         self.export_dialog = dialog
         dialog.show()
