@@ -512,3 +512,29 @@ def test_closing_after_stop_or_as_the_run_ends_or_during_an_export(qtbot, settin
     assert "Finishing the export" in window.status_text.text()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
     assert len(list(user_models.glob("run*-step20.onnx"))) == 1  # beside run.onnx, run-2.onnx, ... of the runs above
+
+
+def test_a_grey_texture_trains_one_channel(qtbot, settings, fake, tmp_path, capsys):
+    """"Makes" offered colour textures and heightmaps only, so grey photographs (the bundled
+    stone and grass are grey) trained three-channel models with colour noise in them."""
+    import json  # noqa: PLC0415
+
+    from trainer.cli import train_main  # noqa: PLC0415
+
+    panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
+    form = panel.form
+    images = tmp_path / "gravel"
+    images.mkdir()
+    Image.fromarray(np.zeros((64, 64), np.uint8) + 90).save(images / "g.png")
+    form.folder.setText(str(images))
+    form.kind.setCurrentIndex(form.kind.findText("Texture (grey)"))
+    form.overrides.setText("lr_g=1e-4")
+    args = form.arguments()
+    assert args[args.index("--kind") + 1] == "texture"
+    sets = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
+    assert sets == ["channels=1", "lr_g=1e-4"]  # the user's settings last: they may still say otherwise
+    assert train_main([*args, "--dry-run", "--out", str(tmp_path / "runs")]) == 0
+    resolved = json.loads(capsys.readouterr().out)
+    assert (resolved["kind"], resolved["channels"]) == ("texture", 1)
+    form.save()
+    assert settings.text("train/kind") == "texture-grey"

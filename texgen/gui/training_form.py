@@ -36,6 +36,7 @@ from texgen.gui.settings import Settings
 from texgen.gui.training_process import TrainerCommand
 
 DEFAULT_PRESET = "spatial-wgan-gp"
+GREY_TEXTURE = "texture-grey"  # the form's own item: --kind texture --set channels=1
 _PRESET_LINE = re.compile(r"^(\S+)\s+(.+)$")
 
 
@@ -91,6 +92,7 @@ class TrainingForm(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.kind = QComboBox()
         self.kind.addItem("Texture (colour)", "texture")
+        self.kind.addItem("Texture (grey)", GREY_TEXTURE)  # as the bundled stone and grass: one channel
         self.kind.addItem("Heightmap (grey, 16-bit)", "heightmap")
         form.addRow("Makes", self.kind)
         self.preset = QComboBox()
@@ -260,9 +262,13 @@ class TrainingForm(QWidget):
         if resume:  # the run brings its data, recipe, name and folder
             args = ["--resume", resume]
         else:
-            args = ["--preset", self.preset.currentData() or DEFAULT_PRESET, "--data", self.data_spec(), "--kind", self.kind.currentData()]
+            kind = self.kind.currentData()
+            args = ["--preset", self.preset.currentData() or DEFAULT_PRESET, "--data", self.data_spec(),
+                    "--kind", "texture" if kind == GREY_TEXTURE else kind]  # fmt: skip
             if self.conditional.isChecked():
                 args.append("--conditional")
+            if kind == GREY_TEXTURE:  # before the Settings field's pairs, which may still say otherwise
+                args += ["--set", "channels=1"]
         if self.minutes_box.value() > 0:
             args += ["--minutes", f"{self.minutes_box.value():g}"]
         if self.steps_box.value() > 0:
