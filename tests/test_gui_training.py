@@ -538,3 +538,25 @@ def test_a_grey_texture_trains_one_channel(qtbot, settings, fake, tmp_path, caps
     assert (resolved["kind"], resolved["channels"]) == ("texture", 1)
     form.save()
     assert settings.text("train/kind") == "texture-grey"
+
+
+def test_progress_names_the_limit_that_ends_the_run(qtbot, settings, fake, tmp_path):
+    """"step 1,373 / 1,000,000 · 80%" read as arithmetic gone wrong: the 80 % was of the 24-minute
+    budget. The bar now says which limit its percentage is of."""
+    panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
+    panel.minutes, panel.total_steps = 24, 1_000_000
+    panel._on_step({"event": "step", "step": 1373, "total_steps": 1_000_000, "elapsed_s": 19.2 * 60})
+    assert panel.progress.format() == "step 1,373  ·  80% of 24 min"
+    panel.minutes = None
+    panel._on_step({"event": "step", "step": 10, "total_steps": 40, "elapsed_s": 3.0})
+    assert panel.progress.format() == "step 10  ·  25% of 40 steps"
+
+
+def test_typing_in_a_sources_fields_chooses_that_source(qtbot, settings, fake, tmp_path):
+    panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
+    form = panel.form
+    assert form.from_folder.isChecked()
+    qtbot.keyClicks(form.cifar_classes, ",sea")
+    assert form.from_cifar.isChecked() and form.arguments()[form.arguments().index("--data") + 1].startswith("cifar100:forest,sea")
+    qtbot.keyClicks(form.folder, str(tmp_path))
+    assert form.from_folder.isChecked() and form.arguments()[form.arguments().index("--data") + 1] == str(tmp_path)

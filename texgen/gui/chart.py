@@ -81,10 +81,12 @@ class Chart(QWidget):
             return None
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-        if x1 == x0:  # one point (a first evaluation, a resumed run): centred
-            x0, x1 = x0 - 1, x1 + 1
+        # One point (a first evaluation, a resumed run): from step 0 and from 0, so that it reads
+        # as a value (axes of 999-1001 and 30.1-31.1 made a lone reading look like noise).
+        if x1 == x0:
+            x0, x1 = (0.0, x1) if x1 > 0 else (x0 - 1, x1 + 1)
         if y1 == y0:
-            y0, y1 = y0 - 0.5, y1 + 0.5
+            y0, y1 = (0.0, y1 * 1.25) if y1 > 0 else (y0 - 0.5, y1 + 0.5)
         pad = (y1 - y0) * 0.06
         return x0, x1, y0 - pad, y1 + pad
 

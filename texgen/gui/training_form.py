@@ -86,6 +86,11 @@ class TrainingForm(QWidget):
         grid.addWidget(self.cifar_archive, 4, 0, 1, 2)
         grid.addWidget(browse_archive, 4, 2)
         self.from_folder.setChecked(True)
+        # Typing in a source's fields chooses that source (as its Browse… button does): the
+        # fields of the other one stayed live and edits to them silently did nothing.
+        self.folder.textEdited.connect(lambda _: self.from_folder.setChecked(True))
+        for field in (self.cifar_classes, self.cifar_archive):
+            field.textEdited.connect(lambda _: self.from_cifar.setChecked(True))
 
         setup = QGroupBox("Model")
         form = QFormLayout(setup)

@@ -101,7 +101,7 @@ class TrainingPanel(QWidget):
         self.form.start_button.clicked.connect(lambda: self.start())
         self.form.stop_button.clicked.connect(self.stop)
         self.form.setMinimumWidth(320)
-        self.form.setMaximumWidth(460)
+        self.form.setMaximumWidth(600)  # room for the recipe names and placeholders on a wide screen
         self._build()
 
     def _build(self) -> None:
@@ -249,7 +249,10 @@ class TrainingPanel(QWidget):
             fractions.append(elapsed / (self.minutes * 60))
         fraction = max(fractions, default=0.0)
         self.progress.setValue(int(1000 * min(1.0, max(0.0, fraction))))
-        self.progress.setFormat(f"step {step:,}" + (f" / {total:,}" if total else "") + f"  ·  {100 * fraction:.0f}%")
+        # Said by whichever limit ends the run: "step 1,373 / 1,000,000 · 80%" read as a sum gone wrong.
+        by_time = self.minutes and (not total or elapsed / (self.minutes * 60) >= step / total)
+        limit = f"of {self.minutes:g} min" if by_time else f"of {total:,} steps" if total else ""
+        self.progress.setFormat(f"step {step:,}  ·  {100 * fraction:.0f}% {limit}".rstrip())
         rate = ev.get("images_per_s")
         rate_text = f"  ·  {rate:.0f} images/s" if isinstance(rate, (int, float)) else ""
         self._set_status(f"{format_duration(elapsed)} elapsed  ·  {format_duration(eta)} left{rate_text}")

@@ -282,7 +282,7 @@ class MainWindow(QMainWindow):
         self.library.show_model(gen)
         self.controls.set_model(gen)
         self._set_view_modes(info.kind)
-        self.device_label.setText(f"{'GPU' if gen.device != 'cpu' else 'CPU'} · {gen.device}")
+        self.device_label.setText("CPU" if gen.device == "cpu" else f"GPU · {gen.device}")  # "CPU · cpu" said it twice
         self.device_label.setToolTip(gen.provider)
         self.setWindowTitle(f"texgen · {info.name}")
         self.settings.set("model/last", str(gen.path))
