@@ -207,6 +207,18 @@ def test_a_bad_model_shows_an_error_and_the_window_stays_usable(qtbot, window, m
     open_and_generate(qtbot, window, models.vector_rgb, count=2, size=None)
     assert window.preview.image_size() == (16, 16)
     assert "ff8a80" not in window.status_text.styleSheet()
+    # A failure while a model is open says so above that model's card, which stays in use.
+    with qtbot.waitSignal(window.state.model_failed, timeout=10_000):
+        window.load_model(str(bad))
+    card = window.library.card.text()
+    assert "Could not open" in card and "Still open" in card and "vector-rgb" in card
+    assert ".)" not in card  # onnxruntime's full stop no longer sits inside the brackets
+    # The broken file, opened by hand, can be taken off the list (the file itself stays).
+    assert str(bad) in window.library.paths()
+    window.library.remove_opened(bad)
+    assert str(bad) not in window.library.paths() and bad.exists()
+    window.save_settings()
+    assert str(bad) not in window.settings.text("library/opened", "")
 
 
 def test_a_model_that_fails_while_generating_is_reported(qtbot, window, models):

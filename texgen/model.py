@@ -312,7 +312,7 @@ def _refused(path: Path, exc: Exception) -> ModelError:
     # an invalid model. ... No Op registered for Tanhh": the sentence that names the opset, the
     # IR version or the operator says more than the first.
     named = r"\bopset \d+|IR version|No Op registered|not a registered|Unsupported"
-    why = next((x for x in sentences if re.search(named, x, re.I)), sentences[0])[:200]
+    why = next((x for x in sentences if re.search(named, x, re.I)), sentences[0])[:200].rstrip(".")  # inside brackets
     if (type(exc).__name__ == "InvalidProtobuf" or "INVALID_PROTOBUF" in text or "protobuf parsing failed" in text
             or "No graph was found" in text):
         return ModelError(

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -91,6 +92,8 @@ class Library(QWidget):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(self._chosen)
         self.list.itemClicked.connect(self._chosen)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
         self.open_button = QPushButton("Open model…")
         self.open_button.setToolTip("Open a generator .onnx file")
         self.open_button.clicked.connect(self.browse)
@@ -203,8 +206,29 @@ class Library(QWidget):
             self.refresh()
         self.mark_current(path)
 
-    def show_error(self, message: str) -> None:
-        self.card.setText(f"<b style='color:#ff8a80'>Could not open the model</b><br>{html.escape(message)}")
+    def show_error(self, message: str, still_open: Generator | None = None) -> None:
+        """The error, above the card of the model that is still open (it stays in use: the
+        card that only said "Could not open" left its user unsure what was loaded)."""
+        error = f"<b style='color:#ff8a80'>Could not open the model</b><br>{html.escape(message)}"
+        if still_open is not None:
+            error += f"<hr><i>Still open:</i><br>{describe(still_open)}"
+        self.card.setText(error)
+
+    def _menu(self, pos) -> None:
+        """Right-click: a model opened from a file (not bundled, not in the models folder) can
+        be taken off the list; the file itself is left alone."""
+        item = self.list.itemAt(pos)
+        path = Path(item.data(_ROLE)) if item is not None and item.data(_ROLE) else None
+        if path is None or not any(p == path for p in self.opened):
+            return
+        menu = QMenu(self)
+        menu.addAction("Remove from list", lambda: self.remove_opened(path))
+        menu.exec(self.list.viewport().mapToGlobal(pos))
+
+    def remove_opened(self, path: Path) -> None:
+        self.opened = [p for p in self.opened if p != path]
+        self.summaries.pop(str(path), None)
+        self.refresh()
 
     # --- actions -------------------------------------------------------------------------
     def _chosen(self, item: QListWidgetItem) -> None:

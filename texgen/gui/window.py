@@ -292,7 +292,7 @@ class MainWindow(QMainWindow):
         self.generate(self.controls.spec())
 
     def _on_load_failed(self, message: str) -> None:
-        self.library.show_error(message)
+        self.library.show_error(message, still_open=self.state.generator)
         self.show_message(message, error=True)
         if self.state.generator is not None:
             self.library.mark_current(str(self.state.generator.path))
