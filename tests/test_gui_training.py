@@ -560,3 +560,21 @@ def test_typing_in_a_sources_fields_chooses_that_source(qtbot, settings, fake, t
     assert form.from_cifar.isChecked() and form.arguments()[form.arguments().index("--data") + 1].startswith("cifar100:forest,sea")
     qtbot.keyClicks(form.folder, str(tmp_path))
     assert form.from_folder.isChecked() and form.arguments()[form.arguments().index("--data") + 1] == str(tmp_path)
+
+
+@pytest.mark.parametrize("mode", ["ok", "best"])
+def test_a_finished_run_opens_its_model_and_keeps_a_best_step_offer_in_sight(qtbot, settings, user_models, fake, tmp_path, mode):
+    """The window went to the Generate tab as a run finished, hiding the Train tab's offer of the
+    run's lowest-SWD step; it now stays on Train when there is one."""
+    from texgen.gui.window import MainWindow  # noqa: PLC0415
+
+    window = MainWindow(settings, device="cpu", trainer=fake(mode))
+    qtbot.addWidget(window)
+    window.show()
+    window.tabs.setCurrentIndex(1)
+    window.training.form.folder.setText(str(tmp_path))
+    with qtbot.waitSignal(window.state.model_loaded, timeout=20_000) as blocker:
+        window.training.start(["--preset", "x"])
+    assert blocker.args[0].path == user_models / "run.onnx"  # the new model is open either way
+    assert window.tabs.currentIndex() == (1 if mode == "best" else 0)
+    assert window.training.best_button.isVisible() == (mode == "best")

@@ -299,7 +299,10 @@ class MainWindow(QMainWindow):
 
     def _on_trained(self, path: str) -> None:
         self.library.refresh()
-        self.tabs.setCurrentIndex(0)
+        if self.training.best_button.isHidden():
+            self.tabs.setCurrentIndex(0)  # to the new model, opened below
+        # else the Train tab stays in front: it offers the run's lowest-SWD step beside its end,
+        # and going to Generate hid that offer as the run finished
         self.load_model(path)
 
     # --- generating ----------------------------------------------------------------------
