@@ -84,7 +84,7 @@ class Chart(QWidget):
         # One point (a first evaluation, a resumed run): from step 0 and from 0, so that it reads
         # as a value (axes of 999-1001 and 30.1-31.1 made a lone reading look like noise).
         if x1 == x0:
-            x0, x1 = (0.0, x1) if x1 > 0 else (x0 - 1, x1 + 1)
+            x0, x1 = (0.0, x1 * 1.1) if x1 > 0 else (x0 - 1, x1 + 1)  # the point clear of the right edge
         if y1 == y0:
             y0, y1 = (0.0, y1 * 1.25) if y1 > 0 else (y0 - 0.5, y1 + 0.5)
         pad = (y1 - y0) * 0.06

@@ -63,7 +63,7 @@ class InterpolationPanel(QWidget):
             self.a = v
         else:
             self.b = v
-        label.setPixmap(QPixmap.fromImage(imaging.thumbnail(v.thumb, 62, detail=True)))  # detail kept, as in the gallery
+        label.setPixmap(QPixmap.fromImage(imaging.thumbnail(v.image, 62, detail=v.texture)))  # detail kept, as in the gallery
         label.setToolTip(v.title)
         ready = self.a is not None and self.b is not None
         self.slider.setEnabled(ready)

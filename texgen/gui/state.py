@@ -39,6 +39,7 @@ class Variation:
     # a clean seam falls among them. None when no interior line is at the seam's phase.
     seam_lines: tuple[float, float] | None = None
     favourite: bool = False
+    texture: bool = True  # a texture's small pictures are crops that keep its detail; a terrain's whole
     key: int = field(default_factory=lambda: next(_ids))
     views: dict = field(default_factory=dict)  # ViewSettings -> QImage, filled on demand
 
@@ -66,7 +67,7 @@ def make_variation(s: Sample, period: int = 1, texture: bool = True) -> Variatio
     image = imaging.to_qimage(s.img)
     seam, lines = seam_scores(s.img, period)
     spread = (float(np.percentile(lines, 5)), float(np.percentile(lines, 95))) if len(lines) else None
-    return Variation(s, image, imaging.thumbnail(image, detail=texture), seam, seam_lines=spread)
+    return Variation(s, image, imaging.thumbnail(image, detail=texture), seam, seam_lines=spread, texture=texture)
 
 
 @dataclass(frozen=True)
