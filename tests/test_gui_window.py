@@ -21,10 +21,13 @@ from texgen.service import normal_strength_for
 def test_window_opens_a_model_and_generating_fills_the_gallery(qtbot, window, models):
     open_and_generate(qtbot, window, models.spatial_rgb, count=5, size=64)
     assert "spatial-rgb" in window.library.card.text() and "CPU" in window.library.card.text()
-    # The list says what each model makes, as `texgen models` does.
-    assert window.library.summaries[str(models.spatial_rgb)] == "texture · 32×32 · tileable"
+    # The list says what each model makes: a spatial model any size, a fixed one its own.
+    from texgen.gui.library import summary  # noqa: PLC0415
+
+    assert window.library.summaries[str(models.spatial_rgb)] == "texture · any size · tileable"
+    assert summary(load_generator(models.vector_rgb, device="cpu")) == "texture · 16×16"
     row = window.library.paths().index(str(models.spatial_rgb))
-    assert "texture · 32×32 · tileable" in window.library.list.item(row).text()
+    assert "texture · any size · tileable" in window.library.list.item(row).text()
     assert window.device_label.text() == "CPU"
     seeds = [v.seed for v in window.gallery.variations()]
     assert seeds == list(range(window.controls.seed.value(), window.controls.seed.value() + 5))

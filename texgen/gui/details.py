@@ -4,6 +4,7 @@ makes the same file from a terminal (`texgen generate ... --seeds SEED`)."""
 from __future__ import annotations
 
 import html
+import re
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -81,8 +82,13 @@ class VariationDetails(QWidget):
             rows.append(("Class", v.sample.class_name))
         rows.append(("Tiles", tiles_text(v)))
         self.command = regenerate_command(gen, v, seamless)
+        if self.command and f"--size {h + 1}" in self.command:  # why the command asks one pixel more
+            rows[1] = ("Size", f"{w} × {h} (the command's {w + 1} is a Unity terrain of this tile, its first row "
+                               "and column repeated at the far edges)")
         body = "".join(f"<tr><td style='color:#9aa0a8;padding-right:8px'>{k}</td><td>{html.escape(t)}</td></tr>" for k, t in rows)
-        cmd = f"<div style='color:#9aa0a8;font-family:monospace;font-size:8pt'>{html.escape(self.command)}</div>" if self.command else ""
+        # Broken only between options, never inside one ("--seeds 102 --" / "size 256").
+        shown = " ".join(p.replace(" ", "&nbsp;") for p in re.findall(r"(?:^|(?<= ))\S+(?: (?!-)\S+)*", html.escape(self.command))) if self.command else ""
+        cmd = f"<div style='color:#9aa0a8;font-family:monospace;font-size:8pt'>{shown}</div>" if self.command else ""
         self.text.setText(f"<table>{body}</table>{cmd}")
         self.copy.setEnabled(self.command is not None)
 

@@ -40,9 +40,11 @@ def is_model_file(path: str | Path) -> bool:
 
 
 def summary(gen: Generator) -> str:
-    """One line for the list: what the model makes (as `texgen models` prints it)."""
+    """One line for the list: what the model makes (`texgen models` prints the native size of a
+    spatial model too, for scripts; here "any size" says what an artist can ask of it)."""
     info = gen.info
-    parts = [info.kind, f"{info.native_width}×{info.native_height}"]
+    # A spatial model makes any size ("32×32" read as a 32 px texture); a fixed one its own.
+    parts = [info.kind, "any size" if info.spatial else f"{info.native_width}×{info.native_height}"]
     if info.tileable:
         parts.append("tileable")
     if info.classes:
