@@ -145,6 +145,7 @@ def test_panel_runs_the_trainer_and_installs_the_model(qtbot, settings, fake, tm
     # Progress, curves, the sample grid and the log all arrived.
     assert panel.progress.value() == panel.progress.maximum()
     assert len(panel.loss_chart.series["d"]) == 40 and set(panel.loss_chart.series) == {"d", "g", "wasserstein", "gp"}
+    assert [panel.loss_chart.labels.get(n, n) for n in ("d", "g")] == ["critic", "generator"]  # the legend's words
     assert [p[0] for p in panel.metric_chart.series["swd"]] == [10, 20, 30, 40]
     # The ratios, read against 1 rather than "lower is better", are words beside the SWD curve.
     assert set(panel.metric_chart.series) == {"swd"}

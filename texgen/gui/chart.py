@@ -51,9 +51,10 @@ def _label(v: float, integer: bool = False, step: float | None = None) -> str:
 
 
 class Chart(QWidget):
-    def __init__(self, title: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, title: str = "", parent: QWidget | None = None, labels: dict[str, str] | None = None) -> None:
         super().__init__(parent)
         self.title = title
+        self.labels = labels or {}  # series name -> what the legend says
         self.series: dict[str, list[tuple[float, float]]] = {}
         self.colours: dict[str, QColor] = {}
         self.x_label = "step"
@@ -100,7 +101,7 @@ class Chart(QWidget):
         fm = p.fontMetrics()
         left, top, right, bottom = fm.horizontalAdvance("-0.000e+00") + 6, fm.height() + 10, 10, fm.height() + 10
         # The legend sits on the title's line when both fit, else on a line of its own.
-        legend_w = sum(fm.horizontalAdvance(name) + 18 for name in self.series)
+        legend_w = sum(fm.horizontalAdvance(self.labels.get(name, name)) + 18 for name in self.series)
         width = self.width() - left - right
         legend_row = fm.height() + 10 if fm.horizontalAdvance(self.title) + 16 + legend_w <= width else 2 * fm.height() + 14
         top = legend_row
@@ -151,10 +152,10 @@ class Chart(QWidget):
                 p.drawPath(path)
         x = plot.right() - 6
         for name in reversed(list(self.series)):
-            w = fm.horizontalAdvance(name) + 18
+            w = fm.horizontalAdvance(self.labels.get(name, name)) + 18
             x -= w
             p.setPen(QPen(self.colours[name], 3))
             p.drawLine(QPointF(x, legend_row - fm.height() / 2 - 3), QPointF(x + 12, legend_row - fm.height() / 2 - 3))
             p.setPen(QColor(200, 204, 210))
-            p.drawText(QPointF(x + 15, legend_row - 6), name)
+            p.drawText(QPointF(x + 15, legend_row - 6), self.labels.get(name, name))
         p.end()

@@ -118,7 +118,8 @@ class TrainingPanel(QWidget):
                                     "your library beside the run's final model, to compare the two")
         self.best_button.clicked.connect(self.add_best)
         self.best_button.hide()
-        self.loss_chart = Chart("Losses")
+        # The trainer's loss names, as a reader of the chart knows the two networks.
+        self.loss_chart = Chart("Losses", labels={"d": "critic", "g": "generator", "wasserstein": "Wasserstein", "gp": "penalty"})
         # SWD (tens to hundreds) on its own axis; the two ratios (about 1, read differently)
         # as words below, not flattened to a line under it.
         self.metric_chart = Chart("SWD to your images (lower is closer)")
