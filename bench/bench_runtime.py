@@ -96,12 +96,12 @@ def model_flops(g, spec, side: int) -> float:
     return float(counter.get_total_flops())
 
 
-def peak_rss_of_generate(model: Path, count: int, out: Path) -> tuple[float, float]:
-    """(seconds, peak RSS MB) of a `texgen generate` child process writing `count` textures."""
+def _generate_child(argv: list[str], setup: str = "") -> tuple[float, float]:
+    """(seconds, peak RSS MB) of a child process that runs `texgen generate` with `argv`
+    (after `setup`, Python run first in that process)."""
     code = (
-        "import sys, time; from texgen.cli import main; t = time.perf_counter(); "
-        f"rc = main(['generate', '-m', {str(model)!r}, '--count', '{count}', '--size', '64', '--preset', 'png', "
-        f"'--out', {str(out)!r}, '--device', 'cpu', '--batch-size', '64']); "
+        f"import sys, time; from texgen.cli import main; {setup}t = time.perf_counter(); "
+        f"rc = main({['generate', *argv, '--device', 'cpu']!r}); "
         # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child started by this
         # torch-laden benchmark would report the parent's peak.
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]; "
@@ -114,23 +114,21 @@ def peak_rss_of_generate(model: Path, count: int, out: Path) -> tuple[float, flo
     return float(seconds), int(rss_kb) / 1024
 
 
+def peak_rss_of_generate(model: Path, count: int, out: Path) -> tuple[float, float]:
+    """(seconds, peak RSS MB) of a `texgen generate` child process writing `count` textures."""
+    return _generate_child(["-m", str(model), "--count", str(count), "--size", "64", "--preset", "png",
+                            "--out", str(out), "--batch-size", "64"])  # fmt: skip
+
+
 def big_image(model: Path, side: int, out: Path, tiled: bool) -> tuple[float, float, Path]:
     """(seconds, peak RSS MB, the file) of a `texgen generate` child writing one side x side
     image of `model`, in tiles or (tiling turned off in that process) whole."""
-    code = (
-        "import sys, time; from texgen import model; from texgen.cli import main; "
-        + ("" if tiled else "model.TILE_PIXELS = 1 << 62; ")
-        + "t = time.perf_counter(); "
-        f"rc = main(['generate', '-m', {str(model)!r}, '--seeds', '0', '--size', '{side}', '--preset', 'png', "
-        f"'--maps', 'albedo', '--name', 'big', '--out', {str(out)!r}, '--device', 'cpu']); "
-        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]; "
-        "print(time.perf_counter() - t, hwm); sys.exit(rc)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        raise SystemExit(f"texgen generate failed: {done.stderr.strip()}")
-    seconds, rss_kb = done.stdout.split()[-2:]
-    return float(seconds), int(rss_kb) / 1024, next(out.glob("big*.png"))
+    seconds, rss = _generate_child(
+        ["-m", str(model), "--seeds", "0", "--size", str(side), "--preset", "png", "--maps", "albedo",
+         "--name", "big", "--out", str(out)],
+        setup="" if tiled else "from texgen import model; model.TILE_PIXELS = 1 << 62; ",
+    )  # fmt: skip
+    return seconds, rss, next(out.glob("big*.png"))
 
 
 def main() -> None:

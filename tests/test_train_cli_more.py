@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -52,18 +53,29 @@ def _read_until(child: subprocess.Popen, events: list[dict], done) -> None:
     pytest.fail(f"the run ended before the awaited event: {[e['event'] for e in events]}")
 
 
+@contextlib.contextmanager
+def _reaped(child: subprocess.Popen):
+    """The child is killed on the way out, whatever the test found."""
+    try:
+        yield child
+    finally:
+        child.kill()
+
+
+def _to_the_end(child: subprocess.Popen, events: list[dict]) -> tuple[int, str]:
+    """The rest of the child's JSON events into `events`; its exit code and stderr."""
+    events += [json.loads(line) for line in child.stdout]
+    return child.wait(timeout=60), child.stderr.read()
+
+
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_like_sigterm(folder, tmp_path):
     child = _texgen_train(folder, tmp_path)
     events: list[dict] = []
-    try:
+    with _reaped(child):
         _read_until(child, events, lambda e: e["event"] == "step" and e["step"] >= 3)
         child.send_signal(signal.SIGINT)
-        events += [json.loads(line) for line in child.stdout]
-        code = child.wait(timeout=60)
-        err = child.stderr.read()
-    finally:
-        child.kill()
+        code, err = _to_the_end(child, events)
     assert code == 0, err
     kinds = [e["event"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "done" and "error" not in kinds
@@ -85,16 +97,12 @@ def test_a_second_ctrl_c_aborts_with_exit_130(folder, tmp_path, module):
     `python -m trainer` (torchrun's command) printed a KeyboardInterrupt traceback instead."""
     child = _texgen_train(folder, tmp_path, module)
     events: list[dict] = []
-    try:
+    with _reaped(child):
         _read_until(child, events, lambda e: e["event"] == "step" and e["step"] >= 2)
         child.send_signal(signal.SIGINT)
         _read_until(child, events, lambda e: e["event"] == "checkpoint")  # the stop's, before the final evaluation
         child.send_signal(signal.SIGINT)
-        events += [json.loads(line) for line in child.stdout]
-        code = child.wait(timeout=60)
-        err = child.stderr.read()
-    finally:
-        child.kill()
+        code, err = _to_the_end(child, events)
     kinds = [e["event"] for e in events]
     assert code == 130, (code, kinds, err)
     assert "done" not in kinds and "error" not in kinds
