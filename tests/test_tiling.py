@@ -130,3 +130,38 @@ def test_big_images_are_made_one_at_a_time_whatever_the_batch_size(models, small
     assert calls == [1, 1, 1] and len(frames) == 3
     (first,) = sample(gen, [1], size=(128, 128))
     np.testing.assert_array_equal(frames[0].img, first.img)  # the path's ends are the seeds' own images
+
+
+class _Ramp(_ZeroPadded):
+    """Local, but each pixel also depends on where it is (a CoordConv-style ramp)."""
+
+    def forward(self, z):
+        x = super().forward(z)
+        ramp = torch.arange(x.shape[3], dtype=x.dtype) / x.shape[3]
+        return x * 0.5 + ramp[None, None, None, :] * 0.5
+
+
+class _Cylinder(nn.Module):
+    """Wraps left to right only; zero-padded at the top and bottom."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(6)
+        self.conv = nn.Conv2d(4, 3, 3)
+
+    def forward(self, z):
+        x = torch.cat([z[:, :, :, -1:], z, z[:, :, :, :1]], dim=3)
+        x = nn.functional.pad(x, (0, 0, 1, 1))
+        x = torch.tanh(self.conv(x))
+        return nn.functional.interpolate(x, scale_factor=4, mode="nearest")
+
+
+@pytest.mark.parametrize("module", [_Ramp, _Cylinder])
+def test_generators_that_tiles_cannot_reproduce_are_not_tiled(tmp_path, monkeypatch, module):
+    """A pixel that depends on its position, or a model that wraps one way only, passed the
+    locality test; tiled, they came out wrong by tenths. The probe now also runs a corner tile at
+    its own shape against the whole run, and checks the wrap both ways."""
+    path = _export(module(), tmp_path / "odd.onnx", tileable=False)
+    whole, tiled, gen = _whole_and_tiled(path, monkeypatch, seamless=False)
+    assert gen.tiling is None
+    np.testing.assert_array_equal(tiled[0], whole[0])

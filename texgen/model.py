@@ -41,6 +41,10 @@ TILE_SIDE = 1024
 # PROBE_CORE cells give what one run of a PROBE_CELLS grid gives (a model whose pixels depend
 # on far latents, through a global normalisation say, finds none and is never tiled).
 PROBE_CELLS, PROBE_CORE, MARGINS = 24, 4, (2, 3, 4, 6, 8)
+# Tiles run at other grid shapes than the whole image, so their pixels may differ in the last
+# bits (1e-6 on the CPU; more under a GPU's TF32): a model whose pixels depend on position
+# differs by tenths.
+TILE_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -185,30 +189,51 @@ class Generator:
         return out[:, top * ppc : (top + rows[1] - rows[0]) * ppc, left * ppc : (left + cols[1] - cols[0]) * ppc]
 
     def _probe_tiling(self) -> Tiling | None:
-        """How this generator can run in tiles, found with whole runs of one grid shape only (so
-        the answer is exact on any device: onnxruntime's kernels, and cuDNN's TF32 on a GPU,
-        round differently at other shapes, never at the same one); None if it cannot.
+        """How this generator can run in tiles, or None if it cannot.
 
-        - wrap: whether new latents in the grid's last column change its first pixels;
+        Found first with whole runs of one grid shape (exact on any device: onnxruntime's
+        kernels, and cuDNN's TF32 on a GPU, round differently at other shapes, never at one):
+        - wrap: whether new latents in the grid's last column change its first pixels, and in its
+          last row its first rows (a model that wraps one way only cannot be tiled);
         - margin: the smallest of MARGINS at which new latents everywhere outside a window of
           PROBE_CORE cells plus the margin leave the window's own pixels as they were.
+        Then checked as it will run: a corner tile and a middle one, each run alone at its own
+        shape, against the whole run, to TILE_TOLERANCE. A model whose pixels depend on where
+        they are (a coordinate ramp, say) passes the first test and fails this one.
         """
         rng = np.random.default_rng(0)
         z = rng.standard_normal((1, self.info.latent_size, PROBE_CELLS, PROBE_CELLS)).astype(np.float32)
         labels = np.zeros(1, np.int64) if self.info.conditional else None
         ppc, c = self.info.pixels_per_cell, (PROBE_CELLS - PROBE_CORE) // 2
+
+        def changed_by(axis: int) -> bool:  # new latents in the last column (axis 3) or row (axis 2)
+            far = z.copy()
+            edge = [slice(None)] * 4
+            edge[axis] = slice(-1, None)
+            far[tuple(edge)] = rng.standard_normal(far[tuple(edge)].shape)
+            first = [slice(None)] * 3
+            first[axis - 1] = slice(0, ppc)
+            return not np.array_equal(self._run_pieces(far, labels)[0][tuple(first)], whole[tuple(first)])
+
+        def region(y: int, x: int) -> tuple[slice, slice, slice]:
+            return slice(None), slice(y * ppc, (y + PROBE_CORE) * ppc), slice(x * ppc, (x + PROBE_CORE) * ppc)
+
         try:
             whole = self._run_pieces(z, labels)[0]
-            far = z.copy()
-            far[..., -1] = rng.standard_normal(far[..., -1].shape)
-            wrap = not np.array_equal(self._run_pieces(far, labels)[0][:, :, :ppc], whole[:, :, :ppc])
-            core = (slice(None), slice(c * ppc, (c + PROBE_CORE) * ppc), slice(c * ppc, (c + PROBE_CORE) * ppc))
+            wrap = changed_by(3)
+            if changed_by(2) != wrap:
+                return None
             for margin in MARGINS:
                 window = slice(c - margin, c + PROBE_CORE + margin)
                 other = rng.standard_normal(z.shape).astype(np.float32)
                 other[:, :, window, window] = z[:, :, window, window]
-                if np.array_equal(self._run_pieces(other, labels)[0][core], whole[core]):
-                    return Tiling(margin, wrap)
+                if np.array_equal(self._run_pieces(other, labels)[0][region(c, c)], whole[region(c, c)]):
+                    tiling = Tiling(margin, wrap)
+                    for y, x in ((0, 0), (c, c), (PROBE_CELLS - PROBE_CORE, 0)):
+                        if not np.allclose(self._tile(z, labels, y, x, PROBE_CORE, tiling), whole[region(y, x)],
+                                           rtol=0, atol=TILE_TOLERANCE):  # fmt: skip
+                            return None
+                    return tiling
         except Exception:  # noqa: BLE001 (a graph that cannot run the probe's grid is simply not tiled)
             return None
         return None

@@ -169,13 +169,12 @@ def interpolate(
     a, b = latent_for_seed(seed_a, shape), latent_for_seed(seed_b, shape)
     z = np.stack([slerp(a, b, t) for t in ts])
     labels = None if index is None else np.full(len(ts), index, np.int64)
-    step = 1 if gen.runs_in_tiles(*size) else len(ts)  # big frames one at a time
-    images = [img for i in range(0, len(ts), step)
-              for img in _to_images(_run(gen, z[i : i + step], None if labels is None else labels[i : i + step]),
-                                    [seed_a] * len(ts[i : i + step]), gen)]  # fmt: skip
     class_name = gen.info.classes[index] if index is not None else None
+    step = 1 if gen.runs_in_tiles(*size) else len(ts)  # big frames one at a time, each finished at once
     out = []
-    for t, img in zip(ts, images):
-        img, tileable = _finish(img, gen, size, seamless)
-        out.append(Sample(None, img, index, class_name, tileable, t))
+    for i in range(0, len(ts), step):
+        raw = _run(gen, z[i : i + step], None if labels is None else labels[i : i + step])
+        for t, img in zip(ts[i : i + step], _to_images(raw, [seed_a] * len(ts[i : i + step]), gen)):
+            img, tileable = _finish(img, gen, size, seamless)
+            out.append(Sample(None, img, index, class_name, tileable, t))
     return out

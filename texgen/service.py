@@ -298,10 +298,12 @@ def _samples(job: _Job, req: GenerateRequest, keys: list[int], should_cancel) ->
         yield from ((s.seed, s) for s in samples)
         return
     ts = frame_positions(req.frames)
-    for start in range(0, len(keys), req.batch_size):
+    tiled = job.gen_size is not None and job.gen.runs_in_tiles(*job.gen_size)
+    step = 1 if tiled else req.batch_size  # big frames one at a time: they are written as they come
+    for start in range(0, len(keys), step):
         if should_cancel is not None and should_cancel():
             return
-        chunk = keys[start : start + req.batch_size]
+        chunk = keys[start : start + step]
         frames = interpolate(
             job.gen, *req.interpolate, [ts[k] for k in chunk], size=job.gen_size, label=job.label,
             seamless=req.seamless,
