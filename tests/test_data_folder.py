@@ -374,6 +374,16 @@ def test_free_memory_counts_a_container_limit_and_each_torchrun_process(tmp_path
     assert memory._cgroup_room(tmp_path / "v1") == 2_000_000_000
     (v1 / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # v1's "no limit"
     assert memory._cgroup_room(tmp_path / "v1") is None
+    # Slurm: the job's limit sits above the step and task groups the process runs in.
+    slurm = tmp_path / "slurm"
+    task = slurm / "job_7" / "step_0" / "user" / "task_0"
+    task.mkdir(parents=True)
+    for folder, limit, used in ((task, "max", 10), (slurm / "job_7" / "step_0", "max", 10), (slurm / "job_7", str(8 << 30), 1 << 30)):
+        (folder / "memory.max").write_text(limit + "\n")
+        (folder / "memory.current").write_text(f"{used}\n")
+    proc = tmp_path / "cgroup"
+    proc.write_text("0::/job_7/step_0/user/task_0\n")
+    assert memory._cgroup_room(slurm, proc) == 7 << 30
 
     (tmp_path / "tex").mkdir()
     Image.fromarray(skimage.data.gravel()[:100, :100]).save(tmp_path / "tex" / "a.png")

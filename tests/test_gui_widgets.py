@@ -99,6 +99,11 @@ def test_chart_ticks_and_series(qtbot):
     one.add_point("swd", 468, 29.3)
     x0, x1, y0, y1 = one.bounds()
     assert x0 == 0 and 468 < x1 < 520 and y0 < 0 < 29.3 < y1 < 40  # a lone reading is read from 0, as a value
+    low = Chart("Loss")
+    qtbot.addWidget(low)
+    low.add_point("d", 12, -1000.0)
+    _, _, y0, y1 = low.bounds()
+    assert y0 < -1000 * 1.2 and y1 > 0  # a negative one too, down from 0
 
 
 def test_tick_labels_tell_neighbouring_ticks_apart():

@@ -113,7 +113,7 @@ def test_keyboard_navigation_favourites_and_live_interpolation(qtbot, window, mo
     assert window.shown.sample.t is None and window.shown is g.variation(current)
 
 
-def test_the_keys_the_status_bar_names_work_after_the_first_generation(qtbot, window, models):
+def test_the_keys_the_status_bar_names_work_after_the_first_generation(qtbot, window, models, tmp_path):
     """After a generation the status bar says "arrows to browse, F favourite": the focus was on
     the tab bar, where the arrows switched tabs and F did nothing."""
     window.tabs.tabBar().setFocus()
@@ -126,10 +126,18 @@ def test_the_keys_the_status_bar_names_work_after_the_first_generation(qtbot, wi
     assert g.currentRow() == row + 1 and window.tabs.currentIndex() == 0
     qtbot.keyClick(g, Qt.Key.Key_F)
     assert g.variations()[row + 1].favourite
-    # Ctrl+E twice raises the dialog that is open rather than opening a second one.
+    # Ctrl+E again gives one dialog, never two side by side: a fresh one with today's seed, or,
+    # during an export, the dialog that is exporting.
     first = window.open_export()
     qtbot.addWidget(first)
-    assert window.open_export() is first
+    window.controls.seed.setValue(77)
+    second = window.open_export()
+    qtbot.addWidget(second)
+    assert second is not first and not first.isVisible() and second.batch_start.value() == 77
+    second.folder.setText(str(tmp_path / "out"))
+    second.start()
+    assert second.running and window.open_export() is second
+    qtbot.waitUntil(lambda: not second.running, timeout=20_000)
     assert window.export_action.shortcut().toString() == "Ctrl+E"
     quit_action = next(a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "&Quit")
     assert quit_action.shortcut().toString() == "Ctrl+Q"  # StandardKey.Quit is empty on Windows
@@ -392,3 +400,29 @@ def test_window_fits_a_1024_px_screen_with_the_view_bar_on_two_rows(qtbot, windo
         app.setStyleSheet(sheet)
         app.setPalette(palette)
         app.setStyle(style)
+
+
+def test_details_explain_one_pixel_more_only_for_a_terrain_tile(qtbot, window, models):
+    """The note was found by searching the command for "--size H+1", which "--size 512x4" also
+    contains ("--size 5"); it now comes from the size the command asks for."""
+    from texgen.gui.state import make_variation  # noqa: PLC0415
+
+    gen = load_generator(models.spatial_rgb, device="cpu")
+    (s,) = sample(gen, [0], size=(4, 512))
+    window.details.show_variation(gen, make_variation(s, 4, texture=True))
+    assert "--size 512x4" in window.details.command and "Unity terrain" not in window.details.text.text()
+    height = load_generator(models.spatial_height, device="cpu")
+    (t,) = sample(height, [0], size=(64, 64))
+    window.details.show_variation(height, make_variation(t, 4, texture=False))
+    assert "--size 65" in window.details.command and "65 × 65 is a Unity terrain of this tile" in window.details.text.text()
+
+
+def test_one_click_on_another_thumbnail_shows_it_once(qtbot, window, models):
+    open_and_generate(qtbot, window, models.spatial_rgb, count=4, size=64)
+    drain(qtbot)
+    g = window.gallery
+    said = []
+    g.current_changed.connect(said.append)
+    target = g.item(2) if g.currentRow() != 2 else g.item(1)
+    qtbot.mouseClick(g.viewport(), Qt.MouseButton.LeftButton, pos=g.visualItemRect(target).center())
+    assert said == [g.variation(target)]  # not twice (each showing renders the view again)

@@ -87,7 +87,7 @@ class Chart(QWidget):
         if x1 == x0:
             x0, x1 = (0.0, x1 * 1.1) if x1 > 0 else (x0 - 1, x1 + 1)  # the point clear of the right edge
         if y1 == y0:
-            y0, y1 = (0.0, y1 * 1.25) if y1 > 0 else (y0 - 0.5, y1 + 0.5)
+            y0, y1 = (0.0, y1 * 1.25) if y1 > 0 else (y0 * 1.25, 0.0) if y0 < 0 else (-0.5, 0.5)
         pad = (y1 - y0) * 0.06
         return x0, x1, y0 - pad, y1 + pad
 

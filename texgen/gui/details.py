@@ -20,6 +20,12 @@ from texgen.gui.state import Variation
 
 def regenerate_command(gen: Generator, v: Variation, seamless: bool) -> str | None:
     """The CLI command that writes this variation (None for an interpolated image)."""
+    request = regenerate_request(gen, v, seamless)
+    return generate_command(request) if request is not None else None
+
+
+def regenerate_request(gen: Generator, v: Variation, seamless: bool) -> GenerateRequest | None:
+    """The request behind regenerate_command (its size says when a terrain's edge is shared)."""
     if v.seed is None:
         return None
     h, w = v.img.shape[:2]
@@ -35,9 +41,8 @@ def regenerate_command(gen: Generator, v: Variation, seamless: bool) -> str | No
             pass
         if size == (h, w):
             preset = "png"  # any size: this very image, as a 16-bit height PNG
-    req = GenerateRequest(model=str(gen.path), seeds=[v.seed], size=size, label=v.sample.class_name, seamless=seamless,
-                          preset=preset, out_dir="textures")
-    return generate_command(req)
+    return GenerateRequest(model=str(gen.path), seeds=[v.seed], size=size, label=v.sample.class_name, seamless=seamless,
+                           preset=preset, out_dir="textures")
 
 
 def tiles_text(v: Variation) -> str:
@@ -81,10 +86,11 @@ class VariationDetails(QWidget):
         if v.sample.class_name:
             rows.append(("Class", v.sample.class_name))
         rows.append(("Tiles", tiles_text(v)))
-        self.command = regenerate_command(gen, v, seamless)
-        if self.command and f"--size {h + 1}" in self.command:  # why the command asks one pixel more
-            rows[1] = ("Size", f"{w} × {h} (the command's {w + 1} is a Unity terrain of this tile, its first row "
-                               "and column repeated at the far edges)")
+        request = regenerate_request(gen, v, seamless)
+        self.command = generate_command(request) if request is not None else None
+        if request is not None and request.size == (h + 1, w + 1):  # why the command asks one pixel more
+            rows[1] = ("Size", f"{w} × {h} (the command's {w + 1} × {h + 1} is a Unity terrain of this tile, its "
+                               "first row and column repeated at the far edges)")
         body = "".join(f"<tr><td style='color:#9aa0a8;padding-right:8px'>{k}</td><td>{html.escape(t)}</td></tr>" for k, t in rows)
         # Broken only between options, never inside one ("--seeds 102 --" / "size 256").
         shown = " ".join(p.replace(" ", "&nbsp;") for p in re.findall(r"(?:^|(?<= ))\S+(?: (?!-)\S+)*", html.escape(self.command))) if self.command else ""

@@ -87,8 +87,10 @@ class Gallery(QListWidget):
         self.customContextMenuRequested.connect(self._menu)
         self.currentItemChanged.connect(lambda cur, _prev: self.current_changed.emit(self.variation(cur)))
         # A click on the current thumbnail shows it again (after an interpolated frame, say),
-        # which currentItemChanged, unchanged, does not say.
-        self.itemClicked.connect(lambda item: item is self.currentItem() and self.current_changed.emit(self.variation(item)))
+        # which currentItemChanged, unchanged, does not say; a click that changes the current
+        # item is said once, by currentItemChanged on the press.
+        self._current_at_press = None
+        self.itemClicked.connect(lambda item: item is self._current_at_press and self.current_changed.emit(self.variation(item)))
         self.itemDoubleClicked.connect(lambda item: self.toggle_favourite(self.variation(item)))
         self.marks: dict[str, int] = {}  # "A"/"B" -> variation key
 
@@ -148,6 +150,10 @@ class Gallery(QListWidget):
             if other.key in (old, v.key):
                 self.refresh(other)
         self.picked.emit(mark, v)
+
+    def mousePressEvent(self, event) -> None:
+        self._current_at_press = self.currentItem()
+        super().mousePressEvent(event)
 
     def keyPressEvent(self, event) -> None:
         key, v = event.key(), self.current_variation()

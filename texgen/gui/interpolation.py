@@ -63,7 +63,8 @@ class InterpolationPanel(QWidget):
             self.a = v
         else:
             self.b = v
-        label.setPixmap(QPixmap.fromImage(imaging.thumbnail(v.image, 62, detail=v.texture)))  # detail kept, as in the gallery
+        # A texture's detail kept, as in the gallery (a crop of the image); a terrain from its thumbnail, whole.
+        label.setPixmap(QPixmap.fromImage(imaging.thumbnail(v.image if v.texture else v.thumb, 62, detail=v.texture)))
         label.setToolTip(v.title)
         ready = self.a is not None and self.b is not None
         self.slider.setEnabled(ready)

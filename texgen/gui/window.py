@@ -12,7 +12,6 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QFrame,
     QGroupBox,
     QLabel,
@@ -324,8 +323,8 @@ class MainWindow(QMainWindow):
         if seconds is not None and self.state.variations:
             n = len(self.state.variations)
             self.show_message(f"{n} variation{'s' if n > 1 else ''} in {seconds:.1f} s · arrows to browse, F favourite, A/B to interpolate")
-            focus = QApplication.focusWidget()
-            if focus is None or focus is self.controls.go or focus is self.tabs.tabBar():
+            focus = self.focusWidget()  # the window's own: None while another window is active
+            if focus is self.controls.go or focus is self.tabs.tabBar():
                 self.gallery.setFocus()  # so the keys the message names work at once
 
     def _on_cancelled(self) -> None:
@@ -394,11 +393,11 @@ class MainWindow(QMainWindow):
             return None
         shown = self.export_dialog
         if shown is not None and shown.isVisible():
-            if shown.running or shown.gen is gen:  # Ctrl+E again: the dialog that is open, not a second one
+            if shown.running:  # Ctrl+E during an export: that dialog, not a second one beside it
                 shown.raise_()
                 shown.activateWindow()
                 return shown
-            shown.close()  # made for the model that was open before
+            shown.close()  # else a fresh one, with today's selection, seed and size
         spec = self.state.spec
         selected = [v.seed for v in self.gallery.selected_variations() if v.seed is not None]
         favourites = [v.seed for v in self.state.favourites() if v.seed is not None]

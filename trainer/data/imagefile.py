@@ -73,7 +73,7 @@ def _read_image(path: Path, log: Callable[[str], None]) -> tuple[np.ndarray, flo
         if _is_16bit_colour(im):
             pixels = _read_16bit_colour(Path(path), im, log)
             if pixels is not None:
-                return exif_orient(pixels, exif_orientation(im)), 65535.0
+                return exif_orient(pixels, exif_orientation(im, header_only=False)), 65535.0
         im.load()
         im = ImageOps.exif_transpose(im)  # camera photos stored sideways
         if im.mode.startswith("I"):  # 16-bit grey ("I;16", "I;16B", ...) or 32-bit integer
@@ -93,10 +93,11 @@ def _read_image(path: Path, log: Callable[[str], None]) -> tuple[np.ndarray, flo
 EXIF_ORIENTATION = 0x0112
 
 
-def exif_orientation(im: Image.Image) -> int:
-    """An open image's EXIF orientation (1: upright) without decoding its pixels: Pillow's
-    getexif() decodes a whole PNG when no eXIf chunk comes before the image data."""
-    if im.format == "PNG" and "exif" not in im.info:
+def exif_orientation(im: Image.Image, header_only: bool = True) -> int:
+    """An open image's EXIF orientation (1: upright). `header_only` reads no pixel: Pillow's
+    getexif() decodes a whole PNG to find an eXIf chunk after the image data, which a size check
+    can do without (such files are rare); the loader, which decodes anyway, looks everywhere."""
+    if header_only and im.format == "PNG" and "exif" not in im.info:
         return 1
     return int(im.getexif().get(EXIF_ORIENTATION, 1))
 

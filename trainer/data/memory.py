@@ -55,30 +55,34 @@ def available_memory() -> int | None:
         return None
 
 
-def _cgroup_room(root: Path = Path("/sys/fs/cgroup")) -> int | None:
-    """What this process's cgroup may still take (a container's or a Slurm job's memory
-    limit less its use), or None without a limit: cgroup v2 (memory.max, memory.current) or
-    v1 (the memory controller's limit_in_bytes, usage_in_bytes), from the process's own group."""
+def _cgroup_room(root: Path = Path("/sys/fs/cgroup"), proc: Path = Path("/proc/self/cgroup")) -> int | None:
+    """What this process's cgroups may still take, or None without a limit: the least, over
+    its group and every group above it (Slurm sets a job's limit on the job, above the step and
+    task the process runs in), of limit less use. cgroup v2 (memory.max, memory.current) or v1
+    (the memory controller's limit_in_bytes, usage_in_bytes)."""
     try:
-        lines = Path("/proc/self/cgroup").read_text().strip().splitlines()
+        lines = proc.read_text().strip().splitlines()
     except OSError:
         lines = []
     groups = {kinds: path for _, kinds, path in (line.split(":", 2) for line in lines if line.count(":") >= 2)}
-    v2 = groups.get("", "/").lstrip("/")
-    v1 = next((path for kinds, path in groups.items() if "memory" in kinds.split(",")), "/").lstrip("/")
-    places = [(root / v2, "memory.max", "memory.current"), (root, "memory.max", "memory.current"),
-              (root / "memory" / v1, "memory.limit_in_bytes", "memory.usage_in_bytes"),
-              (root / "memory", "memory.limit_in_bytes", "memory.usage_in_bytes")]  # fmt: skip
-    for folder, limit_file, used_file in places:
-        try:
-            limit = (folder / limit_file).read_text().strip()
-            used = int((folder / used_file).read_text().strip())
-        except (OSError, ValueError):
-            continue
-        if limit == "max" or int(limit) >= 1 << 60:  # v1 writes "no limit" as a huge number
-            return None
-        return max(0, int(limit) - used)
-    return None
+    v1 = next((path for kinds, path in groups.items() if "memory" in kinds.split(",")), None)
+    trees = [(root, groups.get("", "/"), "memory.max", "memory.current"),
+             (root / "memory", v1 or "/", "memory.limit_in_bytes", "memory.usage_in_bytes")]  # fmt: skip
+    rooms = []
+    for base, own, limit_file, used_file in trees:
+        folder = base / own.strip("/")
+        while True:
+            try:
+                limit = (folder / limit_file).read_text().strip()
+                used = int((folder / used_file).read_text().strip())
+                if limit != "max" and int(limit) < 1 << 60:  # v1 writes "no limit" as a huge number
+                    rooms.append(max(0, int(limit) - used))
+            except (OSError, ValueError):
+                pass
+            if folder == base or base not in folder.parents:
+                break
+            folder = folder.parent
+    return min(rooms) if rooms else None
 
 
 def loaded_shape(path: Path, kind: str) -> tuple[int, int] | None:
