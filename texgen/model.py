@@ -120,10 +120,7 @@ class Generator:
     def runs_in_tiles(self, height: int, width: int) -> bool:
         """Whether an image of height x width runs in tiles (callers then hand it latents one
         image at a time: the point of tiles is that a whole image never sits in memory twice)."""
-        if not self.info.spatial:
-            return False
-        _, rows, cols = self.latent_shape(height, width)
-        return rows * cols * self.info.pixels_per_cell**2 > TILE_PIXELS
+        return self.info.spatial and self._grid_pixels(self.latent_shape(height, width)[1:]) > TILE_PIXELS
 
     def _run_pieces(self, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         b = self.fixed_batch
@@ -148,7 +145,7 @@ class Generator:
     # --- tiles ---------------------------------------------------------------------------
     def _tiled(self, z: np.ndarray) -> bool:
         """Whether latents `z` run in tiles (probing the generator's margin the first time)."""
-        if not (self.info.spatial and z.ndim == 4 and self._pixels(z) > TILE_PIXELS):
+        if not (self.info.spatial and z.ndim == 4 and self._grid_pixels(z.shape[2:]) > TILE_PIXELS):
             return False
         if self.tiling is False:
             self.tiling = self._probe_tiling()
@@ -242,8 +239,12 @@ class Generator:
         """Output pixels of one image for latents `z`."""
         info = self.info
         if info.spatial and z.ndim == 4:
-            return z.shape[2] * z.shape[3] * max(info.pixels_per_cell, 1) ** 2
+            return self._grid_pixels(z.shape[2:])
         return info.native_height * info.native_width
+
+    def _grid_pixels(self, cells: tuple[int, int]) -> int:
+        """Output pixels of a spatial latent grid of `cells` (rows, columns)."""
+        return cells[0] * cells[1] * max(self.info.pixels_per_cell, 1) ** 2
 
     def _run(self, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         feeds = {self.input_name: np.ascontiguousarray(z, dtype=np.float32)}

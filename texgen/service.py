@@ -226,12 +226,13 @@ def _names(req: GenerateRequest, job: _Job, key: int, index: int) -> dict:
 
 def _plan_files(
     req: GenerateRequest, jobs: list[_Job], keys: list[int], position: dict[int, int], out_dir: Path
-) -> list[dict[int, list[Path]]]:
-    """Every file the request writes, per job and key, checked before the first is written:
+) -> list[tuple[str, dict[int, list[Path]]]]:
+    """Each job's file-name template and every file it writes, per key, checked before the
+    first is written:
     no two images may share a file (a template without {seed}, or two models without
     {model}, would silently overwrite one with the next), and no name may be longer than a
     file system takes (with its sidecar's ".json")."""
-    planned: list[dict[int, list[Path]]] = []
+    planned: list[tuple[str, dict[int, list[Path]]]] = []
     owner: dict[Path, str] = {}
     for job in jobs:
         template = _template(req, job)
@@ -256,7 +257,7 @@ def _plan_files(
                          else "add {seed} (and {model} when several models write into one folder) to the template"),
                     )
             files[key] = paths
-        planned.append(files)
+        planned.append((template, files))
     return planned
 
 
@@ -353,8 +354,7 @@ def generate(
 
     # 2. Generate and export, streaming.
     total, done = len(keys) * len(jobs), 0
-    for job, paths in zip(jobs, planned):
-        template = _template(req, job)
+    for job, (template, paths) in zip(jobs, planned):
         todo = keys
         if req.skip_existing:
             todo = []

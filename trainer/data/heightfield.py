@@ -145,6 +145,18 @@ def _as_2d(array: np.ndarray, what: str) -> np.ndarray:
     return squeezed
 
 
+def raw_layout(nbytes: int, suffix: str) -> tuple[int, str] | None:
+    """(side, dtype) of a square headerless RAW of `nbytes`: 16-bit little-endian, or 8-bit
+    for a .raw; None when it is neither (see _read_raw)."""
+    side16 = math.isqrt(nbytes // 2)
+    if nbytes % 2 == 0 and side16 * side16 * 2 == nbytes and side16 > 0:
+        return side16, "<u2"
+    side8 = math.isqrt(nbytes)
+    if suffix.lower() == ".raw" and side8 * side8 == nbytes and side8 > 0:
+        return side8, "u1"
+    return None
+
+
 def _read_raw(path: Path) -> np.ndarray:
     """A square headerless RAW (Unity, World Machine): 16-bit little-endian, or 8-bit for .raw.
 
@@ -152,12 +164,10 @@ def _read_raw(path: Path) -> np.ndarray:
     16- versus 8-bit is never ambiguous.
     """
     data = path.read_bytes()
-    side16 = math.isqrt(len(data) // 2)
-    if len(data) % 2 == 0 and side16 * side16 * 2 == len(data) and side16 > 0:
-        return np.frombuffer(data, dtype="<u2").reshape(side16, side16)
-    side8 = math.isqrt(len(data))
-    if path.suffix.lower() == ".raw" and side8 * side8 == len(data) and side8 > 0:
-        return np.frombuffer(data, dtype=np.uint8).reshape(side8, side8)
+    layout = raw_layout(len(data), path.suffix)
+    if layout is not None:
+        side, dtype = layout
+        return np.frombuffer(data, dtype=dtype).reshape(side, side)
     raise HeightfieldError(
         f"{len(data)} bytes is not a square heightfield (a 16-bit RAW of side k holds 2*k*k bytes, "
         f"e.g. 513 x 513 = {2 * 513 * 513}); export it as a square 16-bit little-endian RAW"

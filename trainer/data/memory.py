@@ -21,6 +21,7 @@ from PIL import Image
 
 from texgen.errors import RequestError
 
+from .heightfield import raw_layout
 from .imagefile import IMAGE_SUFFIXES, MAX_PIXELS, exif_orientation, pixel_limit
 
 GIB = 1 << 30
@@ -94,10 +95,9 @@ def loaded_shape(path: Path, kind: str) -> tuple[int, int] | None:
             shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
             dims = [s for s in shape if s > 1]
             return (dims[0], dims[1]) if len(dims) == 2 else None
-        if kind == "heightmap" and suffix in (".raw", ".r16"):  # square: 16-bit, else 8-bit
-            size = path.stat().st_size
-            side16, side8 = math.isqrt(size // 2), math.isqrt(size)
-            return (side16, side16) if 2 * side16 * side16 == size else (side8, side8) if side8 * side8 == size else None
+        if kind == "heightmap" and suffix in (".raw", ".r16"):  # as the loader reads it
+            layout = raw_layout(path.stat().st_size, suffix)
+            return (layout[0], layout[0]) if layout is not None else None
         if suffix in IMAGE_SUFFIXES:
             with pixel_limit(None), Image.open(path) as im:
                 w, h = im.size
