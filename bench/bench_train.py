@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -29,13 +28,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from trainer.config import TrainConfig  # noqa: E402
-from trainer.data import ImageSet  # noqa: E402
-from trainer.distributed import Dist  # noqa: E402
-from trainer.presets import get_preset  # noqa: E402
-from trainer.session import make_session, train_step  # noqa: E402
+from trainer.config import TrainConfig
+from trainer.data import ImageSet
+from trainer.distributed import Dist
+from trainer.presets import get_preset
+from trainer.session import make_session, train_step
 
 
 def texture_set(n: int, size: int, channels: int = 3) -> ImageSet:
@@ -150,7 +147,8 @@ def flops_per_iteration(step) -> float:
     return float(Count.total)
 
 
-def bench(name: str, cfg: TrainConfig, data: ImageSet, device, iters: int, rounds: int, peak: float) -> None:
+def bench(name: str, cfg: TrainConfig, data: ImageSet, device, iters: int, rounds: int, peak: float) -> dict:
+    """Generator iterations/s and images/s of ours and the plain loop, and their share of `peak`."""
     torch.manual_seed(0)
     np.random.seed(0)
     s = make_session(cfg, data, device, Dist())
@@ -178,16 +176,22 @@ def bench(name: str, cfg: TrainConfig, data: ImageSet, device, iters: int, round
             sync(device)
             rates[label].append(iters / (time.perf_counter() - t))
     ours, base = statistics.median(rates["ours"]), statistics.median(rates["plain"])
+    # Real images the critic reads per generator iteration (n_critic batches for the WGANs).
+    images = cfg.batch * (cfg.n_critic if cfg.algorithm != "dcgan" else 1)
     print(
         f"{name:34s} ours {ours:7.2f} it/s   plain {base:7.2f} it/s   ratio {ours / base:5.2f}   "
         f"{flops / 1e9:6.2f} GFLOP/it   ours {100 * ours * flops / peak:5.1f}% / plain "
         f"{100 * base * flops / peak:5.1f}% of matmul peak",
         flush=True,
     )
+    return {"ours_it_per_s": ours, "plain_it_per_s": base, "ratio": ours / base,
+            "ours_images_per_s": ours * images, "plain_images_per_s": base * images,
+            "gflop_per_it": flops / 1e9, "ours_peak_share": ours * flops / peak, "plain_peak_share": base * flops / peak}
 
 
-def course_schedule(device) -> None:
-    """The course's whole schedule (4,000 generator iterations, batch 32) through train()."""
+def course_schedule(device, steps: int | None = None) -> float:
+    """Seconds of the course's whole schedule (4,000 generator iterations, batch 32) through
+    train(), data, final evaluation and export included; `steps` shortens it (smoke runs)."""
     import tempfile
 
     from trainer.loop import train
@@ -201,10 +205,32 @@ def course_schedule(device) -> None:
             Image.fromarray(np.round((img.transpose(1, 2, 0) + 1) * 127.5).astype(np.uint8)).save(folder / f"{i:03d}.png")
         cfg = dataclasses.replace(get_preset("lanham-wgan-32"), data=str(folder), out=str(Path(tmp) / "runs"),
                                   device=device.type, sample_every=0, checkpoint_every=0, eval_every=0)  # fmt: skip
+        if steps:
+            cfg.steps = steps
         t = time.perf_counter()
         train(cfg)
-        print(f"course schedule (lanham-wgan-32, 4,000 iterations, batch 32) through train(): "
-              f"{time.perf_counter() - t:.1f} s including data, final evaluation and export")  # fmt: skip
+        seconds = time.perf_counter() - t
+        print(f"course schedule (lanham-wgan-32, {cfg.steps:,} iterations, batch 32) through train(): "
+              f"{seconds:.1f} s including data, final evaluation and export")  # fmt: skip
+        return seconds
+
+
+def bench_all(device, iters: int, rounds: int, quick: bool = False, shrink: int = 1) -> dict:
+    """The three loops of the module's docstring: {name: bench()'s figures}, and the peak.
+    `shrink` divides the batches (a smoke run of bench/gpu_run.py on a CPU)."""
+    peak = matmul_peak(device)
+    print(f"device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
+          f"fp32 matmul peak {peak / 1e9:.1f} GFLOP/s; {rounds} alternating rounds of {iters} iterations")  # fmt: skip
+    small, large = texture_set(500, 32), texture_set(500 if not quick else 200, 64)
+    common = dict(data="bench", device=device.type, amp="off" if device.type == "cpu" else "auto")
+    lanham = dataclasses.replace(get_preset("lanham-wgan-32"), batch=64 // shrink, **common)
+    out = {"fp32_matmul_peak_gflop_s": peak / 1e9}
+    out["lanham-wgan-32"] = bench(f"lanham-wgan-32 (b{lanham.batch}, n_critic 5)", lanham, small, device, iters, rounds, peak)
+    gp = dataclasses.replace(lanham, algorithm="wgan-gp", optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.5, beta2=0.9)
+    out["wgan-gp"] = bench(f"lanham networks, WGAN-GP (b{gp.batch})", gp, small, device, iters, rounds, peak)
+    dcgan = dataclasses.replace(get_preset("foster-dcgan-64"), channels=3, batch=128 // shrink, **common)
+    out["foster-dcgan-64"] = bench(f"foster-dcgan-64 (b{dcgan.batch})", dcgan, large, device, max(1, iters // 2), rounds, peak)
+    return out
 
 
 def main() -> None:
@@ -220,19 +246,7 @@ def main() -> None:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     iters, rounds = (2, 3) if args.quick else (5, 5)
-    if device.type == "cuda":
-        iters *= 20
-    peak = matmul_peak(device)
-    print(f"device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
-          f"fp32 matmul peak {peak / 1e9:.1f} GFLOP/s; {rounds} alternating rounds of {iters} iterations")  # fmt: skip
-    small, large = texture_set(500, 32), texture_set(500 if not args.quick else 200, 64)
-    common = dict(data="bench", device=args.device, amp="off" if device.type == "cpu" else "auto")
-    lanham = dataclasses.replace(get_preset("lanham-wgan-32"), batch=64, **common)
-    bench("lanham-wgan-32 (b64, n_critic 5)", lanham, small, device, iters, rounds, peak)
-    gp = dataclasses.replace(lanham, algorithm="wgan-gp", optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.5, beta2=0.9)
-    bench("lanham networks, WGAN-GP (b64)", gp, small, device, iters, rounds, peak)
-    dcgan = dataclasses.replace(get_preset("foster-dcgan-64"), channels=3, **common)
-    bench("foster-dcgan-64 (b128)", dcgan, large, device, max(1, iters // 2), rounds, peak)
+    bench_all(device, iters * (20 if device.type == "cuda" else 1), rounds, args.quick)
     if args.course:
         course_schedule(device)
 

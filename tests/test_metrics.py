@@ -277,3 +277,15 @@ def test_evaluate_combines_the_metrics():
     windowed = evaluate(real, wrapped[:, :, 16:48, 16:48], tileable=True, seed=2, seam_images=wrapped)
     assert windowed["seam_score"] == seam_metric(wrapped) != seam_metric(wrapped[:, :, 16:48, 16:48])
     assert windowed["swd"] == swd(real, wrapped[:, :, 16:48, 16:48], seed=2)["swd"]
+
+
+def test_swd_on_a_torch_device_gives_numpys_figure():
+    # The same descriptors and directions, projected and sorted by torch instead of numpy
+    # (bench/bench_quality.py --device cuda): equal to float rounding, every level.
+    rng = np.random.default_rng(3)
+    real = rng.random((24, 1, 32, 32), dtype=np.float32) * 2 - 1
+    fake = np.clip(real + rng.normal(0, 0.3, real.shape).astype(np.float32), -1, 1)
+    want, got = swd(real, fake, seed=4), swd(real, fake, seed=4, device="cpu")
+    assert want.keys() == got.keys() and want["swd"] > 1
+    for key in want:
+        assert got[key] == pytest.approx(want[key], rel=1e-4)

@@ -1,0 +1,251 @@
+"""Quality at artist scales: each model against the data it learnt, beside classical baselines.
+
+    python bench/bench_quality.py DATA                  # every bundled model (DATA from
+                                                        # assets/models/prepare_data.py)
+    python bench/bench_quality.py DATA --model stone-texture=runs/x/generator.onnx
+    python bench/bench_quality.py DATA --device cuda    # the SWD's sorts on the GPU
+
+For every model, at 32, 64 and 128 px: the trainer's multi-scale SWD (x1e3) between crops of
+512 px outputs (as users generate them; a fixed-size model: its own outputs, at its own size
+only) and crops of its training data at the pixel scale it learnt, mean of DRAWS draws of N
+crops. Beside the models, in the same run and against the same real crops:
+
+- real crops: other crops of the same data, the floor (what a perfect model scores);
+- phase randomisation (Galerne, Gousseau & Morel 2011): each data image's amplitude spectrum
+  with random phases, after Moisan's periodic-plus-smooth split (no cross from the borders).
+  A texture model that does not beat it has learnt no more than the power spectrum.
+
+Lower is better; a figure is only comparable within its row's crop size and data. Prints one
+table and, with --json, writes every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from texgen.model import Generator, load_generator
+from texgen.sampling import sample
+from trainer.data import open_dataset
+from trainer.data.imageset import ImageSet
+from trainer.metrics import swd
+
+ROOT = Path(__file__).resolve().parent.parent
+CROPS = (32, 64, 128)
+OUTPUT = 512  # side of the outputs that crops are cut from (artists generate 512 px and more)
+PER_OUTPUT = 16  # crops cut from each output: 16 of 128 px cover a 512 px output once
+N = 1024
+DRAWS = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """What a model learnt: a folder under the data root, and how the trainer read it."""
+
+    data: str
+    kind: str = "texture"
+    scale: float = 1.0
+    conditional: bool = False
+    augment: bool = False  # real crops turned and flipped as in training (terrain has no up)
+
+
+# The bundled models and the data of their cards (assets/models/train_bundled.sh).
+TARGETS = {
+    "stone-texture": Target("cc0-textures/gravel", scale=0.5),
+    "grass-texture": Target("cc0-textures/grass", scale=0.5),
+    "terrain": Target("dem", kind="heightmap", augment=True),
+    "textures-by-kind": Target("cc0-textures", scale=0.5, conditional=True),
+    "lanham-gravel-baseline": Target("cc0-textures/gravel", scale=0.5),
+    "lanham-grass-baseline": Target("cc0-textures/grass", scale=0.5),
+    "lanham-kinds-baseline": Target("cc0-textures", scale=0.5),
+}
+
+
+def open_target(root: Path, target: Target) -> ImageSet:
+    return open_dataset(str(root / target.data), kind=target.kind, channels=1, crop=16, scale=target.scale,
+                        classes=target.conditional, log=lambda m: None)  # fmt: skip
+
+
+def fitting(data: ImageSet, crop: int) -> ImageSet | None:
+    """The images of `data` that hold a crop of this side (None when none does)."""
+    keep = [i for i, img in enumerate(data.images) if min(img.shape[1:]) >= crop]
+    if not keep:
+        return None
+    return ImageSet([data.images[i] for i in keep], data.labels[keep], data.class_names, data.description, data.license)
+
+
+def real_crops(data: ImageSet, n: int, crop: int, seed: int, augment: bool) -> np.ndarray:
+    return data.batch(np.random.default_rng([seed, crop]), n, crop, augment=augment)[0]
+
+
+def model_crops(gen: Generator, n: int, crop: int, seed: int, output: int | None = None) -> np.ndarray | None:
+    """n crops (NCHW, [-1, 1]) of the model's outputs; a conditional model's classes equally
+    often. Spatial: PER_OUTPUT random crops of each `output` px image. Fixed-size: its own
+    outputs when they are `crop` px, else None (it makes nothing of that size)."""
+    rng = np.random.default_rng([seed, crop, 1])
+    output = output or OUTPUT
+    classes = list(gen.info.classes) or [None]
+    spatial = gen.info.spatial
+    per = PER_OUTPUT if spatial else 1
+    if not spatial and gen.info.native_height != crop:
+        return None
+    images = -(-n // per)
+    out = []
+    for c, label in enumerate(classes):
+        count = images // len(classes) + (c < images % len(classes))
+        seeds = range(seed * 100_000 + c * 10_000, seed * 100_000 + c * 10_000 + count)
+        for s in sample(gen, seeds, size=(output, output) if spatial else None, label=label, seamless=False,
+                        batch_size=4 if spatial else 64):  # fmt: skip
+            img = np.moveaxis(s.img, -1, 0) * 2.0 - 1.0
+            for _ in range(per):
+                y, x = rng.integers(0, img.shape[1] - crop + 1), rng.integers(0, img.shape[2] - crop + 1)
+                out.append(img[:, y : y + crop, x : x + crop])
+    return np.stack(out[:n]).astype(np.float32)
+
+
+def periodic_component(u: np.ndarray) -> np.ndarray:
+    """Moisan's periodic component of an image (HxW): its borders join with no step."""
+    h, w = u.shape
+    v = np.zeros_like(u, dtype=np.float64)
+    v[0, :] += u[-1, :] - u[0, :]
+    v[-1, :] += u[0, :] - u[-1, :]
+    v[:, 0] += u[:, -1] - u[:, 0]
+    v[:, -1] += u[:, 0] - u[:, -1]
+    q, r = np.arange(h)[:, None], np.arange(w)[None, :]
+    denominator = 2 * np.cos(2 * np.pi * q / h) + 2 * np.cos(2 * np.pi * r / w) - 4
+    denominator[0, 0] = 1.0
+    smooth = np.fft.fft2(v) / denominator
+    smooth[0, 0] = 0.0
+    return u - np.real(np.fft.ifft2(smooth))
+
+
+def phase_randomised(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random-phase noise of a CxHxW image: its periodic component's amplitude spectrum with
+    the phase of white noise (the same phase for every channel), its mean added back."""
+    phase = np.exp(1j * np.angle(np.fft.fft2(rng.standard_normal(image.shape[1:]))))
+    out = []
+    for channel in image:
+        p = periodic_component(channel.astype(np.float64))
+        mean = p.mean()
+        out.append(np.real(np.fft.ifft2(np.fft.fft2(p - mean) * phase)) + mean)
+    return np.clip(np.stack(out), -1.0, 1.0).astype(np.float32)
+
+
+def phase_randomised_crops(data: ImageSet, n: int, crop: int, seed: int) -> np.ndarray:
+    """n crops of phase-randomised data images (a new synthesis for every PER_OUTPUT crops),
+    images picked as the real crops pick them."""
+    rng = np.random.default_rng([seed, crop, 2])
+    out = []
+    while len(out) < n:
+        # One real crop picks the image (in proportion to its crop positions, by class).
+        _, label = data.batch(rng, 1, crop, augment=False)
+        pool = [i for i, lab in enumerate(data.labels) if lab == label[0] and min(data.images[i].shape[1:]) >= crop]
+        image = data.images[pool[rng.integers(len(pool))]]
+        synth = phase_randomised(image, rng)
+        for _ in range(PER_OUTPUT):
+            y, x = rng.integers(0, synth.shape[1] - crop + 1), rng.integers(0, synth.shape[2] - crop + 1)
+            out.append(synth[:, y : y + crop, x : x + crop])
+    return np.stack(out[:n])
+
+
+Source = Callable[[int, int], "np.ndarray | None"]  # (crop, draw) -> crops
+
+
+def measure(source: Source, data: ImageSet, augment: bool, *, n: int = N, draws: int = DRAWS,
+            crops=CROPS, device: str | None = None, projections: int = 512) -> dict[str, dict]:
+    """{"32": {"swd": mean, "draws": [...]}, ...}: SWD of `source`'s crops against real crops
+    (draw d: real seed 1 + d), or {"skipped": why} where a size cannot be measured."""
+    out: dict[str, dict] = {}
+    for crop in crops:
+        fit = fitting(data, crop)
+        if fit is None:
+            out[str(crop)] = {"skipped": f"no data image holds a {crop} px crop"}
+            continue
+        values = []
+        for d in range(draws):
+            fake = source(crop, d)
+            if fake is None:
+                break
+            real = real_crops(fit, n, crop, 1 + d, augment)
+            values.append(swd(real, fake, seed=d, device=device, n_projections=projections)["swd"])
+        if not values:
+            out[str(crop)] = {"skipped": f"makes no {crop} px images"}
+        else:
+            out[str(crop)] = {"swd": float(np.mean(values)), "draws": [round(v, 3) for v in values]}
+    return out
+
+
+def measure_model(path: Path, target: Target, root: Path, threads: int | None = None, **kw) -> dict[str, dict]:
+    gen = load_generator(path, device="cpu", threads=threads)
+    data = open_target(root, target)
+    n = kw.get("n", N)
+    return measure(lambda crop, d: model_crops(gen, n, crop, 1000 + d), data, target.augment, **kw)
+
+
+def measure_baselines(target: Target, root: Path, **kw) -> dict[str, dict[str, dict]]:
+    """The floor (other real crops) and phase randomisation, for one data set."""
+    data = open_target(root, target)
+    n = kw.get("n", N)
+
+    def other_real(crop: int, d: int) -> np.ndarray:
+        return real_crops(fitting(data, crop), n, crop, 101 + d, target.augment)
+
+    return {"real crops": measure(other_real, data, target.augment, **kw),
+            "phase randomisation": measure(lambda crop, d: phase_randomised_crops(fitting(data, crop), n, crop, 200 + d),
+                                           data, target.augment, **kw)}  # fmt: skip
+
+
+def mean_swd(figures: dict[str, dict]) -> float | None:
+    """The mean over the crop sizes a model was measured at (None: none)."""
+    values = [f["swd"] for f in figures.values() if "swd" in f]
+    return float(np.mean(values)) if values else None
+
+
+def table(rows: dict[str, dict[str, dict]], crops=CROPS) -> str:
+    """One line per row: its SWD at each crop size, '-' where not measured."""
+    head = f"{'':44s}" + "".join(f"{f'{c} px':>10s}" for c in crops)
+    lines = [head]
+    for name, figures in rows.items():
+        cells = [figures.get(str(c), {}) for c in crops]
+        lines.append(f"{name:44s}" + "".join(f"{c['swd']:10.1f}" if "swd" in c else f"{'-':>10s}" for c in cells))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("data", type=Path, help="the folder assets/models/prepare_data.py wrote")
+    p.add_argument("--model", action="append", default=[], metavar="NAME[=PATH]",
+                   help="a bundled model's name (its data is known), NAME=PATH for another file of it; default: all")
+    p.add_argument("--n", type=int, default=N, help=f"crops per draw (default {N})")
+    p.add_argument("--draws", type=int, default=DRAWS, help=f"independent draws averaged (default {DRAWS})")
+    p.add_argument("--device", default=None, help="torch device for the SWD's projections (cuda, cpu); default numpy")
+    p.add_argument("--json", type=Path, help="write every figure here")
+    args = p.parse_args()
+    if not args.data.is_dir():
+        raise SystemExit(f"no data folder {args.data}: run `python assets/models/prepare_data.py {args.data}` first")
+    models = {}
+    for item in args.model or [n for n in TARGETS if (ROOT / "assets" / "models" / f"{n}.onnx").is_file()]:
+        name, _, path = item.partition("=")
+        if name not in TARGETS:
+            raise SystemExit(f"unknown model {name!r}: name one of {', '.join(TARGETS)} (NAME=PATH for another file of it)")
+        models[name] = Path(path) if path else ROOT / "assets" / "models" / f"{name}.onnx"
+    kw = dict(n=args.n, draws=args.draws, device=args.device)
+    results: dict[str, dict[str, dict]] = {}
+    for data_name in dict.fromkeys(TARGETS[m].data for m in models):
+        target = next(TARGETS[m] for m in models if TARGETS[m].data == data_name)
+        for label, figures in measure_baselines(target, args.data, **kw).items():
+            results[f"{data_name}: {label}"] = figures
+        for name in (m for m in models if TARGETS[m].data == data_name):
+            results[f"{data_name}: {name}"] = measure_model(models[name], TARGETS[name], args.data, **kw)
+        print(table({k: v for k, v in results.items() if k.startswith(data_name + ":")}), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""bench/gpu_run.sh --smoke: the whole GPU job on the CPU with tiny budgets, so a script bug is
+found here and never on a lent GPU's few minutes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_the_smoke_run_measures_every_stage_and_writes_at_most_eight_files(tmp_path):
+    out = tmp_path / "out"
+    env = {**os.environ, "OUT": str(out)}
+    proc = subprocess.run(["bash", str(ROOT / "bench" / "gpu_run.sh"), "--smoke", "--work", str(tmp_path / "work")],
+                          env=env, capture_output=True, text=True, timeout=400)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["contact-sheet.png", "report.json"]  # a smoke run never returns a model
+    report = json.loads((out / "report.json").read_text())
+    assert all(s["status"] == "ok" for s in report["stages"].values()), report["stages"]
+    assert {"info", "data", "tests", "speed", "course", "train", "quality", "choose", "sheet"} <= set(report["stages"])
+    assert report["versions"]["torch"] and report["versions"]["onnxruntime"]
+    # The CUDA tests ran (and skipped here: no GPU), each with its result.
+    cases = report["tests"]["cases"]
+    assert cases and {c["result"] for c in cases} <= {"passed", "skipped"}
+    assert report["tests"]["counts"]["skipped"] == (len(cases) if not _cuda() else 0)
+    for loop in ("lanham-wgan-32", "wgan-gp", "foster-dcgan-64"):
+        speed = report["speed"][loop]
+        assert speed["ours_it_per_s"] > 0 and speed["plain_it_per_s"] > 0 and 0 < speed["ours_peak_share"]
+    assert report["course"]["seconds"] > 0 and report["course"]["iterations"] == 3
+    # Every recipe trained and was measured at the crop sizes it makes, beside the shipped file.
+    models = report["models"]
+    assert set(models) == {"stone-texture", "grass-texture", "terrain", "textures-by-kind", "lanham-gravel-baseline",
+                           "lanham-grass-baseline", "lanham-kinds-baseline"}  # fmt: skip
+    for name, m in models.items():
+        for variant in m["variants"].values():
+            assert variant["steps"] >= 1 and variant["mean_swd"] > 0, (name, variant)
+        assert m["beats_shipped"] in (True, False)
+    stone = models["stone-texture"]
+    assert set(stone["variants"]) == {"cpu-recipe", "wide-view"}
+    assert {"32", "64", "128"} <= set(stone["shipped"]["quality"]) and stone["shipped"]["mean_swd"] > 0
+    assert "swd" not in models["lanham-gravel-baseline"]["variants"]["course"]["quality"]["64"]  # 32 px only
+    # The export path ran for every product model (into the work folder: a smoke run returns none).
+    for name in ("stone-texture", "grass-texture", "terrain", "textures-by-kind"):
+        assert Path(models[name]["export_checked"]).is_file() and "# " in models[name]["card"]
+    assert report["baselines"]["stone-texture"]["phase randomisation"]["128"]["swd"] > 0
+    assert "stages failed: none" in report["verdict"]
+
+
+def test_without_an_output_folder_it_says_so_and_writes_nothing(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "OUT"}
+    proc = subprocess.run(["bash", str(ROOT / "bench" / "gpu_run.sh"), "--smoke"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 2 and "set OUT" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def _cuda() -> bool:
+    return subprocess.run([sys.executable, "-c", "import torch, sys; sys.exit(not torch.cuda.is_available())"]).returncode == 0
