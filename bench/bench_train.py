@@ -147,8 +147,11 @@ def flops_per_iteration(step) -> float:
     return float(Count.total)
 
 
-def bench(name: str, cfg: TrainConfig, data: ImageSet, device, iters: int, rounds: int, peak: float) -> dict:
-    """Generator iterations/s and images/s of ours and the plain loop, and their share of `peak`."""
+def bench(name: str, cfg: TrainConfig, data: ImageSet, device, iters: int, rounds: int, peak: float,
+          round_seconds: float | None = None) -> dict:
+    """Generator iterations/s and images/s of ours and the plain loop, and their share of `peak`.
+    `round_seconds`: each timed block runs about that long (iterations counted from a timed
+    warm-up call) instead of `iters` iterations, so a slow device cannot overrun a time limit."""
     torch.manual_seed(0)
     np.random.seed(0)
     s = make_session(cfg, data, device, Dist())
@@ -166,6 +169,15 @@ def bench(name: str, cfg: TrainConfig, data: ImageSet, device, iters: int, round
         for _ in range(2):
             fn()
     flops = flops_per_iteration(ours_step)
+    if round_seconds:
+        slowest = 0.0
+        for fn in (ours_step, plain_step):
+            sync(device)
+            t = time.perf_counter()
+            fn()
+            sync(device)
+            slowest = max(slowest, time.perf_counter() - t)
+        iters = max(1, int(round_seconds / slowest))
     rates = {"ours": [], "plain": []}
     for _ in range(rounds):  # alternate, so a machine that changes speed hits both alike
         for label, fn in (("ours", ours_step), ("plain", plain_step)):
@@ -184,14 +196,16 @@ def bench(name: str, cfg: TrainConfig, data: ImageSet, device, iters: int, round
         f"{100 * base * flops / peak:5.1f}% of matmul peak",
         flush=True,
     )
-    return {"ours_it_per_s": ours, "plain_it_per_s": base, "ratio": ours / base,
+    return {"iterations_per_round": iters, "rounds": rounds, "ours_it_per_s": ours, "plain_it_per_s": base, "ratio": ours / base,
             "ours_images_per_s": ours * images, "plain_images_per_s": base * images,
             "gflop_per_it": flops / 1e9, "ours_peak_share": ours * flops / peak, "plain_peak_share": base * flops / peak}
 
 
-def course_schedule(device, steps: int | None = None) -> float:
-    """Seconds of the course's whole schedule (4,000 generator iterations, batch 32) through
-    train(), data, final evaluation and export included; `steps` shortens it (smoke runs)."""
+def course_schedule(device, steps: int | None = None, minutes: float | None = None) -> dict:
+    """The course's whole schedule (4,000 generator iterations, batch 32) through train(), data,
+    final evaluation and export included; `steps` shortens it (smoke runs). `minutes` stops the
+    training there (train()'s own budget): the whole schedule's time is then extrapolated from
+    the iterations done, and said to be."""
     import tempfile
 
     from trainer.loop import train
@@ -204,20 +218,34 @@ def course_schedule(device, steps: int | None = None) -> float:
         for i, img in enumerate(texture_set(500, 32).images):
             Image.fromarray(np.round((img.transpose(1, 2, 0) + 1) * 127.5).astype(np.uint8)).save(folder / f"{i:03d}.png")
         cfg = dataclasses.replace(get_preset("lanham-wgan-32"), data=str(folder), out=str(Path(tmp) / "runs"),
-                                  device=device.type, sample_every=0, checkpoint_every=0, eval_every=0)  # fmt: skip
+                                  device=device.type, sample_every=0, checkpoint_every=0, eval_every=0,
+                                  minutes=minutes)  # fmt: skip
         if steps:
             cfg.steps = steps
+        events: list[dict] = []
         t = time.perf_counter()
-        train(cfg)
+        train(cfg, events.append)
         seconds = time.perf_counter() - t
+        done = next(e for e in events if e["event"] == "done")["step"]
+        trained = [e for e in events if e["event"] == "step"]
+        out = {"iterations": cfg.steps, "iterations_done": done, "batch": cfg.batch, "seconds": seconds,
+               "completed": done >= cfg.steps}  # fmt: skip
+        if done < cfg.steps and trained:
+            rate = trained[-1]["step"] / trained[-1]["elapsed_s"]
+            out["iterations_per_s"] = rate
+            out["whole_schedule_s_extrapolated"] = seconds + (cfg.steps - done) / rate
+        what = "whole" if out["completed"] else f"{done:,} of {cfg.steps:,} iterations, whole extrapolated to " \
+            f"{out.get('whole_schedule_s_extrapolated', float('nan')):.0f} s"
         print(f"course schedule (lanham-wgan-32, {cfg.steps:,} iterations, batch 32) through train(): "
-              f"{seconds:.1f} s including data, final evaluation and export")  # fmt: skip
-        return seconds
+              f"{seconds:.1f} s including data, final evaluation and export ({what})")  # fmt: skip
+        return out
 
 
-def bench_all(device, iters: int, rounds: int, quick: bool = False, shrink: int = 1) -> dict:
+def bench_all(device, iters: int, rounds: int, quick: bool = False, shrink: int = 1,
+              round_seconds: float | None = None) -> dict:
     """The three loops of the module's docstring: {name: bench()'s figures}, and the peak.
-    `shrink` divides the batches (a smoke run of bench/gpu_run.py on a CPU)."""
+    `shrink` divides the batches (a smoke run of bench/gpu_run.py on a CPU); `round_seconds`
+    times each block by the clock rather than by `iters` (see bench())."""
     peak = matmul_peak(device)
     print(f"device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
           f"fp32 matmul peak {peak / 1e9:.1f} GFLOP/s; {rounds} alternating rounds of {iters} iterations")  # fmt: skip
@@ -225,11 +253,11 @@ def bench_all(device, iters: int, rounds: int, quick: bool = False, shrink: int 
     common = dict(data="bench", device=device.type, amp="off" if device.type == "cpu" else "auto")
     lanham = dataclasses.replace(get_preset("lanham-wgan-32"), batch=64 // shrink, **common)
     out = {"fp32_matmul_peak_gflop_s": peak / 1e9}
-    out["lanham-wgan-32"] = bench(f"lanham-wgan-32 (b{lanham.batch}, n_critic 5)", lanham, small, device, iters, rounds, peak)
+    out["lanham-wgan-32"] = bench(f"lanham-wgan-32 (b{lanham.batch}, n_critic 5)", lanham, small, device, iters, rounds, peak, round_seconds)
     gp = dataclasses.replace(lanham, algorithm="wgan-gp", optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.5, beta2=0.9)
-    out["wgan-gp"] = bench(f"lanham networks, WGAN-GP (b{gp.batch})", gp, small, device, iters, rounds, peak)
+    out["wgan-gp"] = bench(f"lanham networks, WGAN-GP (b{gp.batch})", gp, small, device, iters, rounds, peak, round_seconds)
     dcgan = dataclasses.replace(get_preset("foster-dcgan-64"), channels=3, batch=128 // shrink, **common)
-    out["foster-dcgan-64"] = bench(f"foster-dcgan-64 (b{dcgan.batch})", dcgan, large, device, max(1, iters // 2), rounds, peak)
+    out["foster-dcgan-64"] = bench(f"foster-dcgan-64 (b{dcgan.batch})", dcgan, large, device, max(1, iters // 2), rounds, peak, round_seconds)
     return out
 
 

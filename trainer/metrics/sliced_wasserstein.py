@@ -43,6 +43,7 @@ def swd(
     n_projections: int = 512,
     min_res: int = 16,
     device: str | None = None,
+    normalise: str = "own",
 ) -> dict[str, float]:
     """SWD x 1e3 between two NCHW batches, per pyramid level and averaged.
 
@@ -52,7 +53,15 @@ def swd(
     images; the larger descriptor set is subsampled to the size of the smaller. `device` (a
     torch device such as "cuda") projects and sorts there, which is most of the time (the
     same descriptors and directions, so the figure agrees to float rounding); None: numpy.
+
+    `normalise`: "own" scales each set's descriptors by that set's own per-channel mean and
+    deviation, as ProGAN does; the distance is then blind to how strong each band is, so a
+    model that blurs every band (soft edges, low local contrast) can score as well as a sharp
+    one. "real" scales both sets by the real set's statistics, so a band's strength counts
+    too (bench/bench_quality.py reports both).
     """
+    if normalise not in ("own", "real"):
+        raise ValueError(f"normalise={normalise!r}: use 'own' (ProGAN's) or 'real'")
     # 1. Check the inputs and crop to a size every pyramid level halves exactly.
     real = _check_batch("real", real, min_res)
     fake = _check_batch("fake", fake, min_res)
@@ -79,12 +88,13 @@ def swd(
     pyramid_fake = laplacian_pyramid(fake, len(resolutions))
     result: dict[str, float] = {}
     for res, level_real, level_fake in zip(resolutions, pyramid_real, pyramid_fake):
-        desc_real = normalise_descriptors(
-            extract_descriptors(level_real, descriptors_per_image, rng_real)
-        )
-        desc_fake = normalise_descriptors(
-            extract_descriptors(level_fake, descriptors_per_image, rng_fake)
-        )
+        raw_real = extract_descriptors(level_real, descriptors_per_image, rng_real)
+        raw_fake = extract_descriptors(level_fake, descriptors_per_image, rng_fake)
+        if normalise == "own":
+            desc_real, desc_fake = normalise_descriptors(raw_real), normalise_descriptors(raw_fake)
+        else:
+            desc_real, (mean, std) = normalise_descriptors(raw_real, statistics=True)
+            desc_fake = normalise_descriptors(raw_fake, given=(mean, std))
         desc_real, desc_fake = _equal_counts(desc_real, desc_fake, rng_pick)
         directions = random_directions(desc_real.shape[1], n_projections, rng_dirs)
         result[f"swd_{res}"] = 1e3 * float(sliced_wasserstein(desc_real, desc_fake, directions, device))
@@ -146,24 +156,30 @@ def extract_descriptors(
     return windows[image, :, y, x]  # advanced indices first: (M, C, 7, 7)
 
 
-def normalise_descriptors(desc: np.ndarray) -> np.ndarray:
+def normalise_descriptors(desc: np.ndarray, *, given: tuple[np.ndarray, np.ndarray] | None = None,
+                          statistics: bool = False):
     """Zero mean, unit deviation per channel over the whole set, flattened to (M, C * 49).
 
     A constant channel (a collapsed generator) has deviation 0; it is left at zero rather
-    than divided into NaN, so the distance stays large and finite.
+    than divided into NaN, so the distance stays large and finite. `given` (mean, std per
+    channel) scales by another set's statistics instead; `statistics` also returns them.
     """
     count, channels = desc.shape[:2]
     flat = desc.reshape(count, -1)
     per_channel = flat.shape[1] // channels  # columns are channel-major: C blocks of 49
     values = count * per_channel
-    # Two passes with float64 sums: the low-pass level is far from zero-mean.
-    mean = flat.sum(axis=0, dtype=np.float64).reshape(channels, -1).sum(axis=1) / values
-    centred = flat - np.repeat(mean, per_channel).astype(np.float32)
-    square_sums = np.einsum("ij,ij->j", centred, centred, dtype=np.float64)
-    std = np.sqrt(square_sums.reshape(channels, -1).sum(axis=1) / values)
-    std[std == 0] = 1.0
+    if given is None:
+        # Two passes with float64 sums: the low-pass level is far from zero-mean.
+        mean = flat.sum(axis=0, dtype=np.float64).reshape(channels, -1).sum(axis=1) / values
+        centred = flat - np.repeat(mean, per_channel).astype(np.float32)
+        square_sums = np.einsum("ij,ij->j", centred, centred, dtype=np.float64)
+        std = np.sqrt(square_sums.reshape(channels, -1).sum(axis=1) / values)
+        std[std == 0] = 1.0
+    else:
+        mean, std = given
+        centred = flat - np.repeat(mean, per_channel).astype(np.float32)
     centred *= np.repeat(1 / std, per_channel).astype(np.float32)
-    return centred
+    return (centred, (mean, std)) if statistics else centred
 
 
 def random_directions(dims: int, count: int, rng: np.random.Generator) -> np.ndarray:
