@@ -542,8 +542,10 @@ def job(ns) -> int:
     base_jobs = {f"baselines {m}": (m, None) for m in ("stone-texture", "grass-texture", "terrain", "textures-by-kind",
                                                        "lanham-kinds-baseline")}  # fmt: skip
     cpus = os.cpu_count() or 2
-    workers = max(2, min(6, cpus - len(recipes)))  # the cores the trainers leave
-    shipped_eval = lambda: evaluate({**shipped_jobs, **base_jobs}, data, mode, work, workers, max(30, left() - 60), "shipped")  # noqa: E731
+    free = max(2, cpus - len(recipes))  # the cores the trainers leave
+    workers = min(6, free)
+    shipped_eval = lambda: evaluate({**shipped_jobs, **base_jobs}, data, mode, work, workers, max(30, left() - 60),  # noqa: E731
+                                    "shipped", max(1, free // workers))
     trained = report.stage("train", train_all, work, data, mode, minutes, recipes, shipped_eval) or {"runs": {}, "shipped": {}}
     rd["training"] = {"minutes_each": round(minutes, 2), "processes": len(recipes), "device": mode.device,
                       "runs": trained["runs"]}  # fmt: skip

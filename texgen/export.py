@@ -34,7 +34,7 @@ NAME_FIELDS: tuple[str, ...] = ("model", "seed", "map", "class", "size", "index"
 SUFFIX = {"png16": ".png", "png8": ".png", "raw16": ".raw", "r16": ".r16"}
 HILLSHADE = {"azimuth": 315.0, "altitude": 45.0}
 
-_UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
+UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
@@ -69,7 +69,7 @@ def format_name(template: str, **fields: Any) -> str:
         ) from None
     for sep in {"/", "\\", os.sep, os.altsep or "/"}:
         name = name.replace(sep, "_")
-    name = _UNSAFE.sub("_", name).strip(" .")
+    name = UNSAFE_IN_NAMES.sub("_", name).strip(" .")
     if not name:
         raise RequestError(f"file name template {template!r} gives an empty name", "use e.g. {model}_{seed}_{map}")
     if name.split(".")[0].upper() in _RESERVED:

@@ -24,7 +24,7 @@ from texgen.commands import generate_command, model_argument
 from texgen.errors import CancelledError, RequestError
 from texgen.exporters import MAX_NAME_BYTES, check_writable, sweep_temp
 from texgen.model import Generator, load_generator
-from texgen.export import check_maps
+from texgen.export import UNSAFE_IN_NAMES, check_maps
 from texgen.presets import ExportPreset, export_image, get_preset, planned_paths
 from texgen.sampling import Sample, check_batch_size, check_size, interpolate, resolve_label, sample
 from texgen.seamless import MIN_SIZE
@@ -164,6 +164,14 @@ def _fields(job: _Job, seed: int, index: int, frame: tuple[int, int] | None = No
         "index": index,
         "preset": job.preset.name,
     }
+
+
+def _rewritten(template: str) -> bool:
+    """Whether format_name rewrites the template's own text (not its fields' values): path
+    separators or characters a file system refuses in it, or dots and spaces at its ends."""
+    literal = "".join(text for text, *_ in string.Formatter().parse(template))
+    return bool(UNSAFE_IN_NAMES.search(literal)) or any(sep in literal for sep in ("/", "\\")) \
+        or template[:1] in (".", " ") or template[-1:] in (".", " ")
 
 
 def _fixed_index(template: str | None, index: int) -> str | None:
@@ -347,6 +355,11 @@ def generate(
     out_dir = Path(req.out_dir).expanduser()
     position = {key: i for i, key in enumerate(keys)}  # for the {index} name field
     planned = _plan_files(req, jobs, keys, position, out_dir)  # names checked before the folder is made
+    if req.name_template and planned and _rewritten(req.name_template):
+        first = next(iter(planned[0][1].values()))[0].name
+        result.notes.append(f"file name template {req.name_template!r} holds path separators, leading dots or characters "
+                            f"a file system refuses; they are written as '_' or left out, so every file stays in "
+                            f"{out_dir} (e.g. {first})")  # fmt: skip
     check_writable(out_dir)
     swept = sweep_temp(out_dir)
     if swept:

@@ -28,8 +28,11 @@ the channel a front-end uses on Windows, where no signal reaches a console proce
     {"event": "sample", "step": int, "path": str}        the sample grid PNG just written
     {"event": "checkpoint", "step": int, "path": str}
     {"event": "warning", "step": int, "message": str}   the run goes on, but the user should look
-                                                       (the generator collapsed to flat images)
+                                                       (flat images, exploding losses, saturated
+                                                       or seed-independent output: trainer/health.py)
+    {"event": "note", "step": int, "message": str}      on_divergence=stop went back to that step
     {"event": "done", "step": int, "run_dir": str, "onnx": str, "stopped_early": bool,
+     "healthy": bool, "problems": [str, ...],           the exported model's last health check
      "best": {"step": int, "swd": float, "path": str}}  "best" only when an earlier evaluation
                                                        read a lower SWD than the last: its
                                                        weights are checkpoints/best.pt
@@ -253,6 +256,9 @@ def train_main(argv: list[str]) -> int:
             restore()
         if progress != "json":
             print(f"done: {run_dir / 'generator.onnx'}")
+            if done.get("healthy") is False:
+                print("warning: the exported model is not healthy (its card says why): "
+                      + "; ".join(p.split(";")[0] for p in done.get("problems", [])), file=sys.stderr)  # fmt: skip
             if "best" in done:
                 best = done["best"]
                 print(f"lowest SWD ({best['swd']:.1f}) at step {best['step']}, kept as {best['path']}; "

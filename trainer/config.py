@@ -95,6 +95,10 @@ class TrainConfig:
     eval_samples: int = 256  # images per side for metrics
     log_seconds: float = 1.0  # at most one stats line / progress event per this many seconds
     resume: str = ""  # run folder (or checkpoint) to continue; set by --resume
+    # What a diverged run does (trainer/health.py finds it: exploding losses, saturated or
+    # seed-independent output): warn (say so, train on) or stop (go back to the last healthy
+    # weights, checked every few seconds, and export those). One process only.
+    on_divergence: str = "warn"
 
     def __post_init__(self) -> None:
         self.augment = augment_mode(self.augment)
@@ -142,6 +146,7 @@ def check_config(cfg: TrainConfig) -> None:
     choice("optimizer", OPTIMIZERS)
     choice("device", DEVICES)
     choice("amp", AMP_MODES)
+    choice("on_divergence", ("warn", "stop"))
     choice("critic_norm", ("auto",) + CRITIC_NORMS)
     try:
         parse_augment(cfg.augment)  # the class names it gives are checked against the data later

@@ -32,6 +32,7 @@ from trainer.presets import PRESETS, reproduce_command
 from trainer.run import write_atomic
 
 OPSET = 17
+SEAM_TOLERANCE = 0.1  # the seam score (wrap-around over interior differences) said to show no seam
 TOLERANCE = 1e-4
 SPATIAL_CHECK_GRIDS = ((3, 3), (5, 7))
 
@@ -163,13 +164,31 @@ def _duration(seconds: float) -> str:
 
 
 def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], parity: float) -> str:
-    """A short Markdown card: what the model makes, from what data, how to make it again."""
-    size = (
-        f"any multiple of {info.pixels_per_cell} px (latent grid h x w gives {info.pixels_per_cell}h x "
-        f"{info.pixels_per_cell}w); trained at {info.native_height} px; tiles with no seam"
-        if info.spatial
-        else f"{info.native_height} x {info.native_width} px"
-    )
+    """A short Markdown card: what the model makes, from what data, how to make it again.
+    Every judgement in it comes from a figure beside it: the seam claim from the measured seam
+    score, the health line from the run's last check (trainer/health.py)."""
+    health = ckpt.get("health") or {}
+    seam = info.metrics.get("seam_score")
+    if not info.spatial:
+        size = f"{info.native_height} x {info.native_width} px"
+    else:
+        size = (f"any multiple of {info.pixels_per_cell} px (latent grid h x w gives {info.pixels_per_cell}h x "
+                f"{info.pixels_per_cell}w); trained at {info.native_height} px; ")  # fmt: skip
+        if seam is not None and abs(seam - 1) <= SEAM_TOLERANCE and health.get("healthy", True):
+            size += f"tiles with no seam (seam score {seam:.3g})"
+        elif seam is not None:
+            size += (f"wraps around by construction, but its seam score reads {seam:.4g} (about 1 means no "
+                     "visible seam): look at a tiled sample before using it")  # fmt: skip
+        else:
+            size += "wraps around by construction (no seam score was measured)"
+    if health.get("healthy") is False:
+        verdict = "NOT healthy: " + "; ".join(health.get("problems", []))
+    elif health.get("healthy"):
+        verdict = "healthy at the end of training (no exploding loss, saturation or collapse found)"
+    else:
+        verdict = "not checked (trained before texgen checked runs' health)"
+    if health.get("reverted_from_step"):
+        verdict += f"; training diverged at step {health['reverted_from_step']} and this is the last healthy step"
     lines = [
         f"# {info.name}",
         "",
@@ -186,6 +205,7 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
         f"| training | {info.training_steps} generator steps in {_duration(ckpt.get('elapsed_s', 0.0))} on {ckpt.get('device', 'unknown')} |",
         f"| weights | {'moving average of the generator, half-life ' + format(cfg.ema_halflife, 'g') + ' steps' if ckpt.get('G_ema') else 'the generator as last trained'} |",
         f"| seed | {cfg.seed} |",
+        f"| health | {verdict} |",
         f"| export check | onnxruntime matches torch to {parity:.1e} |",
         f"| created | {info.created} |",
         "",

@@ -20,6 +20,7 @@ import torch
 from texgen.errors import RequestError, TexgenError
 from trainer.checkpoint import BEST, LATEST, load_checkpoint, run_dir_of, save_checkpoint
 from trainer.config import TrainConfig, check_config
+from trainer.health import LossWatch, output_problems
 from trainer.distributed import any_rank, any_ranks, broadcast, finish_distributed, init_distributed, same_weights
 from trainer.run import StatsLog, make_run_dir, plot_stats, save_grid, slug, write_atomic
 from trainer.session import Session, load_session_state, make_session, pick_device, session_state, set_threads, train_step
@@ -27,7 +28,7 @@ from trainer.session import Session, load_session_state, make_session, pick_devi
 Progress = Callable[[dict[str, Any]], None]
 
 # Fields that may change when a run is resumed; anything else must match the checkpoint.
-RESUMABLE = {"steps", "minutes", "device", "amp", "threads", "sample_every", "checkpoint_every",
+RESUMABLE = {"steps", "minutes", "device", "amp", "threads", "sample_every", "checkpoint_every", "on_divergence",
              "eval_every", "eval_samples", "log_seconds", "resume", "out", "name", "cache_dir", "download"}  # fmt: skip
 SAMPLE_SEED = 20240601  # fixed latents for sample grids and metrics: the same images every time
 
@@ -140,6 +141,9 @@ def train(
 def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[[], bool]) -> Path:
     if emit is None:
         emit = lambda event: None  # noqa: E731
+    if cfg.on_divergence == "stop" and dist.active:
+        raise RequestError("on_divergence=stop keeps the last healthy weights of one process, not of several",
+                           "leave on_divergence at warn under torchrun, or train in one process")
     device = pick_device(cfg.device, dist)
     set_threads(cfg, device, dist)
     if device.type == "cuda":
@@ -202,12 +206,12 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
     # kept as checkpoints/best.pt (a GAN can read worse the longer it trains). Main rank only.
     best: dict[str, float] = dict(ckpt.get("best", {})) if ckpt else {}
 
-    def checkpoint(metrics: dict[str, float] | None, elapsed: float, name: str = LATEST) -> Path:
+    def checkpoint(metrics: dict[str, float] | None, elapsed: float, name: str = LATEST, health: dict | None = None) -> Path:
         state = session_state(s)  # collective: every rank gives its random streams
         path = run_dir / "checkpoints" / name
         if dist.main:
             save_checkpoint(path, cfg, state, data=data_facts, metrics=metrics or {}, best=best,
-                            elapsed_s=elapsed, device=_device_name(device, dist))  # fmt: skip
+                            elapsed_s=elapsed, device=_device_name(device, dist), health=health)  # fmt: skip
             emit({"event": "checkpoint", "step": s.step, "path": str(path)})
         return path
 
@@ -217,7 +221,25 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
     sums: dict[str, torch.Tensor] = {}
     metrics: dict[str, float] = dict(ckpt.get("metrics", {})) if ckpt else {}
     stopped_early = False
-    warned_flat = False
+    # Health (trainer/health.py): fixed latents whose outputs are checked, the losses' running
+    # level, what was said already, and (on_divergence=stop) the last weights found healthy.
+    health_g = torch.Generator().manual_seed(SAMPLE_SEED + 1)
+    health_z = samples._z(8, health_g)
+    health_labels = torch.arange(8) % s.num_classes if s.num_classes else None
+    watch, said, diverged = LossWatch(), set(), []
+    snapshot = _snapshot(s) if cfg.on_divergence == "stop" else None
+    last_snapshot_t = t0
+    reverted_from = None
+
+    def warn(message: str) -> None:
+        kind = message.split(" at step")[0]
+        if dist.main and kind not in said:
+            said.add(kind)
+            if kind.startswith("training diverged"):
+                diverged.append(message)
+            _stderr("warning: " + message)
+            emit({"event": "warning", "step": s.step, "message": message})
+
     while True:
         losses = train_step(s)
         for k, v in losses.items():
@@ -244,11 +266,22 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
         if dist.main and (last or do_eval or now - last_log_t >= cfg.log_seconds or s.step == start_step + 1):
             n = s.step - last_log_step
             avg = {k: float(v) / n for k, v in zip(sums, torch.stack(list(sums.values())).tolist())}
-            if not all(np.isfinite(list(avg.values()))):
+            finite = all(np.isfinite(list(avg.values())))
+            if not finite and snapshot is None:
                 raise TexgenError(
                     f"training diverged: a loss is not finite at step {s.step} ({avg})",
                     "lower the learning rates (--set lr_g=... lr_d=...) or use a wgan-gp preset",
                 )
+            problem = watch.check(avg, s.step) if finite else f"training diverged at step {s.step}: a loss is not finite"
+            if problem is None and (now - last_snapshot_t >= SNAPSHOT_SECONDS or s.step == start_step + 1):
+                found = _output_problems(samples.generate(health_z, health_labels), s.step)
+                problem = found[0] if found else None
+                if not found and snapshot is not None:
+                    snapshot, last_snapshot_t = _snapshot(s), now
+            if problem is not None:
+                warn(problem)
+                if snapshot is not None and not last:
+                    reverted_from, last, stopped_early = s.step, True, True
             window = max(now - last_log_t, 1e-9)
             rate = (s.step - start_step) / max(now - t0, 1e-9)
             eta = _eta(cfg, s.step, rate, elapsed)
@@ -264,23 +297,43 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
             if do_eval:
                 emit({"event": "eval", "step": s.step, "metrics": metrics})
             sums, last_log_t, last_log_step = {}, now, s.step
+        if reverted_from is not None and s.step == reverted_from:
+            if int(snapshot["step"]) == 0 and ckpt is None:
+                import shutil
+
+                shutil.rmtree(run_dir, ignore_errors=True)  # nothing in it to export or resume
+                raise TexgenError(
+                    f"training diverged at step {reverted_from}, before any step was found healthy: no model "
+                    f"was exported, and its run folder {run_dir.name} was removed (nothing to resume)",
+                    "lower the learning rates (--set lr_g=0.0001 --set lr_d=0.0001) or use a wgan-gp preset",
+                )
+            load_session_state(s, snapshot)
+            message = (f"went back to step {s.step}, the last found healthy, and stopped there "
+                       f"(on_divergence=stop); that model is exported")  # fmt: skip
+            _stderr("note: " + message)
+            emit({"event": "note", "step": s.step, "message": message})
+            metrics = samples.evaluate()
         if dist.main and (last or (cfg.sample_every and s.step % cfg.sample_every == 0)):
             grid = samples.generate(samples.grid_z, samples.grid_labels)
             path = save_grid(grid, run_dir / "samples" / f"step-{s.step:06d}.png")
             emit({"event": "sample", "step": s.step, "path": str(path)})
-            if not warned_flat and flat_samples(grid):
-                warned_flat = True
-                message = collapse_message(s.step)
-                _stderr("warning: " + message)
-                emit({"event": "warning", "step": s.step, "message": message})
+            if not last:
+                for problem in _output_problems(grid, s.step):
+                    warn(problem)
             plot_stats(stats.read(), run_dir / "plot.png")
         if not last and cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
             checkpoint(metrics, elapsed)
         if last:
             break
 
-    # 7. Finish: final checkpoint (with the final metrics), export, and a check that the ranks never drifted apart.
-    ckpt_path = checkpoint(metrics, elapsed)
+    # 7. Finish: final checkpoint (with the final metrics and health), export, and a check that
+    # the ranks never drifted apart.
+    problems = _output_problems(samples.generate(health_z, health_labels), s.step) if dist.main else []
+    problems += [m for m in diverged if reverted_from is None]  # it diverged and trained on
+    health = {"healthy": not problems, "problems": problems}
+    if reverted_from is not None:
+        health["reverted_from_step"] = reverted_from
+    ckpt_path = checkpoint(metrics, elapsed, health=health)
     if not same_weights(s.G, dist, device):
         raise RuntimeError("generator weights differ between processes: a DistributedDataParallel bug")
     onnx_path = None
@@ -289,11 +342,28 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
 
         onnx_path = export_generator(ckpt_path)
         done = {"event": "done", "step": s.step, "run_dir": str(run_dir), "onnx": str(onnx_path),
-                "stopped_early": stopped_early}  # fmt: skip
+                "stopped_early": stopped_early, **health}  # fmt: skip
         if best and int(best["step"]) != s.step:  # an earlier evaluation read lower than the last
             done["best"] = {"step": int(best["step"]), "swd": best["swd"], "path": str(run_dir / "checkpoints" / BEST)}
         emit(done)
     return run_dir
+
+
+SNAPSHOT_SECONDS = 5.0  # on_divergence=stop: how often the weights are checked and kept
+
+
+def _snapshot(s: Session) -> dict:
+    """A copy of the session's state in memory (on_divergence=stop), this process's streams only."""
+    import copy
+
+    state = {"step": s.step, "G": s.G.state_dict(), "D": s.D.state_dict(),
+             "G_ema": s.G_ema.state_dict() if s.G_ema is not None else None,
+             "opt_g": s.opt_g.state_dict(), "opt_d": s.opt_d.state_dict(),
+             "scaler_g": s.scaler_g.state_dict() if s.scaler_g else None,
+             "scaler_d": s.scaler_d.state_dict() if s.scaler_d else None}  # fmt: skip
+    state = copy.deepcopy(state)
+    state["rng"] = []  # streams start afresh after going back: the run stops there anyway
+    return state
 
 
 FLAT_STD = 0.01  # per-image standard deviation (images in [-1, 1]) below which a sample is flat
@@ -302,6 +372,12 @@ FLAT_STD = 0.01  # per-image standard deviation (images in [-1, 1]) below which 
 def flat_samples(images: np.ndarray) -> bool:
     """True when every image of an NCHW batch is flat: the generator has collapsed."""
     return bool(np.all(images.reshape(len(images), -1).std(axis=1) < FLAT_STD))
+
+
+def _output_problems(images: np.ndarray, step: int) -> list[str]:
+    """What is wrong with outputs of different latents: flat (the collapse message), else
+    saturated or the same for every latent (trainer/health.py)."""
+    return [collapse_message(step)] if flat_samples(images) else output_problems(images, step)
 
 
 def collapse_message(step: int) -> str:

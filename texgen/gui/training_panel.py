@@ -236,8 +236,14 @@ class TrainingPanel(QWidget):
             self.warning = str(ev.get("message", ""))
             self.log_view.appendPlainText("warning: " + self.warning)
             self.message.emit(self.warning.split(":")[0])
+        elif kind == "note":
+            self.log_view.appendPlainText("note: " + str(ev.get("message", "")))
         elif kind == "done":
             self.progress.setValue(self.progress.maximum())
+            if ev.get("healthy") is False:  # the last check of the exported model: kept in amber
+                self.warning = "the exported model is not healthy: " + "; ".join(p.split(";")[0] for p in ev.get("problems", []))
+                self.log_view.appendPlainText("warning: " + self.warning)
+                self.message.emit(self.warning.split(":")[0])
 
     def _on_step(self, ev: dict) -> None:
         step = int(ev.get("step", 0))
@@ -318,6 +324,9 @@ class TrainingPanel(QWidget):
                 self.best_button.setEnabled(True)
                 self.best_button.show()
             self._set_status(status)
+            if done.get("healthy") is False and self.warning:  # in amber under the status, as during the run
+                self.status.setText(self.status.text() + "\n" + self.warning)
+                self.status.setStyleSheet("color: #ffb74d")
             self.model_added.emit(str(self.installed))
             self.message.emit(f"new model {self.installed.stem} added to the library")
         elif outcome == "error":
