@@ -165,3 +165,17 @@ def test_generators_that_tiles_cannot_reproduce_are_not_tiled(tmp_path, monkeypa
     whole, tiled, gen = _whole_and_tiled(path, monkeypatch, seamless=False)
     assert gen.tiling is None
     np.testing.assert_array_equal(tiled[0], whole[0])
+
+
+def test_an_image_made_in_tiles_reports_each_tile_through_generate(models, small_tiles, tmp_path):
+    # 200 x 264 px of 4 px cells in tiles of 8 cells: 7 rows of 9 tiles, each said as it is done,
+    # between the images' own progress (the failures issue: an 8193 px image ran minutes unseen).
+    from texgen.service import GenerateRequest, generate
+
+    seen, gen = [], load_generator(models.spatial_rgb, device="cpu")
+    generate(GenerateRequest(model=str(models.spatial_rgb), seeds=[3, 4], size=(200, 264), out_dir=tmp_path,
+                             device="cpu"), on_progress=seen.append, generators=[gen])  # fmt: skip
+    tiles = [(p.seed, p.tile) for p in seen if p.tile]
+    assert tiles == [(seed, (i, 63)) for seed in (3, 4) for i in range(1, 64)]
+    assert [(p.done, p.seed) for p in seen if not p.tile] == [(1, 3), (2, 4)]
+    assert gen.on_tile is None  # the hook is the job's only

@@ -4,9 +4,12 @@ on_divergence=stop exports the last healthy weights instead."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import onnxruntime as ort
 import pytest
+import torch
 from train_helpers import Events, texture_folder, tiny
 
 import trainer.loop
@@ -88,3 +91,106 @@ def test_on_divergence_takes_warn_or_stop():
 
     with pytest.raises(RequestError, match="on_divergence 'halt' is not one of warn, stop"):
         check_config(tiny("spatial-dcgan", "x", "runs", on_divergence="halt"))
+
+
+# -- GPU failures, with fakes on the CPU -------------------------------------------------------
+
+
+def _failing_from(monkeypatch, step: int, exc: BaseException) -> None:
+    """train_step raises `exc` once the session has made `step` steps."""
+    real = trainer.loop.train_step
+
+    def step_or_fail(s):
+        if s.step >= step:
+            raise exc
+        return real(s)
+
+    monkeypatch.setattr(trainer.loop, "train_step", step_or_fail)
+
+
+def test_a_batch_that_fits_is_estimated_from_the_failed_steps_peak():
+    from trainer.loop import batch_that_fits
+
+    gib = 2**30
+    assert batch_that_fits(64, 20 * gib, 16 * gib) == 32  # 40 estimated, at most half, a power of two
+    assert batch_that_fits(64, 30 * gib, 16 * gib) == 16  # 27 -> 16
+    assert batch_that_fits(8, 0, 0) == 4  # nothing measured: half
+    assert batch_that_fits(2, 0, 0) == 1
+
+
+def test_cuda_out_of_memory_is_one_line_naming_a_batch_that_fits(tmp_path, monkeypatch):
+    _failing_from(monkeypatch, 2, torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    monkeypatch.setattr(trainer.loop, "gpu_memory", lambda device: (6 * 2**30, 8 * 2**30))
+    data = texture_folder(tmp_path / "textures")
+    with pytest.raises(TexgenError) as info:
+        train(tiny("spatial-dcgan", data, tmp_path / "runs", steps=6), Events())
+    assert str(info.value).startswith("the GPU ran out of memory at step 3 with a batch of 8 (this process's peak 6.0 of 8.0 GiB)")
+    assert "--batch 4 (estimated to fit)" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_gpu_lost_mid_run_leaves_the_last_checkpoint_whole_to_resume(tmp_path, monkeypatch):
+    from trainer.checkpoint import load_checkpoint
+
+    _failing_from(monkeypatch, 3, RuntimeError("CUDA error: unspecified launch failure\nCUDA kernel errors might be ..."))
+    data = texture_folder(tmp_path / "textures")
+    cfg = tiny("spatial-dcgan", data, tmp_path / "runs", steps=6, checkpoint_every=1)
+    with pytest.raises(TexgenError, match=r"the GPU failed at step 4 \(CUDA error: unspecified launch failure\); "
+                                          r"the checkpoint of step 3 .* is whole") as info:  # fmt: skip
+        train(cfg, Events())
+    (run,) = (tmp_path / "runs").iterdir()
+    assert f"texgen train --resume {run}" in str(info.value)
+    assert load_checkpoint(run)["step"] == 3
+    monkeypatch.undo()
+    events = Events()
+    train(dataclasses.replace(cfg, resume=str(run)), events)
+    assert events.of("done")[0]["step"] == 6
+
+
+def test_a_python_bug_in_a_step_is_not_taken_for_a_gpu_failure(tmp_path, monkeypatch):
+    _failing_from(monkeypatch, 1, RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+    data = texture_folder(tmp_path / "textures")
+    with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
+        train(tiny("spatial-dcgan", data, tmp_path / "runs", steps=3), Events())
+
+
+def test_mixed_precision_that_overflows_goes_on_in_float32_with_a_note(tmp_path, monkeypatch):
+    # bf16 autocast on the CPU stands in for a GPU's; one step's losses come back infinite
+    # while the weights stay whole (as when a bf16 activation overflows).
+    import trainer.session
+
+    monkeypatch.setattr(trainer.session, "pick_amp", lambda mode, device: torch.bfloat16)
+    real = trainer.loop.train_step
+
+    def overflow_once(s):
+        out = real(s)
+        return {k: v * float("inf") for k, v in out.items()} if s.step == 3 else out
+
+    monkeypatch.setattr(trainer.loop, "train_step", overflow_once)
+    data = texture_folder(tmp_path / "textures")
+    events = Events()
+    train(tiny("spatial-dcgan", data, tmp_path / "runs", steps=6), events)
+    (note,) = events.of("note")
+    assert note["step"] == 3 and note["message"].startswith("mixed precision (bf16) overflowed at step 3; training goes on in float32")
+    assert events.of("done")[0]["step"] == 6 and not [w for w in events.of("warning") if "diverged" in w["message"]]
+    losses = [e["losses"] for e in events.of("step") if e["step"] == 3][0]
+    assert all(v is None for v in losses.values())  # the window's losses, dropped
+
+
+@pytest.mark.parametrize("seam, health, says", [
+    (1.1, {"healthy": True, "problems": []}, "tiles with no seam (seam score 1.1)"),
+    (2808.0, {"healthy": True, "problems": []}, "its seam score reads 2808 (about 1 means no visible seam)"),
+    (1.0, {"healthy": False, "problems": ["mode collapse at step 30: ..."]}, "its seam score reads 1 "),
+    (1.0, None, "tiles with no seam"),  # a checkpoint from before the health check
+])  # fmt: skip
+def test_the_cards_seam_sentence_follows_the_measured_score_and_the_health(seam, health, says):
+    from texgen.metadata import GeneratorInfo
+    from trainer.config import TrainConfig
+    from trainer.export import model_card
+
+    info = GeneratorInfo(name="m", kind="texture", channels=1, latent_kind="spatial", latent_size=8, native_height=32,
+                         native_width=32, pixels_per_cell=16, tileable=True, metrics={"seam_score": seam})  # fmt: skip
+    card = model_card(info, TrainConfig(data="x"), {"elapsed_s": 1.0, "device": "cpu", "health": health}, 1e-6)
+    assert says in card
+    assert ("tiles with no seam" in card) == ("tiles with no seam" in says)
+    row = next(line for line in card.splitlines() if line.startswith("| health |"))
+    assert ("NOT healthy" in row) == (health is not None and not health["healthy"])

@@ -68,6 +68,9 @@ class Generator:
     output_name: str = IMAGE_OUTPUT
     fixed_batch: int | None = None  # a graph exported with a fixed batch size runs that many at a time
     tiling: Tiling | None | bool = field(default=False, repr=False)  # False until probed (_tiled)
+    # Told (tiles done, tiles in the image) after each tile of an image run in tiles: an
+    # 8192 px image is 64 tiles and minutes on a CPU, so a caller can show it moving.
+    on_tile: Callable[[int, int], None] | None = field(default=None, repr=False)
 
     @property
     def device(self) -> str:
@@ -160,6 +163,7 @@ class Generator:
         ppc = self.info.pixels_per_cell
         core = core or max(PROBE_CORE, TILE_SIDE // ppc)
         out = None
+        tiles, done = -(-h // core) * -(-w // core), 0
         for y in range(0, h, core):
             for x in range(0, w, core):
                 if should_cancel is not None and should_cancel():
@@ -168,6 +172,9 @@ class Generator:
                 if out is None:
                     out = np.empty((tile.shape[0], h * ppc, w * ppc), tile.dtype)
                 out[:, y * ppc : y * ppc + tile.shape[1], x * ppc : x * ppc + tile.shape[2]] = tile
+                done += 1
+                if self.on_tile is not None:
+                    self.on_tile(done, tiles)
         return out
 
     def _tile(self, z: np.ndarray, labels: np.ndarray | None, y: int, x: int, core: int, tiling: Tiling) -> np.ndarray:

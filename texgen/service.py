@@ -11,6 +11,8 @@ renamed, so a cancelled, killed or failed batch leaves only whole files.
 
 from __future__ import annotations
 
+import contextlib
+
 import math
 import string
 import time
@@ -71,6 +73,7 @@ class Progress:
     seed: int | None
     files: list[Path] = field(default_factory=list)  # what this step wrote
     frame: int | None = None  # the interpolation frame written, when interpolating
+    tile: tuple[int, int] | None = None  # (tiles done, tiles) of the image being made, when in tiles
 
 
 @dataclass
@@ -360,7 +363,23 @@ def generate(
         result.notes.append(f"file name template {req.name_template!r} holds path separators, leading dots or characters "
                             f"a file system refuses; they are written as '_' or left out, so every file stays in "
                             f"{out_dir} (e.g. {first})")  # fmt: skip
+    made = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # the folders this run makes
     check_writable(out_dir)
+    try:
+        _write_all(req, jobs, planned, keys, position, out_dir, result, on_progress, should_cancel)
+    except BaseException:
+        if not result.files:  # nothing written: leave no empty folder behind (a cancel, a bad model)
+            for folder in made:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+        raise
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _write_all(req: GenerateRequest, jobs: list[_Job], planned, keys: list[int], position: dict[int, int], out_dir: Path,
+               result: GenerateResult, on_progress, should_cancel) -> None:
+    """generate()'s second half: every planned image, made and written, streaming."""
     swept = sweep_temp(out_dir)
     if swept:
         result.notes.append(f"removed {len(swept)} temporary files left by an interrupted run")
@@ -381,28 +400,39 @@ def generate(
                     todo.append(key)
             if on_progress and done:
                 on_progress(Progress(done, total, job.gen.info.name, None))
-        for key, s in _samples(job, req, todo, should_cancel):
-            names = _names(req, job, key, position[key])
-            files = export_image(
-                s.img,
-                kind=job.gen.info.kind,
-                preset=job.preset,
-                out_dir=out_dir,
-                fields=names,
-                template=template,
-                maps=job.maps,
-                normal_strength=req.normal_strength or normal_strength_for(job.gen.info.kind, job.size),
-                normal_convention=req.normal_convention,
-                byte_order=req.byte_order,
-                extend=job.extend,
-                wrap=s.tileable,
-                sidecar=_sidecar(job, req, names["seed"], s.t, names["index"]),
-            )
-            result.files += files
-            done += 1
-            if on_progress:
-                on_progress(Progress(done, total, job.gen.info.name, s.seed, files, names["frame"]))
+        # An image made in tiles says each tile (a progress with its `tile`), so it is seen moving.
+        made = 0
+        if on_progress is not None:
+            def tile_done(i: int, n: int, job=job, todo=todo) -> None:
+                key = todo[min(made, len(todo) - 1)]  # tiled images are made one at a time, in order
+                seed, frame = (None, key) if req.interpolate is not None else (key, None)
+                on_progress(Progress(done, total, job.gen.info.name, seed, frame=frame, tile=(i, n)))
+
+            job.gen.on_tile = tile_done
+        try:
+            for key, s in _samples(job, req, todo, should_cancel):
+                names = _names(req, job, key, position[key])
+                files = export_image(
+                    s.img,
+                    kind=job.gen.info.kind,
+                    preset=job.preset,
+                    out_dir=out_dir,
+                    fields=names,
+                    template=template,
+                    maps=job.maps,
+                    normal_strength=req.normal_strength or normal_strength_for(job.gen.info.kind, job.size),
+                    normal_convention=req.normal_convention,
+                    byte_order=req.byte_order,
+                    extend=job.extend,
+                    wrap=s.tileable,
+                    sidecar=_sidecar(job, req, names["seed"], s.t, names["index"]),
+                )
+                result.files += files
+                done += 1
+                made += 1
+                if on_progress:
+                    on_progress(Progress(done, total, job.gen.info.name, s.seed, files, names["frame"]))
+        finally:
+            job.gen.on_tile = None
         if should_cancel is not None and should_cancel():
             raise CancelledError()
-    result.seconds = time.perf_counter() - started
-    return result

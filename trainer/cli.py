@@ -18,7 +18,7 @@ the channel a front-end uses on Windows, where no signal reaches a console proce
      "config": {...}}                          the resolved TrainConfig as a dict
     {"event": "step", "step": int, "total_steps": int | null, "elapsed_s": float,
      "eta_s": float | null, "images_per_s": float,
-     "losses": {"d": float, "g": float, "wasserstein": float, "gp": float}}
+     "losses": {"d": float, "g": float, "wasserstein": float, "gp": float}}  (null: dropped, see note)
         at most one per `log_seconds` (default 1 s) and always for the first and last step;
         losses are means since the previous step event; "wasserstein" is present for wgan and
         wgan-gp, "gp" for wgan-gp; images_per_s counts real images through the critic
@@ -30,7 +30,8 @@ the channel a front-end uses on Windows, where no signal reaches a console proce
     {"event": "warning", "step": int, "message": str}   the run goes on, but the user should look
                                                        (flat images, exploding losses, saturated
                                                        or seed-independent output: trainer/health.py)
-    {"event": "note", "step": int, "message": str}      on_divergence=stop went back to that step
+    {"event": "note", "step": int, "message": str}      on_divergence=stop went back to that step,
+                                                       or mixed precision overflowed: float32 from there
     {"event": "done", "step": int, "run_dir": str, "onnx": str, "stopped_early": bool,
      "healthy": bool, "problems": [str, ...],           the exported model's last health check
      "best": {"step": int, "swd": float, "path": str}}  "best" only when an earlier evaluation
@@ -143,7 +144,7 @@ class _Bar:
             tqdm.write(f"run folder: {event['run_dir']}")
         elif kind == "step" and self.bar is not None:
             self.bar.update(event["step"] - self.bar.n)
-            self.bar.set_postfix({k: f"{v:.3g}" for k, v in event["losses"].items()}, refresh=False)
+            self.bar.set_postfix({k: "-" if v is None else f"{v:.3g}" for k, v in event["losses"].items()}, refresh=False)
         elif kind == "eval":
             shown = {k: v for k, v in event["metrics"].items() if k in ("swd", "memorisation_ratio", "seam_score")}
             tqdm.write(f"step {event['step']}: " + ", ".join(f"{k} {v:.3g}" for k, v in shown.items()))

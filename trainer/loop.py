@@ -206,12 +206,16 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
     # kept as checkpoints/best.pt (a GAN can read worse the longer it trains). Main rank only.
     best: dict[str, float] = dict(ckpt.get("best", {})) if ckpt else {}
 
+    latest_step = [int(ckpt["step"]) if ckpt is not None else None]  # the step latest.pt holds
+
     def checkpoint(metrics: dict[str, float] | None, elapsed: float, name: str = LATEST, health: dict | None = None) -> Path:
         state = session_state(s)  # collective: every rank gives its random streams
         path = run_dir / "checkpoints" / name
         if dist.main:
             save_checkpoint(path, cfg, state, data=data_facts, metrics=metrics or {}, best=best,
                             elapsed_s=elapsed, device=_device_name(device, dist), health=health)  # fmt: skip
+            if name == LATEST:
+                latest_step[0] = s.step
             emit({"event": "checkpoint", "step": s.step, "path": str(path)})
         return path
 
@@ -241,7 +245,14 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
             emit({"event": "warning", "step": s.step, "message": message})
 
     while True:
-        losses = train_step(s)
+        try:
+            losses = train_step(s)
+        except torch.OutOfMemoryError:
+            raise TexgenError(*_out_of_memory(cfg, s.step + 1, device)) from None
+        except RuntimeError as exc:
+            if not gpu_failed(exc):
+                raise
+            raise TexgenError(*_gpu_lost(exc, s.step + 1, run_dir, latest_step[0])) from None
         for k, v in losses.items():
             sums[k] = sums[k] + v if k in sums else v
         now = time.perf_counter()
@@ -267,12 +278,23 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
             n = s.step - last_log_step
             avg = {k: float(v) / n for k, v in zip(sums, torch.stack(list(sums.values())).tolist())}
             finite = all(np.isfinite(list(avg.values())))
-            if not finite and snapshot is None:
+            if s.amp_dtype is not None and not dist.active and (not finite or _scale_collapsed(s)) and _weights_finite(s):
+                # Mixed precision overflowed (a non-finite loss in bf16, or fp16's loss scale
+                # driven to nothing) while the weights are still whole: go on in float32.
+                message = (f"mixed precision ({'fp16' if s.amp_dtype == torch.float16 else 'bf16'}) overflowed at step "
+                           f"{s.step}; training goes on in float32 (--set amp=off starts a run so)")  # fmt: skip
+                s.amp_dtype, s.scaler_g, s.scaler_d = None, None, None
+                _stderr("note: " + message)
+                emit({"event": "note", "step": s.step, "message": message})
+                avg = {k: (v if np.isfinite(v) else None) for k, v in avg.items()}
+                finite = None  # this window's losses tell nothing of the float32 run
+            if finite is False and snapshot is None:
                 raise TexgenError(
                     f"training diverged: a loss is not finite at step {s.step} ({avg})",
                     "lower the learning rates (--set lr_g=... lr_d=...) or use a wgan-gp preset",
                 )
-            problem = watch.check(avg, s.step) if finite else f"training diverged at step {s.step}: a loss is not finite"
+            problem = (watch.check(avg, s.step) if finite else None if finite is None
+                       else f"training diverged at step {s.step}: a loss is not finite")  # fmt: skip
             if problem is None and (now - last_snapshot_t >= SNAPSHOT_SECONDS or s.step == start_step + 1):
                 found = _output_problems(samples.generate(health_z, health_labels), s.step)
                 problem = found[0] if found else None
@@ -372,6 +394,63 @@ FLAT_STD = 0.01  # per-image standard deviation (images in [-1, 1]) below which 
 def flat_samples(images: np.ndarray) -> bool:
     """True when every image of an NCHW batch is flat: the generator has collapsed."""
     return bool(np.all(images.reshape(len(images), -1).std(axis=1) < FLAT_STD))
+
+
+# A CUDA failure that ends the process's use of the GPU (lost device, launch failure, a
+# library's internal error), as torch words it; a Python bug's RuntimeError is left alone.
+GPU_FAILURES = ("CUDA error", "CUDA driver", "cuDNN error", "CUDNN_STATUS", "CUBLAS_STATUS", "device-side assert",
+                "NCCL error", "an illegal memory access")  # fmt: skip
+
+
+def gpu_failed(exc: BaseException) -> bool:
+    return any(words in str(exc) for words in GPU_FAILURES)
+
+
+def gpu_memory(device: torch.device) -> tuple[int, int]:
+    """(peak bytes this process allocated, the GPU's total); (0, 0) off CUDA."""
+    if device.type != "cuda":
+        return 0, 0
+    return torch.cuda.max_memory_allocated(device), torch.cuda.get_device_properties(device).total_memory
+
+
+def batch_that_fits(batch: int, peak: int, total: int) -> int:
+    """A batch under `batch` estimated to fit: memory grows about in proportion to the batch,
+    so the failed one's peak scaled to 80 % of the card, a power of two, at most half."""
+    fit = int(batch * 0.8 * total / peak) if peak and total else batch // 2
+    fit = max(1, min(fit, batch // 2))
+    return 1 << (fit.bit_length() - 1)
+
+
+def _out_of_memory(cfg: TrainConfig, step: int, device: torch.device) -> tuple[str, str]:
+    peak, total = gpu_memory(device)
+    used = f" (this process's peak {peak / 2**30:.1f} of {total / 2**30:.1f} GiB)" if total else ""
+    if cfg.batch <= 1:
+        return (f"the GPU ran out of memory at step {step} with a batch of 1{used}",
+                "use a smaller --crop or narrower networks (--set g_width=16 --set d_width=16), or train on the CPU")
+    fit = batch_that_fits(cfg.batch, peak, total)
+    return (f"the GPU ran out of memory at step {step} with a batch of {cfg.batch}{used}",
+            f"train with --batch {fit} (estimated to fit), a smaller --crop, or narrower networks")
+
+
+def _gpu_lost(exc: BaseException, step: int, run_dir: Path, saved: int | None) -> tuple[str, str]:
+    what = str(exc).strip().splitlines()[0][:200]
+    if saved is None:
+        return (f"the GPU failed at step {step} ({what}); no checkpoint had been written yet",
+                "start the run again (set --set checkpoint_every=N to keep one every N steps)")
+    return (f"the GPU failed at step {step} ({what}); the checkpoint of step {saved} "
+            f"({run_dir / 'checkpoints' / LATEST}) is whole",
+            f"continue it once the GPU is back: texgen train --resume {run_dir}")
+
+
+MIN_LOSS_SCALE = 1.0  # fp16: GradScaler starts at 65536; below 1, sixteen halvings in a row: it persists
+
+
+def _scale_collapsed(s: Session) -> bool:
+    return any(sc is not None and sc.get_scale() < MIN_LOSS_SCALE for sc in (s.scaler_g, s.scaler_d))
+
+
+def _weights_finite(s: Session) -> bool:
+    return all(bool(torch.isfinite(p).all()) for net in (s.G, s.D) for p in net.parameters())
 
 
 def _output_problems(images: np.ndarray, step: int) -> list[str]:

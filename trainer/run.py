@@ -152,8 +152,9 @@ def plot_stats(stats: list[dict[str, Any]], path: Path) -> Path | None:
     fig.subplots_adjust(left=0.1, right=0.9, top=0.96, bottom=0.16 / panels, hspace=0.4)  # not tight_layout: 0.5 s
     ax = axes[0][0]
     for key in loss_keys:
-        pts = [(r["step"], r["losses"][key]) for r in stats if key in r.get("losses", {})]
-        ax.plot(*zip(*pts), label=key, linewidth=1)
+        pts = [(r["step"], r["losses"][key]) for r in stats if r.get("losses", {}).get(key) is not None]
+        if pts:  # a window's losses are null where mixed precision overflowed (trainer/loop.py)
+            ax.plot(*zip(*pts), label=key, linewidth=1)
     ax.set_xlabel("generator step")
     ax.set_ylabel("loss")
     ax.legend(loc="best", fontsize="small")

@@ -114,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     def on_progress(p: Progress) -> None:
         nonlocal bar
         if mode == "json":
-            print(json.dumps({"event": "progress", "done": p.done, "total": p.total, "model": p.model, "seed": p.seed, "frame": p.frame, "files": [str(f) for f in p.files]}), flush=True)
+            print(json.dumps({"event": "progress", "done": p.done, "total": p.total, "model": p.model, "seed": p.seed, "frame": p.frame, "files": [str(f) for f in p.files],
+                              **({"tile": list(p.tile)} if p.tile else {})}), flush=True)
         elif mode == "bar":
             if bar is None:
                 from tqdm import tqdm  # noqa: PLC0415
@@ -122,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
                 bar = tqdm(total=p.total, unit="img", file=sys.stderr, dynamic_ncols=True)
             bar.n = p.done
             where = f" frame {p.frame}" if p.frame is not None else f" seed {p.seed}" if p.seed is not None else ""
-            bar.set_postfix_str(p.model + where, refresh=True)
+            tile = f" tile {p.tile[0]}/{p.tile[1]}" if p.tile else ""
+            bar.set_postfix_str(p.model + where + tile, refresh=True)
 
     try:
         result = generate(req, on_progress=on_progress)

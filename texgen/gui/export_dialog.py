@@ -359,6 +359,9 @@ class ExportDialog(QDialog):
     def _progress(self, p: Progress) -> None:
         self.progress.setMaximum(p.total)
         self.progress.setValue(p.done)
+        if p.tile:  # a big image made in tiles: say it moves
+            what = f"frame {p.frame}" if p.frame is not None else f"seed {p.seed}"
+            self.status.setText(f"{p.model} {what}: tile {p.tile[0]} of {p.tile[1]}")
 
     def _finish(self) -> None:
         self.worker = None
