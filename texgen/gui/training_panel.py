@@ -118,6 +118,12 @@ class TrainingPanel(QWidget):
                                     "your library beside the run's final model, to compare the two")
         self.best_button.clicked.connect(self.add_best)
         self.best_button.hide()
+        # Offered when the GPU ran out of memory: the trainer names a batch estimated to fit.
+        self.retry_button = QPushButton()
+        self.retry_button.setToolTip("Set batch= in the form's Settings to the batch the trainer estimated to fit, and start again")
+        self.retry_button.clicked.connect(self.retry_with_smaller_batch)
+        self.retry_button.hide()
+        self.retry_batch: int | None = None
         # The trainer's loss names, as a reader of the chart knows the two networks.
         self.loss_chart = Chart("Losses", labels={"d": "critic", "g": "generator", "wasserstein": "Wasserstein", "gp": "penalty"})
         # SWD (tens to hundreds) on its own axis; the two ratios (about 1, read differently)
@@ -144,6 +150,7 @@ class TrainingPanel(QWidget):
         right.addWidget(self.progress)
         right.addWidget(self.status)
         right.addWidget(self.best_button, 0, Qt.AlignmentFlag.AlignLeft)
+        right.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignLeft)
         right.addLayout(charts, 3)
         right.addWidget(self.checks)
         right.addWidget(QLabel("Latest samples"))
@@ -190,6 +197,7 @@ class TrainingPanel(QWidget):
             self.form.save()
         self.outcome, self.installed, self.best = None, None, None
         self.best_button.hide()
+        self.retry_button.hide()
         self.total_steps, self.minutes = None, None
         self.warning = ""
         self.loss_chart.clear()
@@ -332,6 +340,11 @@ class TrainingPanel(QWidget):
         elif outcome == "error":
             self.progress.setFormat("failed")
             self._show_problem(message)
+            fits = re.search(r"--batch (\d+) \(estimated to fit\)", message)
+            if fits:  # out of GPU memory: offer the batch the trainer estimated
+                self.retry_batch = int(fits.group(1))
+                self.retry_button.setText(f"Train again with batch {self.retry_batch}")
+                self.retry_button.show()
         elif outcome == "killed":  # asked for: not a failure, but nothing was exported
             self.progress.setFormat("killed")
             where = f" in {message}" if message else ""
@@ -396,6 +409,14 @@ class TrainingPanel(QWidget):
                          f"{self.installed.stem if self.installed else 'the final model'}: compare the two.")
         self.model_added.emit(str(added))
         self.message.emit(f"new model {added.stem} added to the library")
+
+    def retry_with_smaller_batch(self) -> None:
+        """The form's settings with batch= the offered batch (any other batch= replaced), then Start."""
+        if self.retry_batch is None or self.running:
+            return
+        kept = [pair for pair in self.form.overrides.text().split() if not pair.startswith("batch=")]
+        self.form.overrides.setText(" ".join([*kept, f"batch={self.retry_batch}"]))
+        self.start()
 
     def _show_problem(self, message: str) -> None:
         self.status.setText(message)
