@@ -194,3 +194,23 @@ def test_the_cards_seam_sentence_follows_the_measured_score_and_the_health(seam,
     assert ("tiles with no seam" in card) == ("tiles with no seam" in says)
     row = next(line for line in card.splitlines() if line.startswith("| health |"))
     assert ("NOT healthy" in row) == (health is not None and not health["healthy"])
+
+
+@pytest.mark.parametrize("checkpoint_every", [0, 1])
+def test_a_non_finite_loss_before_any_checkpoint_leaves_no_folder_that_looks_resumable(tmp_path, monkeypatch, checkpoint_every):
+    real = trainer.loop.train_step
+
+    def nan_at_two(s):
+        out = real(s)
+        return {k: v * float("nan") for k, v in out.items()} if s.step == 2 else out
+
+    monkeypatch.setattr(trainer.loop, "train_step", nan_at_two)
+    data = texture_folder(tmp_path / "textures")
+    cfg = tiny("spatial-dcgan", data, tmp_path / "runs", steps=6, checkpoint_every=checkpoint_every)
+    with pytest.raises(TexgenError, match="a loss is not finite at step 2") as info:
+        train(cfg, Events())
+    runs = list((tmp_path / "runs").iterdir())
+    if checkpoint_every:  # step 1's checkpoint is whole: the folder stays, to resume or look at
+        assert len(runs) == 1 and (runs[0] / "checkpoints" / "latest.pt").is_file()
+    else:
+        assert runs == [] and "no checkpoint had been written, so its run folder" in str(info.value)

@@ -289,8 +289,14 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
                 avg = {k: (v if np.isfinite(v) else None) for k, v in avg.items()}
                 finite = None  # this window's losses tell nothing of the float32 run
             if finite is False and snapshot is None:
+                gone = ""
+                if latest_step[0] is None and ckpt is None:  # nothing in it to resume: no folder that looks resumable
+                    import shutil
+
+                    shutil.rmtree(run_dir, ignore_errors=True)
+                    gone = f"; no checkpoint had been written, so its run folder {run_dir.name} was removed"
                 raise TexgenError(
-                    f"training diverged: a loss is not finite at step {s.step} ({avg})",
+                    f"training diverged: a loss is not finite at step {s.step} ({avg}){gone}",
                     "lower the learning rates (--set lr_g=... lr_d=...) or use a wgan-gp preset",
                 )
             problem = (watch.check(avg, s.step) if finite else None if finite is None
