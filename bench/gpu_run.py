@@ -121,11 +121,16 @@ class Mode:
     course_steps: int | None
     course_minutes: float  # the course's schedule stops there; the whole is then extrapolated
     after_training_s: float  # kept back from training: the runs' start and export, quality, sheet
+    least_train_minutes: float = 1.5  # the stages before training are cut to leave this much
+
+    @property
+    def stage_limits(self) -> dict[str, float]:
+        return {"tests": self.test_timeout, "speed": self.speed_timeout, "course": self.course_timeout}
 
 
 def modes(smoke: bool, budget: float | None, train_minutes: float | None) -> Mode:
     if smoke:
-        m = Mode(True, "cpu", 280, 0.1, 2, 32, 32, 256, 120, 90, 60, 3, 0.5, 90)
+        m = Mode(True, "cpu", 280, 0.1, 2, 32, 32, 256, 120, 90, 60, 3, 0.5, 90, 0.05)
     else:
         m = Mode(False, "cuda", 480, 3.0, 10_000_000, 512, 512, 512, 150, 120, 120, None, 1.0, 170)
     if budget:
@@ -407,16 +412,21 @@ def train_all(work: Path, data: Path, mode: Mode, minutes: float, recipes: list[
         procs[name] = (r, subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True), log)
     print(f"training {len(procs)} recipes at once for {minutes:.2f} min each", flush=True)
     deadline = time.monotonic() + minutes * 60 + 120  # start, final evaluation and export
-    shipped = shipped_eval()  # the shipped files and the baselines, measured meanwhile on the CPU cores
-    results = {}
-    for name, (r, proc, log) in procs.items():
-        try:
-            proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        results[name] = _run_result(work / f"train-{name}.log", proc.returncode, r)
+    try:
+        shipped = shipped_eval()  # the shipped files and the baselines, measured meanwhile on the CPU cores
+        results = {}
+        for name, (r, proc, log) in procs.items():
+            try:
+                proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+            results[name] = _run_result(work / f"train-{name}.log", proc.returncode, r)
+    finally:  # never leave a trainer on the GPU, whatever failed here
+        for _, proc, _ in procs.values():
+            if proc.poll() is None:
+                proc.kill()
     return {"runs": results, "shipped": shipped}
 
 
@@ -489,11 +499,11 @@ def beats(new: dict, old: dict) -> bool:
     return all(new[k] is not None and old[k] is not None and new[k] < old[k] for k in keys)
 
 
-def export_winner(run: dict, name: str, out: Path) -> str:
+def export_winner(run: dict, name: str, out: Path, timeout: float = 180) -> str:
     """The run's generator as OUT/NAME.onnx (named, described) with its card OUT/NAME.md."""
     dest = out / f"{name}.onnx"
     proc = child(["-m", "texgen", "export", run["run_dir"], "--out", str(dest), "--name", name,
-                  "--description", DESCRIBE[name]], 180)  # fmt: skip
+                  "--description", DESCRIBE[name]], timeout)  # fmt: skip
     if proc.returncode:
         raise RuntimeError(f"export of {name} failed: {proc.stderr.strip()[-500:]}")
     return str(dest)
@@ -520,16 +530,27 @@ def job(ns) -> int:
 
     rd["versions"] = report.stage("info", json_child, "info", common, 120, work)
     if not mode.smoke and not (rd["versions"] or {}).get("cuda_available"):
-        rd["verdict"] = "no CUDA device: nothing was trained (run with --smoke on a machine without a GPU)"
+        rd["verdict"] = ("the info stage failed (see stages.info): nothing was run" if rd["versions"] is None else
+                         "no CUDA device: nothing was trained (run with --smoke on a machine without a GPU)")  # fmt: skip
         report.save()
         print(rd["verdict"], file=sys.stderr)
         return 1
     data = report.stage("data", prepare_data, work, Path(ns.data) if ns.data else None)
+
+    def before_training(limit: float) -> float:
+        """A stage's limit, cut so that training keeps its least minutes (job 1 lost them)."""
+        return min(limit, left() - mode.after_training_s - 60 * mode.least_train_minutes)
+
+    for name in ("tests", "speed", "course"):
+        if name not in skip and before_training(mode.stage_limits[name]) < 15:
+            skip.add(name)  # said in the report as skipped; the budget, not the user, left it out
+            rd.setdefault("budget_skipped", []).append(name)
+    mode.test_timeout = before_training(mode.test_timeout)
     rd["tests"] = report.stage("tests", run_tests, work, mode)
-    rd["speed"] = report.stage("speed", json_child, "speed", common, mode.speed_timeout, work)
+    rd["speed"] = report.stage("speed", json_child, "speed", common, before_training(mode.speed_timeout), work)
     course = common + ["--course-minutes", str(mode.course_minutes)]
     course += ["--course-steps", str(mode.course_steps)] if mode.course_steps else []
-    rd["course"] = report.stage("course", json_child, "course", course, mode.course_timeout, work)
+    rd["course"] = report.stage("course", json_child, "course", course, before_training(mode.course_timeout), work)
     if data is None:
         rd["verdict"] = "no training data: see stages.data"
         report.save()
@@ -553,10 +574,10 @@ def job(ns) -> int:
 
     new_jobs = {f"new {k}": (r["model"], r["onnx"]) for k, r in trained["runs"].items() if r.get("onnx")}
     figures = report.stage("quality", evaluate, new_jobs, data, mode, work, max(2, min(12, cpus)),
-                           max(30, left() - 30), "new", max(1, min(4, cpus // max(1, len(new_jobs))))) or {}  # fmt: skip
+                           max(30, left() - 90), "new", max(1, min(4, cpus // max(1, len(new_jobs))))) or {}  # fmt: skip
     figures.update(trained["shipped"])
     rd["baselines"] = {k.split(" ", 1)[1]: v for k, v in figures.items() if k.startswith("baselines ")}
-    report.stage("choose", choose, rd, trained["runs"], figures, out, work, mode)
+    report.stage("choose", choose, rd, trained["runs"], figures, out, work, mode, max(30, min(180, left() - 30)))
     pairs = {m: [str(ROOT / "assets" / "models" / f"{m}.onnx")] + ([v["best_onnx"]] if v.get("best_onnx") else [])
              for m, v in rd.get("models", {}).items() if m in DESCRIBE and (ROOT / "assets" / "models" / f"{m}.onnx").is_file()}  # fmt: skip
     if pairs:
@@ -576,7 +597,7 @@ def job(ns) -> int:
     return 1 if failed else 0
 
 
-def choose(rd: dict, runs: dict, figures: dict, out: Path, work: Path, mode: Mode) -> None:
+def choose(rd: dict, runs: dict, figures: dict, out: Path, work: Path, mode: Mode, export_timeout: float = 180) -> None:
     """Per model: every variant's figures, the best one (lowest mean SWD), whether it beats the
     shipped file (lower mean SWD and lower mean coherence distance over the crop sizes, against
     the same real crops), and, if it does, its files in OUT. The contact sheet is for the eye:
@@ -614,7 +635,7 @@ def choose(rd: dict, runs: dict, figures: dict, out: Path, work: Path, mode: Mod
 
     def export(name: str) -> None:
         try:
-            path = export_winner(winners[name], name, dest)
+            path = export_winner(winners[name], name, dest, export_timeout)
         except Exception as e:  # noqa: BLE001 - one model's failed export is reported, the others go on
             models[name]["export_error"] = f"{type(e).__name__}: {e}"
             return

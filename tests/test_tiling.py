@@ -120,7 +120,7 @@ def test_big_images_are_made_one_at_a_time_whatever_the_batch_size(models, small
     gen = load_generator(models.spatial_rgb, device="cpu")
     calls = []
     real = gen.run
-    gen.run = lambda z, labels=None, should_cancel=None: calls.append(len(z)) or real(z, labels, should_cancel)
+    gen.run = lambda z, labels=None, should_cancel=None, on_tile=None: calls.append(len(z)) or real(z, labels, should_cancel, on_tile)
     assert gen.runs_in_tiles(128, 128) and not gen.runs_in_tiles(64, 64)
     assert len(list(sample(gen, [1, 2, 3], size=(128, 128), batch_size=16))) == 3 and calls == [1, 1, 1]
     calls.clear()
@@ -178,4 +178,3 @@ def test_an_image_made_in_tiles_reports_each_tile_through_generate(models, small
     tiles = [(p.seed, p.tile) for p in seen if p.tile]
     assert tiles == [(seed, (i, 63)) for seed in (3, 4) for i in range(1, 64)]
     assert [(p.done, p.seed) for p in seen if not p.tile] == [(1, 3), (2, 4)]
-    assert gen.on_tile is None  # the hook is the job's only

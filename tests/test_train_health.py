@@ -58,9 +58,10 @@ def test_a_run_at_learning_rate_ten_warns_of_divergence_and_its_card_claims_no_s
 
 
 @pytest.mark.slow
-def test_a_run_that_breaks_at_its_first_step_with_on_divergence_stop_keeps_nothing_and_says_so(tmp_path):
+def test_a_run_that_breaks_in_its_first_steps_with_on_divergence_stop_keeps_nothing_and_says_so(tmp_path):
     data = texture_folder(tmp_path / "textures")
-    cfg = tiny("spatial-dcgan", data, tmp_path / "runs", steps=12, lr_g=10.0, lr_d=10.0, on_divergence="stop")
+    cfg = tiny("spatial-dcgan", data, tmp_path / "runs", steps=12, lr_g=10.0, lr_d=10.0, crop=32, batch=4,
+               upsamples=4, latent_size=32, n_critic=1, on_divergence="stop")  # fmt: skip
     with pytest.raises(TexgenError, match="before any step was found healthy: no model was exported"):
         train(cfg, Events())
     assert list((tmp_path / "runs").iterdir()) == []  # no folder that looks resumable
@@ -68,11 +69,12 @@ def test_a_run_that_breaks_at_its_first_step_with_on_divergence_stop_keeps_nothi
 
 def test_on_divergence_stop_goes_back_to_the_last_healthy_step_and_exports_it(tmp_path, monkeypatch):
     # The outputs are judged broken from step 5 on (a stand-in for a real blow-up, whose step
-    # no seed pins down); every logged step is checked and kept while healthy.
+    # no seed pins down); every logged step is checked (no warm-up) and kept while healthy.
     real = trainer.loop.output_problems
     monkeypatch.setattr(trainer.loop, "output_problems",
                         lambda images, step: real(images, step) + (["the generator's output is saturated at step %d" % step] if step >= 5 else []))  # fmt: skip
-    monkeypatch.setattr(trainer.loop, "SNAPSHOT_SECONDS", 0.0)
+    monkeypatch.setattr(trainer.loop, "HEALTH_SECONDS", 0.0)
+    monkeypatch.setattr(trainer.loop, "HEALTH_WARMUP", 1)
     data = texture_folder(tmp_path / "textures")
     cfg = tiny("spatial-dcgan", data, tmp_path / "runs", steps=20, on_divergence="stop")
     events = Events()
@@ -119,7 +121,7 @@ def test_a_batch_that_fits_is_estimated_from_the_failed_steps_peak():
 
 
 def test_cuda_out_of_memory_is_one_line_naming_a_batch_that_fits(tmp_path, monkeypatch):
-    _failing_from(monkeypatch, 2, torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    _failing_from(monkeypatch, 2, torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     monkeypatch.setattr(trainer.loop, "gpu_memory", lambda device: (6 * 2**30, 8 * 2**30))
     data = texture_folder(tmp_path / "textures")
     with pytest.raises(TexgenError) as info:

@@ -68,9 +68,6 @@ class Generator:
     output_name: str = IMAGE_OUTPUT
     fixed_batch: int | None = None  # a graph exported with a fixed batch size runs that many at a time
     tiling: Tiling | None | bool = field(default=False, repr=False)  # False until probed (_tiled)
-    # Told (tiles done, tiles in the image) after each tile of an image run in tiles: an
-    # 8192 px image is 64 tiles and minutes on a CPU, so a caller can show it moving.
-    on_tile: Callable[[int, int], None] | None = field(default=None, repr=False)
 
     @property
     def device(self) -> str:
@@ -89,7 +86,8 @@ class Generator:
         return (info.latent_size, -(-height // ppc), -(-width // ppc))
 
     def run(self, z: np.ndarray, labels: np.ndarray | None = None,
-            should_cancel: Callable[[], bool] | None = None) -> np.ndarray | None:
+            should_cancel: Callable[[], bool] | None = None,
+            on_tile: Callable[[int, int], None] | None = None) -> np.ndarray | None:
         """Run the graph on a batch of latents: NCHW float32, nominally in [-1, 1].
 
         An image never depends on its batch. onnxruntime's CPU kernels give a batch of one
@@ -106,12 +104,14 @@ class Generator:
         would take 50 GB), its float outputs equal bit for bit. Each output pixel sees
         only nearby latents, so the tiles' pixels are the whole run's, to about 1e-6 (onnxruntime's
         kernels round differently at other grid sizes; on a GPU with TF32, more). Up to TILE_PIXELS
-        whole runs are faster.
+        whole runs are faster. `on_tile(done, tiles)` is told after each tile (an 8192 px image is
+        64 tiles and minutes on a CPU: a caller can show it moving).
         """
         if self._tiled(z):  # asked between tiles whether to go on: None once `should_cancel` is true
             out = None
             for i in range(len(z)):
-                image = self._run_tiled(z[i : i + 1], None if labels is None else labels[i : i + 1], should_cancel=should_cancel)
+                image = self._run_tiled(z[i : i + 1], None if labels is None else labels[i : i + 1], should_cancel=should_cancel,
+                                        on_tile=on_tile)
                 if image is None:
                     return None
                 if out is None:
@@ -155,7 +155,8 @@ class Generator:
         return self.tiling is not None
 
     def _run_tiled(self, z: np.ndarray, labels: np.ndarray | None, core: int | None = None,
-                   should_cancel: Callable[[], bool] | None = None) -> np.ndarray | None:
+                   should_cancel: Callable[[], bool] | None = None,
+                   on_tile: Callable[[int, int], None] | None = None) -> np.ndarray | None:
         """One image (z: 1 x Z x H x W) assembled from tiles of `core` x `core` cells (TILE_SIDE
         pixels by default); None when `should_cancel` turns true between two tiles (an 8192 px
         image is 64 tiles, minutes on a CPU)."""
@@ -173,8 +174,8 @@ class Generator:
                     out = np.empty((tile.shape[0], h * ppc, w * ppc), tile.dtype)
                 out[:, y * ppc : y * ppc + tile.shape[1], x * ppc : x * ppc + tile.shape[2]] = tile
                 done += 1
-                if self.on_tile is not None:
-                    self.on_tile(done, tiles)
+                if on_tile is not None:
+                    on_tile(done, tiles)
         return out
 
     def _tile(self, z: np.ndarray, labels: np.ndarray | None, y: int, x: int, core: int, tiling: Tiling) -> np.ndarray:

@@ -101,9 +101,9 @@ def _finish(img: np.ndarray, gen: Generator, size: tuple[int, int], seamless: bo
     return resize(img, *size, wrap=tileable), tileable
 
 
-def _run(gen: Generator, z: np.ndarray, labels: np.ndarray | None, should_cancel=None) -> np.ndarray | None:
+def _run(gen: Generator, z: np.ndarray, labels: np.ndarray | None, should_cancel=None, on_tile=None) -> np.ndarray | None:
     try:
-        return gen.run(z, labels, should_cancel)
+        return gen.run(z, labels, should_cancel, on_tile)
     except Exception as exc:
         raise ModelError(
             f"model {gen.info.name!r} failed to run on latents of shape {list(z.shape)} ({str(exc).splitlines()[0][:200]})",
@@ -120,8 +120,10 @@ def sample(
     seamless: bool = True,
     batch_size: int = 16,
     should_cancel: Callable[[], bool] | None = None,
+    on_tile: Callable[[int, int], None] | None = None,
 ) -> Iterator[Sample]:
-    """Generate one image per seed, lazily, in batches of `batch_size`."""
+    """Generate one image per seed, lazily, in batches of `batch_size`; `on_tile(done, tiles)`
+    hears each tile of an image made in tiles."""
     # 1. Check the request before any work.
     size = check_size(gen, size)
     index = resolve_label(gen, label)
@@ -139,7 +141,7 @@ def sample(
         z = np.stack([latent_for_seed(s, shape) for s in chunk])
         labels = None if index is None else np.full(len(chunk), index, np.int64)
         # 3. Run, 4. post-process, 5. hand out one by one.
-        raw = _run(gen, z, labels, should_cancel)
+        raw = _run(gen, z, labels, should_cancel, on_tile)
         if raw is None:  # cancelled between the tiles of a big image
             return
         images = _to_images(raw, chunk, gen)
@@ -157,6 +159,7 @@ def interpolate(
     size: tuple[int, int] | None = None,
     label: str | int | None = None,
     seamless: bool = True,
+    on_tile: Callable[[int, int], None] | None = None,
 ) -> list[Sample]:
     """Images along the spherical path between two seeds' latents, at positions `ts` in [0, 1]."""
     size = check_size(gen, size)
@@ -173,7 +176,7 @@ def interpolate(
     step = 1 if gen.runs_in_tiles(*size) else len(ts)  # big frames one at a time, each finished at once
     out = []
     for i in range(0, len(ts), step):
-        raw = _run(gen, z[i : i + step], None if labels is None else labels[i : i + step])
+        raw = _run(gen, z[i : i + step], None if labels is None else labels[i : i + step], on_tile=on_tile)
         for t, img in zip(ts[i : i + step], _to_images(raw, [seed_a] * len(ts[i : i + step]), gen)):
             img, tileable = _finish(img, gen, size, seamless)
             out.append(Sample(None, img, index, class_name, tileable, t))

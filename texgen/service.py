@@ -300,12 +300,12 @@ def _keys(req: GenerateRequest) -> list[int]:
     return list(range(req.frames))
 
 
-def _samples(job: _Job, req: GenerateRequest, keys: list[int], should_cancel) -> Iterator[tuple[int, Sample]]:
+def _samples(job: _Job, req: GenerateRequest, keys: list[int], should_cancel, on_tile=None) -> Iterator[tuple[int, Sample]]:
     """(key, sample) for each key: one image per seed, or the interpolation frames, in batches."""
     if req.interpolate is None:
         samples = sample(
             job.gen, keys, size=job.gen_size, label=job.label, seamless=req.seamless,
-            batch_size=req.batch_size, should_cancel=should_cancel,
+            batch_size=req.batch_size, should_cancel=should_cancel, on_tile=on_tile,
         )  # fmt: skip
         yield from ((s.seed, s) for s in samples)
         return
@@ -318,7 +318,7 @@ def _samples(job: _Job, req: GenerateRequest, keys: list[int], should_cancel) ->
         chunk = keys[start : start + step]
         frames = interpolate(
             job.gen, *req.interpolate, [ts[k] for k in chunk], size=job.gen_size, label=job.label,
-            seamless=req.seamless,
+            seamless=req.seamless, on_tile=on_tile,
         )  # fmt: skip
         yield from zip(chunk, frames)
 
@@ -364,8 +364,8 @@ def generate(
                             f"a file system refuses; they are written as '_' or left out, so every file stays in "
                             f"{out_dir} (e.g. {first})")  # fmt: skip
     made = [p for p in (out_dir, *out_dir.parents) if not p.exists()]  # the folders this run makes
-    check_writable(out_dir)
     try:
+        check_writable(out_dir)
         _write_all(req, jobs, planned, keys, position, out_dir, result, on_progress, should_cancel)
     except BaseException:
         if not result.files:  # nothing written: leave no empty folder behind (a cancel, a bad model)
@@ -402,37 +402,33 @@ def _write_all(req: GenerateRequest, jobs: list[_Job], planned, keys: list[int],
                 on_progress(Progress(done, total, job.gen.info.name, None))
         # An image made in tiles says each tile (a progress with its `tile`), so it is seen moving.
         made = 0
-        if on_progress is not None:
-            def tile_done(i: int, n: int, job=job, todo=todo) -> None:
-                key = todo[min(made, len(todo) - 1)]  # tiled images are made one at a time, in order
-                seed, frame = (None, key) if req.interpolate is not None else (key, None)
-                on_progress(Progress(done, total, job.gen.info.name, seed, frame=frame, tile=(i, n)))
 
-            job.gen.on_tile = tile_done
-        try:
-            for key, s in _samples(job, req, todo, should_cancel):
-                names = _names(req, job, key, position[key])
-                files = export_image(
-                    s.img,
-                    kind=job.gen.info.kind,
-                    preset=job.preset,
-                    out_dir=out_dir,
-                    fields=names,
-                    template=template,
-                    maps=job.maps,
-                    normal_strength=req.normal_strength or normal_strength_for(job.gen.info.kind, job.size),
-                    normal_convention=req.normal_convention,
-                    byte_order=req.byte_order,
-                    extend=job.extend,
-                    wrap=s.tileable,
-                    sidecar=_sidecar(job, req, names["seed"], s.t, names["index"]),
-                )
-                result.files += files
-                done += 1
-                made += 1
-                if on_progress:
-                    on_progress(Progress(done, total, job.gen.info.name, s.seed, files, names["frame"]))
-        finally:
-            job.gen.on_tile = None
+        def tile_done(i: int, n: int, job=job, todo=todo) -> None:
+            key = todo[min(made, len(todo) - 1)]  # tiled images are made one at a time, in order
+            seed, frame = (None, key) if req.interpolate is not None else (key, None)
+            on_progress(Progress(done, total, job.gen.info.name, seed, frame=frame, tile=(i, n)))
+
+        for key, s in _samples(job, req, todo, should_cancel, tile_done if on_progress else None):
+            names = _names(req, job, key, position[key])
+            files = export_image(
+                s.img,
+                kind=job.gen.info.kind,
+                preset=job.preset,
+                out_dir=out_dir,
+                fields=names,
+                template=template,
+                maps=job.maps,
+                normal_strength=req.normal_strength or normal_strength_for(job.gen.info.kind, job.size),
+                normal_convention=req.normal_convention,
+                byte_order=req.byte_order,
+                extend=job.extend,
+                wrap=s.tileable,
+                sidecar=_sidecar(job, req, names["seed"], s.t, names["index"]),
+            )
+            result.files += files
+            done += 1
+            made += 1
+            if on_progress:
+                on_progress(Progress(done, total, job.gen.info.name, s.seed, files, names["frame"]))
         if should_cancel is not None and should_cancel():
             raise CancelledError()

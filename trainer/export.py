@@ -187,7 +187,8 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
     elif health.get("healthy"):
         verdict = "healthy at the end of training (no exploding loss, saturation or collapse found)"
     else:
-        verdict = "not checked (trained before texgen checked runs' health)"
+        verdict = ("not checked: the run checks its health at the end, in its last checkpoint; this one was saved "
+                   "before (best.pt, a periodic one) or by an older texgen")  # fmt: skip
     if health.get("reverted_from_step"):
         verdict += f"; training diverged at step {health['reverted_from_step']} and this is the last healthy step"
     lines = [

@@ -41,8 +41,9 @@ class LossWatch:
                 if abs(value) > LOSS_GROWTH * level:
                     exploded.append(f"{key} {value:.4g} against its level {level:.3g}")
         if exploded:
-            return (f"training diverged at step {step}: the {'losses grew' if len(exploded) > 1 else 'loss grew'} "
-                    f"over {LOSS_GROWTH:g} times their running level ({'; '.join(exploded)}); {FIX}")  # fmt: skip
+            several = len(exploded) > 1
+            return (f"training diverged at step {step}: the {'losses grew' if several else 'loss grew'} over "
+                    f"{LOSS_GROWTH:g} times {'their' if several else 'its'} running level ({'; '.join(exploded)}); {FIX}")  # fmt: skip
         for key, value in losses.items():
             self.history.setdefault(key, deque(maxlen=LEVEL_WINDOWS)).append(abs(value))
         return None

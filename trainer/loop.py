@@ -232,7 +232,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
     health_labels = torch.arange(8) % s.num_classes if s.num_classes else None
     watch, said, diverged = LossWatch(), set(), []
     snapshot = _snapshot(s) if cfg.on_divergence == "stop" else None
-    last_snapshot_t = t0
+    last_health_t = t0
     reverted_from = None
 
     def warn(message: str) -> None:
@@ -247,7 +247,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
     while True:
         try:
             losses = train_step(s)
-        except torch.OutOfMemoryError:
+        except torch.cuda.OutOfMemoryError:  # torch.OutOfMemoryError from torch 2.5 on, the same class
             raise TexgenError(*_out_of_memory(cfg, s.step + 1, device)) from None
         except RuntimeError as exc:
             if not gpu_failed(exc):
@@ -269,7 +269,10 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
         if last and stopped_early:  # the weights are safe before a slow final evaluation
             checkpoint(metrics, elapsed)
         if dist.main and do_eval:
-            metrics = samples.evaluate()
+            try:
+                metrics = samples.evaluate()
+            except ValueError:  # non-finite outputs: the losses' check below says what happened
+                metrics = {}
         if do_eval and any_rank(dist.main and metrics.get("swd", np.inf) < best.get("swd", np.inf), dist, device):
             if dist.main:
                 best = {"step": s.step, "swd": metrics["swd"]}
@@ -290,7 +293,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
                 finite = None  # this window's losses tell nothing of the float32 run
             if finite is False and snapshot is None:
                 gone = ""
-                if latest_step[0] is None and ckpt is None:  # nothing in it to resume: no folder that looks resumable
+                if ckpt is None and not _has_checkpoint(run_dir):  # nothing in it to resume: no folder that looks resumable
                     import shutil
 
                     shutil.rmtree(run_dir, ignore_errors=True)
@@ -301,14 +304,17 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
                 )
             problem = (watch.check(avg, s.step) if finite else None if finite is None
                        else f"training diverged at step {s.step}: a loss is not finite")  # fmt: skip
-            if problem is None and (now - last_snapshot_t >= SNAPSHOT_SECONDS or s.step == start_step + 1):
+            # The outputs, every HEALTH_SECONDS and at the end, once the first HEALTH_WARMUP steps
+            # are made (an untrained generator's outputs can be near flat: that is no collapse).
+            if problem is None and s.step - start_step >= HEALTH_WARMUP and (now - last_health_t >= HEALTH_SECONDS or last):
+                last_health_t = now
                 found = _output_problems(samples.generate(health_z, health_labels), s.step)
                 problem = found[0] if found else None
                 if not found and snapshot is not None:
-                    snapshot, last_snapshot_t = _snapshot(s), now
+                    snapshot = _snapshot(s)
             if problem is not None:
                 warn(problem)
-                if snapshot is not None and not last:
+                if snapshot is not None:
                     reverted_from, last, stopped_early = s.step, True, True
             window = max(now - last_log_t, 1e-9)
             rate = (s.step - start_step) / max(now - t0, 1e-9)
@@ -326,13 +332,15 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
                 emit({"event": "eval", "step": s.step, "metrics": metrics})
             sums, last_log_t, last_log_step = {}, now, s.step
         if reverted_from is not None and s.step == reverted_from:
-            if int(snapshot["step"]) == 0 and ckpt is None:
+            if int(snapshot["step"]) == start_step and ckpt is None:  # only the untrained weights were kept
                 import shutil
 
-                shutil.rmtree(run_dir, ignore_errors=True)  # nothing in it to export or resume
+                kept = _has_checkpoint(run_dir)
+                if not kept:
+                    shutil.rmtree(run_dir, ignore_errors=True)  # nothing in it to export or resume
                 raise TexgenError(
                     f"training diverged at step {reverted_from}, before any step was found healthy: no model "
-                    f"was exported, and its run folder {run_dir.name} was removed (nothing to resume)",
+                    "was exported" + (f", and its run folder {run_dir.name} was removed (nothing to resume)" if not kept else ""),
                     "lower the learning rates (--set lr_g=0.0001 --set lr_d=0.0001) or use a wgan-gp preset",
                 )
             load_session_state(s, snapshot)
@@ -377,7 +385,12 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
     return run_dir
 
 
-SNAPSHOT_SECONDS = 5.0  # on_divergence=stop: how often the weights are checked and kept
+HEALTH_SECONDS = 5.0  # how often the outputs are checked (and, on_divergence=stop, the weights kept)
+HEALTH_WARMUP = 10  # steps before the first check of the outputs
+
+
+def _has_checkpoint(run_dir: Path) -> bool:
+    return any((run_dir / "checkpoints").glob("*.pt"))
 
 
 def _snapshot(s: Session) -> dict:
