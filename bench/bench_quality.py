@@ -144,9 +144,9 @@ def phase_randomised(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(np.stack(out), -1.0, 1.0).astype(np.float32)
 
 
-def phase_randomised_crops(data: ImageSet, n: int, crop: int, seed: int) -> np.ndarray:
+def phase_randomised_crops(data: ImageSet, n: int, crop: int, seed: int, augment: bool = False) -> np.ndarray:
     """n crops of phase-randomised data images (a new synthesis for every PER_OUTPUT crops),
-    images picked as the real crops pick them."""
+    images picked as the real crops pick them, and turned and flipped as they are (`augment`)."""
     rng = np.random.default_rng([seed, crop, 2])
     out = []
     while len(out) < n:
@@ -157,7 +157,12 @@ def phase_randomised_crops(data: ImageSet, n: int, crop: int, seed: int) -> np.n
         synth = phase_randomised(image, rng)
         for _ in range(PER_OUTPUT):
             y, x = rng.integers(0, synth.shape[1] - crop + 1), rng.integers(0, synth.shape[2] - crop + 1)
-            out.append(synth[:, y : y + crop, x : x + crop])
+            patch = synth[:, y : y + crop, x : x + crop]
+            if augment:  # one of the 8 symmetries of the square, as the real crops get
+                op = int(rng.integers(8))
+                patch = np.rot90(patch, k=op % 4, axes=(1, 2))
+                patch = patch[:, :, ::-1] if op >= 4 else patch
+            out.append(np.ascontiguousarray(patch))
     return np.stack(out[:n])
 
 
@@ -238,7 +243,8 @@ def measure_baselines(target: Target, root: Path, **kw) -> dict[str, dict[str, d
         return real_crops(fitting(data, crop), n, crop, 101 + d, target.augment)
 
     return {"real crops": measure(other_real, data, target.augment, **kw),
-            "phase randomisation": measure(lambda crop, d: phase_randomised_crops(fitting(data, crop), n, crop, 200 + d),
+            "phase randomisation": measure(lambda crop, d: phase_randomised_crops(fitting(data, crop), n, crop, 200 + d,
+                                                                                  target.augment),
                                            data, target.augment, **kw)}  # fmt: skip
 
 
