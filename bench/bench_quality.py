@@ -14,6 +14,12 @@ crops. Beside the models, in the same run and against the same real crops:
 - phase randomisation (Galerne, Gousseau & Morel 2011): each data image's amplitude spectrum
   with random phases, after Moisan's periodic-plus-smooth split (no cross from the borders).
   A texture model that does not beat it has learnt no more than the power spectrum.
+- image quilting (Efros & Freeman 2001): 40 px patches of the data image, overlapping by 8,
+  each drawn among the candidates whose overlap agrees best and joined along the minimum-error
+  cut. It copies the photograph piece by piece, so it holds structure up to the patch size
+  and repeats it; a generator earns its place by matching it without copying. On gravel
+  (x0.5, 128 px crops, one draw of 512): SWD 31.4 and coherence 6.5, against phase
+  randomisation's 34.7 and 39.9 and the real crops' 9.1 and 1.0.
 
 SWD alone can be fooled: on the grass photograph a GPU-trained model drew curly strands and no
 leaves where the photograph (and the shipped model) has straight blades, yet scored a lower SWD
@@ -166,6 +172,89 @@ def phase_randomised_crops(data: ImageSet, n: int, crop: int, seed: int, augment
     return np.stack(out[:n])
 
 
+QUILT_PATCH = 40  # image quilting's patch side, px at the data's scale (issue 22's setting)
+QUILT_OVERLAP = 8  # a fifth of the patch
+QUILT_CANDIDATES = 1000  # random source positions tried for each patch
+QUILT_TOLERANCE = 0.1  # a patch is drawn among the candidates within 10 % of the best overlap error
+QUILT_SIDE = 256  # side of each quilted image crops are cut from
+
+
+def min_cut(error: np.ndarray) -> np.ndarray:
+    """The column of a top-to-bottom path of least total `error` (rows x cols), row by row,
+    each step moving at most one column (dynamic programming, as Efros & Freeman)."""
+    rows, cols = error.shape
+    cost = error.astype(np.float64).copy()
+    for r in range(1, rows):
+        left = np.concatenate([[np.inf], cost[r - 1, :-1]])
+        right = np.concatenate([cost[r - 1, 1:], [np.inf]])
+        cost[r] += np.minimum(np.minimum(left, cost[r - 1]), right)
+    path = np.empty(rows, np.int64)
+    path[-1] = int(np.argmin(cost[-1]))
+    for r in range(rows - 2, -1, -1):
+        c = path[r + 1]
+        lo, hi = max(0, c - 1), min(cols, c + 2)
+        path[r] = lo + int(np.argmin(cost[r, lo:hi]))
+    return path
+
+
+def quilt(source: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
+    """Image quilting (Efros & Freeman 2001) of a CxHxW image into a C x side x side one:
+    patches laid in raster order overlapping by QUILT_OVERLAP, each drawn from the source
+    positions whose overlap agrees best with what is already laid, and joined along the
+    overlap's minimum-error cut."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    p, o = QUILT_PATCH, QUILT_OVERLAP
+    step = p - o
+    count = -(-(side - o) // step)
+    size = count * step + o
+    c, h, w = source.shape
+    out = np.zeros((c, size, size), np.float32)
+    left_strips = sliding_window_view(source, (p, o), axis=(1, 2))  # C x (h-p+1) x (w-o+1) x p x o
+    top_strips = sliding_window_view(source, (o, p), axis=(1, 2))
+    for i in range(count):
+        for j in range(count):
+            y, x = i * step, j * step
+            ys, xs = rng.integers(0, h - p + 1, QUILT_CANDIDATES), rng.integers(0, w - p + 1, QUILT_CANDIDATES)
+            error = np.zeros(QUILT_CANDIDATES)
+            if j:
+                error += ((left_strips[:, ys, xs] - out[:, None, y : y + p, x : x + o]) ** 2).sum(axis=(0, 2, 3))
+            if i:
+                error += ((top_strips[:, ys, xs] - out[:, None, y : y + o, x : x + p]) ** 2).sum(axis=(0, 2, 3))
+            pick = rng.choice(np.flatnonzero(error <= error.min() * (1 + QUILT_TOLERANCE) + 1e-12))
+            patch = source[:, ys[pick] : ys[pick] + p, xs[pick] : xs[pick] + p]
+            new = np.ones((p, p), bool)  # where the new patch shows; the laid one keeps the rest
+            if j:
+                path = min_cut(((patch[:, :, :o] - out[:, y : y + p, x : x + o]) ** 2).sum(axis=0))
+                new &= np.arange(p)[None, :] >= path[:, None]
+            if i:
+                path = min_cut(((patch[:, :o, :] - out[:, y : y + o, x : x + p]) ** 2).sum(axis=0).T)
+                new &= np.arange(p)[:, None] >= path[None, :]
+            out[:, y : y + p, x : x + p] = np.where(new, patch, out[:, y : y + p, x : x + p])
+    return out[:, :side, :side]
+
+
+def quilted_crops(data: ImageSet, n: int, crop: int, seed: int, augment: bool = False) -> np.ndarray:
+    """n crops of quilted data images (PER_OUTPUT from each QUILT_SIDE px quilt), picked and
+    turned as phase_randomised_crops does."""
+    rng = np.random.default_rng([seed, crop, 3])
+    out = []
+    while len(out) < n:
+        _, label = data.batch(rng, 1, crop, augment=False)
+        pool = [i for i, lab in enumerate(data.labels)
+                if lab == label[0] and min(data.images[i].shape[1:]) >= max(crop, QUILT_PATCH)]  # fmt: skip
+        synth = quilt(data.images[pool[rng.integers(len(pool))]], max(QUILT_SIDE, crop), rng)
+        for _ in range(PER_OUTPUT):
+            y, x = rng.integers(0, synth.shape[1] - crop + 1), rng.integers(0, synth.shape[2] - crop + 1)
+            patch = synth[:, y : y + crop, x : x + crop]
+            if augment:
+                op = int(rng.integers(8))
+                patch = np.rot90(patch, k=op % 4, axes=(1, 2))
+                patch = patch[:, :, ::-1] if op >= 4 else patch
+            out.append(np.ascontiguousarray(patch))
+    return np.stack(out[:n])
+
+
 Source = Callable[[int, int], "np.ndarray | None"]  # (crop, draw) -> crops
 
 
@@ -235,7 +324,7 @@ def measure_model(path: Path, target: Target, root: Path, threads: int | None = 
 
 
 def measure_baselines(target: Target, root: Path, **kw) -> dict[str, dict[str, dict]]:
-    """The floor (other real crops) and phase randomisation, for one data set."""
+    """The floor (other real crops), phase randomisation and image quilting, for one data set."""
     data = open_target(root, target)
     n = kw.get("n", N)
 
@@ -245,7 +334,9 @@ def measure_baselines(target: Target, root: Path, **kw) -> dict[str, dict[str, d
     return {"real crops": measure(other_real, data, target.augment, **kw),
             "phase randomisation": measure(lambda crop, d: phase_randomised_crops(fitting(data, crop), n, crop, 200 + d,
                                                                                   target.augment),
-                                           data, target.augment, **kw)}  # fmt: skip
+                                           data, target.augment, **kw),
+            "image quilting": measure(lambda crop, d: quilted_crops(fitting(data, crop), n, crop, 300 + d, target.augment),
+                                      data, target.augment, **kw)}  # fmt: skip
 
 
 def mean_of(figures: dict[str, dict], key: str = "swd") -> float | None:

@@ -60,3 +60,28 @@ def test_phase_randomisation_keeps_the_spectrum_and_mean_and_wraps_with_no_step(
     spectrum = lambda a: np.abs(np.fft.fft2(a - a.mean()))  # noqa: E731
     np.testing.assert_allclose(spectrum(out[0]), spectrum(p), rtol=1e-3, atol=1e-3)
     assert not np.allclose(out, ramp, atol=0.1)
+
+
+def test_the_minimum_error_cut_follows_the_cheapest_connected_path():
+    error = np.full((5, 4), 9.0)
+    for row, col in enumerate([1, 2, 2, 3, 2]):  # a free path that moves one column at a time
+        error[row, col] = 0.0
+    error[2, 0] = -1.0  # cheaper alone, but two columns off the path: not reachable from it
+    assert bq.min_cut(error).tolist() == [1, 2, 2, 3, 2]
+
+
+def test_image_quilting_lines_patches_up_where_random_patches_would_break_them():
+    # Vertical stripes of period 10: quilting must pick patches whose stripes continue the ones
+    # laid (every column stays one value down the image); patches at random offsets would not.
+    columns = np.sin(np.arange(120) * 2 * np.pi / 10).astype(np.float32)
+    source = np.tile(columns, (120, 1))[None]
+    out = bq.quilt(source, 96, np.random.default_rng(0))
+    assert out.shape == (1, 96, 96) and np.isin(out, source).all()  # every pixel is the source's
+    assert out.std(axis=1).mean() < 0.01  # each column one value: the stripes run unbroken
+    # One phase of the stripes fits a whole row of the quilt; none fits patches side by side at
+    # random offsets.
+    def misfit(row: np.ndarray) -> float:
+        return min(float(np.abs(row - columns[k : k + len(row)]).max()) for k in range(10))
+
+    random_patches = np.concatenate([source[0, 0, x : x + 32] for x in (3, 41, 76)])
+    assert misfit(out[0, 0]) < 1e-6 and misfit(random_patches) > 0.5
