@@ -150,17 +150,19 @@ def phase_randomised(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(np.stack(out), -1.0, 1.0).astype(np.float32)
 
 
-def phase_randomised_crops(data: ImageSet, n: int, crop: int, seed: int, augment: bool = False) -> np.ndarray:
-    """n crops of phase-randomised data images (a new synthesis for every PER_OUTPUT crops),
-    images picked as the real crops pick them, and turned and flipped as they are (`augment`)."""
-    rng = np.random.default_rng([seed, crop, 2])
+def synthesised_crops(data: ImageSet, n: int, crop: int, rng: np.random.Generator, synthesise, *,
+                      augment: bool = False, least_side: int = 0) -> np.ndarray:
+    """n crops of images made by `synthesise(image, rng)` from data images (a new synthesis for
+    every PER_OUTPUT crops), the images picked as the real crops pick them (by class, in
+    proportion to their crop positions; at least `least_side` px), the crops turned and flipped
+    as they are (`augment`)."""
     out = []
     while len(out) < n:
         # One real crop picks the image (in proportion to its crop positions, by class).
         _, label = data.batch(rng, 1, crop, augment=False)
-        pool = [i for i, lab in enumerate(data.labels) if lab == label[0] and min(data.images[i].shape[1:]) >= crop]
-        image = data.images[pool[rng.integers(len(pool))]]
-        synth = phase_randomised(image, rng)
+        pool = [i for i, lab in enumerate(data.labels)
+                if lab == label[0] and min(data.images[i].shape[1:]) >= max(crop, least_side)]  # fmt: skip
+        synth = synthesise(data.images[pool[rng.integers(len(pool))]], rng)
         for _ in range(PER_OUTPUT):
             y, x = rng.integers(0, synth.shape[1] - crop + 1), rng.integers(0, synth.shape[2] - crop + 1)
             patch = synth[:, y : y + crop, x : x + crop]
@@ -170,6 +172,11 @@ def phase_randomised_crops(data: ImageSet, n: int, crop: int, seed: int, augment
                 patch = patch[:, :, ::-1] if op >= 4 else patch
             out.append(np.ascontiguousarray(patch))
     return np.stack(out[:n])
+
+
+def phase_randomised_crops(data: ImageSet, n: int, crop: int, seed: int, augment: bool = False) -> np.ndarray:
+    """n crops of phase-randomised data images (see synthesised_crops)."""
+    return synthesised_crops(data, n, crop, np.random.default_rng([seed, crop, 2]), phase_randomised, augment=augment)
 
 
 QUILT_PATCH = 40  # image quilting's patch side, px at the data's scale (issue 22's setting)
@@ -235,24 +242,10 @@ def quilt(source: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray
 
 
 def quilted_crops(data: ImageSet, n: int, crop: int, seed: int, augment: bool = False) -> np.ndarray:
-    """n crops of quilted data images (PER_OUTPUT from each QUILT_SIDE px quilt), picked and
-    turned as phase_randomised_crops does."""
-    rng = np.random.default_rng([seed, crop, 3])
-    out = []
-    while len(out) < n:
-        _, label = data.batch(rng, 1, crop, augment=False)
-        pool = [i for i, lab in enumerate(data.labels)
-                if lab == label[0] and min(data.images[i].shape[1:]) >= max(crop, QUILT_PATCH)]  # fmt: skip
-        synth = quilt(data.images[pool[rng.integers(len(pool))]], max(QUILT_SIDE, crop), rng)
-        for _ in range(PER_OUTPUT):
-            y, x = rng.integers(0, synth.shape[1] - crop + 1), rng.integers(0, synth.shape[2] - crop + 1)
-            patch = synth[:, y : y + crop, x : x + crop]
-            if augment:
-                op = int(rng.integers(8))
-                patch = np.rot90(patch, k=op % 4, axes=(1, 2))
-                patch = patch[:, :, ::-1] if op >= 4 else patch
-            out.append(np.ascontiguousarray(patch))
-    return np.stack(out[:n])
+    """n crops of quilted data images, QUILT_SIDE px (or the crop) a side (see synthesised_crops)."""
+    side = max(QUILT_SIDE, crop)
+    return synthesised_crops(data, n, crop, np.random.default_rng([seed, crop, 3]),
+                             lambda image, rng: quilt(image, side, rng), augment=augment, least_side=QUILT_PATCH)
 
 
 Source = Callable[[int, int], "np.ndarray | None"]  # (crop, draw) -> crops
@@ -337,12 +330,6 @@ def measure_baselines(target: Target, root: Path, **kw) -> dict[str, dict[str, d
                                            data, target.augment, **kw),
             "image quilting": measure(lambda crop, d: quilted_crops(fitting(data, crop), n, crop, 300 + d, target.augment),
                                       data, target.augment, **kw)}  # fmt: skip
-
-
-def mean_of(figures: dict[str, dict], key: str = "swd") -> float | None:
-    """A figure's mean over the crop sizes a model was measured at (None: none)."""
-    values = [f[key] for f in figures.values() if isinstance(f, dict) and key in f]
-    return float(np.mean(values)) if values else None
 
 
 def table(rows: dict[str, dict[str, dict]], crops=CROPS) -> str:

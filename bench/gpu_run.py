@@ -397,13 +397,12 @@ def pick_recipes(spec: str | None) -> list[Recipe]:
 def train_all(work: Path, data: Path, mode: Mode, minutes: float, recipes: list[Recipe], shipped_eval) -> dict:
     """Every recipe at once, one process each; each exports its generator when it ends."""
     runs = work / "runs"
-    target_data = {"stone-texture": "cc0-textures/gravel", "grass-texture": "cc0-textures/grass", "terrain": "dem",
-                   "textures-by-kind": "cc0-textures", "lanham-gravel-baseline": "cc0-textures/gravel",
-                   "lanham-grass-baseline": "cc0-textures/grass", "lanham-kinds-baseline": "cc0-textures"}  # fmt: skip
+    from bench_quality import TARGETS  # what each model learnt, and where its data lies
+
     procs = {}
     for r in recipes:
         name = r.key
-        cmd = [sys.executable, "-m", "texgen", "train", *r.args, "--data", str(data / target_data[r.model]),
+        cmd = [sys.executable, "-m", "texgen", "train", *r.args, "--data", str(data / TARGETS[r.model].data),
                "--out", str(runs), "--name", name, "--device", mode.device, "--progress", "json",
                "--steps", str(mode.steps), "--minutes", f"{minutes:.3f}", "--set", "threads=1",
                "--set", "sample_every=0", "--set", "checkpoint_every=0", "--set", "eval_every=0",

@@ -110,6 +110,17 @@ def _failing_from(monkeypatch, step: int, exc: BaseException) -> None:
     monkeypatch.setattr(trainer.loop, "train_step", step_or_fail)
 
 
+def _losses_times(monkeypatch, step: int, factor: float) -> None:
+    """train_step's losses multiplied by `factor` (inf, nan) at `step`, its weights untouched."""
+    real = trainer.loop.train_step
+
+    def step_with_losses(s):
+        out = real(s)
+        return {k: v * factor for k, v in out.items()} if s.step == step else out
+
+    monkeypatch.setattr(trainer.loop, "train_step", step_with_losses)
+
+
 def test_a_batch_that_fits_is_estimated_from_the_failed_steps_peak():
     from trainer.loop import batch_that_fits
 
@@ -161,13 +172,7 @@ def test_mixed_precision_that_overflows_goes_on_in_float32_with_a_note(tmp_path,
     import trainer.session
 
     monkeypatch.setattr(trainer.session, "pick_amp", lambda mode, device: torch.bfloat16)
-    real = trainer.loop.train_step
-
-    def overflow_once(s):
-        out = real(s)
-        return {k: v * float("inf") for k, v in out.items()} if s.step == 3 else out
-
-    monkeypatch.setattr(trainer.loop, "train_step", overflow_once)
+    _losses_times(monkeypatch, 3, float("inf"))
     data = texture_folder(tmp_path / "textures")
     events = Events()
     train(tiny("spatial-dcgan", data, tmp_path / "runs", steps=6), events)
@@ -200,13 +205,7 @@ def test_the_cards_seam_sentence_follows_the_measured_score_and_the_health(seam,
 
 @pytest.mark.parametrize("checkpoint_every", [0, 1])
 def test_a_non_finite_loss_before_any_checkpoint_leaves_no_folder_that_looks_resumable(tmp_path, monkeypatch, checkpoint_every):
-    real = trainer.loop.train_step
-
-    def nan_at_two(s):
-        out = real(s)
-        return {k: v * float("nan") for k, v in out.items()} if s.step == 2 else out
-
-    monkeypatch.setattr(trainer.loop, "train_step", nan_at_two)
+    _losses_times(monkeypatch, 2, float("nan"))
     data = texture_folder(tmp_path / "textures")
     cfg = tiny("spatial-dcgan", data, tmp_path / "runs", steps=6, checkpoint_every=checkpoint_every)
     with pytest.raises(TexgenError, match="a loss is not finite at step 2") as info:

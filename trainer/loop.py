@@ -293,10 +293,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
                 finite = None  # this window's losses tell nothing of the float32 run
             if finite is False and snapshot is None:
                 gone = ""
-                if ckpt is None and not _has_checkpoint(run_dir):  # nothing in it to resume: no folder that looks resumable
-                    import shutil
-
-                    shutil.rmtree(run_dir, ignore_errors=True)
+                if ckpt is None and _remove_if_no_checkpoint(run_dir):
                     gone = f"; no checkpoint had been written, so its run folder {run_dir.name} was removed"
                 raise TexgenError(
                     f"training diverged: a loss is not finite at step {s.step} ({avg}){gone}",
@@ -333,11 +330,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
             sums, last_log_t, last_log_step = {}, now, s.step
         if reverted_from is not None and s.step == reverted_from:
             if int(snapshot["step"]) == start_step and ckpt is None:  # only the untrained weights were kept
-                import shutil
-
-                kept = _has_checkpoint(run_dir)
-                if not kept:
-                    shutil.rmtree(run_dir, ignore_errors=True)  # nothing in it to export or resume
+                kept = not _remove_if_no_checkpoint(run_dir)
                 raise TexgenError(
                     f"training diverged at step {reverted_from}, before any step was found healthy: no model "
                     "was exported" + (f", and its run folder {run_dir.name} was removed (nothing to resume)" if not kept else ""),
@@ -389,8 +382,15 @@ HEALTH_SECONDS = 5.0  # how often the outputs are checked (and, on_divergence=st
 HEALTH_WARMUP = 10  # steps before the first check of the outputs
 
 
-def _has_checkpoint(run_dir: Path) -> bool:
-    return any((run_dir / "checkpoints").glob("*.pt"))
+def _remove_if_no_checkpoint(run_dir: Path) -> bool:
+    """Remove a run folder that holds no checkpoint (nothing in it to export or resume: no
+    folder that looks resumable); whether it was removed."""
+    import shutil
+
+    if any((run_dir / "checkpoints").glob("*.pt")):
+        return False
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return True
 
 
 def _snapshot(s: Session) -> dict:
