@@ -182,10 +182,10 @@ def test_both_feed_paths_refuse_an_unknown_augment():
         BatchFeed(images, crop=4, batch=2, augment="sideways", device=torch.device("cpu"), rng=np.random.default_rng(0))
 
 
-def test_auto_mixed_precision_is_bf16_only_where_the_gpu_computes_it(monkeypatch):
+def test_bf16_mixed_precision_only_where_the_gpu_computes_it_and_auto_is_float32(monkeypatch):
     """torch.cuda.is_bf16_supported() counts emulation by default (true on a V100 or T4, where
-    bf16 runs slower than float32): auto must ask for native support. No GPU is needed: the
-    choice is made from torch's answer."""
+    bf16 runs slower than float32): bf16 must ask for native support. auto is float32 (faster
+    for these networks on an H200). No GPU is needed: the choice is made from torch's answer."""
     from trainer.session import pick_amp  # noqa: PLC0415
 
     cuda = torch.device("cuda", 0)
@@ -194,14 +194,14 @@ def test_auto_mixed_precision_is_bf16_only_where_the_gpu_computes_it(monkeypatch
         return including_emulation  # emulated, not native
 
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", pre_ampere)
-    assert pick_amp("auto", cuda) is None
-    assert pick_amp("bf16", cuda) is torch.bfloat16 and pick_amp("fp16", cuda) is torch.float16
+    assert pick_amp("bf16", cuda) is None and pick_amp("fp16", cuda) is torch.float16
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)  # Ampere and later
-    assert pick_amp("auto", cuda) is torch.bfloat16
-    assert pick_amp("off", cuda) is None and pick_amp("auto", torch.device("cpu")) is None
+    assert pick_amp("bf16", cuda) is torch.bfloat16
+    assert pick_amp("auto", cuda) is None and pick_amp("off", cuda) is None
+    assert pick_amp("bf16", torch.device("cpu")) is None
     # torch before 2.4 has no including_emulation argument (and counted no emulation).
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
-    assert pick_amp("auto", cuda) is None
+    assert pick_amp("bf16", cuda) is None
 
 
 @pytest.mark.slow

@@ -84,7 +84,7 @@ class TrainConfig:
     # Machine
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
-    amp: str = "auto"  # CUDA mixed precision: auto (bf16 when supported) | bf16 | fp16 | off
+    amp: str = "auto"  # CUDA mixed precision: auto (float32: faster for nets this small) | bf16 | fp16 | off
     threads: int = 0  # CPU threads for torch; 0: torch's default (one per core)
     # Run folder and intervals (in generator steps; 0 = never, the end of the run always)
     out: str = "runs"  # parent folder of numbered run folders
