@@ -63,9 +63,9 @@ def build_network(preset: str, overrides: list[str]):
     from texgen.metadata import GeneratorInfo, write_metadata
     from trainer.config import apply_overrides
     from trainer.networks import build_generator
-    from trainer.presets import get_preset
+    from trainer.recipes import get_recipe
 
-    cfg = apply_overrides(get_preset(preset), overrides)
+    cfg = apply_overrides(get_recipe(preset), overrides)
     spec = cfg.net_spec()
     torch.manual_seed(0)
     g = build_generator(spec).eval()

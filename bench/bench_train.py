@@ -31,8 +31,8 @@ import torch.nn.functional as F
 from trainer.config import TrainConfig
 from trainer.data import ImageSet
 from trainer.distributed import Dist
-from trainer.presets import get_preset
-from trainer.session import make_session, train_step
+from trainer.recipes import get_recipe
+from trainer.state import make_state, train_step
 
 
 def texture_set(n: int, size: int, channels: int = 3) -> ImageSet:
@@ -154,7 +154,7 @@ def bench(name: str, cfg: TrainConfig, data: ImageSet, device, iters: int, round
     warm-up call) instead of `iters` iterations, so a slow device cannot overrun a time limit."""
     torch.manual_seed(0)
     np.random.seed(0)
-    s = make_session(cfg, data, device, Dist())
+    s = make_state(cfg, data, device, Dist())
     X = data.stacked()
     plain = plain_setup(cfg, device)
     plain_fn = plain_dcgan if cfg.algorithm == "dcgan" else plain_wgan
@@ -217,7 +217,7 @@ def course_schedule(device, steps: int | None = None, minutes: float | None = No
 
         for i, img in enumerate(texture_set(500, 32).images):
             Image.fromarray(np.round((img.transpose(1, 2, 0) + 1) * 127.5).astype(np.uint8)).save(folder / f"{i:03d}.png")
-        cfg = dataclasses.replace(get_preset("lanham-wgan-32"), data=str(folder), out=str(Path(tmp) / "runs"),
+        cfg = dataclasses.replace(get_recipe("lanham-wgan-32"), data=str(folder), out=str(Path(tmp) / "runs"),
                                   device=device.type, sample_every=0, checkpoint_every=0, eval_every=0,
                                   minutes=minutes)  # fmt: skip
         if steps:
@@ -251,7 +251,7 @@ def bench_all(device, iters: int, rounds: int, quick: bool = False, shrink: int 
           f"fp32 matmul peak {peak / 1e9:.1f} GFLOP/s; {rounds} alternating rounds of {iters} iterations")  # fmt: skip
     small, large = texture_set(500, 32), texture_set(500 if not quick else 200, 64)
     common = dict(data="bench", device=device.type, amp="auto")
-    lanham = dataclasses.replace(get_preset("lanham-wgan-32"), batch=64 // shrink, **common)
+    lanham = dataclasses.replace(get_recipe("lanham-wgan-32"), batch=64 // shrink, **common)
     out = {"fp32_matmul_peak_gflop_s": peak / 1e9}
     out["lanham-wgan-32"] = bench(f"lanham-wgan-32 (b{lanham.batch}, n_critic 5)", lanham, small, device, iters, rounds, peak, round_seconds)
     if device.type != "cpu":  # job 3: bf16 autocast made ours slower than the plain loop on an H200
@@ -260,7 +260,7 @@ def bench_all(device, iters: int, rounds: int, quick: bool = False, shrink: int 
                                            iters, rounds, peak, round_seconds)  # fmt: skip
     gp = dataclasses.replace(lanham, algorithm="wgan-gp", optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.5, beta2=0.9)
     out["wgan-gp"] = bench(f"lanham networks, WGAN-GP (b{gp.batch})", gp, small, device, iters, rounds, peak, round_seconds)
-    dcgan = dataclasses.replace(get_preset("foster-dcgan-64"), channels=3, batch=128 // shrink, **common)
+    dcgan = dataclasses.replace(get_recipe("foster-dcgan-64"), channels=3, batch=128 // shrink, **common)
     out["foster-dcgan-64"] = bench(f"foster-dcgan-64 (b{dcgan.batch})", dcgan, large, device, max(1, iters // 2), rounds, peak, round_seconds)
     return out
 

@@ -307,16 +307,16 @@ def test_unwritable_output_fails_before_generating(models, tmp_path, monkeypatch
     if os.geteuid() != 0:
         ro.chmod(0o500)
     else:  # root writes anywhere, so the OS's refusal is simulated where texgen first writes
-        from texgen import exporters  # noqa: PLC0415
+        from texgen import atomic  # noqa: PLC0415
 
-        real = exporters.tempfile.NamedTemporaryFile
+        real = atomic.tempfile.NamedTemporaryFile
 
         def refuse(*args, dir=None, **kwargs):  # noqa: A002 (tempfile's own keyword)
             if dir is not None and Path(dir) == ro:
                 raise PermissionError(errno.EACCES, "Permission denied")
             return real(*args, dir=dir, **kwargs)
 
-        monkeypatch.setattr(exporters.tempfile, "NamedTemporaryFile", refuse)
+        monkeypatch.setattr(atomic.tempfile, "NamedTemporaryFile", refuse)
     assert main(["generate", "-m", str(models.spatial_rgb), "-o", str(ro), "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot write into {ro} (Permission denied)") and "writable folder" in err

@@ -16,7 +16,7 @@ from trainer.config import check_config
 from trainer.diffaug import color, cutout, diff_augment, translation
 from trainer.distributed import Dist
 from trainer.loop import _open_data
-from trainer.session import make_session, train_step
+from trainer.state import make_state, train_step
 
 torch.set_num_threads(1)
 
@@ -99,7 +99,7 @@ def test_the_critic_sees_augmented_real_and_generated_images_in_both_steps(tmp_p
     Image.fromarray(texture("gravel")).save(data / "gravel.png")
     cfg = tiny("spatial-dcgan", data, tmp_path / "runs", channels=1, n_critic=1, diffaug="cutout")
     images = _open_data(cfg, lambda m: None)
-    s = make_session(cfg, images, torch.device("cpu"), Dist())
+    s = make_state(cfg, images, torch.device("cpu"), Dist())
     ones = torch.ones(s.batch, 1, cfg.crop, cfg.crop)
     s.feed.next = lambda: (ones, torch.zeros(s.batch, dtype=torch.long))
     seen = []
@@ -111,7 +111,7 @@ def test_the_critic_sees_augmented_real_and_generated_images_in_both_steps(tmp_p
         holes = (batch == 0).flatten(1).sum(dim=1)
         assert (holes >= 16).all()  # every generated image has its square too (4x4 at least)
     # Without the policy the critic sees the feed's batch as it is.
-    s = make_session(dataclasses.replace(cfg, diffaug=""), images, torch.device("cpu"), Dist())
+    s = make_state(dataclasses.replace(cfg, diffaug=""), images, torch.device("cpu"), Dist())
     s.feed.next = lambda: (ones, torch.zeros(s.batch, dtype=torch.long))
     seen.clear()
     s.D.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))

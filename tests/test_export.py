@@ -14,13 +14,13 @@ import torch
 from train_helpers import Events, texture_folder, tiny
 
 from texgen.metadata import TensorSpec, check_io, read_metadata
-from trainer import export as export_module
+from trainer import to_onnx as export_module
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.cli import export_main
-from trainer.export import export_generator
+from trainer.to_onnx import export_generator
 from trainer.loop import train
 from trainer.networks import build_generator
-from trainer.presets import get_preset
+from trainer.recipes import get_recipe
 
 torch.set_num_threads(1)  # tiny networks on shared cores: threads only contend
 
@@ -66,7 +66,7 @@ def test_spatial_export_carries_the_contract(spatial_run):
     assert {"swd", "memorisation_ratio", "seam_score"} <= set(info.metrics)
     assert info.dataset.startswith("6 images from " + str(run.parent.parent / "textures")) and info.data_license
     card = (run / "model-card.md").read_text()
-    assert "texgen train --preset cgan-spatial-wgan-gp" in card and "brick, grass, gravel" in card
+    assert "texgen train --recipe cgan-spatial-wgan-gp" in card and "brick, grass, gravel" in card
     assert "| swd |" in card and "Measured by the trainer at the end of the run, 16 samples" in card
 
 
@@ -133,7 +133,7 @@ def test_export_out_names_a_file_or_a_folder_never_a_file_named_like_a_folder(sp
 
 
 def test_vector_model_export_has_dynamic_batch(tmp_path):
-    cfg = dataclasses.replace(get_preset("lanham-wgan-32"), data="cifar100:forest")
+    cfg = dataclasses.replace(get_recipe("lanham-wgan-32"), data="cifar100:forest")
     torch.manual_seed(0)
     G = build_generator(cfg.net_spec())
     G.train()(torch.randn(16, 100))  # move the BatchNorm statistics off their initial values
@@ -156,7 +156,7 @@ def test_vector_model_export_has_dynamic_batch(tmp_path):
 def test_a_class_affine_generator_exports_and_each_class_steers_every_layer(tmp_path):
     # A conditional spatial generator whose class also scales and shifts every PixelNorm's
     # channels: onnxruntime computes what torch does, for every class.
-    cfg = dataclasses.replace(get_preset("spatial-dcgan"), data="textures", conditional=True, class_affine=True,
+    cfg = dataclasses.replace(get_recipe("spatial-dcgan"), data="textures", conditional=True, class_affine=True,
                               crop=16, latent_size=8, g_width=8, d_width=8, upsamples=2, embed_dim=4)  # fmt: skip
     spec = cfg.net_spec(3)
     torch.manual_seed(3)

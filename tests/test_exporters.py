@@ -14,12 +14,11 @@ from matplotlib import cbook
 from PIL import Image
 
 from png_decoder import ihdr_bytes, read_png
-from texgen import exporters
+from texgen import atomic
 from texgen.errors import ExportError
-from texgen.exporters import (
+from texgen.atomic import atomic_path, check_writable
+from texgen.writers import (
     UNITY_SIZES,
-    atomic_path,
-    check_writable,
     save_height_png16,
     save_normal_png,
     save_r16,
@@ -195,7 +194,7 @@ def test_failure_mid_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, rgb, 
 def test_failed_rename_keeps_the_old_raw(tmp_path, monkeypatch):
     final = save_r16(tmp_path / "t.r16", terrain(33))
     before = final.read_bytes()
-    monkeypatch.setattr(exporters.os, "replace", lambda a, b: (_ for _ in ()).throw(OSError(errno.EIO, "I/O")))
+    monkeypatch.setattr(atomic.os, "replace", lambda a, b: (_ for _ in ()).throw(OSError(errno.EIO, "I/O")))
     with pytest.raises(OSError):
         save_r16(final, np.zeros((33, 33)))
     assert final.read_bytes() == before
@@ -227,7 +226,7 @@ def test_a_name_near_the_limit_still_has_a_temporary_name_that_fits(tmp_path):
         tmp.write_bytes(b"whole")
     assert final.read_bytes() == b"whole" and leftovers(tmp_path) == []
     assert len(seen[0].encode("utf-8")) <= 255 and seen[0].startswith(".éé") and seen[0].endswith(".tmp")
-    assert exporters._TEMP.match(seen[0])  # still swept when a killed writer leaves it
+    assert atomic._TEMP.match(seen[0])  # still swept when a killed writer leaves it
 
 
 def test_other_errors_propagate_unchanged(tmp_path):
@@ -265,7 +264,7 @@ def test_check_writable_reports_an_unwritable_folder(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(exporters.tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(atomic.tempfile, "NamedTemporaryFile", refuse)
     with pytest.raises(ExportError, match="writable") as err:
         check_writable(tmp_path)
     assert str(tmp_path) in str(err.value)

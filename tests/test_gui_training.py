@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 
 from gui_helpers import settings, user_models  # noqa: F401
 from texgen.errors import ExportError
-from texgen.gui.training_form import parse_presets
+from texgen.gui.training_form import parse_recipes
 from texgen.gui.training_panel import TrainingPanel, format_duration, install_model
 from texgen.gui.training_process import TrainerCommand
 from texgen.model import load_generator
@@ -30,7 +30,7 @@ FAKE = textwrap.dedent(
     args = sys.argv[1:]
     mode, run_dir, model = args[0], Path(args[1]), args[2]
     rest = args[3:]
-    if "--list-presets" in rest:
+    if "--list-recipes" in rest:
         print("spatial-wgan-gp        tileable texture or heightmap, any size (spatial WGAN-GP, best quality)")
         print("lanham-wgan-32         course WGAN 32x32 (Lanham), weight clipping: the course's texture example")
         sys.exit(0)
@@ -139,7 +139,7 @@ def test_panel_runs_the_trainer_and_installs_the_model(qtbot, settings, fake, tm
     images.mkdir()
     panel.form.folder.setText(str(images))
     panel.form.name.setText("my gravel")
-    assert panel.form.arguments()[:4] == ["--preset", "spatial-wgan-gp", "--data", str(images)]
+    assert panel.form.arguments()[:4] == ["--recipe", "spatial-wgan-gp", "--data", str(images)]
     assert panel.form.arguments()[-2:] == ["--progress", "json"] and "--name" in panel.form.arguments()
     with qtbot.waitSignal(panel.model_added, timeout=20_000) as blocker:
         panel.start()
@@ -167,7 +167,7 @@ def test_stop_asks_for_a_clean_end(qtbot, settings, fake, tmp_path, mode):
     """Stop reaches the trainer on stdin too: "deaf" ignores SIGTERM, as a Windows console does."""
     panel = make_panel(qtbot, settings, fake(mode), tmp_path / "mine")
     with qtbot.waitSignal(panel.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step" and ev["step"] >= 3):
-        panel.start(["--preset", "x"])
+        panel.start(["--recipe", "x"])
     assert panel.running
     with qtbot.waitSignal(panel.run.ended, timeout=20_000) as blocker:
         panel.stop()
@@ -182,7 +182,7 @@ def test_stop_asks_for_a_clean_end(qtbot, settings, fake, tmp_path, mode):
 def test_kill_after_stop_is_reported_as_asked_for_not_as_a_crash(qtbot, settings, fake, tmp_path):
     panel = make_panel(qtbot, settings, fake("stubborn"), tmp_path / "mine")
     with qtbot.waitSignal(panel.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step"):
-        panel.start(["--preset", "x"])
+        panel.start(["--recipe", "x"])
     panel.stop()
     assert panel.form.stop_button.text() == "Kill" and panel.running
     with qtbot.waitSignal(panel.run.ended, timeout=20_000) as blocker:
@@ -197,7 +197,7 @@ def test_kill_after_stop_is_reported_as_asked_for_not_as_a_crash(qtbot, settings
 def test_a_crash_is_reported_in_the_panel(qtbot, settings, fake, tmp_path):
     panel = make_panel(qtbot, settings, fake("crash"), tmp_path / "mine")
     with qtbot.waitSignal(panel.run.ended, timeout=20_000) as blocker:
-        panel.start(["--preset", "x"])
+        panel.start(["--recipe", "x"])
     assert blocker.args[0] == "crashed"
     assert "exit code 1" in panel.status.text() and "boom in the critic" in panel.status.text()
     assert panel.form.start_button.isEnabled() and panel.outcome[0] == "crashed"
@@ -207,7 +207,7 @@ def test_a_crash_is_reported_in_the_panel(qtbot, settings, fake, tmp_path):
 def test_a_trainer_error_is_shown_as_its_message(qtbot, settings, fake, tmp_path):
     panel = make_panel(qtbot, settings, fake("error"), tmp_path / "mine")
     with qtbot.waitSignal(panel.run.ended, timeout=20_000):
-        panel.start(["--preset", "x"])
+        panel.start(["--recipe", "x"])
     assert panel.outcome == ("error", "folder /nowhere does not exist. Pick a folder of images")
     assert "Pick a folder" in panel.status.text()
 
@@ -231,7 +231,7 @@ def test_out_of_gpu_memory_offers_the_batch_the_trainer_estimated(qtbot, setting
 def test_a_missing_trainer_program_is_reported(qtbot, settings, tmp_path):
     panel = make_panel(qtbot, settings, TrainerCommand(str(tmp_path / "no-such-python"), []), tmp_path / "mine")
     with qtbot.waitSignal(panel.run.ended, timeout=10_000) as blocker:
-        panel.start(["--preset", "x"])
+        panel.start(["--recipe", "x"])
     assert blocker.args[0] == "crashed" and "could not start" in panel.status.text()
 
 
@@ -246,12 +246,12 @@ def test_the_form_checks_the_folder_before_starting(qtbot, settings, fake, tmp_p
     assert panel.form.data_spec() == "cifar100:forest,sea@/data/cifar-100-python.tar.gz"
 
 
-def test_presets_are_listed_by_the_trainer(qtbot, settings, fake, tmp_path):
+def test_recipes_are_listed_by_the_trainer(qtbot, settings, fake, tmp_path):
     panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
-    panel.form.load_presets()
-    qtbot.waitUntil(lambda: panel.form.preset.count() == 2, timeout=10_000)
-    assert panel.form.preset.currentData() == "spatial-wgan-gp"
-    assert panel.form.preset.currentText().startswith("spatial-wgan-gp: tileable texture")
+    panel.form.load_recipes()
+    qtbot.waitUntil(lambda: panel.form.recipe.count() == 2, timeout=10_000)
+    assert panel.form.recipe.currentData() == "spatial-wgan-gp"
+    assert panel.form.recipe.currentText().startswith("spatial-wgan-gp: tileable texture")
 
 
 def test_checks_text_reads_each_ratio_against_1():
@@ -265,7 +265,7 @@ def test_checks_text_reads_each_ratio_against_1():
 
 
 def test_helpers():
-    assert parse_presets("a   first one\nb second\n\n") == [("a", "first one"), ("b", "second")]
+    assert parse_recipes("a   first one\nb second\n\n") == [("a", "first one"), ("b", "second")]
     assert format_duration(None) == "–" and format_duration(59) == "59 s"
     assert format_duration(125) == "2 min 05 s" and format_duration(7322) == "2 h 02 min"
 
@@ -349,7 +349,7 @@ def test_a_real_tiny_training_run_lands_in_the_library(qtbot, settings, user_mod
 def test_an_earlier_lower_swd_is_named_and_its_model_can_be_added(qtbot, settings, fake, tmp_path):
     panel = make_panel(qtbot, settings, fake("best"), tmp_path / "mine")
     with qtbot.waitSignal(panel.model_added, timeout=20_000):
-        panel.start(["--preset", "x"])
+        panel.start(["--recipe", "x"])
     best = str(tmp_path / "run" / "best.pt")
     assert "Step 20 read a lower SWD (0.5) than the end" in panel.status.text()
     log = panel.log_view.toPlainText()
@@ -366,16 +366,16 @@ def test_an_earlier_lower_swd_is_named_and_its_model_can_be_added(qtbot, setting
     assert panel.form.start_button.isEnabled() and panel.exporter is None
     # A new run hides what the last one offered.
     with qtbot.waitSignal(panel.model_added, timeout=20_000):
-        panel.start(["--preset", "x"])
+        panel.start(["--recipe", "x"])
     assert panel.best_button.isVisibleTo(panel) and panel.best["step"] == 20
-    panel.start(["--preset", "x"])
+    panel.start(["--recipe", "x"])
     assert not panel.best_button.isVisibleTo(panel) and panel.best is None
     with qtbot.waitSignal(panel.run.ended, timeout=20_000):
         pass
     # A run whose last evaluation was its lowest says nothing of it and offers nothing.
     plain = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine2")
     with qtbot.waitSignal(plain.model_added, timeout=20_000):
-        plain.start(["--preset", "x"])
+        plain.start(["--recipe", "x"])
     assert "lower SWD" not in plain.status.text() and "in your library" in plain.status.text()
     assert not plain.best_button.isVisibleTo(plain)
 
@@ -383,7 +383,7 @@ def test_an_earlier_lower_swd_is_named_and_its_model_can_be_added(qtbot, setting
 def test_a_failed_export_of_the_best_checkpoint_is_shown_and_can_be_retried(qtbot, settings, fake, tmp_path):
     panel = make_panel(qtbot, settings, fake("best", export="error"), tmp_path / "mine")
     with qtbot.waitSignal(panel.model_added, timeout=20_000):
-        panel.start(["--preset", "x"])
+        panel.start(["--recipe", "x"])
     qtbot.mouseClick(panel.best_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.exporter is None, timeout=20_000)
     best = tmp_path / "run" / "best.pt"
@@ -396,11 +396,11 @@ def test_a_failed_export_of_the_best_checkpoint_is_shown_and_can_be_retried(qtbo
 def test_a_trainer_warning_stays_in_sight(qtbot, settings, fake, tmp_path):
     panel = make_panel(qtbot, settings, fake("collapse"), tmp_path / "mine")
     with qtbot.waitSignal(panel.run.ended, timeout=20_000):
-        panel.start(["--preset", "x"])
+        panel.start(["--recipe", "x"])
     assert "warning: the generator has collapsed at step 10" in panel.log_view.toPlainText()
     panel._on_step({"step": 41, "total_steps": 40, "elapsed_s": 1.0, "eta_s": 0.0, "losses": {}})
     assert "collapsed at step 10" in panel.status.text() and "ffb74d" in panel.status.styleSheet()
-    panel.start(["--preset", "x"])  # a new run starts clean
+    panel.start(["--recipe", "x"])  # a new run starts clean
     assert panel.warning == ""
     with qtbot.waitSignal(panel.run.ended, timeout=20_000):
         pass
@@ -438,9 +438,9 @@ def test_settings_and_continuing_a_run_become_trainer_arguments(qtbot, settings,
     form.name.setText("ignored")
     assert form.problem() is None
     assert form.arguments() == ["--resume", str(run), "--minutes", "30", "--steps", "4000", "--set", "n_critic=2", "--progress", "json"]
-    assert not form.preset.isEnabled() and not form.source_box.isEnabled() and not form.name.isEnabled()
+    assert not form.recipe.isEnabled() and not form.source_box.isEnabled() and not form.name.isEnabled()
     form.resume.clear()
-    assert form.preset.isEnabled() and form.arguments()[:2] == ["--preset", "spatial-wgan-gp"]
+    assert form.recipe.isEnabled() and form.arguments()[:2] == ["--recipe", "spatial-wgan-gp"]
 
 
 @pytest.mark.parametrize("mode", ["slow", "stubborn"])
@@ -459,7 +459,7 @@ def test_closing_during_a_run_waits_for_it_without_freezing_the_window(qtbot, se
     monkeypatch.setattr(window, "ask_to_stop_training", lambda: asked.append(1) or QMessageBox.StandardButton.Yes)
     panel = window.training
     with qtbot.waitSignal(panel.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step" and ev["step"] >= 2):
-        panel.start(["--preset", "x"])
+        panel.start(["--recipe", "x"])
     assert not window.close()  # not yet: the run is finishing
     assert window.isVisible() and asked == [1] and "the window closes when it is done" in window.status_text.text()
     if mode == "stubborn":
@@ -506,7 +506,7 @@ def test_closing_after_stop_or_as_the_run_ends_or_during_an_export(qtbot, settin
     window = make("slow")
     monkeypatch.setattr(window, "ask_to_stop_training", lambda: QMessageBox.StandardButton.Yes)
     with qtbot.waitSignal(window.training.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step"):
-        window.training.start(["--preset", "x"])
+        window.training.start(["--recipe", "x"])
     window.training.stop()
     assert not window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
@@ -520,7 +520,7 @@ def test_closing_after_stop_or_as_the_run_ends_or_during_an_export(qtbot, settin
         return QMessageBox.StandardButton.Yes
 
     monkeypatch.setattr(window, "ask_to_stop_training", answer_after_the_end)
-    window.training.start(["--preset", "x"])
+    window.training.start(["--recipe", "x"])
     assert window.training.running
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
@@ -528,7 +528,7 @@ def test_closing_after_stop_or_as_the_run_ends_or_during_an_export(qtbot, settin
     # 3. An export of the lowest-SWD checkpoint finishes before the window closes.
     window = make("best")
     with qtbot.waitSignal(window.training.model_added, timeout=20_000):
-        window.training.start(["--preset", "x"])
+        window.training.start(["--recipe", "x"])
     window.training.add_best()
     assert window.training.exporting and not window.close()
     assert "Finishing the export" in window.status_text.text()
@@ -596,7 +596,7 @@ def test_a_finished_run_opens_its_model_and_keeps_a_best_step_offer_in_sight(qtb
     window.tabs.setCurrentIndex(1)
     window.training.form.folder.setText(str(tmp_path))
     with qtbot.waitSignal(window.state.model_loaded, timeout=20_000) as blocker:
-        window.training.start(["--preset", "x"])
+        window.training.start(["--recipe", "x"])
     assert blocker.args[0].path == user_models / "run.onnx"  # the new model is open either way
     assert window.tabs.currentIndex() == (1 if mode == "best" else 0)
     assert window.training.best_button.isVisible() == (mode == "best")

@@ -14,17 +14,9 @@ from PIL import Image
 
 from png_decoder import ihdr_bytes, read_png
 from texgen.errors import ExportError, RequestError
-from texgen.exporters import UNITY_SIZES, UNREAL_SIZES
-from texgen.presets import (
-    MAPS,
-    NAME_FIELDS,
-    PRESETS,
-    ExportPreset,
-    export_image,
-    format_name,
-    get_preset,
-    planned_paths,
-)
+from texgen.writers import UNITY_SIZES, UNREAL_SIZES
+from texgen.export import MAPS, NAME_FIELDS, export_image, format_name, planned_paths
+from texgen.presets import PRESETS, ExportPreset, get_preset
 from texgen.seamless import make_seamless
 
 # What each height format looks like on disk: (suffix, PNG bit depth or None for raw).

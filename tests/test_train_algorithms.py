@@ -186,7 +186,7 @@ def test_bf16_mixed_precision_only_where_the_gpu_computes_it_and_auto_is_float32
     """torch.cuda.is_bf16_supported() counts emulation by default (true on a V100 or T4, where
     bf16 runs slower than float32): bf16 must ask for native support. auto is float32 (faster
     for these networks on an H200). No GPU is needed: the choice is made from torch's answer."""
-    from trainer.session import pick_amp  # noqa: PLC0415
+    from trainer.state import pick_amp  # noqa: PLC0415
 
     cuda = torch.device("cuda", 0)
 

@@ -14,7 +14,7 @@ from trainer.checkpoint import load_checkpoint
 from trainer.distributed import Dist
 from trainer.loop import _open_data, train
 from trainer.networks import build_generator
-from trainer.session import make_session, pick_amp
+from trainer.state import make_state, pick_amp
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -47,7 +47,7 @@ def test_a_same_size_data_set_is_kept_on_the_gpu_and_batches_come_channels_last(
     archive = cifar_archive(tmp_path / "cifar", per_class=8)
     cfg = tiny("lanham-wgan-32", f"cifar100:forest@{archive}", tmp_path / "runs", crop=32, device="cuda")
     data = _open_data(cfg, lambda m: None)
-    s = make_session(cfg, data, torch.device("cuda", 0), Dist())
+    s = make_state(cfg, data, torch.device("cuda", 0), Dist())
     assert s.feed.resident and s.feed.images.is_cuda
     x, y = s.feed.next()
     assert x.is_cuda and y.is_cuda and x.is_contiguous(memory_format=torch.channels_last)

@@ -169,9 +169,9 @@ def test_a_python_bug_in_a_step_is_not_taken_for_a_gpu_failure(tmp_path, monkeyp
 def test_mixed_precision_that_overflows_goes_on_in_float32_with_a_note(tmp_path, monkeypatch):
     # bf16 autocast on the CPU stands in for a GPU's; one step's losses come back infinite
     # while the weights stay whole (as when a bf16 activation overflows).
-    import trainer.session
+    import trainer.state
 
-    monkeypatch.setattr(trainer.session, "pick_amp", lambda mode, device: torch.bfloat16)
+    monkeypatch.setattr(trainer.state, "pick_amp", lambda mode, device: torch.bfloat16)
     _losses_times(monkeypatch, 3, float("inf"))
     data = texture_folder(tmp_path / "textures")
     events = Events()
@@ -192,7 +192,7 @@ def test_mixed_precision_that_overflows_goes_on_in_float32_with_a_note(tmp_path,
 def test_the_cards_seam_sentence_follows_the_measured_score_and_the_health(seam, health, says):
     from texgen.metadata import GeneratorInfo
     from trainer.config import TrainConfig
-    from trainer.export import model_card
+    from trainer.to_onnx import model_card
 
     info = GeneratorInfo(name="m", kind="texture", channels=1, latent_kind="spatial", latent_size=8, native_height=32,
                          native_width=32, pixels_per_cell=16, tileable=True, metrics={"seam_score": seam})  # fmt: skip

@@ -12,7 +12,7 @@ from train_helpers import Events, texture, tiny
 from trainer.distributed import Dist
 from trainer.loop import _open_data, _Samples, train
 from trainer.metrics import swd
-from trainer.session import make_session
+from trainer.state import make_state
 
 torch.set_num_threads(1)
 
@@ -26,7 +26,7 @@ def test_short_run_on_gravel_lowers_swd(tmp_path):
                latent_size=32, g_width=16, d_width=16, upsamples=3, eval_samples=128)  # fmt: skip
     # The untrained generator, scored exactly as the run scores its samples (same crops, same latents).
     images = _open_data(cfg, lambda m: None)
-    untrained = _Samples(make_session(cfg, images, torch.device("cpu"), Dist()), images, cfg).evaluate()
+    untrained = _Samples(make_state(cfg, images, torch.device("cpu"), Dist()), images, cfg).evaluate()
     events = Events()
     train(cfg, events)
     trained = events.of("eval")[-1]["metrics"]
@@ -48,7 +48,7 @@ def test_a_spatial_model_is_scored_on_windows_of_outputs_larger_than_its_period(
     Image.fromarray(texture("gravel")).save(data / "gravel.png")
     cfg = tiny("spatial-dcgan", data, tmp_path / "runs", channels=1, crop=32, upsamples=3, eval_samples=16)
     images = _open_data(cfg, lambda m: None)
-    samples = _Samples(make_session(cfg, images, torch.device("cpu"), Dist()), images, cfg)
+    samples = _Samples(make_state(cfg, images, torch.device("cpu"), Dist()), images, cfg)
     assert samples.eval_z.shape[-2:] == (8, 8) and samples.grid_z.shape[-2:] == (4, 4)  # 8 px cells
     metrics = samples.evaluate()
     assert {"swd_32", "swd_16", "seam_score", "memorisation_ratio"} <= metrics.keys()

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from trainer.config import TrainConfig
-from trainer.presets import get_preset
+from trainer.recipes import get_recipe
 
 TEXTURES = ("gravel", "brick", "grass")
 
@@ -101,7 +101,7 @@ def tiny(preset: str, data: Path | str, out: Path, **changes) -> TrainConfig:
         eval_every=0, eval_samples=16, log_seconds=0.0, threads=1, device="cpu",
     )  # fmt: skip
     base.update(changes)
-    return dataclasses.replace(get_preset(preset), **base)
+    return dataclasses.replace(get_recipe(preset), **base)
 
 
 class Events(list):

@@ -28,7 +28,7 @@ DEVICES: tuple[str, ...] = ("auto", *PROVIDERS)
 
 
 @dataclass
-class Session:
+class OrtSession:
     """An onnxruntime session and the device it really runs on."""
 
     session: ort.InferenceSession
@@ -107,7 +107,7 @@ def _first_line(exc: Exception, limit: int) -> str:
     return text.splitlines()[0][:limit] if text else type(exc).__name__
 
 
-def create_session(model: bytes | str, device: str = "auto", threads: int | None = None) -> Session:
+def create_session(model: bytes | str, device: str = "auto", threads: int | None = None) -> OrtSession:
     """Open `model` (serialized ONNX, or a file's path) on `device`: auto | cpu | cuda |
     directml | coreml.
 
@@ -148,7 +148,7 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
                 "use --device auto to fall back to the CPU, or install the GPU runtime "
                 "(for CUDA: the CUDA and cuDNN versions this onnxruntime-gpu release requires)",
             )
-        return Session(session, device)
+        return OrtSession(session, device)
 
     notes, quiet, on_cpu = [], [], None
     for candidate in [d for d in listed if d != "cpu"]:
@@ -166,7 +166,7 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
             (notes if driver_present(candidate) else quiet).append(_FAILED[candidate])
             continue
         if session is not None:
-            return Session(session, candidate, notes, quiet)
+            return OrtSession(session, candidate, notes, quiet)
         _FAILED[candidate] = f"{candidate} is listed but could not start (driver or libraries missing)"
         (notes if driver_present(candidate) else quiet).append(_FAILED[candidate])
-    return Session(on_cpu or _try(model, "cpu", threads), "cpu", notes, quiet)
+    return OrtSession(on_cpu or _try(model, "cpu", threads), "cpu", notes, quiet)

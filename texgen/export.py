@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from texgen import __version__
-from texgen import exporters as ex
+from texgen import writers as ex
+from texgen.atomic import check_writable
 from texgen.errors import RequestError
 from texgen.maps import CONVENTIONS, hillshade, luminance, normal_map
 from texgen.seamless import extend_periodic
@@ -147,7 +148,7 @@ def export_image(
     if not out_dir.is_dir():
         # Create it (or say why not). An existing folder is not probed on every image: the
         # service checks it once per batch, and a write that fails still raises ExportError.
-        ex.check_writable(out_dir)
+        check_writable(out_dir)
 
     # 2. The height every derived map starts from.
     height = a[..., 0] if a.shape[2] == 1 else luminance(a)

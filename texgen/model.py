@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from texgen.devices import Session, create_session
+from texgen.devices import OrtSession, create_session
 from texgen.errors import ModelError
 from texgen.metadata import (
     IMAGE_OUTPUT,
@@ -62,7 +62,7 @@ class Generator:
 
     path: Path
     info: GeneratorInfo
-    runtime: Session
+    runtime: OrtSession
     guesses: list[str] = field(default_factory=list)  # non-empty for a plain ONNX file
     input_name: str = LATENT_INPUT
     output_name: str = IMAGE_OUTPUT

@@ -1,7 +1,7 @@
 """Named export presets: what each engine wants (format, bit depth, size, byte order, flip,
 normal convention, which maps) in one typed record, and the file-name template.
 
-A preset is data; `export_image` (texgen.export, re-exported here) carries it out. The README's "Export formats
+A preset is data; `export_image` (texgen.export) carries it out. The README's "Export formats
 and presets" has the facts behind every value here, as each engine's importer reads them.
 """
 
@@ -11,15 +11,10 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from texgen.errors import RequestError
-from texgen.export import MAPS, NAME_FIELDS, export_image, format_name, planned_paths
-from texgen.exporters import UNITY_SIZES, UNREAL_SIZES
+from texgen.writers import UNITY_SIZES, UNREAL_SIZES
 from texgen.maps import Convention
 
-__all__ = [
-    "ExportPreset", "PRESETS", "get_preset", "GODOT_SIZES", "UNITY_SIZES", "UNREAL_SIZES",
-    # Re-exported: presets are used with these, and callers import them from here.
-    "MAPS", "NAME_FIELDS", "export_image", "format_name", "planned_paths",
-]
+__all__ = ["ExportPreset", "PRESETS", "get_preset", "GODOT_SIZES", "UNITY_SIZES", "UNREAL_SIZES"]
 
 Engine = Literal["unity", "unreal", "godot", "generic"]
 TextureFormat = Literal["png8"]

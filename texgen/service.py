@@ -24,10 +24,11 @@ from texgen import __version__
 from texgen.assets import default_models, resolve_model
 from texgen.commands import generate_command, model_argument
 from texgen.errors import CancelledError, RequestError
-from texgen.exporters import MAX_NAME_BYTES, check_writable, sweep_temp
+from texgen.atomic import MAX_NAME_BYTES, check_writable, sweep_temp
 from texgen.model import Generator, load_generator
 from texgen.export import UNSAFE_IN_NAMES, check_maps
-from texgen.presets import ExportPreset, export_image, get_preset, planned_paths
+from texgen.export import export_image, planned_paths
+from texgen.presets import ExportPreset, get_preset
 from texgen.sampling import Sample, check_batch_size, check_size, interpolate, resolve_label, sample
 from texgen.seamless import MIN_SIZE
 

@@ -17,7 +17,7 @@ import torch
 
 from texgen.errors import ModelError
 from trainer.config import TrainConfig, config_from_dict
-from trainer.run import atomic_target
+from texgen.atomic import atomic_path
 
 FORMAT = 1
 LATEST = "latest.pt"
@@ -33,7 +33,7 @@ def save_checkpoint(path: Path, cfg: TrainConfig, state: dict, **extra: Any) -> 
     payload = {"format": FORMAT, "config": dataclasses.asdict(cfg), **state, **extra}
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    with atomic_target(path) as tmp:
+    with atomic_path(path, export_errors=False) as tmp:
         tmp.write_bytes(buffer.getbuffer())
     return path
 

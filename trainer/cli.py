@@ -68,7 +68,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _train_parser() -> _Parser:
     p = _Parser(prog="texgen train", description="Train a texture or heightmap GAN and export it to ONNX.")
-    p.add_argument("--preset", help="named starting point (see --list-presets)")
+    p.add_argument("--recipe", "--preset", dest="recipe", help="named starting point (see --list-recipes)")
     p.add_argument("--data", help="cifar100:forest, cifar100:33@ARCHIVE, an image folder, or a DEM file")
     p.add_argument("--kind", choices=("texture", "heightmap"), help="heightmap: 1 channel, 16-bit precision kept")
     p.add_argument("--conditional", action="store_true", default=None,
@@ -90,7 +90,8 @@ def _train_parser() -> _Parser:
     p.add_argument("--progress", choices=("bar", "json", "none"), help="default: bar on a terminal, else none")
     p.add_argument("--stop-on-stdin", action="store_true",
                    help="also stop cleanly when the line 'stop' arrives on stdin (for front-ends; works on Windows)")
-    p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
+    p.add_argument("--list-recipes", "--list-presets", dest="list_recipes", action="store_true",
+                   help="list the recipes and exit")
     return p
 
 
@@ -99,20 +100,20 @@ def _config(args: argparse.Namespace):
 
     from trainer.checkpoint import load_checkpoint
     from trainer.config import apply_overrides, check_config
-    from trainer.presets import DEFAULT_PRESET, get_preset
+    from trainer.recipes import DEFAULT_RECIPE, get_recipe
 
     if args.resume:
         cfg = load_checkpoint(args.resume)["config"]
         cfg = dataclasses.replace(cfg, resume=str(args.resume))
     else:
-        cfg = get_preset(args.preset or DEFAULT_PRESET)
+        cfg = get_recipe(args.recipe or DEFAULT_RECIPE)
     flags = {
         name: getattr(args, name)
         for name in ("data", "kind", "conditional", "steps", "minutes", "batch", "crop", "scale", "device", "out", "name", "seed")
         if getattr(args, name) is not None
     }
-    if args.resume and args.preset and args.preset != cfg.preset:
-        flags["preset"] = args.preset  # reported as a change the checkpoint cannot take
+    if args.resume and args.recipe and args.recipe != cfg.preset:
+        flags["preset"] = args.recipe  # reported as a change the checkpoint cannot take
     if flags.get("kind") == "heightmap":
         flags["channels"] = 1
     if "steps" in flags and args.minutes is None:
@@ -210,7 +211,7 @@ def _fail(message: str, progress: str | None) -> int:
 
 def _file_error(exc: OSError) -> str:
     """One line for a file the run could not read or write: what the system said, which file,
-    and how to go on. Every file is written whole or not at all (run.atomic_target), so the
+    and how to go on. Every file is written whole or not at all (texgen.atomic), so the
     last checkpoint is intact."""
     where = f": {exc.filename}" if exc.filename else ""
     return (f"training stopped: {exc.strerror or exc}{where}. free disk space, or check that the folder "
@@ -224,10 +225,10 @@ def train_main(argv: list[str]) -> int:
     try:
         args = _train_parser().parse_args(argv)
         progress = args.progress or ("bar" if sys.stdout.isatty() else "none")
-        if args.list_presets:
-            from trainer.presets import PRESETS
+        if args.list_recipes:
+            from trainer.recipes import RECIPES
 
-            for name, cfg in PRESETS.items():
+            for name, cfg in RECIPES.items():
                 print(f"{name:22s} {cfg.description}")
             return 0
         cfg = _config(args)
@@ -306,7 +307,7 @@ def export_main(argv: list[str]) -> int:
     p.add_argument("--description", help="what the model makes, stored in the file and the card (default: the preset's)")
     try:
         args = p.parse_args(argv)
-        from trainer.export import export_generator
+        from trainer.to_onnx import export_generator
 
         target, made = _export_target(args.out)
         try:

@@ -1,7 +1,7 @@
 """TrainConfig: every choice a training run makes, typed, with the defaults explained.
 
 A run's `config.json` is this dataclass as JSON; `--set key=value` overrides any field by
-name, typed by its annotation. Named starting points live in `trainer/presets.py`.
+name, typed by its annotation. Named starting points (recipes) live in `trainer/recipes.py`.
 """
 
 from __future__ import annotations

@@ -22,8 +22,10 @@ from trainer.checkpoint import BEST, LATEST, load_checkpoint, run_dir_of, save_c
 from trainer.config import TrainConfig, check_config
 from trainer.health import LossWatch, output_problems
 from trainer.distributed import any_rank, any_ranks, broadcast, finish_distributed, init_distributed, same_weights
-from trainer.run import StatsLog, make_run_dir, plot_stats, save_grid, slug, write_atomic
-from trainer.session import Session, load_session_state, make_session, pick_device, session_state, set_threads, train_step
+from texgen.atomic import write_atomic
+from trainer.pictures import plot_stats, save_grid
+from trainer.run_folder import StatsLog, make_run_dir, slug
+from trainer.state import TrainingState, restore_state, make_state, pick_device, state_of, set_threads, train_step
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -64,7 +66,7 @@ class _Samples:
     """Fixed latents for the sample grids and the metrics, drawn from their own generator so
     that sampling never disturbs the training streams (resume stays exact)."""
 
-    def __init__(self, s: Session, data, cfg: TrainConfig):
+    def __init__(self, s: TrainingState, data, cfg: TrainConfig):
         self.s, self.data, self.cfg = s, data, cfg
         g = torch.Generator().manual_seed(SAMPLE_SEED)
         self.cells = cfg.crop // s.spec.pixels_per_cell if s.spec.spatial else None
@@ -177,10 +179,10 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
         )
 
     # 4. Networks, optimizers and random streams; the saved state when resuming.
-    s = make_session(cfg, data, device, dist)
+    s = make_state(cfg, data, device, dist)
     elapsed_before = 0.0
     if ckpt is not None:
-        load_session_state(s, ckpt)
+        restore_state(s, ckpt)
         elapsed_before = float(ckpt.get("elapsed_s", 0.0))
     data_facts = {"description": data.description, "license": data.license,
                   "class_names": list(data.class_names), "skipped": len(data.skipped)}  # fmt: skip
@@ -192,12 +194,12 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
             run_dir = run_dir_of(ckpt["path"])
         else:
             run_dir = make_run_dir(Path(cfg.out), cfg.name or f"{cfg.preset}-{slug(Path(cfg.data).name or cfg.data)}")
-        write_atomic(run_dir / "config.json", cfg.to_json().encode())
+        write_atomic(run_dir / "config.json", cfg.to_json().encode(), export_errors=False)
     run_dir = Path(broadcast(str(run_dir) if run_dir else "", dist))
     stats = StatsLog(run_dir)
     if dist.main and ckpt is not None:  # drop log lines written after the checkpoint (a crash)
         kept = [r for r in stats.read() if r.get("step", 0) <= s.step]
-        write_atomic(stats.path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+        write_atomic(stats.path, "".join(json.dumps(r) + "\n" for r in kept).encode(), export_errors=False)
     samples = _Samples(s, data, cfg)
     emit({"event": "start", "run_dir": str(run_dir), "total_steps": cfg.steps, "minutes": cfg.minutes,
           "config": dataclasses.asdict(cfg)})  # fmt: skip
@@ -209,7 +211,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
     latest_step = [int(ckpt["step"]) if ckpt is not None else None]  # the step latest.pt holds
 
     def checkpoint(metrics: dict[str, float] | None, elapsed: float, name: str = LATEST, health: dict | None = None) -> Path:
-        state = session_state(s)  # collective: every rank gives its random streams
+        state = state_of(s)  # collective: every rank gives its random streams
         path = run_dir / "checkpoints" / name
         if dist.main:
             save_checkpoint(path, cfg, state, data=data_facts, metrics=metrics or {}, best=best,
@@ -336,7 +338,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
                     "was exported" + (f", and its run folder {run_dir.name} was removed (nothing to resume)" if not kept else ""),
                     "lower the learning rates (--set lr_g=0.0001 --set lr_d=0.0001) or use a wgan-gp preset",
                 )
-            load_session_state(s, snapshot)
+            restore_state(s, snapshot)
             message = (f"went back to step {s.step}, the last found healthy, and stopped there "
                        f"(on_divergence=stop); that model is exported")  # fmt: skip
             _stderr("note: " + message)
@@ -367,7 +369,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
         raise RuntimeError("generator weights differ between processes: a DistributedDataParallel bug")
     onnx_path = None
     if dist.main:
-        from trainer.export import export_generator
+        from trainer.to_onnx import export_generator
 
         onnx_path = export_generator(ckpt_path)
         done = {"event": "done", "step": s.step, "run_dir": str(run_dir), "onnx": str(onnx_path),
@@ -393,7 +395,7 @@ def _remove_if_no_checkpoint(run_dir: Path) -> bool:
     return True
 
 
-def _snapshot(s: Session) -> dict:
+def _snapshot(s: TrainingState) -> dict:
     """A copy of the session's state in memory (on_divergence=stop), this process's streams only."""
     import copy
 
@@ -464,11 +466,11 @@ def _gpu_lost(exc: BaseException, step: int, run_dir: Path, saved: int | None) -
 MIN_LOSS_SCALE = 1.0  # fp16: GradScaler starts at 65536; below 1, sixteen halvings in a row: it persists
 
 
-def _scale_collapsed(s: Session) -> bool:
+def _scale_collapsed(s: TrainingState) -> bool:
     return any(sc is not None and sc.get_scale() < MIN_LOSS_SCALE for sc in (s.scaler_g, s.scaler_d))
 
 
-def _weights_finite(s: Session) -> bool:
+def _weights_finite(s: TrainingState) -> bool:
     return all(bool(torch.isfinite(p).all()) for net in (s.G, s.D) for p in net.parameters())
 
 

@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
 
 from texgen.maps import CONVENTIONS
 from texgen.model import Generator
-from texgen.presets import MAPS, NAME_FIELDS, PRESETS, ExportPreset
+from texgen.export import MAPS, NAME_FIELDS
+from texgen.presets import PRESETS, ExportPreset
 from texgen.service import DEFAULT_PRESETS, GenerateRequest, GenerateResult, Progress, generate
 from texgen.commands import generate_command
 from texgen.gui.settings import Settings

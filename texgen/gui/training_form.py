@@ -1,7 +1,7 @@
 """The training form: where the images come from, what to make, which recipe, how long.
 
 It only builds the `texgen train` arguments (`arguments()`) and shows the equivalent command;
-the recipes come from `texgen train --list-presets`, asked in the background (the trainer
+the recipes come from `texgen train --list-recipes`, asked in the background (the trainer
 loads torch, which takes seconds), with the default recipe listed until they arrive.
 """
 
@@ -35,16 +35,16 @@ from texgen.assets import user_models_dir
 from texgen.gui.settings import Settings
 from texgen.gui.training_process import TrainerCommand
 
-DEFAULT_PRESET = "spatial-wgan-gp"
+DEFAULT_RECIPE = "spatial-wgan-gp"
 GREY_TEXTURE = "texture-grey"  # the form's own item: --kind texture --set channels=1
-_PRESET_LINE = re.compile(r"^(\S+)\s+(.+)$")
+_RECIPE_LINE = re.compile(r"^(\S+)\s+(.+)$")
 
 
-def parse_presets(text: str) -> list[tuple[str, str]]:
-    """(name, description) pairs from `texgen train --list-presets`."""
+def parse_recipes(text: str) -> list[tuple[str, str]]:
+    """(name, description) pairs from `texgen train --list-recipes`."""
     out = []
     for line in text.splitlines():
-        m = _PRESET_LINE.match(line.strip())
+        m = _RECIPE_LINE.match(line.strip())
         if m:
             out.append((m.group(1), m.group(2).strip()))
     return out
@@ -55,7 +55,7 @@ class TrainingForm(QWidget):
         super().__init__(parent)
         self.settings = settings
         self.trainer = command
-        self._presets_process: QProcess | None = None
+        self._recipes_process: QProcess | None = None
         self._build()
         self._restore()
 
@@ -100,11 +100,11 @@ class TrainingForm(QWidget):
         self.kind.addItem("Texture (grey)", GREY_TEXTURE)  # as the bundled stone and grass: one channel
         self.kind.addItem("Heightmap (grey, 16-bit)", "heightmap")
         form.addRow("Makes", self.kind)
-        self.preset = QComboBox()
-        self.preset.addItem(DEFAULT_PRESET, DEFAULT_PRESET)
-        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.preset.setMinimumContentsLength(24)
-        form.addRow("Recipe", self.preset)
+        self.recipe = QComboBox()
+        self.recipe.addItem(DEFAULT_RECIPE, DEFAULT_RECIPE)
+        self.recipe.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.recipe.setMinimumContentsLength(24)
+        form.addRow("Recipe", self.recipe)
         self.conditional = QCheckBox("One class per sub-folder (conditional)")
         form.addRow("", self.conditional)
         self.minutes_box = QDoubleSpinBox()
@@ -174,7 +174,7 @@ class TrainingForm(QWidget):
 
         for w in (self.folder, self.cifar_classes, self.cifar_archive, self.name, self.runs_folder, self.overrides, self.resume):
             w.textChanged.connect(self._update_command)
-        for w in (self.kind, self.preset, self.device):
+        for w in (self.kind, self.recipe, self.device):
             w.currentIndexChanged.connect(self._update_command)
         for w in (self.from_folder, self.conditional):
             w.toggled.connect(self._update_command)
@@ -201,52 +201,52 @@ class TrainingForm(QWidget):
         s.set("train/cifar_classes", self.cifar_classes.text())
         s.set("train/source", "cifar" if self.from_cifar.isChecked() else "folder")
         s.set("train/kind", self.kind.currentData())
-        s.set("train/preset", self.preset.currentData())
+        s.set("train/preset", self.recipe.currentData())
         s.set("train/minutes", self.minutes_box.value())
         s.set("train/runs", self.runs_folder.text())
         s.set("train/overrides", self.overrides.text())
 
-    # --- presets -------------------------------------------------------------------------
-    def load_presets(self) -> None:
+    # --- recipes -------------------------------------------------------------------------
+    def load_recipes(self) -> None:
         """Ask the trainer for its recipes, in the background (it loads torch)."""
-        if self._presets_process is not None:
+        if self._recipes_process is not None:
             return
         p = QProcess(self)
-        p.finished.connect(lambda code, status: self._presets_listed(p, code))
+        p.finished.connect(lambda code, status: self._recipes_listed(p, code))
         p.errorOccurred.connect(lambda err: None)
-        self._presets_process = p
-        p.start(self.trainer.program, self.trainer.arguments(["--list-presets"]))
+        self._recipes_process = p
+        p.start(self.trainer.program, self.trainer.arguments(["--list-recipes"]))
 
-    def _presets_listed(self, p: QProcess, code: int) -> None:
+    def _recipes_listed(self, p: QProcess, code: int) -> None:
         try:
             text = bytes(p.readAllStandardOutput()).decode("utf-8", "replace")
         except RuntimeError:  # the app is closing and Qt already deleted the process
             return
-        presets = parse_presets(text) if code == 0 else []
-        if presets:
-            self.set_presets(presets)
+        recipes = parse_recipes(text) if code == 0 else []
+        if recipes:
+            self.set_recipes(recipes)
 
-    def set_presets(self, presets: list[tuple[str, str]]) -> None:
-        want = self.preset.currentData() or self.settings.text("train/preset", DEFAULT_PRESET)
-        self.preset.blockSignals(True)
-        self.preset.clear()
-        for name, description in presets:
-            self.preset.addItem(f"{name}: {description}", name)  # the name first: two descriptions may start alike
-            self.preset.setItemData(self.preset.count() - 1, f"{name}: {description}", Qt.ItemDataRole.ToolTipRole)
-        index = self.preset.findData(want)
-        self.preset.setCurrentIndex(index if index >= 0 else max(0, self.preset.findData(DEFAULT_PRESET)))
-        self.preset.blockSignals(False)
+    def set_recipes(self, recipes: list[tuple[str, str]]) -> None:
+        want = self.recipe.currentData() or self.settings.text("train/preset", DEFAULT_RECIPE)
+        self.recipe.blockSignals(True)
+        self.recipe.clear()
+        for name, description in recipes:
+            self.recipe.addItem(f"{name}: {description}", name)  # the name first: two descriptions may start alike
+            self.recipe.setItemData(self.recipe.count() - 1, f"{name}: {description}", Qt.ItemDataRole.ToolTipRole)
+        index = self.recipe.findData(want)
+        self.recipe.setCurrentIndex(index if index >= 0 else max(0, self.recipe.findData(DEFAULT_RECIPE)))
+        self.recipe.blockSignals(False)
         self._update_command()
 
     def shutdown(self) -> None:
-        """Before the app quits: end the preset listing (a training run is stopped apart)."""
-        p = self._presets_process
+        """Before the app quits: end the recipe listing (a training run is stopped apart)."""
+        p = self._recipes_process
         if p is not None and p.state() != QProcess.ProcessState.NotRunning:
             p.kill()
             p.waitForFinished(2000)
 
     def showEvent(self, event) -> None:
-        self.load_presets()
+        self.load_recipes()
         super().showEvent(event)
 
     # --- view to arguments ---------------------------------------------------------------
@@ -268,7 +268,7 @@ class TrainingForm(QWidget):
             args = ["--resume", resume]
         else:
             kind = self.kind.currentData()
-            args = ["--preset", self.preset.currentData() or DEFAULT_PRESET, "--data", self.data_spec(),
+            args = ["--recipe", self.recipe.currentData() or DEFAULT_RECIPE, "--data", self.data_spec(),
                     "--kind", "texture" if kind == GREY_TEXTURE else kind]  # fmt: skip
             if self.conditional.isChecked():
                 args.append("--conditional")
@@ -318,7 +318,7 @@ class TrainingForm(QWidget):
 
     def _update_command(self, *_) -> None:
         new_run = not self.resume.text().strip()  # a continued run keeps its own data and recipe
-        for w in (self.source_box, self.kind, self.preset, self.conditional, self.name, self.runs_folder):
+        for w in (self.source_box, self.kind, self.recipe, self.conditional, self.name, self.runs_folder):
             w.setEnabled(new_run)
         self.command.setText(shlex.join(["texgen", "train", *self.arguments()[:-2]]))
         self.command.setCursorPosition(0)

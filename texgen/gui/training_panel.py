@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from texgen.assets import user_models_dir
 from texgen.errors import ExportError
-from texgen.exporters import atomic_path
+from texgen.atomic import atomic_path
 from texgen.gui.chart import Chart
 from texgen.gui.settings import Settings
 from texgen.gui.training_form import TrainingForm

@@ -7,25 +7,19 @@ cancelled batch never leaves a truncated PNG or RAW that an engine would import 
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import os
-import re
-import tempfile
-import uuid
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
 
+from texgen.atomic import atomic_path
 from texgen.errors import ExportError
 
 ByteOrder = Literal["little", "big"]
 
-# The longest file name (in bytes) that NTFS, ext4, APFS and their kin all take.
-MAX_NAME_BYTES = 255
 RawScale = Literal["unity", "full"]
 
 # Unity terrain heightmap resolutions (2^n + 1); Unity refuses anything larger.
@@ -37,117 +31,6 @@ UNREAL_SIZES: tuple[int, ...] = (127, 253, 505, 1009, 2017, 4033, 8129)
 UNITY_MAPPING = "u16 = min(round(h * 65536), 65535); Unity reads h = u16 / 65536"
 FULL_MAPPING = "u16 = round(h * 65535); h = u16 / 65535"
 BYTE_MAPPING = "u8 = round(h * 255); h = u8 / 255"
-
-_NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG)
-_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
-
-
-def _os_error(exc: OSError, target: Path) -> ExportError | None:
-    """The user-facing error for an OSError while writing `target`; None if not one of ours."""
-    if exc.errno in _NO_SPACE:
-        return ExportError(
-            f"cannot write {target}: the disk is full (or the file system refuses a file this large)",
-            "free disk space or choose another folder",
-        )
-    if exc.errno in _NOT_WRITABLE:
-        return ExportError(
-            f"cannot write {target}: permission denied (a read-only folder, or the file is "
-            "open in another program)",
-            "choose a writable folder, or close the file",
-        )
-    if exc.errno == errno.ENOENT:
-        return ExportError(f"cannot write {target}: its folder does not exist", "create the folder or choose another")
-    if exc.errno == errno.ENAMETOOLONG:
-        return ExportError(
-            f"cannot write {target}: the file name or path is too long for this file system",
-            "use a shorter file name template or a folder nearer the drive's root",
-        )
-    if exc.errno in (errno.EISDIR, errno.ENOTDIR):
-        return ExportError(f"cannot write {target}: a folder is in the way", "choose another file name or folder")
-    return None
-
-
-@contextlib.contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `final`; on success move it onto `final`.
-
-    The temporary name starts with '.' and ends with '.tmp' (hidden, and ignored by engine
-    asset importers). On success it is renamed with os.replace (atomic on one file system,
-    and it overwrites an existing file): a process killed at any point leaves either the old
-    file or the whole new one. There is no fsync per file: a batch writes thousands, and an
-    fsync each would double the export time (1,000 textures: 7 s instead of 4); after a power
-    cut the operating system's own flush decides what reached the disk. On any exception it is removed, the
-    existing `final` is untouched, and the exception propagates; a full disk or a read-only
-    folder becomes an ExportError that names the path and the fix.
-    """
-    final = Path(final)
-    # The writer's pid in the name lets a later run remove what a killed one left (sweep_temp).
-    # The final name is cut short in it, so a name near the file system's limit of 255 bytes
-    # still has a temporary name that fits.
-    tail = f".{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
-    room = MAX_NAME_BYTES - 1 - len(tail)
-    stem = final.name.encode("utf-8")[:room].decode("utf-8", "ignore")
-    tmp = final.parent / f".{stem}{tail}"
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            mapped = _os_error(exc, final)
-            if mapped is not None:
-                raise mapped from exc
-        raise
-
-
-_TEMP = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.tmp$")
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists (another user's), or cannot tell: leave its files alone
-    return True
-
-
-def sweep_temp(folder: Path) -> list[Path]:
-    """Remove temporary files that a killed texgen process left in `folder`.
-
-    A process killed between writing and renaming leaves its `.name.PID-xxxxxxxx.tmp`; a file
-    whose writer is still running (another batch into the same folder) is left alone.
-    """
-    removed = []
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(folder):
-            m = _TEMP.match(entry.name)
-            if m and not _alive(int(m.group(1))):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-                    removed.append(Path(entry.path))
-    return removed
-
-
-def check_writable(folder: Path) -> None:
-    """Create `folder` if needed and prove it takes files, before a batch starts writing."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".texgen-check-", suffix=".tmp"):
-            pass
-    except FileExistsError:
-        raise ExportError(f"{folder} exists and is not a folder", "choose a folder for the output") from None
-    except OSError as exc:
-        raise ExportError(
-            f"cannot write into {folder} ({exc.strerror or exc})",
-            "choose a writable folder with free space",
-        ) from exc
-
 
 # --- images -----------------------------------------------------------------------------
 

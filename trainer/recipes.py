@@ -1,4 +1,7 @@
-"""Named starting points for training: a plain dict of TrainConfigs.
+"""Training recipes: named starting points for training, a plain dict of TrainConfigs.
+
+(Engine presets, what each engine reads, are texgen/presets.py: a different thing.) A run's
+config keeps its recipe's name in the field `preset`, the name saved checkpoints carry.
 
 Each has a one-line description in plain words (the GUI lists them). Faithful presets copy
 the course's networks and hyper-parameters (seeds 000 and 001); the spatial ones are texgen's
@@ -13,7 +16,7 @@ import shlex
 from texgen.errors import RequestError
 from trainer.config import FIELDS, TrainConfig
 
-PRESETS: dict[str, TrainConfig] = {
+RECIPES: dict[str, TrainConfig] = {
     "lanham-wgan-32": TrainConfig(
         description="course WGAN 32x32 (Lanham), weight clipping: the course's texture example",
         algorithm="wgan", architecture="lanham", data="cifar100:forest", crop=32,
@@ -67,19 +70,19 @@ PRESETS: dict[str, TrainConfig] = {
     ),
 }  # fmt: skip
 
-for _name, _cfg in PRESETS.items():
+for _name, _cfg in RECIPES.items():
     _cfg.preset = _name
-DEFAULT_PRESET = "spatial-wgan-gp"
+DEFAULT_RECIPE = "spatial-wgan-gp"
 
 
-def get_preset(name: str) -> TrainConfig:
-    """A fresh copy of a named preset; RequestError listing the names when unknown."""
-    if name not in PRESETS:
+def get_recipe(name: str) -> TrainConfig:
+    """A fresh copy of a named recipe; RequestError listing the names when unknown."""
+    if name not in RECIPES:
         raise RequestError(
-            f"unknown preset {name!r}",
-            "use one of: " + ", ".join(PRESETS) + " (`--list-presets` describes them)",
+            f"unknown recipe {name!r}",
+            "use one of: " + ", ".join(RECIPES) + " (`--list-recipes` describes them)",
         )
-    return dataclasses.replace(PRESETS[name])
+    return dataclasses.replace(RECIPES[name])
 
 
 # Fields that say where and how a run goes, not what it learns: left out of a reproduce command.
@@ -87,11 +90,11 @@ _NOT_REPRODUCED = {"preset", "description", "resume", "out", "name"}
 
 
 def reproduce_command(cfg: TrainConfig) -> str:
-    """The `texgen train` command that rebuilds `cfg` from its preset (for model cards)."""
-    base = PRESETS.get(cfg.preset, TrainConfig())
+    """The `texgen train` command that rebuilds `cfg` from its recipe (for model cards)."""
+    base = RECIPES.get(cfg.preset, TrainConfig())
     args = ["texgen", "train"]
-    if cfg.preset in PRESETS:
-        args += ["--preset", cfg.preset]
+    if cfg.preset in RECIPES:
+        args += ["--recipe", cfg.preset]
     for name in FIELDS:
         value = getattr(cfg, name)
         if name in _NOT_REPRODUCED or value == getattr(base, name):

@@ -1,4 +1,4 @@
-"""Session: the networks, optimizers and random streams of one run, and one training step.
+"""TrainingState: the networks, optimizers and random streams of one run, and one training step.
 
 `train_step` is one generator iteration: `n_critic` critic steps, then ONE generator step
 (the course's printed WGAN loop updated the generator inside the critic loop: not copied).
@@ -74,7 +74,7 @@ def set_threads(cfg: TrainConfig, device: torch.device, d: Dist) -> None:
 
 
 @dataclass
-class Session:
+class TrainingState:
     cfg: TrainConfig
     spec: NetSpec
     device: torch.device
@@ -150,7 +150,7 @@ def _optimizer(cfg: TrainConfig, params, lr: float, device: torch.device) -> tor
     return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), **fused)
 
 
-def make_session(cfg: TrainConfig, data, device: torch.device, d: Dist) -> Session:
+def make_state(cfg: TrainConfig, data, device: torch.device, d: Dist) -> TrainingState:
     """Networks (seeded), optimizers, data feed and random streams for `cfg` on `device`."""
     # 1. Networks: seeded identically on every rank (DDP also broadcasts rank 0's weights).
     num_classes = len(data.class_names) if cfg.conditional else 0
@@ -182,7 +182,7 @@ def make_session(cfg: TrainConfig, data, device: torch.device, d: Dist) -> Sessi
         G_train, D_train = DDP(G, device_ids=ids), DDP(D, device_ids=ids)
     amp = pick_amp(cfg.amp, device)
     fp16 = amp == torch.float16
-    return Session(
+    return TrainingState(
         cfg=cfg, spec=spec, device=device, dist=d, G=G, D=D, G_train=G_train, D_train=D_train,
         opt_g=_optimizer(cfg, G.parameters(), cfg.lr_g, device),
         opt_d=_optimizer(cfg, D.parameters(), cfg.lr_d, device),
@@ -206,7 +206,7 @@ def _update(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.Gr
         scaler.update()
 
 
-def train_step(s: Session) -> dict[str, torch.Tensor]:
+def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
     """One generator iteration. Returns detached scalar losses (no host sync)."""
     cfg, n = s.cfg, s.batch
     wasserstein = cfg.algorithm != "dcgan"
@@ -278,9 +278,9 @@ def train_step(s: Session) -> dict[str, torch.Tensor]:
 
 
 @torch.no_grad()
-def update_ema(s: Session) -> None:
+def update_ema(s: TrainingState) -> None:
     """G_ema <- beta * G_ema + (1 - beta) * G; BatchNorm statistics copied as they are, to be
-    measured again for the averaged weights before G_ema is used (Session.G_sample)."""
+    measured again for the averaged weights before G_ema is used (TrainingState.G_sample)."""
     halflife = min(s.cfg.ema_halflife, max(1.0, 0.1 * s.step))
     beta = 0.5 ** (1.0 / halflife)
     ema, live = list(s.G_ema.parameters()), list(s.G.parameters())
@@ -293,7 +293,7 @@ CALIBRATION_LATENTS = 1024
 
 
 @torch.no_grad()
-def calibrate_batchnorm(s: Session) -> None:
+def calibrate_batchnorm(s: TrainingState) -> None:
     """Measure G_ema's BatchNorm running statistics on its own outputs.
 
     The live generator's statistics (which update_ema copies) belong to other weights: an
@@ -327,7 +327,7 @@ def calibrate_batchnorm(s: Session) -> None:
 # -- state for checkpoints ------------------------------------------------------------------
 
 
-def _rng_state(s: Session) -> dict:
+def _rng_state(s: TrainingState) -> dict:
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if s.device.type == "cuda" else [],
@@ -336,7 +336,7 @@ def _rng_state(s: Session) -> dict:
     }
 
 
-def session_state(s: Session) -> dict:
+def state_of(s: TrainingState) -> dict:
     """Everything that continues the run exactly (collective under torchrun: call on every rank)."""
     rngs = gather(_rng_state(s), s.dist)
     return {
@@ -352,7 +352,7 @@ def session_state(s: Session) -> dict:
     }
 
 
-def load_session_state(s: Session, state: dict) -> None:
+def restore_state(s: TrainingState, state: dict) -> None:
     s.step = int(state["step"])
     s.G.load_state_dict(state["G"])
     s.D.load_state_dict(state["D"])

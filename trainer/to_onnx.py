@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from texgen.atomic import write_atomic
 from texgen.errors import ExportError
 from texgen.metadata import IMAGE_OUTPUT, LABEL_INPUT, LATENT_INPUT, GeneratorInfo, write_metadata
 from trainer.checkpoint import LATEST, load_checkpoint, run_dir_of
 from trainer.config import TrainConfig
 from trainer.networks import NetSpec, build_generator
-from trainer.presets import PRESETS, reproduce_command
-from trainer.run import write_atomic
+from trainer.recipes import RECIPES, reproduce_command
 
 OPSET = 17
 SEAM_TOLERANCE = 0.5  # the seam score (wrap-around over interior differences, about 1 +/- 0.2 for a
@@ -42,7 +42,7 @@ def _info(cfg: TrainConfig, spec: NetSpec, ckpt: dict, name: str) -> GeneratorIn
     data = ckpt.get("data", {})
     metrics = {k: float(v) for k, v in (ckpt.get("metrics") or {}).items() if isinstance(v, (int, float)) and math.isfinite(v)}
     classes = tuple(data.get("class_names", ())) if spec.num_classes else ()
-    description = cfg.description or (PRESETS[cfg.preset].description if cfg.preset in PRESETS else "")
+    description = cfg.description or (RECIPES[cfg.preset].description if cfg.preset in RECIPES else "")
     return GeneratorInfo(
         name=name,
         kind=cfg.kind,
@@ -55,7 +55,7 @@ def _info(cfg: TrainConfig, spec: NetSpec, ckpt: dict, name: str) -> GeneratorIn
         tileable=spec.spatial,  # wrap padding everywhere: exactly periodic by construction
         classes=classes,
         algorithm=cfg.algorithm + ("-conditional" if classes else ""),
-        architecture=cfg.preset if cfg.preset in PRESETS else f"custom-{cfg.architecture}",
+        architecture=cfg.preset if cfg.preset in RECIPES else f"custom-{cfg.architecture}",
         dataset=data.get("description", cfg.data),
         data_license=data.get("license", "unknown"),
         training_steps=int(ckpt.get("step", 0)),
@@ -150,9 +150,9 @@ def export_generator(
     if not out.parent.is_dir():
         raise ExportError(f"folder {out.parent} does not exist", "create it or give another --out")
     try:
-        write_atomic(out, data)
+        write_atomic(out, data, export_errors=False)
         card = out.parent / "model-card.md" if out.name == "generator.onnx" else out.with_suffix(".md")
-        write_atomic(card, model_card(info, cfg, ckpt, worst).encode("utf-8"))
+        write_atomic(card, model_card(info, cfg, ckpt, worst).encode("utf-8"), export_errors=False)
     except OSError as exc:
         raise ExportError(f"cannot write {out} ({exc.strerror or exc})", "choose a writable folder with --out") from None
     return out
