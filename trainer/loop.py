@@ -1,4 +1,6 @@
-"""train(): one function, its stages in order, progress out through a callback.
+"""train(): check, resume, open the data, build the state and the run folder, then `_Run`
+iterates (steps, evaluations, the log window and its health checks, samples, checkpoints) and
+finishes (checkpoint, export); progress goes out through a callback.
 
 Progress events (dicts passed to `on_progress`; the CLI prints them as JSON lines, see
 trainer/cli.py): start, step, eval, sample, checkpoint, done. `should_stop` is polled once per
@@ -141,53 +143,63 @@ def train(
 
 
 def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[[], bool]) -> Path:
-    if emit is None:
-        emit = lambda event: None  # noqa: E731
     if cfg.on_divergence == "stop" and dist.active:
         raise RequestError("on_divergence=stop keeps the last healthy weights of one process, not of several",
                            "leave on_divergence at warn under torchrun, or train in one process")
-    device = pick_device(cfg.device, dist)
-    set_threads(cfg, device, dist)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-
-    # 2. Resume: the checkpoint's settings, with only run-control fields changed.
-    ckpt = None
-    if cfg.resume:
-        ckpt = load_checkpoint(cfg.resume, "cpu")
-        cfg = _resumed_config(cfg, dataclasses.replace(ckpt["config"], **{k: getattr(cfg, k) for k in RESUMABLE}))
-        ran = float(ckpt.get("elapsed_s", 0.0)) / 60
-        if cfg.steps is not None and cfg.steps <= ckpt["step"]:
-            raise RequestError(
-                f"the run is already at step {ckpt['step']} of {cfg.steps}",
-                f"resume with --steps larger than {ckpt['step']}, or --minutes alone larger than the {ran:.3g} it has run",
-            )
-        if cfg.minutes is not None and cfg.minutes <= ran:
-            raise RequestError(
-                f"the run has already trained {ran:.3g} minutes of its {cfg.minutes:g}-minute budget",
-                f"resume with --minutes larger than {ran:.3g} (the budget counts from the run's start), or --steps",
-            )
-
-    # 3. Open the data before making any folder: a bad data spec leaves nothing behind.
+    device = _start_device(cfg, dist)
+    cfg, ckpt = _resume(cfg)
+    # Open the data before making any folder: a bad data spec leaves nothing behind.
     data = _open_data(cfg, _stderr if dist.main else (lambda m: None))
     if cfg.conditional and len(data.class_names) < 2:
         raise RequestError(
             f"conditional training needs at least 2 classes, {cfg.data!r} gives {len(data.class_names)}",
             "use a folder with one sub-folder per class, or list several CIFAR-100 classes (cifar100:forest,sea)",
         )
-
-    # 4. Networks, optimizers and random streams; the saved state when resuming.
+    # Networks, optimizers and random streams; the saved state when resuming.
     s = make_state(cfg, data, device, dist)
-    elapsed_before = 0.0
     if ckpt is not None:
         restore_state(s, ckpt)
-        elapsed_before = float(ckpt.get("elapsed_s", 0.0))
-    data_facts = {"description": data.description, "license": data.license,
-                  "class_names": list(data.class_names), "skipped": len(data.skipped)}  # fmt: skip
+    run = _Run(cfg, dist, emit if emit is not None else (lambda event: None), should_stop, s, data, ckpt, _run_folder(cfg, ckpt, s, dist))
+    while not run.iteration():
+        pass
+    return run.finish()
 
-    # 5. The run folder (rank 0 makes it; the others learn its name).
+
+def _start_device(cfg: TrainConfig, dist) -> torch.device:
+    device = pick_device(cfg.device, dist)
+    set_threads(cfg, device, dist)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    return device
+
+
+def _resume(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
+    """(the run's settings, its checkpoint): the checkpoint's settings with only run-control
+    fields changed, and a refusal where the budget asked for is already spent."""
+    if not cfg.resume:
+        return cfg, None
+    ckpt = load_checkpoint(cfg.resume, "cpu")
+    cfg = _resumed_config(cfg, dataclasses.replace(ckpt["config"], **{k: getattr(cfg, k) for k in RESUMABLE}))
+    ran = float(ckpt.get("elapsed_s", 0.0)) / 60
+    if cfg.steps is not None and cfg.steps <= ckpt["step"]:
+        raise RequestError(
+            f"the run is already at step {ckpt['step']} of {cfg.steps}",
+            f"resume with --steps larger than {ckpt['step']}, or --minutes alone larger than the {ran:.3g} it has run",
+        )
+    if cfg.minutes is not None and cfg.minutes <= ran:
+        raise RequestError(
+            f"the run has already trained {ran:.3g} minutes of its {cfg.minutes:g}-minute budget",
+            f"resume with --minutes larger than {ran:.3g} (the budget counts from the run's start), or --steps",
+        )
+    return cfg, ckpt
+
+
+def _run_folder(cfg: TrainConfig, ckpt: dict | None, s: TrainingState, dist) -> Path:
+    """The run folder: rank 0 makes it (or finds the resumed one) and writes config.json; the
+    other ranks learn its name. A resumed run's stats lose the lines written after its
+    checkpoint (a crash)."""
     run_dir = None
     if dist.main:
         if ckpt is not None:
@@ -196,188 +208,236 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
             run_dir = make_run_dir(Path(cfg.out), cfg.name or f"{cfg.preset}-{slug(Path(cfg.data).name or cfg.data)}")
         write_atomic(run_dir / "config.json", cfg.to_json().encode(), export_errors=False)
     run_dir = Path(broadcast(str(run_dir) if run_dir else "", dist))
-    stats = StatsLog(run_dir)
-    if dist.main and ckpt is not None:  # drop log lines written after the checkpoint (a crash)
+    if dist.main and ckpt is not None:
+        stats = StatsLog(run_dir)
         kept = [r for r in stats.read() if r.get("step", 0) <= s.step]
         write_atomic(stats.path, "".join(json.dumps(r) + "\n" for r in kept).encode(), export_errors=False)
-    samples = _Samples(s, data, cfg)
-    emit({"event": "start", "run_dir": str(run_dir), "total_steps": cfg.steps, "minutes": cfg.minutes,
-          "config": dataclasses.asdict(cfg)})  # fmt: skip
+    return run_dir
 
-    # The lowest SWD any evaluation has read, and its step: that evaluation's weights are also
-    # kept as checkpoints/best.pt (a GAN can read worse the longer it trains). Main rank only.
-    best: dict[str, float] = dict(ckpt.get("best", {})) if ckpt else {}
 
-    latest_step = [int(ckpt["step"]) if ckpt is not None else None]  # the step latest.pt holds
+class _Run:
+    """One run's schedule and reporter: an iteration is n_critic critic steps and one generator
+    step, then whatever falls due (evaluation, the log window and its health checks, sample
+    grids, checkpoints); `finish` checkpoints, exports and says how it went.
 
-    def checkpoint(metrics: dict[str, float] | None, elapsed: float, name: str = LATEST, health: dict | None = None) -> Path:
+    State kept between iterations: the losses summed over the log window, the best evaluation
+    (its weights kept as checkpoints/best.pt: a GAN can read worse the longer it trains), the
+    health watch (trainer/health.py: fixed latents whose outputs are checked, the losses'
+    running level, what was said already) and, with on_divergence=stop, the last weights found
+    healthy."""
+
+    def __init__(self, cfg: TrainConfig, dist, emit: Progress, should_stop: Callable[[], bool], s: TrainingState,
+                 data, ckpt: dict | None, run_dir: Path):  # fmt: skip
+        self.cfg, self.dist, self.emit, self.should_stop, self.s = cfg, dist, emit, should_stop, s
+        self.ckpt, self.run_dir, self.device = ckpt, run_dir, s.device
+        self.stats = StatsLog(run_dir)
+        self.samples = _Samples(s, data, cfg)
+        self.data_facts = {"description": data.description, "license": data.license,
+                           "class_names": list(data.class_names), "skipped": len(data.skipped)}  # fmt: skip
+        emit({"event": "start", "run_dir": str(run_dir), "total_steps": cfg.steps, "minutes": cfg.minutes,
+              "config": dataclasses.asdict(cfg)})  # fmt: skip
+        self.best: dict[str, float] = dict(ckpt.get("best", {})) if ckpt else {}  # main rank only
+        self.metrics: dict[str, float] = dict(ckpt.get("metrics", {})) if ckpt else {}
+        self.latest_step = int(ckpt["step"]) if ckpt is not None else None  # the step latest.pt holds
+        self.elapsed_before = float(ckpt.get("elapsed_s", 0.0)) if ckpt else 0.0
+        self.elapsed = self.elapsed_before
+        self.start_step, self.t0 = s.step, time.perf_counter()
+        self.last_log_t, self.last_log_step = self.t0, s.step
+        self.sums: dict[str, torch.Tensor] = {}
+        self.stopped_early = False
+        health_g = torch.Generator().manual_seed(SAMPLE_SEED + 1)
+        self.health_z = self.samples._z(8, health_g)
+        self.health_labels = torch.arange(8) % s.num_classes if s.num_classes else None
+        self.watch, self.said, self.diverged = LossWatch(), set(), []
+        self.snapshot = _snapshot(s) if cfg.on_divergence == "stop" else None
+        self.last_health_t = self.t0
+        self.reverted_from: int | None = None
+
+    def checkpoint(self, name: str = LATEST, health: dict | None = None) -> Path:
+        s, dist = self.s, self.dist
         state = state_of(s)  # collective: every rank gives its random streams
-        path = run_dir / "checkpoints" / name
+        path = self.run_dir / "checkpoints" / name
         if dist.main:
-            save_checkpoint(path, cfg, state, data=data_facts, metrics=metrics or {}, best=best,
-                            elapsed_s=elapsed, device=_device_name(device, dist), health=health)  # fmt: skip
+            save_checkpoint(path, self.cfg, state, data=self.data_facts, metrics=self.metrics or {}, best=self.best,
+                            elapsed_s=self.elapsed, device=_device_name(self.device, dist), health=health)  # fmt: skip
             if name == LATEST:
-                latest_step[0] = s.step
-            emit({"event": "checkpoint", "step": s.step, "path": str(path)})
+                self.latest_step = s.step
+            self.emit({"event": "checkpoint", "step": s.step, "path": str(path)})
         return path
 
-    # 6. Train: n_critic critic steps and one generator step per iteration.
-    start_step, t0 = s.step, time.perf_counter()
-    last_log_t, last_log_step = t0, s.step
-    sums: dict[str, torch.Tensor] = {}
-    metrics: dict[str, float] = dict(ckpt.get("metrics", {})) if ckpt else {}
-    stopped_early = False
-    # Health (trainer/health.py): fixed latents whose outputs are checked, the losses' running
-    # level, what was said already, and (on_divergence=stop) the last weights found healthy.
-    health_g = torch.Generator().manual_seed(SAMPLE_SEED + 1)
-    health_z = samples._z(8, health_g)
-    health_labels = torch.arange(8) % s.num_classes if s.num_classes else None
-    watch, said, diverged = LossWatch(), set(), []
-    snapshot = _snapshot(s) if cfg.on_divergence == "stop" else None
-    last_health_t = t0
-    reverted_from = None
-
-    def warn(message: str) -> None:
+    def warn(self, message: str) -> None:
         kind = message.split(" at step")[0]
-        if dist.main and kind not in said:
-            said.add(kind)
+        if self.dist.main and kind not in self.said:
+            self.said.add(kind)
             if kind.startswith("training diverged"):
-                diverged.append(message)
+                self.diverged.append(message)
             _stderr("warning: " + message)
-            emit({"event": "warning", "step": s.step, "message": message})
+            self.emit({"event": "warning", "step": self.s.step, "message": message})
 
-    while True:
+    def _step(self) -> None:
+        """One training step, its losses added to the window's; a GPU's failures in one line."""
+        s = self.s
         try:
             losses = train_step(s)
         except torch.cuda.OutOfMemoryError:  # torch.OutOfMemoryError from torch 2.5 on, the same class
-            raise TexgenError(*_out_of_memory(cfg, s.step + 1, device)) from None
+            raise TexgenError(*_out_of_memory(self.cfg, s.step + 1, self.device)) from None
         except RuntimeError as exc:
             if not gpu_failed(exc):
                 raise
-            raise TexgenError(*_gpu_lost(exc, s.step + 1, run_dir, latest_step[0])) from None
+            raise TexgenError(*_gpu_lost(exc, s.step + 1, self.run_dir, self.latest_step)) from None
         for k, v in losses.items():
-            sums[k] = sums[k] + v if k in sums else v
+            self.sums[k] = self.sums[k] + v if k in self.sums else v
+
+    def iteration(self) -> bool:
+        """One step and what falls due after it; True when the run is over."""
+        cfg, dist, s = self.cfg, self.dist, self.s
+        self._step()
         now = time.perf_counter()
-        elapsed = elapsed_before + now - t0
+        self.elapsed = self.elapsed_before + now - self.t0
         # Agreed by every rank: a stop request reaches one process first (the stdin line
         # reaches rank 0 alone), and a rank that checkpointed alone would wait for the others
         # in a collective call they never make.
-        user_stop, out_of_time = any_ranks([should_stop(), cfg.minutes is not None and elapsed >= cfg.minutes * 60], dist, device)
-        stop = user_stop or out_of_time
-        stopped_early = user_stop
-        last = stop or (cfg.steps is not None and s.step >= cfg.steps)
-        do_eval = last or (cfg.eval_every and s.step % cfg.eval_every == 0)
+        out_of_time = cfg.minutes is not None and self.elapsed >= cfg.minutes * 60
+        user_stop, out_of_time = any_ranks([self.should_stop(), out_of_time], dist, self.device)
+        self.stopped_early = user_stop
+        last = user_stop or out_of_time or (cfg.steps is not None and s.step >= cfg.steps)
+        do_eval = bool(last or (cfg.eval_every and s.step % cfg.eval_every == 0))
 
-        if last and stopped_early:  # the weights are safe before a slow final evaluation
-            checkpoint(metrics, elapsed)
-        if dist.main and do_eval:
-            try:
-                metrics = samples.evaluate()
-            except ValueError:  # non-finite outputs: the losses' check below says what happened
-                metrics = {}
-        if do_eval and any_rank(dist.main and metrics.get("swd", np.inf) < best.get("swd", np.inf), dist, device):
-            if dist.main:
-                best = {"step": s.step, "swd": metrics["swd"]}
-            checkpoint(metrics, elapsed, BEST)
-        if dist.main and (last or do_eval or now - last_log_t >= cfg.log_seconds or s.step == start_step + 1):
-            n = s.step - last_log_step
-            avg = {k: float(v) / n for k, v in zip(sums, torch.stack(list(sums.values())).tolist())}
-            finite = all(np.isfinite(list(avg.values())))
-            if s.amp_dtype is not None and not dist.active and (not finite or _scale_collapsed(s)) and _weights_finite(s):
-                # Mixed precision overflowed (a non-finite loss in bf16, or fp16's loss scale
-                # driven to nothing) while the weights are still whole: go on in float32.
-                message = (f"mixed precision ({'fp16' if s.amp_dtype == torch.float16 else 'bf16'}) overflowed at step "
-                           f"{s.step}; training goes on in float32 (--set amp=off starts a run so)")  # fmt: skip
-                s.amp_dtype, s.scaler_g, s.scaler_d = None, None, None
-                _stderr("note: " + message)
-                emit({"event": "note", "step": s.step, "message": message})
-                avg = {k: (v if np.isfinite(v) else None) for k, v in avg.items()}
-                finite = None  # this window's losses tell nothing of the float32 run
-            if finite is False and snapshot is None:
-                gone = ""
-                if ckpt is None and _remove_if_no_checkpoint(run_dir):
-                    gone = f"; no checkpoint had been written, so its run folder {run_dir.name} was removed"
-                raise TexgenError(
-                    f"training diverged: a loss is not finite at step {s.step} ({avg}){gone}",
-                    "lower the learning rates (--set lr_g=... lr_d=...) or use a wgan-gp preset",
-                )
-            problem = (watch.check(avg, s.step) if finite else None if finite is None
-                       else f"training diverged at step {s.step}: a loss is not finite")  # fmt: skip
-            # The outputs, every HEALTH_SECONDS and at the end, once the first HEALTH_WARMUP steps
-            # are made (an untrained generator's outputs can be near flat: that is no collapse).
-            if problem is None and s.step - start_step >= HEALTH_WARMUP and (now - last_health_t >= HEALTH_SECONDS or last):
-                last_health_t = now
-                found = _output_problems(samples.generate(health_z, health_labels), s.step)
-                problem = found[0] if found else None
-                if not found and snapshot is not None:
-                    snapshot = _snapshot(s)
-            if problem is not None:
-                warn(problem)
-                if snapshot is not None:
-                    reverted_from, last, stopped_early = s.step, True, True
-            window = max(now - last_log_t, 1e-9)
-            rate = (s.step - start_step) / max(now - t0, 1e-9)
-            eta = _eta(cfg, s.step, rate, elapsed)
-            images_per_s = n * cfg.n_critic * cfg.batch / window
-            record = {"step": s.step, "elapsed_s": round(elapsed, 3), "losses": avg,
-                      "images_per_s": round(images_per_s, 2), "steps_per_s": round(n / window, 4)}  # fmt: skip
-            if do_eval:
-                record["metrics"] = metrics
-            stats.write(record)
-            emit({"event": "step", "step": s.step, "total_steps": cfg.steps, "elapsed_s": round(elapsed, 3),
-                  "eta_s": None if eta is None else round(eta, 1), "images_per_s": round(images_per_s, 2),
-                  "losses": avg})  # fmt: skip
-            if do_eval:
-                emit({"event": "eval", "step": s.step, "metrics": metrics})
-            sums, last_log_t, last_log_step = {}, now, s.step
-        if reverted_from is not None and s.step == reverted_from:
-            if int(snapshot["step"]) == start_step and ckpt is None:  # only the untrained weights were kept
-                kept = not _remove_if_no_checkpoint(run_dir)
-                raise TexgenError(
-                    f"training diverged at step {reverted_from}, before any step was found healthy: no model "
-                    "was exported" + (f", and its run folder {run_dir.name} was removed (nothing to resume)" if not kept else ""),
-                    "lower the learning rates (--set lr_g=0.0001 --set lr_d=0.0001) or use a wgan-gp preset",
-                )
-            restore_state(s, snapshot)
-            message = (f"went back to step {s.step}, the last found healthy, and stopped there "
-                       f"(on_divergence=stop); that model is exported")  # fmt: skip
-            _stderr("note: " + message)
-            emit({"event": "note", "step": s.step, "message": message})
-            metrics = samples.evaluate()
+        if last and self.stopped_early:  # the weights are safe before a slow final evaluation
+            self.checkpoint()
+        if do_eval:
+            self._evaluate()
+        if dist.main and (last or do_eval or now - self.last_log_t >= cfg.log_seconds or s.step == self.start_step + 1):
+            last = self._report(now, do_eval, last)
+        if self.reverted_from is not None and s.step == self.reverted_from:
+            self._go_back()
         if dist.main and (last or (cfg.sample_every and s.step % cfg.sample_every == 0)):
-            grid = samples.generate(samples.grid_z, samples.grid_labels)
-            path = save_grid(grid, run_dir / "samples" / f"step-{s.step:06d}.png")
-            emit({"event": "sample", "step": s.step, "path": str(path)})
-            if not last:
-                for problem in _output_problems(grid, s.step):
-                    warn(problem)
-            plot_stats(stats.read(), run_dir / "plot.png")
+            self._sample(last)
         if not last and cfg.checkpoint_every and s.step % cfg.checkpoint_every == 0:
-            checkpoint(metrics, elapsed)
-        if last:
-            break
+            self.checkpoint()
+        return last
 
-    # 7. Finish: final checkpoint (with the final metrics and health), export, and a check that
-    # the ranks never drifted apart.
-    problems = _output_problems(samples.generate(health_z, health_labels), s.step) if dist.main else []
-    problems += [m for m in diverged if reverted_from is None]  # it diverged and trained on
-    health = {"healthy": not problems, "problems": problems}
-    if reverted_from is not None:
-        health["reverted_from_step"] = reverted_from
-    ckpt_path = checkpoint(metrics, elapsed, health=health)
-    if not same_weights(s.G, dist, device):
-        raise RuntimeError("generator weights differ between processes: a DistributedDataParallel bug")
-    onnx_path = None
-    if dist.main:
-        from trainer.to_onnx import export_generator
+    def _evaluate(self) -> None:
+        """The metrics (main rank); the weights kept as best.pt when they read the lowest SWD yet."""
+        dist = self.dist
+        if dist.main:
+            try:
+                self.metrics = self.samples.evaluate()
+            except ValueError:  # non-finite outputs: the losses' check (_report) says what happened
+                self.metrics = {}
+        if any_rank(dist.main and self.metrics.get("swd", np.inf) < self.best.get("swd", np.inf), dist, self.device):
+            if dist.main:
+                self.best = {"step": self.s.step, "swd": self.metrics["swd"]}
+            self.checkpoint(BEST)
 
-        onnx_path = export_generator(ckpt_path)
-        done = {"event": "done", "step": s.step, "run_dir": str(run_dir), "onnx": str(onnx_path),
-                "stopped_early": stopped_early, **health}  # fmt: skip
-        if best and int(best["step"]) != s.step:  # an earlier evaluation read lower than the last
-            done["best"] = {"step": int(best["step"]), "swd": best["swd"], "path": str(run_dir / "checkpoints" / BEST)}
-        emit(done)
-    return run_dir
+    def _report(self, now: float, do_eval: bool, last: bool) -> bool:
+        """The log window (main rank): average losses, health checks, the stats line and the
+        step event. Returns `last`, made True where a divergence is to be reverted."""
+        cfg, s = self.cfg, self.s
+        n = s.step - self.last_log_step
+        avg = {k: float(v) / n for k, v in zip(self.sums, torch.stack(list(self.sums.values())).tolist())}
+        finite = all(np.isfinite(list(avg.values())))
+        if s.amp_dtype is not None and not self.dist.active and (not finite or _scale_collapsed(s)) and _weights_finite(s):
+            # Mixed precision overflowed (a non-finite loss in bf16, or fp16's loss scale
+            # driven to nothing) while the weights are still whole: go on in float32.
+            message = (f"mixed precision ({'fp16' if s.amp_dtype == torch.float16 else 'bf16'}) overflowed at step "
+                       f"{s.step}; training goes on in float32 (--set amp=off starts a run so)")  # fmt: skip
+            s.amp_dtype, s.scaler_g, s.scaler_d = None, None, None
+            _stderr("note: " + message)
+            self.emit({"event": "note", "step": s.step, "message": message})
+            avg = {k: (v if np.isfinite(v) else None) for k, v in avg.items()}
+            finite = None  # this window's losses tell nothing of the float32 run
+        if finite is False and self.snapshot is None:
+            gone = ""
+            if self.ckpt is None and _remove_if_no_checkpoint(self.run_dir):
+                gone = f"; no checkpoint had been written, so its run folder {self.run_dir.name} was removed"
+            raise TexgenError(
+                f"training diverged: a loss is not finite at step {s.step} ({avg}){gone}",
+                "lower the learning rates (--set lr_g=... lr_d=...) or use a wgan-gp preset",
+            )
+        problem = (self.watch.check(avg, s.step) if finite else None if finite is None
+                   else f"training diverged at step {s.step}: a loss is not finite")  # fmt: skip
+        # The outputs, every HEALTH_SECONDS and at the end, once the first HEALTH_WARMUP steps
+        # are made (an untrained generator's outputs can be near flat: that is no collapse).
+        due = now - self.last_health_t >= HEALTH_SECONDS or last
+        if problem is None and s.step - self.start_step >= HEALTH_WARMUP and due:
+            self.last_health_t = now
+            found = _output_problems(self.samples.generate(self.health_z, self.health_labels), s.step)
+            problem = found[0] if found else None
+            if not found and self.snapshot is not None:
+                self.snapshot = _snapshot(s)
+        if problem is not None:
+            self.warn(problem)
+            if self.snapshot is not None:
+                self.reverted_from, last, self.stopped_early = s.step, True, True
+        window = max(now - self.last_log_t, 1e-9)
+        rate = (s.step - self.start_step) / max(now - self.t0, 1e-9)
+        eta = _eta(cfg, s.step, rate, self.elapsed)
+        images_per_s = n * cfg.n_critic * cfg.batch / window
+        record = {"step": s.step, "elapsed_s": round(self.elapsed, 3), "losses": avg,
+                  "images_per_s": round(images_per_s, 2), "steps_per_s": round(n / window, 4)}  # fmt: skip
+        if do_eval:
+            record["metrics"] = self.metrics
+        self.stats.write(record)
+        self.emit({"event": "step", "step": s.step, "total_steps": cfg.steps, "elapsed_s": round(self.elapsed, 3),
+                   "eta_s": None if eta is None else round(eta, 1), "images_per_s": round(images_per_s, 2),
+                   "losses": avg})  # fmt: skip
+        if do_eval:
+            self.emit({"event": "eval", "step": s.step, "metrics": self.metrics})
+        self.sums, self.last_log_t, self.last_log_step = {}, now, s.step
+        return last
+
+    def _go_back(self) -> None:
+        """on_divergence=stop: back to the last weights found healthy (or no model at all)."""
+        s, snapshot = self.s, self.snapshot
+        if int(snapshot["step"]) == self.start_step and self.ckpt is None:  # only the untrained weights were kept
+            kept = not _remove_if_no_checkpoint(self.run_dir)
+            raise TexgenError(
+                f"training diverged at step {self.reverted_from}, before any step was found healthy: no model "
+                "was exported" + (f", and its run folder {self.run_dir.name} was removed (nothing to resume)"
+                                  if not kept else ""),
+                "lower the learning rates (--set lr_g=0.0001 --set lr_d=0.0001) or use a wgan-gp preset",
+            )
+        restore_state(s, snapshot)
+        message = (f"went back to step {s.step}, the last found healthy, and stopped there "
+                   f"(on_divergence=stop); that model is exported")  # fmt: skip
+        _stderr("note: " + message)
+        self.emit({"event": "note", "step": s.step, "message": message})
+        self.metrics = self.samples.evaluate()
+
+    def _sample(self, last: bool) -> None:
+        s = self.s
+        grid = self.samples.generate(self.samples.grid_z, self.samples.grid_labels)
+        path = save_grid(grid, self.run_dir / "samples" / f"step-{s.step:06d}.png")
+        self.emit({"event": "sample", "step": s.step, "path": str(path)})
+        if not last:
+            for problem in _output_problems(grid, s.step):
+                self.warn(problem)
+        plot_stats(self.stats.read(), self.run_dir / "plot.png")
+
+    def finish(self) -> Path:
+        """Final checkpoint (with the final metrics and health), export, and a check that the
+        ranks never drifted apart."""
+        s, dist = self.s, self.dist
+        problems = _output_problems(self.samples.generate(self.health_z, self.health_labels), s.step) if dist.main else []
+        problems += [m for m in self.diverged if self.reverted_from is None]  # it diverged and trained on
+        health = {"healthy": not problems, "problems": problems}
+        if self.reverted_from is not None:
+            health["reverted_from_step"] = self.reverted_from
+        ckpt_path = self.checkpoint(health=health)
+        if not same_weights(s.G, dist, self.device):
+            raise RuntimeError("generator weights differ between processes: a DistributedDataParallel bug")
+        if dist.main:
+            from trainer.to_onnx import export_generator
+
+            onnx_path = export_generator(ckpt_path)
+            done = {"event": "done", "step": s.step, "run_dir": str(self.run_dir), "onnx": str(onnx_path),
+                    "stopped_early": self.stopped_early, **health}  # fmt: skip
+            if self.best and int(self.best["step"]) != s.step:  # an earlier evaluation read lower than the last
+                done["best"] = {"step": int(self.best["step"]), "swd": self.best["swd"],
+                                "path": str(self.run_dir / "checkpoints" / BEST)}  # fmt: skip
+            self.emit(done)
+        return self.run_dir
 
 
 HEALTH_SECONDS = 5.0  # how often the outputs are checked (and, on_divergence=stop, the weights kept)
