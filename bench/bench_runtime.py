@@ -126,7 +126,7 @@ def big_image(model: Path, side: int, out: Path, tiled: bool) -> tuple[float, fl
     seconds, rss = _generate_child(
         ["-m", str(model), "--seeds", "0", "--size", str(side), "--preset", "png", "--maps", "albedo",
          "--name", "big", "--out", str(out)],
-        setup="" if tiled else "from texgen import model; model.TILE_PIXELS = 1 << 62; ",
+        setup="" if tiled else "from texgen import tiling; tiling.TILES = tiling.NEVER; ",
     )  # fmt: skip
     return seconds, rss, next(out.glob("big*.png"))
 

@@ -46,11 +46,11 @@ def test_a_gpu_that_cannot_start_is_news_only_where_its_driver_is_installed(mode
     is said only by `texgen info`."""
     from texgen.cli import main as cli_main  # noqa: PLC0415
 
-    real = devices._open
-    monkeypatch.setattr(devices, "available_devices", lambda: ["cuda", "cpu"])
-    monkeypatch.setattr(devices, "_FAILED", {})
-    monkeypatch.setattr(devices, "_open", lambda model, device, threads: None if device == "cuda" else real(model, device, threads))
-    monkeypatch.setattr(devices, "driver_present", lambda device: driver)
+    real = devices.open_session
+    # The process's providers, as the CLI below opens its own generators with them.
+    monkeypatch.setattr(devices, "RUNTIME", devices.Providers(
+        listed=lambda: ["cuda", "cpu"], driver_present=lambda device: driver,
+        open=lambda model, device, threads: None if device == "cuda" else real(model, device, threads)))  # fmt: skip
     note = "cuda is listed but could not start (driver or libraries missing)"
     for _ in range(2):  # the first try, then the failure remembered
         gen = load_generator(models.vector_rgb, device="auto")
@@ -179,42 +179,38 @@ def test_an_invalid_graph_and_missing_external_weights_get_their_own_fix(tmp_pat
         load_generator(external, device="cpu")
 
 
-def test_a_broken_model_does_not_turn_a_working_gpu_off_for_the_next(models, monkeypatch, tmp_path):
+def test_a_broken_model_does_not_turn_a_working_gpu_off_for_the_next(models, tmp_path):
     """With --device auto, a file that CUDA and the CPU both refuse is the file's fault: CUDA
     stays in use for the next model. Before, the refusal was remembered as "cuda could not
     start", and every later model in the app ran on the CPU until it was restarted."""
-    real = devices._open
-    monkeypatch.setattr(devices, "available_devices", lambda: ["cuda", "cpu"])
-    monkeypatch.setattr(devices, "_FAILED", {})
+    real = devices.open_session
     # A stand-in for a working GPU: "cuda" opens the model as the CPU does and reports itself.
-    monkeypatch.setattr(devices, "_open", lambda model, device, threads: real(model, "cpu", threads))
-    monkeypatch.setattr(devices, "PROVIDERS", {**devices.PROVIDERS})
+    gpu = devices.Providers(listed=lambda: ["cuda", "cpu"], open=lambda model, device, threads: real(model, "cpu", threads))
     broken = _write(tmp_path / "broken.onnx", models.vector_rgb.read_bytes()[:300])
     with pytest.raises(ModelError, match="not a valid ONNX model"):
-        load_generator(broken, device="auto")
-    assert devices._FAILED == {}
-    assert load_generator(models.vector_rgb, device="auto").device == "cuda"
+        load_generator(broken, device="auto", providers=gpu)
+    assert gpu.failed == {}
+    assert load_generator(models.vector_rgb, device="auto", providers=gpu).device == "cuda"
 
 
-def test_an_explicit_device_that_throws_on_start_is_named(models, monkeypatch, tmp_path):
+def test_an_explicit_device_that_throws_on_start_is_named(models, tmp_path):
     """onnxruntime-gpu can list CUDA and then throw when the session starts (no driver, no
     device): with --device cuda that is the device's fault, said so, not the model's."""
-    real = devices._open
+    real = devices.open_session
 
     def cuda_fails(model, device, threads):
         if device == "cuda":
             raise RuntimeError("CUDA failure 100: no CUDA-capable device is detected")
         return real(model, device, threads)
 
-    monkeypatch.setattr(devices, "available_devices", lambda: ["cuda", "cpu"])
-    monkeypatch.setattr(devices, "_open", cuda_fails)
+    failing = devices.Providers(listed=lambda: ["cuda", "cpu"], open=cuda_fails)
     with pytest.raises(ModelError, match=r"device 'cuda' could not start \(CUDA failure 100") as err:
-        load_generator(models.vector_rgb, device="cuda")
+        load_generator(models.vector_rgb, device="cuda", providers=failing)
     assert "--device auto" in str(err.value)
     # A file the CPU cannot open either is the file's fault.
     broken = _write(tmp_path / "broken.onnx", models.vector_rgb.read_bytes()[:300])
     with pytest.raises(ModelError, match="not a valid ONNX model"):
-        load_generator(broken, device="cuda")
+        load_generator(broken, device="cuda", providers=failing)
 
 
 def test_a_graph_with_a_fixed_batch_runs_any_batch_in_pieces(tmp_path):
@@ -241,9 +237,9 @@ def test_a_graph_with_a_fixed_batch_runs_any_batch_in_pieces(tmp_path):
     np.testing.assert_allclose(out[2], gen.run(z[2:3])[0], atol=1e-6)
 
 
-def test_a_gpu_that_throws_costs_one_cpu_session_not_two(models, monkeypatch):
+def test_a_gpu_that_throws_costs_one_cpu_session_not_two(models):
     """The CPU session opened to tell the model's fault from the device's is the one used."""
-    real, opened = devices._open, []
+    real, opened = devices.open_session, []
 
     def cuda_throws(model, device, threads):
         opened.append(device)
@@ -251,10 +247,8 @@ def test_a_gpu_that_throws_costs_one_cpu_session_not_two(models, monkeypatch):
             raise RuntimeError("CUDA failure 100: no CUDA-capable device is detected")
         return real(model, device, threads)
 
-    monkeypatch.setattr(devices, "available_devices", lambda: ["cuda", "cpu"])
-    monkeypatch.setattr(devices, "_FAILED", {})
-    monkeypatch.setattr(devices, "_open", cuda_throws)
-    assert load_generator(models.vector_rgb, device="auto").device == "cpu"
+    throwing = devices.Providers(listed=lambda: ["cuda", "cpu"], open=cuda_throws)
+    assert load_generator(models.vector_rgb, device="auto", providers=throwing).device == "cpu"
     assert opened == ["cuda", "cpu"]
 
 

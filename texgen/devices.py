@@ -12,6 +12,7 @@ import ctypes
 import functools
 import sys
 from dataclasses import dataclass, field
+from typing import Callable
 
 import onnxruntime as ort
 
@@ -62,8 +63,6 @@ def _options(threads: int | None) -> ort.SessionOptions:
     return opts
 
 
-# Providers that failed to start in this process: trying again costs time and says the same.
-_FAILED: dict[str, str] = {}
 # The library each GPU provider's driver installs, by platform: when it is absent the machine
 # has no such GPU (or no driver for it), and the provider's failure to start is no news.
 DRIVER_LIBRARIES = {("cuda", "linux"): "libcuda.so.1", ("cuda", "win32"): "nvcuda.dll"}
@@ -82,23 +81,39 @@ def driver_present(device: str) -> bool:
     return True
 
 
-def _try(model: bytes | str, device: str, threads: int | None) -> ort.InferenceSession | None:
-    # A provider library that fails to load, and a model that fails to initialise, log through
-    # the default logger, before and regardless of the session's own severity: quiet it for the
-    # attempt. What failed is raised, and the caller says it in one line.
-    ort.set_default_logger_severity(4)
-    try:
-        return _open(model, device, threads)
-    finally:
-        ort.set_default_logger_severity(3)
-
-
-def _open(model: bytes | str, device: str, threads: int | None) -> ort.InferenceSession | None:
+def open_session(model: bytes | str, device: str, threads: int | None) -> ort.InferenceSession | None:
+    """An onnxruntime session of `model` on `device`; None where onnxruntime fell back to the CPU
+    (the provider could not start). Raises what onnxruntime raises."""
     providers = [PROVIDERS[device]] + ([] if device == "cpu" else [PROVIDERS["cpu"]])
     session = ort.InferenceSession(model, sess_options=_options(threads), providers=providers)
     if session.get_providers()[0] != PROVIDERS[device]:
-        return None  # onnxruntime fell back to the CPU: the provider could not start
+        return None
     return session
+
+
+@dataclass
+class Providers:
+    """What onnxruntime offers this process: the devices it lists, how a session opens, whether
+    a GPU's driver is installed, and the devices that failed to start (remembered: trying
+    again costs time and says the same). `RUNTIME` is the process's own; tests pass theirs."""
+
+    listed: Callable[[], list[str]] = available_devices
+    open: Callable[[bytes | str, str, int | None], ort.InferenceSession | None] = open_session
+    driver_present: Callable[[str], bool] = driver_present
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def attempt(self, model: bytes | str, device: str, threads: int | None) -> ort.InferenceSession | None:
+        # A provider library that fails to load, and a model that fails to initialise, log
+        # through the default logger, before and regardless of the session's own severity:
+        # quiet it for the attempt. What failed is raised, and the caller says it in one line.
+        ort.set_default_logger_severity(4)
+        try:
+            return self.open(model, device, threads)
+        finally:
+            ort.set_default_logger_severity(3)
+
+
+RUNTIME = Providers()
 
 
 def _first_line(exc: Exception, limit: int) -> str:
@@ -107,9 +122,10 @@ def _first_line(exc: Exception, limit: int) -> str:
     return text.splitlines()[0][:limit] if text else type(exc).__name__
 
 
-def create_session(model: bytes | str, device: str = "auto", threads: int | None = None) -> OrtSession:
+def create_session(model: bytes | str, device: str = "auto", threads: int | None = None,
+                   providers: Providers | None = None) -> OrtSession:
     """Open `model` (serialized ONNX, or a file's path) on `device`: auto | cpu | cuda |
-    directml | coreml.
+    directml | coreml, with `providers` (default RUNTIME, this process's onnxruntime).
 
     Raises ModelError when an explicitly requested device is missing or cannot start, and
     lets onnxruntime's own errors about the model through to the caller.
@@ -118,7 +134,8 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
         raise ModelError(f"unknown device {device!r}", f"use one of {', '.join(DEVICES)}")
     if threads is not None and threads < 1:
         raise ModelError(f"threads must be at least 1, not {threads}", "leave it unset for all cores")
-    listed = available_devices()
+    rt = providers or RUNTIME
+    listed = rt.listed()
     if device != "auto":
         if device not in listed:
             raise ModelError(
@@ -129,12 +146,12 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
                 ),
             )
         try:
-            session = _try(model, device, threads)
+            session = rt.attempt(model, device, threads)
         except Exception as exc:
             if device == "cpu":
                 raise  # the model itself: the loader says what is wrong with it
             try:
-                _try(model, "cpu", threads)
+                rt.attempt(model, "cpu", threads)
             except Exception as on_cpu:
                 raise on_cpu from None  # the CPU refuses it too: the model, not the device
             raise ModelError(
@@ -152,21 +169,21 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
 
     notes, quiet, on_cpu = [], [], None
     for candidate in [d for d in listed if d != "cpu"]:
-        if candidate in _FAILED:
-            (notes if driver_present(candidate) else quiet).append(_FAILED[candidate])
+        if candidate in rt.failed:
+            (notes if rt.driver_present(candidate) else quiet).append(rt.failed[candidate])
             continue
         try:
-            session = _try(model, candidate, threads)
+            session = rt.attempt(model, candidate, threads)
         except Exception as exc:  # a provider that throws on start is as good as absent...
             # ... unless the CPU refuses the model too: then the model is at fault, raised here,
             # and the device stays in use for the next model (a corrupt file opened in the app
             # kept CUDA off until it was restarted).
-            on_cpu = on_cpu or _try(model, "cpu", threads)  # kept: the CPU session is the fallback
-            _FAILED[candidate] = f"{candidate} could not start ({_first_line(exc, 120)})"
-            (notes if driver_present(candidate) else quiet).append(_FAILED[candidate])
+            on_cpu = on_cpu or rt.attempt(model, "cpu", threads)  # kept: the CPU session is the fallback
+            rt.failed[candidate] = f"{candidate} could not start ({_first_line(exc, 120)})"
+            (notes if rt.driver_present(candidate) else quiet).append(rt.failed[candidate])
             continue
         if session is not None:
             return OrtSession(session, candidate, notes, quiet)
-        _FAILED[candidate] = f"{candidate} is listed but could not start (driver or libraries missing)"
-        (notes if driver_present(candidate) else quiet).append(_FAILED[candidate])
-    return OrtSession(on_cpu or _try(model, "cpu", threads), "cpu", notes, quiet)
+        rt.failed[candidate] = f"{candidate} is listed but could not start (driver or libraries missing)"
+        (notes if rt.driver_present(candidate) else quiet).append(rt.failed[candidate])
+    return OrtSession(on_cpu or rt.attempt(model, "cpu", threads), "cpu", notes, quiet)

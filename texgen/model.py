@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from texgen.devices import OrtSession, create_session
+from texgen import tiling
+from texgen.devices import OrtSession, Providers, create_session
 from texgen.errors import ModelError
+from texgen.tiling import PROBE_CORE, TILES, Tiling, TilePolicy, probe_tiling, run_tiled
 from texgen.metadata import (
     IMAGE_OUTPUT,
     LABEL_INPUT,
@@ -33,29 +35,6 @@ from texgen.metadata import (
 MAX_MODEL_BYTES = 2 * 1024**3
 # On the CPU, images this large or larger run one per call (Generator.run).
 SINGLE_PIXELS = 512 * 512
-# A spatial image of more than TILE_PIXELS runs in tiles of about TILE_SIDE pixels a side,
-# each with a margin of latent cells around it that is cut off its output (Generator.run).
-TILE_PIXELS = 2048 * 2048
-TILE_SIDE = 1024
-# The margin is found once per generator by a probe: the smallest of MARGINS at which tiles of
-# PROBE_CORE cells give what one run of a PROBE_CELLS grid gives (a model whose pixels depend
-# on far latents, through a global normalisation say, finds none and is never tiled).
-PROBE_CELLS, PROBE_CORE, MARGINS = 24, 4, (2, 3, 4, 6, 8)
-# Tiles run at other grid shapes than the whole image, so their pixels may differ in the last
-# bits (1e-6 on the CPU; more under a GPU's TF32): a model whose pixels depend on position
-# differs by tenths.
-TILE_TOLERANCE = 1e-3
-
-
-@dataclass(frozen=True)
-class Tiling:
-    """How a spatial generator runs in tiles: `margin` latent cells around each tile, taken
-    across the grid's far edge (`wrap`, a generator that wraps) or only where the grid has them."""
-
-    margin: int
-    wrap: bool
-
-
 @dataclass
 class Generator:
     """An opened generator: its description, its session and the device it runs on."""
@@ -67,7 +46,8 @@ class Generator:
     input_name: str = LATENT_INPUT
     output_name: str = IMAGE_OUTPUT
     fixed_batch: int | None = None  # a graph exported with a fixed batch size runs that many at a time
-    tiling: Tiling | None | bool = field(default=False, repr=False)  # False until probed (_tiled)
+    tiles: TilePolicy = TILES  # when an image runs in tiles, and how big they are
+    tiling: Tiling | None | bool = field(default=False, repr=False)  # False until probed (probe_tiling)
 
     @property
     def device(self) -> str:
@@ -99,12 +79,10 @@ class Generator:
         (a lone one padded to a pair: 1,000 images of 64 px ran 20 % slower one by one). A graph
         with a fixed batch size gets pieces of that size. The last piece is padded with zeros.
 
-        A spatial image of more than TILE_PIXELS runs in tiles (see Tiling): a 4096 px
-        stone-texture took 42 s and 1.7 GB in tiles against 70 s and 12.9 GB whole (8192 px
-        would take 50 GB), its float outputs equal bit for bit. Each output pixel sees
-        only nearby latents, so the tiles' pixels are the whole run's, to about 1e-6 (onnxruntime's
-        kernels round differently at other grid sizes; on a GPU with TF32, more). Up to TILE_PIXELS
-        whole runs are faster. `on_tile(done, tiles)` is told after each tile (an 8192 px image is
+        A spatial image of more than `self.tiles.pixels` runs in tiles (texgen.tiling): each
+        output pixel sees only nearby latents, so the tiles' pixels are the whole run's, to about
+        1e-6 (onnxruntime's kernels round differently at other grid sizes; on a GPU with TF32,
+        more). `on_tile(done, tiles)` is told after each tile (an 8192 px image is
         64 tiles and minutes on a CPU: a caller can show it moving).
         """
         if self._tiled(z):  # asked between tiles whether to go on: None once `should_cancel` is true
@@ -123,7 +101,7 @@ class Generator:
     def runs_in_tiles(self, height: int, width: int) -> bool:
         """Whether an image of height x width runs in tiles (callers then hand it latents one
         image at a time: the point of tiles is that a whole image never sits in memory twice)."""
-        return self.info.spatial and self._grid_pixels(self.latent_shape(height, width)[1:]) > TILE_PIXELS
+        return self.info.spatial and self._grid_pixels(self.latent_shape(height, width)[1:]) > self.tiles.pixels
 
     def _run_pieces(self, z: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         b = self.fixed_batch
@@ -148,100 +126,22 @@ class Generator:
     # --- tiles ---------------------------------------------------------------------------
     def _tiled(self, z: np.ndarray) -> bool:
         """Whether latents `z` run in tiles (probing the generator's margin the first time)."""
-        if not (self.info.spatial and z.ndim == 4 and self._grid_pixels(z.shape[2:]) > TILE_PIXELS):
+        if not (self.info.spatial and z.ndim == 4 and self._grid_pixels(z.shape[2:]) > self.tiles.pixels):
             return False
+        return self.probe_tiling() is not None
+
+    def probe_tiling(self) -> Tiling | None:
+        """How this generator runs in tiles (None: it cannot), probed once (texgen.tiling)."""
         if self.tiling is False:
-            self.tiling = self._probe_tiling()
-        return self.tiling is not None
+            self.tiling = probe_tiling(self._run_pieces, self.info.latent_size, self.info.conditional,
+                                       self.info.pixels_per_cell)  # fmt: skip
+        return self.tiling
 
-    def _run_tiled(self, z: np.ndarray, labels: np.ndarray | None, core: int | None = None,
-                   should_cancel: Callable[[], bool] | None = None,
+    def _run_tiled(self, z: np.ndarray, labels: np.ndarray | None, should_cancel: Callable[[], bool] | None = None,
                    on_tile: Callable[[int, int], None] | None = None) -> np.ndarray | None:
-        """One image (z: 1 x Z x H x W) assembled from tiles of `core` x `core` cells (TILE_SIDE
-        pixels by default); None when `should_cancel` turns true between two tiles (an 8192 px
-        image is 64 tiles, minutes on a CPU)."""
-        _, _, h, w = z.shape
         ppc = self.info.pixels_per_cell
-        core = core or max(PROBE_CORE, TILE_SIDE // ppc)
-        out = None
-        tiles, done = -(-h // core) * -(-w // core), 0
-        for y in range(0, h, core):
-            for x in range(0, w, core):
-                if should_cancel is not None and should_cancel():
-                    return None
-                tile = self._tile(z, labels, y, x, core, self.tiling)
-                if out is None:
-                    out = np.empty((tile.shape[0], h * ppc, w * ppc), tile.dtype)
-                out[:, y * ppc : y * ppc + tile.shape[1], x * ppc : x * ppc + tile.shape[2]] = tile
-                done += 1
-                if on_tile is not None:
-                    on_tile(done, tiles)
-        return out
-
-    def _tile(self, z: np.ndarray, labels: np.ndarray | None, y: int, x: int, core: int, tiling: Tiling) -> np.ndarray:
-        """The output (C x h x w) of cells [y, y + core) x [x, x + core) of latents z (1 x Z x H x W),
-        run with `tiling.margin` cells around them and cut back to them."""
-        _, _, h, w = z.shape
-        m, ppc = tiling.margin, self.info.pixels_per_cell
-        rows, cols = (y, min(h, y + core)), (x, min(w, x + core))
-        if tiling.wrap:
-            ys, xs = np.arange(rows[0] - m, rows[1] + m) % h, np.arange(cols[0] - m, cols[1] + m) % w
-            top, left = m, m
-        else:
-            ys, xs = np.arange(max(0, rows[0] - m), min(h, rows[1] + m)), np.arange(max(0, cols[0] - m), min(w, cols[1] + m))
-            top, left = rows[0] - ys[0], cols[0] - xs[0]
-        out = self._run_pieces(np.ascontiguousarray(z[:, :, ys][:, :, :, xs]), labels)[0]
-        return out[:, top * ppc : (top + rows[1] - rows[0]) * ppc, left * ppc : (left + cols[1] - cols[0]) * ppc]
-
-    def _probe_tiling(self) -> Tiling | None:
-        """How this generator can run in tiles, or None if it cannot.
-
-        Found first with whole runs of one grid shape (exact on any device: onnxruntime's
-        kernels, and cuDNN's TF32 on a GPU, round differently at other shapes, never at one):
-        - wrap: whether new latents in the grid's last column change its first pixels, and in its
-          last row its first rows (a model that wraps one way only cannot be tiled);
-        - margin: the smallest of MARGINS at which new latents everywhere outside a window of
-          PROBE_CORE cells plus the margin leave the window's own pixels as they were.
-        Then checked as it will run: a corner tile and a middle one, each run alone at its own
-        shape, against the whole run, to TILE_TOLERANCE. A model whose pixels depend on where
-        they are (a coordinate ramp, say) passes the first test and fails this one.
-        """
-        rng = np.random.default_rng(0)
-        z = rng.standard_normal((1, self.info.latent_size, PROBE_CELLS, PROBE_CELLS)).astype(np.float32)
-        labels = np.zeros(1, np.int64) if self.info.conditional else None
-        ppc, c = self.info.pixels_per_cell, (PROBE_CELLS - PROBE_CORE) // 2
-
-        def changed_by(axis: int) -> bool:  # new latents in the last column (axis 3) or row (axis 2)
-            far = z.copy()
-            edge = [slice(None)] * 4
-            edge[axis] = slice(-1, None)
-            far[tuple(edge)] = rng.standard_normal(far[tuple(edge)].shape)
-            first = [slice(None)] * 3
-            first[axis - 1] = slice(0, ppc)
-            return not np.array_equal(self._run_pieces(far, labels)[0][tuple(first)], whole[tuple(first)])
-
-        def region(y: int, x: int) -> tuple[slice, slice, slice]:
-            return slice(None), slice(y * ppc, (y + PROBE_CORE) * ppc), slice(x * ppc, (x + PROBE_CORE) * ppc)
-
-        try:
-            whole = self._run_pieces(z, labels)[0]
-            wrap = changed_by(3)
-            if changed_by(2) != wrap:
-                return None
-            for margin in MARGINS:
-                window = slice(c - margin, c + PROBE_CORE + margin)
-                other = rng.standard_normal(z.shape).astype(np.float32)
-                other[:, :, window, window] = z[:, :, window, window]
-                if np.array_equal(self._run_pieces(other, labels)[0][region(c, c)], whole[region(c, c)]):
-                    tiling = Tiling(margin, wrap)
-                    for y, x in ((0, 0), (c, c), (PROBE_CELLS - PROBE_CORE, 0)):
-                        if not np.allclose(self._tile(z, labels, y, x, PROBE_CORE, tiling), whole[region(y, x)],
-                                           rtol=0, atol=TILE_TOLERANCE):  # fmt: skip
-                            return None
-                    return tiling
-        except Exception:  # noqa: BLE001 (a graph that cannot run the probe's grid is simply not tiled)
-            return None
-        return None
+        core = max(PROBE_CORE, self.tiles.side // ppc)
+        return run_tiled(self._run_pieces, z, labels, self.tiling, ppc, core, should_cancel, on_tile)
 
     def _pixels(self, z: np.ndarray) -> int:
         """Output pixels of one image for latents `z`."""
@@ -290,15 +190,18 @@ def _read(path: Path) -> bytes | str:
     return str(path) if b"location" in data else data
 
 
-def load_generator(path: str | Path, *, device: str = "auto", threads: int | None = None) -> Generator:
-    """Open a generator file on `device` (auto | cpu | cuda | directml | coreml)."""
+def load_generator(path: str | Path, *, device: str = "auto", threads: int | None = None,
+                   tiles: TilePolicy | None = None, providers: Providers | None = None) -> Generator:
+    """Open a generator file on `device` (auto | cpu | cuda | directml | coreml) with `providers`
+    (default texgen.devices.RUNTIME); large images run in tiles as `tiles` says (default
+    texgen.tiling.TILES)."""
     # 1. Read it (missing, empty, unreadable files are refused here).
     path = Path(path).expanduser()
     model = _read(path)
 
     # 2. Open an onnxruntime session; anything it cannot parse is not an ONNX model.
     try:
-        runtime = create_session(model, device=device, threads=threads)
+        runtime = create_session(model, device=device, threads=threads, providers=providers)
     except ModelError:
         raise
     except Exception as exc:
@@ -313,7 +216,7 @@ def load_generator(path: str | Path, *, device: str = "auto", threads: int | Non
     fixed = batch if isinstance(batch, int) and batch > 0 else None
     if info is not None:
         check_io(info, inputs, outputs)
-        return Generator(path, info, runtime, fixed_batch=fixed)
+        return Generator(path, info, runtime, fixed_batch=fixed, tiles=tiles or tiling.TILES)
     guessed = guess_info(path.stem, inputs, outputs)
     if guessed is None:
         raise ModelError(
@@ -325,7 +228,7 @@ def load_generator(path: str | Path, *, device: str = "auto", threads: int | Non
     info, guesses = guessed
     if fixed is not None:
         guesses.append(f"batch: fixed at {fixed} in the graph (runs {fixed} image{'s' if fixed > 1 else ''} at a time)")
-    gen = Generator(path, info, runtime, guesses, inputs[0].name, outputs[0].name, fixed)
+    gen = Generator(path, info, runtime, guesses, inputs[0].name, outputs[0].name, fixed, tiles or tiling.TILES)
     if info.spatial:
         gen.info = _measure_spatial(gen)
     return gen
