@@ -38,5 +38,5 @@ def test_each_bundled_model_runs_says_what_it_makes_and_has_its_card(name):
         seam, lines = seam_scores(out.img, period=info.pixels_per_cell)
         assert len(lines) == side // info.pixels_per_cell - 1 and seam < 1.25 * lines.max()
     card = (ASSETS / "models" / f"{name}.md").read_text()
-    assert card.startswith(f"# {name}\n") and "## Reproduce" in card and "texgen train --preset" in card
+    assert card.startswith(f"# {name}\n") and "## Reproduce" in card and "texgen train --recipe" in card
     assert "## Quality bar (assets/models/evaluate_bundled.py)" in card

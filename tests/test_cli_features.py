@@ -23,7 +23,7 @@ from texgen.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "assets" / "models"
-UNITY_TERRAIN_SIZES = [33, 65, 129, 257, 513, 1025, 2049, 4097]  # README: 2^n + 1, 33 ... 4097
+UNITY_TERRAIN_SIZES = [33, 65, 129, 257, 513, 1025, 2049, 4097]  # docs/export-formats.md: 2^n + 1, 33 ... 4097
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -233,7 +233,7 @@ def test_presets_lists_every_preset_with_its_fields(capsys):
     assert list(table) == list(PRESETS)
     for name, preset in PRESETS.items():
         assert table[name] == json.loads(json.dumps(dataclasses.asdict(preset))), name
-    # What README's preset table promises, field by field.
+    # What the preset table of docs/export-formats.md promises, field by field.
     for name, order in (("unity-terrain", "little"), ("unity-terrain-mac", "big")):
         p = table[name]
         assert (p["height_format"], p["byte_order"], p["flip_vertical"], p["default_size"]) == ("raw16", order, True, 513)

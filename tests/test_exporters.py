@@ -1,4 +1,4 @@
-"""Exporters against the engines' formats (README, "Export formats and presets"), byte by byte, read back by readers that are not the writer."""
+"""Exporters against the engines' formats (docs/export-formats.md), byte by byte, read back by readers that are not the writer."""
 
 from __future__ import annotations
 

@@ -333,7 +333,7 @@ def test_copy_command_of_a_heightmap_writes_that_heightmap(qtbot, window, models
     raw = np.fromfile(next((tmp_path / "a").glob("*.raw")), "<u2").reshape(65, 65)[::-1]  # bottom row first
     assert np.array_equal(raw[:, 0], raw[:, 64]) and np.array_equal(raw[0], raw[64])  # the shared edges of a tileable map
     # It is the heightmap on screen: its 64 px tile, at 16 bits as Unity reads them (u16 / 65536,
-    # so min(round(h * 65536), 65535): README, "Unity terrain RAW").
+    # so min(round(h * 65536), 65535): docs/export-formats.md).
     shown = np.minimum(np.round(window.shown.img[..., 0].astype(np.float64) * 65536), 65535)
     assert np.array_equal(raw[:64, :64], shown)
     open_and_generate(qtbot, window, models.vector_grey, count=1, size=None)  # native 16: no 17 in Unity

@@ -1,8 +1,8 @@
 """Named export presets: what each engine wants (format, bit depth, size, byte order, flip,
 normal convention, which maps) in one typed record, and the file-name template.
 
-A preset is data; `export_image` (texgen.export) carries it out. The README's "Export formats
-and presets" has the facts behind every value here, as each engine's importer reads them.
+A preset is data; `export_image` (texgen.export) carries it out. docs/export-formats.md has the
+facts behind every value here, as each engine's importer reads them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""File writers for engine-ready textures and heightfields (README, "Export formats and presets", byte by byte).
+"""File writers for engine-ready textures and heightfields (docs/export-formats.md, byte by byte).
 
 Every writer goes through `atomic_path`: the bytes land in a hidden temporary file in the
 target folder and replace the final name only once complete, so a crash, a full disk or a

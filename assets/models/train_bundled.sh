@@ -16,11 +16,11 @@
 # at 5,500 steps, 26.6 at 19,000; textures-by-kind's brick blotched, its grass striped), though
 # rotated gravel crops score 12.5 against the photograph's own (7.1 unrotated): they keep them.
 # DiffAugment (--set diffaug=...) did not stop that decline on this photograph either (see the
-# README). stone-texture's 24/24 channels need the lower learning rate too: at 2e-4 its critic
+# docs/models.md). stone-texture's 24/24 channels need the lower learning rate too: at 2e-4 its critic
 # won within 50 steps; 28/28 channels at 2e-4 trained but made fewer steps and scored worse.
 # Seeds matter at this budget: stone-texture's recipe scored SWD 16.2, 15.5 and 16.7 with seeds
 # 0, 1 and 2, the baseline's 31.6 and 47.2 with seeds 0 and 1; the shipped files are stone seed 1
-# and baseline seed 0 (README, "Where models come from"). textures-by-kind turns every class but brick
+# and baseline seed 0 (docs/models.md). textures-by-kind turns every class but brick
 # (augment=all,brick:flips): the brick photograph's courses run one way and a quarter-turn of it
 # is another texture, so with all 8 symmetries its bricks ran both ways in a maze (brick SWD 102;
 # only mirrored, 37). At lr 1e-4 the recipe was fragile at this budget: seed 1 collapsed to
@@ -28,7 +28,7 @@
 # augment=flips for every class with seeds 0 and 1; the trainer warns when that happens. At
 # half that learning rate (5e-5, below) seeds 0 and 1 trained without collapse and scored
 # better on every class than seed 0 at 1e-4; seed 0 is shipped (cleaner bricks and grass than
-# seed 1's, README).
+# seed 1's, docs/models.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 M=${MINUTES:-1}   # multiplier of the budgets below (minutes on a 2-core CPU)
