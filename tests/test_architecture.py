@@ -1,7 +1,8 @@
-"""The rooms of ARCHITECTURE.md, enforced: import-linter checks the contracts in pyproject.toml
+"""The rooms of docs/architecture.md, enforced: import-linter checks the contracts in pyproject.toml
 (texgen core never imports torch, the trainer or Qt; the CLI never Qt or torch; the GUI never
 torch or the trainer; the trainer never Qt), direct and indirect imports alike."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -10,9 +11,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _lint(cwd: Path) -> subprocess.CompletedProcess:
-    exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
-    return subprocess.run([exe, "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=300)
+def _lint(cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """import-linter run by this Python (its `lint-imports` script need not be on PATH: a
+    virtual environment that is not activated)."""
+    cmd = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
+           "sys.argv[0] = 'lint-imports'; lint_imports_command()", "--no-cache"]  # fmt: skip
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_rooms_keep_to_their_imports():
@@ -26,8 +30,6 @@ def test_the_check_catches_a_forbidden_import(tmp_path):
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", "runs", "docs", "assets", "__pycache__", "*.egg-info"))
     sampling = copy / "texgen" / "sampling.py"
     sampling.write_text("import torch  # a room breaking the rules\n" + sampling.read_text())
-    env_path = str(copy)
-    result = subprocess.run([shutil.which("lint-imports") or "lint-imports", "--no-cache"], cwd=copy, capture_output=True, text=True, timeout=300,
-                            env={**__import__("os").environ, "PYTHONPATH": env_path})
+    result = _lint(copy, env={**os.environ, "PYTHONPATH": str(copy)})
     assert result.returncode != 0
     assert "texgen.sampling -> torch" in result.stdout

@@ -2,7 +2,7 @@
 
 This is the one module that knows the metadata keys. The trainer's exporter writes them with
 `write_metadata`; the runtime reads them with `read_metadata` and checks the graph with
-`check_io`. See ARCHITECTURE.md, "The contract".
+`check_io`. See docs/architecture.md, "The ONNX contract".
 
 Graph:
   inputs   z      float32 [N, Z] (vector latent) or [N, Z, h, w] (spatial latent)
