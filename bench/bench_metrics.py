@@ -8,16 +8,12 @@ chelsea as the "fake" one (scikit-image comes with the test tools: pip install -
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import skimage.data
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, like the other benches
-
-from trainer.metrics import memorisation, swd  # noqa: E402
+from trainer.metrics import memorisation, swd
 
 
 def crops(img: np.ndarray, n: int, size: int, seed: int) -> np.ndarray:

@@ -32,8 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[1]  # texgen itself comes from the installed package (pip install -e .)
 
 
 def best_of(fn, repeat: int) -> float:

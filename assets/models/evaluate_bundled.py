@@ -32,8 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]  # texgen itself comes from the installed package (pip install -e .)
 
 from texgen.maps import hillshade  # noqa: E402
 from texgen.model import load_generator  # noqa: E402
