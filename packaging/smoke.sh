@@ -179,7 +179,7 @@ say "texgen train (a tiny run with the bundled torch, then generate from its mod
 mkdir -p photos
 cp out/stone-texture_3_albedo.png photos/
 tiny=(--batch 4 --crop 16 --set g_width=8 --set d_width=8 --set upsamples=2 --set eval_samples=8 --set n_critic=1)
-run_limited 600 "$APP/texgen" train --preset spatial-wgan-gp --data photos --steps 2 "${tiny[@]}" \
+run_limited 600 "$APP/texgen" train --recipe spatial-wgan-gp --data photos --steps 2 "${tiny[@]}" \
     --out runs --name smoke --device cpu --progress json >train.jsonl 2>train.err || {
     tail -n 20 train.err; fail "texgen train failed"; }
 onnx=$("$PY" -c "import json,sys; e=[json.loads(l) for l in open('train.jsonl') if l.startswith('{')]; d=[x for x in e if x.get('event')=='done']; print(d[-1]['onnx'] if d else '')")

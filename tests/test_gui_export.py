@@ -36,8 +36,12 @@ def test_terrain_export_matches_the_cli_byte_for_byte(qtbot, window, models, tmp
     d.use_batch.setChecked(True)
     d.batch_count.setValue(3)
     d.batch_start.setValue(5)
+    assert d.rain.isVisibleTo(d) and d.request().erosion is None  # none until asked
+    d.rain.setValue(0.5)
+    d.thermal.setValue(10)
     req = d.request()
     assert req.seeds == [5, 6, 7] and req.byte_order == "big" and req.size == (65, 65)
+    assert (req.erosion.rain, req.erosion.thermal) == (0.5, 10) and "--erosion 0.5,10" in d.command.text()
     export(qtbot, d)
     assert d.error is None, d.error
     assert d.progress.value() == 3 and "Wrote" in d.status.text()
@@ -48,6 +52,7 @@ def test_terrain_export_matches_the_cli_byte_for_byte(qtbot, window, models, tmp
     code = cli_main([
         "generate", "--model", str(models.spatial_height), "--seeds", "5-7", "--size", "65", "--preset", "unity-terrain",
         "--byte-order", "big", "--name", "{model}_{seed:04d}_{map}", "--out", str(tmp_path / "cli"), "--device", "cpu",
+        "--erosion", "0.5,10",
     ])
     assert code == 0
     assert files_of(tmp_path / "cli") == gui
@@ -68,6 +73,7 @@ def test_selected_variations_with_a_material_preset_match_the_cli(qtbot, window,
     seeds = [g.variations()[1].seed, g.variations()[3].seed]
     d = window.open_export()
     qtbot.addWidget(d)
+    assert not d.rain.isVisibleTo(d) and not d.thermal.isVisibleTo(d)  # erosion is for heightmaps
     assert d.use_selection.isChecked() and d.seeds() == seeds
     d.preset.setCurrentIndex(d.preset.findData("unreal-texture"))
     assert not d.byte_order.isEnabled()

@@ -27,6 +27,7 @@ from texgen.errors import CancelledError, RequestError
 from texgen.atomic import MAX_NAME_BYTES, check_writable, sweep_temp
 from texgen.model import Generator, load_generator
 from texgen.export import UNSAFE_IN_NAMES, check_maps
+from texgen.erosion import Erosion, check_erosion, erode
 from texgen.export import export_image, planned_paths
 from texgen.presets import ExportPreset, get_preset
 from texgen.sampling import Sample, check_batch_size, check_size, interpolate, resolve_label, sample
@@ -64,6 +65,9 @@ class GenerateRequest:
     # from A to B, ends included, instead of one image per seed (`seeds` is then unused).
     interpolate: tuple[int, int] | None = None
     frames: int = 8
+    # Erosion of heightmaps (texgen/erosion.py): hydraulic droplets and thermal talus, after
+    # sampling, before the maps are derived; None or inactive = none.
+    erosion: Erosion | None = None
 
 
 @dataclass
@@ -131,6 +135,11 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
         # Repeating the first row and column only makes a shared edge of a tileable map; an
         # image that does not tile is generated at the odd size itself.
         gh, gw, extend = size[0], size[1], False
+    if req.erosion is not None and req.erosion.active and info.kind != "heightmap":
+        if req.model:  # asked of this model by name
+            raise RequestError(f"model {info.name!r} makes textures, and erosion is for heightmaps",
+                               "leave out --erosion, or use a heightmap model such as terrain")
+        notes.append(f"{info.name}: erosion is for heightmaps; its textures are written without it")
     maps = req.maps or preset.maps_for(info.kind)
     try:
         check_maps(tuple(maps), info.kind)
@@ -211,6 +220,8 @@ def _sidecar(job: _Job, req: GenerateRequest, seed: int, t: float | None = None,
         "size": [job.size[1], job.size[0]],
         "preset": job.preset.name,
         "seamless": bool(req.seamless or info.tileable),
+        **({"erosion": req.erosion.describe()}
+           if req.erosion is not None and req.erosion.active and info.kind == "heightmap" else {}),
         "device": job.gen.device,
         "regenerate": generate_command(one, out=False, model=job.model_arg),
     }
@@ -344,6 +355,8 @@ def generate(
     strength = req.normal_strength
     if strength is not None and not (math.isfinite(strength) and strength > 0):
         raise RequestError(f"normal map strength {strength} is not a positive number", "use a value above 0, e.g. 2")
+    if req.erosion is not None:
+        check_erosion(req.erosion)
 
     # 1. Load the models and plan every job: all checks happen before the first file.
     if generators is None:
@@ -409,10 +422,14 @@ def _write_all(req: GenerateRequest, jobs: list[_Job], planned, keys: list[int],
             seed, frame = (None, key) if req.interpolate is not None else (key, None)
             on_progress(Progress(done, total, job.gen.info.name, seed, frame=frame, tile=(i, n)))
 
+        erodes = req.erosion is not None and req.erosion.active and job.gen.info.kind == "heightmap"
         for key, s in _samples(job, req, todo, should_cancel, tile_done if on_progress else None):
             names = _names(req, job, key, position[key])
+            # Eroded with the image's seed (an interpolation's frames all with its first seed,
+            # so the droplets fall alike along the morph): a regenerate command gives it again.
+            img = erode(s.img, req.erosion, wrap=s.tileable, seed=names["seed"]) if erodes else s.img
             files = export_image(
-                s.img,
+                img,
                 kind=job.gen.info.kind,
                 preset=job.preset,
                 out_dir=out_dir,

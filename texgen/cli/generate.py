@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from texgen.devices import DEVICES
+from texgen.erosion import parse_erosion
 from texgen.errors import RequestError
 from texgen.latents import parse_seeds, seeds_from_count
 from texgen.service import GenerateRequest, Progress, generate
@@ -60,6 +61,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--normal-strength", type=float, help="bumpiness of derived normal maps (default: 2 for textures, a tenth of the size for terrains)")
     p.add_argument("--normal", choices=("opengl", "directx"), help="normal map green channel convention (default: the preset's)")
     p.add_argument("--byte-order", choices=("little", "big"), help="byte order of RAW heightfields (default: the preset's; Unity 'Windows' = little, 'Mac' = big)")
+    p.add_argument("--erosion", metavar="RAIN[,THERMAL]", help="erode heightmaps: hydraulic droplets per cell (0.5 light, 1 clear, up to 8) and, optionally, thermal talus iterations, e.g. 1 or 1,30 (about 5 s a 512 px map per droplet per cell)")
     p.add_argument("--progress", choices=("bar", "json", "none"), help="progress display (default: a bar on a terminal, else none)")
     p.set_defaults(run=run)
 
@@ -103,6 +105,7 @@ def request_from_args(args: argparse.Namespace) -> GenerateRequest:
         skip_existing=args.skip_existing, resample=args.resample, normal_strength=args.normal_strength,
         normal_convention=args.normal, byte_order=args.byte_order, batch_size=args.batch_size,
         interpolate=pair, frames=8 if args.frames is None else args.frames,
+        erosion=parse_erosion(args.erosion) if args.erosion is not None else None,
     )
 
 

@@ -100,7 +100,7 @@ def replay_run(panel, run_dir: Path) -> None:
     panel.form.runs_folder.setText(str(run_dir.parent))
     panel.form.kind.setCurrentIndex(max(0, panel.form.kind.findData(config.get("kind", "texture"))))
     panel.form.name.setText(config.get("name", ""))
-    panel.form.preset.setCurrentIndex(max(0, panel.form.preset.findData(config.get("preset"))))
+    panel.form.recipe.setCurrentIndex(max(0, panel.form.recipe.findData(config.get("preset"))))
     if config.get("minutes"):
         panel.form.minutes_box.setValue(config["minutes"])
     if config.get("steps"):
@@ -123,7 +123,7 @@ def replay_run(panel, run_dir: Path) -> None:
     grids = sorted((run_dir / "samples").glob("*.png"))
     if grids:
         panel._on_event({"event": "sample", "step": shown[-1]["step"], "path": str(grids[-1])})
-    panel.log_view.setPlainText(f"$ texgen train --preset {config.get('preset')} --data {config.get('data')} --progress json\nrun folder: {run_dir}")
+    panel.log_view.setPlainText(f"$ texgen train --recipe {config.get('preset')} --data {config.get('data')} --progress json\nrun folder: {run_dir}")
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -194,13 +194,15 @@ def main(argv: list[str] | None = None) -> int:
             d.preset.setCurrentIndex(d.preset.findData("unity-terrain"))
             d.use_batch.setChecked(True)
             d.batch_count.setValue(100)
+            d.rain.setValue(1.0)
+            d.thermal.setValue(20)
             d.resize(680, d.sizeHint().height())
             _pump(app)
             save(d, args.out / "export-dialog.png")
             d.close()
         if args.training_run is not None:
             w.tabs.setCurrentIndex(1)
-            _pump(app, lambda: w.training.form.preset.count() > 1, timeout=60)  # recipes listed
+            _pump(app, lambda: w.training.form.recipe.count() > 1, timeout=60)  # recipes listed
             replay_run(w.training, args.training_run)
             _pump(app, settle=0.5)
             save(w, args.out / "training-panel.png")

@@ -1,0 +1,116 @@
+"""Erosion of heightmaps (texgen/erosion.py): water carves and carries downhill, scree settles
+at the talus slope, nothing is lost on a wrapped map, a tileable map stays tileable, the same
+seed gives the same map; and `--erosion` from the command line to the sidecar and back."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import numpy as np
+import pytest
+from matplotlib import cbook
+
+from texgen.cli import main
+from texgen.erosion import Erosion, erode, parse_erosion
+from texgen.errors import RequestError
+
+
+def fbm(n: int, beta: float = 2.5, seed: int = 0) -> np.ndarray:
+    """Periodic spectral fBm in [0, 1]: power ~ f^-beta, so it tiles exactly."""
+    rng = np.random.default_rng(seed)
+    f = np.fft.fftfreq(n)
+    r = np.hypot(*np.meshgrid(f, f, indexing="ij"))
+    r[0, 0] = 1.0
+    a = np.real(np.fft.ifft2(r ** (-beta / 2) * np.exp(2j * np.pi * rng.random((n, n)))))
+    return (a - a.min()) / np.ptp(a)
+
+
+def seam_ratio(a: np.ndarray) -> float:
+    """Mean step across the wrap (last column to first, last row to first) over the mean step
+    between neighbouring interior columns and rows: about 1 for a map that tiles."""
+    across = np.abs(a[:, 0] - a[:, -1]).mean() + np.abs(a[0, :] - a[-1, :]).mean()
+    inside = np.abs(np.diff(a, axis=1)).mean() + np.abs(np.diff(a, axis=0)).mean()
+    return float(across / inside)
+
+
+def test_water_carves_gullies_down_a_slope_and_lays_the_sediment_lower():
+    """A plane tilted down to the south, with a little noise: the droplets run down it, cut
+    channels across it (rougher from west to east) and carry material from its top to its foot."""
+    n = 96
+    rng = np.random.default_rng(1)
+    plane = np.linspace(1.0, 0.0, n)[:, None] * np.ones((1, n)) + 0.001 * rng.standard_normal((n, n))
+    out = erode(plane, Erosion(rain=2.0), wrap=False, seed=3)
+    across_before = np.abs(np.diff(plane[20:70], axis=1)).mean()
+    across_after = np.abs(np.diff(out[20:70], axis=1)).mean()
+    assert across_after > 3 * across_before  # channels across the slope
+    top, foot = slice(5, 40), slice(60, 91)
+    assert (out[top] - plane[top]).mean() < 0 < (out[foot] - plane[foot]).mean()  # carried downhill
+
+
+def test_a_wrapped_map_keeps_its_mass_and_its_tiling_and_the_seed_decides_the_droplets():
+    a = fbm(128)
+    assert seam_ratio(a) < 1.5
+    out = erode(a, Erosion(rain=1.0, thermal=20), wrap=True, seed=5)
+    assert abs(float(out.mean()) - float(a.mean())) < 1e-5  # sediment lands somewhere, never vanishes
+    assert np.abs(out - a).mean() > 1e-3  # and it did move
+    assert seam_ratio(out) < 1.5  # no seam where the map wraps
+    np.testing.assert_array_equal(out, erode(a, Erosion(rain=1.0, thermal=20), wrap=True, seed=5))
+    assert not np.array_equal(out, erode(a, Erosion(rain=1.0, thermal=20), wrap=True, seed=6))
+    # Shapes and ranges are the caller's: H x W x 1 in, H x W x 1 out, heights in their units.
+    deep = erode(a[..., None] * 300.0 - 20.0, Erosion(rain=0.5), seed=5)
+    assert deep.shape == (128, 128, 1) and deep.dtype == np.float32 and -25 < deep.min() and deep.max() < 285
+
+
+def test_thermal_erosion_lowers_the_steepest_slopes_of_a_real_dem():
+    dem = cbook.get_sample_data("jacksboro_fault_dem.npz")["elevation"].astype(np.float64)[:256, :256]
+    out = erode(dem, Erosion(thermal=60), wrap=False)
+    slope = lambda h: np.hypot(*np.gradient(h))  # noqa: E731
+    before, after = slope(dem), slope(out)
+    assert np.percentile(after, 90) < 0.85 * np.percentile(before, 90)  # the steep parts settle
+    assert np.percentile(after, 25) > 0.8 * np.percentile(before, 25)  # gentle slopes stay
+    np.testing.assert_array_equal(erode(dem, Erosion()), dem.astype(np.float32))  # nothing asked: unchanged
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("abc", "is not RAIN or RAIN,THERMAL"), ("1,2,3", "is not RAIN or RAIN,THERMAL"), ("9", "between 0 and 8"),
+     ("-1", "between 0 and 8"), ("nan", "between 0 and 8"), ("1,-4", "thermal erosion -4"), ("1,2.5", "RAIN,THERMAL")],
+)  # fmt: skip
+def test_bad_erosion_settings_name_the_problem_and_the_fix(text, words):
+    with pytest.raises(RequestError, match=words) as err:
+        parse_erosion(text)
+    assert "--erosion" in str(err.value) or "use a rain" in str(err.value)
+    assert parse_erosion("1.5,40") == Erosion(rain=1.5, thermal=40) and parse_erosion("0.5") == Erosion(rain=0.5)
+
+
+def test_generate_erodes_a_terrain_records_it_and_its_regenerate_command_writes_the_same_bytes(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert main(["generate", "-m", "terrain", "--seeds", "3", "--size", "129", "--erosion", "1,10", "-o", str(out),
+                 "--device", "cpu"]) == 0  # fmt: skip
+    plain = tmp_path / "plain"
+    assert main(["generate", "-m", "terrain", "--seeds", "3", "--size", "129", "-o", str(plain), "--device", "cpu"]) == 0
+    raw = out / "terrain_3_height.raw"
+    assert raw.read_bytes() != (plain / raw.name).read_bytes()
+    side = json.loads(raw.with_name(raw.name + ".json").read_text())
+    assert side["erosion"]["rain"] == 1.0 and side["erosion"]["thermal"] == 10
+    assert "--erosion 1.0,10" in side["regenerate"]
+    # 129 = a tileable 128 with its first row and column repeated: the eroded map keeps that.
+    h = np.frombuffer(raw.read_bytes(), "<u2").reshape(129, 129)
+    np.testing.assert_array_equal(h[0], h[-1])
+    np.testing.assert_array_equal(h[:, 0], h[:, -1])
+    again = tmp_path / "again"
+    again.mkdir()
+    monkeypatch.chdir(again)
+    assert main(shlex.split(side["regenerate"])[1:] + ["--device", "cpu"]) == 0
+    assert (again / "textures" / raw.name).read_bytes() == raw.read_bytes()
+
+
+def test_erosion_of_a_texture_model_is_refused_by_name_and_noted_among_the_defaults(tmp_path, capsys):
+    assert main(["generate", "-m", "stone-texture", "--seeds", "1", "--erosion", "1", "-o", str(tmp_path / "a"),
+                 "--device", "cpu"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "erosion is for heightmaps" in err and "leave out --erosion" in err and "Traceback" not in err
+    assert not (tmp_path / "a").exists()
+    assert main(["generate", "--seeds", "1", "--size", "65", "--erosion", "0.2", "-o", str(tmp_path / "b"), "--device", "cpu"]) == 0
+    assert "stone-texture: erosion is for heightmaps" in capsys.readouterr().err
