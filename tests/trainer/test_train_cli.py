@@ -18,7 +18,7 @@ from train_helpers import cifar_archive, texture, texture_folder
 from trainer.cli import train_main
 from trainer.recipes import RECIPES
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from texgen.model import load_generator
 from texgen.sampling import sample
 from texgen.seamless import seam_scores
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 BUNDLED = sorted(p.stem for p in (ASSETS / "models").glob("*.onnx"))
 
 

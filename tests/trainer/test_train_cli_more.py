@@ -23,7 +23,7 @@ from texgen.model import load_generator
 from trainer import loop
 from trainer.checkpoint import load_checkpoint
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 torch.set_num_threads(1)  # tiny networks on shared cores: threads only contend
 

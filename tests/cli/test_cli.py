@@ -19,7 +19,7 @@ from png_decoder import read_png
 from texgen.assets import list_models
 from texgen.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def texgen(*args: str, cwd: Path | None = None, preexec=None, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -21,7 +21,7 @@ from texgen.cli import main as cli_main
 from texgen.latents import MAX_SEED
 from texgen.presets import PRESETS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "assets" / "models"
 UNITY_TERRAIN_SIZES = [33, 65, 129, 257, 513, 1025, 2049, 4097]  # docs/export-formats.md: 2^n + 1, 33 ... 4097
 

@@ -24,7 +24,7 @@ from PIL import Image
 import texgen
 from texgen.assets import assets_root
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PACKAGING = REPO / "packaging"
 SPEC = PACKAGING / "texgen.spec"
 
