@@ -7,7 +7,7 @@ In order, each stage in a child process with a time limit, so that a stage that 
 costs its own figures and nothing else:
 
 1. info: GPU, driver, torch, CUDA and onnxruntime versions;
-2. tests: the CUDA tests (tests/trainer/test_train_cuda.py), their result kept;
+2. tests: the CUDA tests (tests/training/test_train_cuda.py), their result kept;
 3. speed: our training loop against a plain PyTorch loop (bench/bench_train.py) for
    lanham-wgan-32, WGAN-GP and foster-dcgan-64, and the course's whole schedule (4,000
    generator iterations at batch 32) through train();
@@ -358,7 +358,7 @@ def prepare_data(work: Path, given: Path | None) -> Path:
 def run_tests(work: Path, mode: Mode) -> dict:
     xml = work / "cuda-tests.xml"
     args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", f"--junitxml={xml}",
-            "tests/trainer/test_train_cuda.py"]  # fmt: skip
+            "tests/training/test_train_cuda.py"]  # fmt: skip
     try:
         proc = child(args, mode.test_timeout)
     except subprocess.TimeoutExpired:

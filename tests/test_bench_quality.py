@@ -85,3 +85,135 @@ def test_image_quilting_lines_patches_up_where_random_patches_would_break_them()
 
     random_patches = np.concatenate([source[0, 0, x : x + 32] for x in (3, 41, 76)])
     assert misfit(out[0, 0]) < 1e-6 and misfit(random_patches) > 0.5
+
+
+# --- Repetition ------------------------------------------------------------------------------------
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    return image.astype(np.float32) / 127.5 - 1
+
+
+def test_repetition_is_near_one_for_a_tiled_patch_and_low_for_a_photograph():
+    gravel = _grey(skimage.data.gravel())  # 512 x 512
+    tiled = bq.repetition(np.tile(gravel[100:164, 200:264], (8, 8)))
+    assert tiled["score"] > 0.95 and tiled["shift"] is not None
+    assert all(s % 64 == 0 for s in tiled["shift"])  # found at a multiple of the patch
+    assert bq.repetition(gravel)["score"] < 0.15
+    assert bq.repetition(_grey(skimage.data.grass())[:512, :512])["score"] < 0.2
+
+
+def test_repetition_does_not_count_the_wrap_of_a_tileable_image():
+    # Random-phase noise is periodic with its own side (it tiles seamlessly), as a tileable
+    # generator's output is; a circular autocorrelation would find the image again at shift 512.
+    rng = np.random.default_rng(0)
+    periodic = bq.phase_randomised(_grey(skimage.data.gravel())[None], rng)[0]
+    assert np.abs(periodic[0] - periodic[-1]).mean() < np.abs(periodic[0] - periodic[256]).mean()  # wraps smoothly
+    assert bq.repetition(periodic)["score"] < 0.15
+
+
+def test_phase_randomisation_to_a_larger_side_keeps_the_mean_and_contrast_and_does_not_repeat():
+    gravel = _grey(skimage.data.gravel())[None, :256, :256]
+    out = bq.phase_randomised(gravel, np.random.default_rng(2), side=512)
+    assert out.shape == (1, 512, 512)
+    assert abs(out.mean() - gravel.mean()) < 0.02 and out.std() == pytest.approx(gravel.std(), rel=0.15)
+    assert bq.repetition(out)["score"] < 0.15  # a 2x2 tiling of the same-size synthesis would score 1
+
+
+# --- Memorisation ----------------------------------------------------------------------------------
+
+
+def _gravel_set():
+    gravel = _grey(skimage.data.gravel())[None, ::2, ::2]  # 256 px, as the bundled model's data (x0.5)
+    return bq.ImageSet([np.ascontiguousarray(gravel)], np.zeros(1, np.int64), (), "gravel", "CC0")
+
+
+def test_memorisation_puts_copies_at_zero_quilting_below_fresh_content_and_random_phase_at_one():
+    data = _gravel_set()
+    real, _ = bq.positioned_crops(data, 64, 32, seed=5)
+    copies = bq.memorisation_ratio(real, data, False)["ratio"]
+    fresh = bq.memorisation_ratio(real, data, False, fresh=True)["ratio"]
+    quilted = bq.memorisation_ratio(bq.quilted_crops(data, 64, 32, 0), data, False)["ratio"]
+    phase = bq.memorisation_ratio(bq.phase_randomised_crops(data, 64, 32, 0), data, False)["ratio"]
+    assert copies < 0.01  # crops of the data itself: found at distance 0
+    assert 0.9 < fresh < 1.1 and 0.9 < phase < 1.15  # new content of the same data
+    assert quilted < 0.85 and quilted < phase - 0.15  # quilting copies patches of 40 px
+    # 128 px crops of a 256 px image all overlap one another: no fresh content to compare with.
+    assert "skipped" in bq.memorisation_ratio(np.zeros((4, 1, 128, 128), np.float32), data, False)
+
+
+def test_memorisation_finds_turned_copies_only_when_told_the_data_was_trained_turned():
+    data = _gravel_set()
+    real, _ = bq.positioned_crops(data, 16, 32, seed=6)
+    turned = np.ascontiguousarray(np.rot90(real, 1, axes=(2, 3))[:, :, :, ::-1])
+    assert bq.memorisation_ratio(turned, data, True)["ratio"] < 0.01
+    assert bq.memorisation_ratio(turned, data, False)["ratio"] > 0.7
+
+
+# --- Heightmaps ------------------------------------------------------------------------------------
+
+
+def test_the_spectral_slope_of_spectral_fbm_is_recovered():
+    rng = np.random.default_rng(0)
+    for beta in (2.0, 2.5, 3.0):
+        crops = np.stack([bq.fbm(128, -beta, 0.0, rng) for _ in range(16)])
+        assert bq.spectral_fit(crops)[0] == pytest.approx(-beta, abs=0.2)
+    white = rng.standard_normal((16, 1, 128, 128))
+    assert bq.spectral_fit(white)[0] == pytest.approx(0.0, abs=0.2)
+
+
+def test_priority_flood_leaves_no_pit_and_raises_only_the_depression():
+    y, x = np.mgrid[0:32, 0:32]
+    bowl = np.hypot(y - 15.5, x - 15.5) / 10.0  # lowest in the middle: one big depression
+    bowl[5, 5] = -1.0  # and a one-cell pit inside it
+    bowl[0, 20] = -0.5  # the outlet: a notch in the rim
+    filled = bq.fill_depressions(bowl)
+    assert (filled >= bowl).all() and filled[0, 20] == bowl[0, 20]
+    padded = np.pad(filled, 1, constant_values=np.inf)
+    lowest_neighbour = np.min([padded[1 + dy : 33 + dy, 1 + dx : 33 + dx] for dy, dx in bq._NEIGHBOURS], axis=0)
+    assert (lowest_neighbour[1:-1, 1:-1] < filled[1:-1, 1:-1]).all()  # every interior cell drains somewhere
+    hill = -np.hypot(y - 15.5, x - 15.5) / 10.0 + 0.001 * y  # a hill: no depression, nothing moves
+    assert np.array_equal(bq.fill_depressions(hill), hill)
+
+
+def test_drainage_of_a_tilted_plane_and_of_a_valley():
+    rows, cols = 20, 12
+    y, x = np.mgrid[0:rows, 0:cols].astype(float)
+    area, longest = bq.drainage(0.1 * y)  # falls towards row 0: every column runs straight down
+    area = area.reshape(rows, cols)
+    np.testing.assert_array_equal(area[0], rows)
+    np.testing.assert_array_equal(area[:, 5], rows - np.arange(rows))
+    assert longest == pytest.approx(rows - 1)
+    valley = np.abs(x - 6) + 0.1 * y  # a V falling towards its outlet at (0, 6)
+    area, longest = bq.drainage(valley)
+    assert area.reshape(rows, cols)[0, 6] == rows * cols  # the outlet drains the whole crop
+    assert longest > rows - 1
+    with_pit = valley.copy()
+    with_pit[10, 6] -= 5.0  # a sink in the valley floor: filled, so the water still leaves
+    assert bq.drainage(with_pit)[0].reshape(rows, cols)[0, 6] == rows * cols
+
+
+def test_drainage_statistics_and_slope_distance_read_what_they_claim():
+    rng = np.random.default_rng(1)
+    crops = np.stack([bq.fbm(64, -2.5, -3.0, rng) for _ in range(4)])
+    stats = bq.drainage_statistics(crops)
+    assert -1.0 < stats["area_exponent"] < -0.2 and 0 < stats["major_share"] < 0.2 and stats["longest_path"] > 0.5
+    other = np.stack([bq.fbm(64, -2.5, -3.0, rng) for _ in range(4)])
+    assert bq.slope_distance(crops, other) < 10  # same process
+    assert bq.slope_distance(crops, 2 * other) > 50  # twice as steep everywhere
+
+
+# --- The table ------------------------------------------------------------------------------------
+
+
+def test_the_table_adds_columns_only_for_figures_some_row_has():
+    old = {"a": {"32": {"swd": 1.0, "coherence": 2.0}}}
+    assert bq.table(old).splitlines()[0].split() == ["SWD", "32", "SWD", "64", "SWD", "128", "coh", "32", "coh", "64", "coh", "128"]
+    new = {"a": {"32": {"swd": 1.0, "coherence": 2.0}, "memorisation": {"64": {"ratio": 0.5}}, "repetition": {"score": 0.25}},
+           "b": {"32": {"swd": 3.0, "coherence": 4.0}}}
+    head, a, b = bq.table(new).splitlines()
+    assert head.rstrip().endswith("mem 64   repeat") and "PSD exp" not in head
+    assert a.split()[-2:] == ["0.50", "0.25"] and b.split()[-2:] == ["-", "-"]
+    terrain = {"t": {**new["a"], "terrain": {"spectral_slope": -2.5, "slope_distance": 3.0, "area_exponent": -0.45,
+                                             "major_share": 0.04, "longest_path": 1.3}}}
+    assert bq.table(terrain).splitlines()[1].split()[-5:] == ["-2.50", "3.0", "-0.45", "4.0", "1.30"]

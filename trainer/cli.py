@@ -6,13 +6,16 @@
     texgen export runs/00003-spatial-wgan-gp-my_textures --out gravel.onnx
 
 Every user mistake (unknown preset, bad data spec, empty folder, unknown class, bad --set,
-CUDA asked for but absent) prints one line `error: ...` on stderr naming the fix and exits
-with code 2. Ctrl-C or SIGTERM stops training cleanly: checkpoint, metrics, export, exit 0
+CUDA or MPS asked for but absent, PyTorch not installed) prints one line `error: ...` on stderr
+naming the fix and exits with code 2. Ctrl-C or SIGTERM stops training cleanly: checkpoint, metrics, export, exit 0
 (a second Ctrl-C aborts at once). With `--stop-on-stdin`, a line `stop` on stdin does the same:
 the channel a front-end uses on Windows, where no signal reaches a console process cleanly.
 
-`--progress json` prints one JSON object per line on stdout, flushed, for a parent process
-(the GUI). Events, in order:
+Progress on stdout: `bar` (the default on a terminal) a tqdm bar; `log` (the default otherwise:
+a file, nohup, a batch scheduler) a plain line at the first step and about every 30 s, with
+warnings, evaluations, checkpoints and the end, each flushed at once; `none` nothing but the
+end. `--progress json` prints one JSON object per line on stdout, flushed, for a parent
+process (the GUI). Events, in order:
 
     {"event": "start", "run_dir": str, "total_steps": int | null, "minutes": float | null,
      "config": {...}}                          the resolved TrainConfig as a dict
@@ -54,6 +57,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
+from texgen.cli.extras import EXPORT_NEEDS, extra_module_missing, missing_error, missing_extra
 from texgen.errors import EXIT_INTERRUPTED, INTERRUPTED, ExportError, RequestError, TexgenError
 
 EXIT_USER_ERROR = 2
@@ -79,7 +83,8 @@ def _train_parser() -> _Parser:
     p.add_argument("--batch", type=int, help="images per training step (split over the processes under torchrun)")
     p.add_argument("--crop", type=int, help="training image side: 16, 32, 64, 128 or 256")
     p.add_argument("--scale", type=float, help="resize source images by this before cropping")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto: CUDA when present, else the CPU")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
+                   help="default auto: CUDA when present, else Apple's GPU (mps), else the CPU")
     p.add_argument("--out", help="parent folder of run folders (default runs/)")
     p.add_argument("--name", help="run name")
     p.add_argument("--seed", type=int, help="seed of the networks' weights and the run's random streams")
@@ -87,7 +92,8 @@ def _train_parser() -> _Parser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any setting (repeatable); --dry-run lists them")  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="print the resolved settings as JSON and exit")
-    p.add_argument("--progress", choices=("bar", "json", "none"), help="default: bar on a terminal, else none")
+    p.add_argument("--progress", choices=("bar", "log", "json", "none"),
+                   help=f"default: bar on a terminal, else log (a plain line about every {LOG_SECONDS:g} s)")
     p.add_argument("--stop-on-stdin", action="store_true",
                    help="also stop cleanly when the line 'stop' arrives on stdin (for front-ends; works on Windows)")
     p.add_argument("--list-recipes", "--list-presets", dest="list_recipes", action="store_true",
@@ -151,6 +157,88 @@ class _Bar:
             tqdm.write(f"step {event['step']}: " + ", ".join(f"{k} {v:.3g}" for k, v in shown.items()))
         elif kind == "done" and self.bar is not None:
             self.bar.close()
+
+
+LOG_SECONDS = 30.0  # --progress log: seconds of training between two progress lines
+
+
+class _Log:
+    """Plain progress lines for a log file (`texgen train ... > log`, nohup, a batch scheduler),
+    each flushed at once: the run folder; a step line at the first step event, then at most
+    one per `interval` seconds of training, and the last one at the end; evaluations,
+    checkpoints, warnings and notes as they come; and how the run ended."""
+
+    def __init__(self, interval: float = LOG_SECONDS, echo_warnings: bool | None = None) -> None:
+        self.interval = interval
+        # The loop writes warnings and notes to stderr itself: repeated here unless stderr
+        # is the same file (`> log 2>&1`, nohup.out), where they would be there twice.
+        self.echo_warnings = not _same_file(sys.stdout, sys.stderr) if echo_warnings is None else echo_warnings
+        self.printed_at: float | None = None  # elapsed_s of the last step line
+        self.unprinted: dict[str, Any] | None = None  # the latest step event not printed
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "start":
+            self._write(f"run folder: {event['run_dir']}")
+        elif kind == "step":
+            elapsed = float(event.get("elapsed_s") or 0.0)
+            if self.printed_at is None or elapsed - self.printed_at >= self.interval:
+                self._write(step_line(event))
+                self.printed_at, self.unprinted = elapsed, None
+            else:
+                self.unprinted = event
+        elif kind == "eval":  # after the losses of its step
+            self._write_unprinted()
+            shown = {k: v for k, v in event["metrics"].items() if k in ("swd", "memorisation_ratio", "seam_score")}
+            self._write(f"step {event['step']}: " + ", ".join(f"{k} {v:.3g}" for k, v in shown.items()))
+        elif kind == "checkpoint":
+            self._write(f"step {event['step']}: checkpoint {event['path']}")
+        elif kind in ("warning", "note") and self.echo_warnings:
+            self._write(f"{kind}: {event['message']}")
+        elif kind == "done":
+            self._write_unprinted()
+            early = " (stopped early)" if event.get("stopped_early") else ""
+            self._write(f"finished at step {event['step']}{early}")
+
+    def _write_unprinted(self) -> None:
+        if self.unprinted is not None:
+            self._write(step_line(self.unprinted))
+            self.printed_at, self.unprinted = float(self.unprinted.get("elapsed_s") or 0.0), None
+
+    @staticmethod
+    def _write(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def step_line(event: dict[str, Any]) -> str:
+    """`step 120/20000  312 images/s  d -0.512 g 0.233  elapsed 0:01:02  left 2:03:10`."""
+    total = event.get("total_steps")
+    parts = [f"step {event['step']}/{total}" if total else f"step {event['step']}"]
+    rate = event.get("images_per_s")
+    if isinstance(rate, (int, float)):
+        parts.append(f"{rate:.3g} images/s")
+    losses = event.get("losses") or {}
+    if losses:
+        parts.append(" ".join(f"{k} {'-' if v is None else f'{v:.3g}'}" for k, v in losses.items()))
+    parts.append(f"elapsed {_clock(event.get('elapsed_s'))}")
+    if event.get("eta_s") is not None:
+        parts.append(f"left {_clock(event['eta_s'])}")
+    return "  ".join(parts)
+
+
+def _clock(seconds: float | None) -> str:
+    """h:mm:ss."""
+    m, s = divmod(int(round(seconds or 0.0)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samestat(os.fstat(a.fileno()), os.fstat(b.fileno()))
+    except (OSError, ValueError, AttributeError):  # a stream without a file (a test's capture)
+        return False
 
 
 _STOPPING = "stopping: finishing the step, then checkpoint and export (Ctrl-C again to abort)"
@@ -224,7 +312,10 @@ def train_main(argv: list[str]) -> int:
     progress = "json" if "json" in argv and "--progress" in argv else None
     try:
         args = _train_parser().parse_args(argv)
-        progress = args.progress or ("bar" if sys.stdout.isatty() else "none")
+        progress = args.progress or ("bar" if sys.stdout.isatty() else "log")
+        problem = missing_extra("training")
+        if problem is not None:
+            raise problem
         if args.list_recipes:
             from trainer.recipes import RECIPES
 
@@ -244,7 +335,7 @@ def train_main(argv: list[str]) -> int:
         try:
             from trainer.loop import train
 
-            printer = {"json": _json_printer, "bar": _Bar(), "none": None}[progress]
+            printer = {"json": _json_printer, "bar": _Bar(), "log": _Log(), "none": None}[progress]
             done: dict[str, Any] = {}
 
             def on_progress(event: dict[str, Any]) -> None:
@@ -270,6 +361,11 @@ def train_main(argv: list[str]) -> int:
         return _fail(str(exc), progress)
     except OSError as exc:  # the disk filled up, or the run folder went away, during the run
         return _fail(_file_error(exc), progress)
+    except ModuleNotFoundError as exc:  # found by the check above, yet not importable
+        name = extra_module_missing(exc)
+        if name is None:
+            raise
+        return _fail(str(missing_error("training", [name])), progress)
     except Exception as exc:
         if progress == "json":
             _json_printer({"event": "error", "message": f"internal error: {type(exc).__name__}: {exc}"})
@@ -307,6 +403,9 @@ def export_main(argv: list[str]) -> int:
     p.add_argument("--description", help="what the model makes, stored in the file and the card (default: the preset's)")
     try:
         args = p.parse_args(argv)
+        problem = missing_extra("exporting a run", EXPORT_NEEDS)
+        if problem is not None:
+            raise problem
         from trainer.to_onnx import export_generator
 
         target, made = _export_target(args.out)

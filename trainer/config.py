@@ -21,7 +21,7 @@ from trainer.networks import CRITIC_NORMS, FAMILIES, NetSpec
 ALGORITHMS = ("dcgan", "wgan", "wgan-gp")
 KINDS = ("texture", "heightmap")
 OPTIMIZERS = ("adam", "rmsprop")
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda", "mps")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 
 
@@ -83,7 +83,7 @@ class TrainConfig:
     ema_halflife: float = 0.0
     # Machine
     seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
+    device: str = "auto"  # auto (CUDA, else Apple's MPS, else the CPU) | cpu | cuda | mps
     amp: str = "auto"  # CUDA mixed precision: auto (float32: faster for nets this small) | bf16 | fp16 | off
     threads: int = 0  # CPU threads for torch; 0: torch's default (one per core)
     # Run folder and intervals (in generator steps; 0 = never, the end of the run always)

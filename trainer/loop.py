@@ -282,6 +282,8 @@ class _Run:
         except torch.cuda.OutOfMemoryError:  # torch.OutOfMemoryError from torch 2.5 on, the same class
             raise TexgenError(*_out_of_memory(self.cfg, s.step + 1, self.device)) from None
         except RuntimeError as exc:
+            if "MPS backend out of memory" in str(exc):  # MPS raises no OutOfMemoryError of its own
+                raise TexgenError(*_out_of_memory(self.cfg, s.step + 1, self.device)) from None
             if not gpu_failed(exc):
                 raise
             raise TexgenError(*_gpu_lost(exc, s.step + 1, self.run_dir, self.latest_step)) from None
@@ -560,6 +562,10 @@ def _eta(cfg: TrainConfig, step: int, rate: float, elapsed: float) -> float | No
 def _device_name(device: torch.device, dist) -> str:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
+    elif device.type == "mps":
+        import platform
+
+        name = f"Apple GPU (MPS, {platform.machine()})"
     else:
         import platform
 

@@ -28,21 +28,39 @@ from trainer.networks import NetSpec, build_critic, build_generator
 
 
 def pick_device(name: str, d: Dist) -> torch.device:
-    """`auto`: CUDA when torch sees a GPU, else the CPU. Under torchrun: this rank's GPU."""
+    """`auto`: CUDA when torch sees a GPU, else Apple's GPU (MPS) when there is one, else the
+    CPU. Under torchrun: this rank's GPU (CUDA or the CPU only: the processes talk over NCCL or
+    gloo, and gloo takes no MPS tensors)."""
     if name == "cuda" and not torch.cuda.is_available():
         raise RequestError(
             "--device cuda was asked for but torch sees no CUDA GPU",
             "use --device cpu (or auto), or install a CUDA build of torch and its driver",
         )
-    if name == "cpu" or not torch.cuda.is_available():
+    if name == "mps" and not _mps_available():
+        raise RequestError(
+            "--device mps needs an Apple-silicon Mac with PyTorch's MPS backend, and this machine has none",
+            "use --device cpu (or auto)",
+        )
+    if name == "mps" and d.active:
+        raise RequestError("--device mps trains in one process, not under torchrun", "run texgen train without torchrun")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "mps" or (name == "auto" and not torch.cuda.is_available() and not d.active and _mps_available()):
+        return torch.device("mps")
+    if not torch.cuda.is_available():
         return torch.device("cpu")
     index = d.local_rank if d.active else torch.cuda.current_device()
     torch.cuda.set_device(index)
     return torch.device("cuda", index)
 
 
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
+
+
 def pick_amp(mode: str, device: torch.device) -> torch.dtype | None:
-    """Mixed precision on CUDA only. `auto` is float32: on an H200 the course's networks ran
+    """Mixed precision on CUDA only (MPS and the CPU train in float32). `auto` is float32: on an H200 the course's networks ran
     1.34x faster without bf16 autocast (32.4 against 24.2 it/s, docs/gpu-runs.md, job 3): networks
     this small wait on kernel launches, and every cast is one more. `bf16` asks for it where
     the GPU computes it natively (Ampere and later; no loss scaling needed), else float32: older
@@ -157,10 +175,13 @@ def make_state(cfg: TrainConfig, data, device: torch.device, d: Dist) -> Trainin
     spec = cfg.net_spec(num_classes)
     torch.manual_seed(cfg.seed)
     G, D = build_generator(spec).to(device), build_critic(spec).to(device)
-    # Channels-last (NHWC) on every device: cuDNN's and oneDNN's fast convolution paths use it
-    # (measured on a 2-core CPU: a lanham-wgan-32 step 25 % faster than with NCHW).
-    channels_last = True
-    G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    # Channels-last (NHWC) on CUDA and the CPU: cuDNN's and oneDNN's fast convolution paths use
+    # it (measured on a 2-core CPU: a lanham-wgan-32 step 25 % faster than with NCHW). Not on
+    # MPS, where channels-last convolutions and BatchNorm have given wrong results in several
+    # torch releases (pytorch/pytorch#140902, #174345): NCHW there.
+    channels_last = device.type != "mps"
+    if channels_last:
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     G.train(), D.train()
     # 2. Per-rank random streams: latents and dropout (torch), data picks (numpy).
     torch.manual_seed(cfg.seed * 1000 + d.rank + 1)
@@ -331,6 +352,7 @@ def _rng_state(s: TrainingState) -> dict:
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if s.device.type == "cuda" else [],
+        "mps": torch.mps.get_rng_state() if s.device.type == "mps" else None,  # latents are drawn there
         "numpy": s.rng.bit_generator.state,
         "python": random.getstate(),
     }
@@ -369,5 +391,7 @@ def restore_state(s: TrainingState, state: dict) -> None:
         torch.set_rng_state(r["torch"])
         if s.device.type == "cuda" and r["cuda"]:
             torch.cuda.set_rng_state_all(r["cuda"])
+        if s.device.type == "mps" and r.get("mps") is not None:
+            torch.mps.set_rng_state(r["mps"])
         s.rng.bit_generator.state = r["numpy"]
         random.setstate(r["python"])

@@ -12,12 +12,10 @@ from texgen.errors import TexgenError
 
 def _trainer(verb: str):
     try:
-        from trainer import cli as trainer_cli  # noqa: PLC0415 (torch is heavy: load on use)
-    except ImportError as exc:
-        raise TexgenError(
-            f"`texgen {verb}` needs the trainer and PyTorch, which are not installed ({exc.name})",
-            "install them with `pip install texgen` from a full source checkout, or `pip install torch`",
-        ) from None
+        from trainer import cli as trainer_cli  # noqa: PLC0415 (no torch yet: it checks for it after parsing)
+    except ImportError:  # a build of texgen without its trainer package
+        raise TexgenError(f"`texgen {verb}` needs texgen's trainer package, which this install lacks",
+                          'reinstall texgen from a source checkout: pip install -e ".[train]"') from None
     return trainer_cli
 
 

@@ -8,9 +8,13 @@ not wait for onnxruntime.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
+import os
 import sys
 import time
 import traceback
+from typing import Callable, Mapping
 
 from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QColor, QIcon, QPalette
@@ -29,6 +33,47 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--quit-after-start", action="store_true", help=argparse.SUPPRESS)  # start-up timing
     p.add_argument("--version", action="version", version=f"texgen {__version__}")
     return p.parse_args(argv)
+
+
+EXIT_USAGE = 2
+XCB_CURSOR_MISSING = ("the desktop app needs the system library libxcb-cursor0 (Debian, Ubuntu: sudo apt install "
+                      "libxcb-cursor0; Fedora: sudo dnf install xcb-util-cursor)")
+
+
+def find_system_library(name: str) -> str | None:
+    """A shared library by its short name ("xcb-cursor") as the loader would find it: the
+    system's cache, else loading `lib<name>.so.0` (found on LD_LIBRARY_PATH too, where a
+    frozen app keeps the libraries it bundles)."""
+    found = ctypes.util.find_library(name)
+    if found:
+        return found
+    try:
+        ctypes.CDLL(f"lib{name}.so.0")
+    except OSError:
+        return None
+    return f"lib{name}.so.0"
+
+
+def platform_problem(env: Mapping[str, str] = os.environ, system: str = sys.platform,
+                     find_library: Callable[[str], str | None] | None = None) -> str | None:  # fmt: skip
+    """Why Qt could not open a window here, in one line; None when nothing is known against it.
+
+    Qt aborts the whole process (qFatal: "could not load the Qt platform plugin xcb") when its
+    X11 plugin lacks a system library, so this is asked before the QApplication exists. The
+    known case: Qt 6.5 and later need libxcb-cursor, which desktops without Qt apps may lack.
+    Only where Qt would pick xcb: Linux, QT_QPA_PLATFORM unset or xcb, and not a Wayland
+    session (where Qt tries its wayland plugin first); offscreen and wayland are never held up."""
+    if not system.startswith("linux"):
+        return None
+    chosen = env.get("QT_QPA_PLATFORM", "").strip()
+    if chosen:
+        if chosen.split(":")[0] != "xcb":  # offscreen, wayland, a list that starts elsewhere, ...
+            return None
+    elif env.get("XDG_SESSION_TYPE", "") == "wayland":
+        return None
+    if (find_library or find_system_library)("xcb-cursor") is None:
+        return XCB_CURSOR_MISSING
+    return None
 
 
 def dark_palette() -> QPalette:
@@ -116,6 +161,11 @@ def open_requested(window, model: str | None) -> None:
 def run(argv: list[str]) -> int:
     started = time.perf_counter()
     args = parse_args(argv)
+    if QApplication.instance() is None:
+        problem = platform_problem()
+        if problem:  # Qt would abort with a message that names no package to install
+            print(f"error: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     app = QApplication.instance() or QApplication(sys.argv[:1] or ["texgen"])
     style_app(app)
     from texgen.gui.window import MainWindow  # noqa: PLC0415 (after the QApplication exists)

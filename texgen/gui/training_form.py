@@ -7,8 +7,10 @@ loads torch, which takes seconds), with the default recipe listed until they arr
 
 from __future__ import annotations
 
+import platform
 import re
 import shlex
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QProcess, Qt
@@ -38,6 +40,17 @@ from texgen.gui.training_process import TrainerCommand
 DEFAULT_RECIPE = "spatial-wgan-gp"
 GREY_TEXTURE = "texture-grey"  # the form's own item: --kind texture --set channels=1
 _RECIPE_LINE = re.compile(r"^(\S+)\s+(.+)$")
+
+
+def training_devices(system: str = sys.platform, machine: str | None = None) -> list[tuple[str, str]]:
+    """(--device value, words) for the Device list. The app never imports torch, so it cannot ask
+    which GPUs torch sees: Apple's GPU (mps) is offered on Apple-silicon Macs, where PyTorch's
+    wheels have it; the trainer says in one line when a choice is not there after all."""
+    machine = platform.machine() if machine is None else machine
+    devices = [("auto", "GPU if available"), ("cpu", "CPU"), ("cuda", "CUDA GPU")]
+    if system == "darwin" and machine == "arm64":
+        devices.append(("mps", "Apple GPU (MPS)"))
+    return devices
 
 
 def parse_recipes(text: str) -> list[tuple[str, str]]:
@@ -126,7 +139,7 @@ class TrainingForm(QWidget):
         self.name.setPlaceholderText("model name (default: recipe and data)")
         form.addRow("Name", self.name)
         self.device = QComboBox()
-        for d, text in (("auto", "GPU if available"), ("cpu", "CPU"), ("cuda", "CUDA GPU")):
+        for d, text in training_devices():
             self.device.addItem(text, d)
         form.addRow("Device", self.device)
         self.runs_folder = QLineEdit(str(user_models_dir().parent / "runs"))

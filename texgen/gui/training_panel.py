@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QProcess, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -35,7 +36,7 @@ from texgen.atomic import atomic_path
 from texgen.gui.chart import Chart
 from texgen.gui.settings import Settings
 from texgen.gui.training_form import TrainingForm
-from texgen.gui.training_process import TrainerCommand, TrainingProcess, child_process
+from texgen.gui.training_process import TrainerCommand, TrainingProcess, child_process, trainer_problem
 
 
 def format_duration(seconds: float | None) -> str:
@@ -82,8 +83,12 @@ class TrainingPanel(QWidget):
     model_added = Signal(str)  # path of the new model in the user model folder
     message = Signal(str)
 
-    def __init__(self, settings: Settings, command: TrainerCommand | None = None, models_dir: Path | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, command: TrainerCommand | None = None, models_dir: Path | None = None,
+                 parent: QWidget | None = None, check: Callable[[], str | None] | None = None) -> None:  # fmt: skip
         super().__init__(parent)
+        # Why the trainer cannot run here (its packages are not installed), asked again at each
+        # Start: the real trainer's packages are looked up; a stand-in command's are not.
+        self.check = check or (trainer_problem if command is None else (lambda: None))
         self.settings = settings
         self.models_dir = models_dir
         self.run = TrainingProcess(command, self)
@@ -103,6 +108,9 @@ class TrainingPanel(QWidget):
         self.form.setMinimumWidth(320)
         self.form.setMaximumWidth(600)  # room for the recipe names and placeholders on a wide screen
         self._build()
+        problem = self.check()
+        if problem:  # said before anything is filled in, not after
+            self._show_problem(problem)
 
     def _build(self) -> None:
         self.progress = QProgressBar()
@@ -187,6 +195,10 @@ class TrainingPanel(QWidget):
 
     def start(self, args: list[str] | None = None) -> None:
         if self.running or self.exporter is not None:
+            return
+        problem = self.check()
+        if problem:
+            self._show_problem(problem)
             return
         if args is None:
             problem = self.form.problem()

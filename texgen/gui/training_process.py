@@ -6,13 +6,15 @@ trainer/cli.py for the schema). Stderr is kept (its last lines explain a crash).
 comes as `ended(outcome, message)`:
 
     done      the "done" event arrived (after a normal end or a Stop): message = the ONNX path
-    error     the trainer reported a user error ("error" event): message = its text
+    error     the trainer reported a user error ("error" event, or an `error:` line on stderr
+              and exit code 2 before it spoke JSON): message = its text
     killed    the user pressed Stop twice (Kill) and the process ended without "done"
     crashed   the process died or ended without "done": message = the end of its stderr
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -22,7 +24,21 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from texgen.cli.extras import missing_extra
+
 KILL_AFTER_MS = 120_000  # a Stop that has not ended the run by then becomes a kill
+EXIT_USER_ERROR = 2  # `texgen train`'s exit code for a user error, said in one `error:` line
+
+
+def trainer_problem() -> str | None:
+    """Why `texgen train` cannot run from this app, in one line (PyTorch or matplotlib not
+    installed: the `train` extra); None when it can. Asked without importing torch. A frozen
+    app's trainer is a separate executable whose contents this process cannot see: None."""
+    if getattr(sys, "frozen", False):
+        return None
+    importlib.invalidate_caches()  # a `pip install` since the app started counts
+    problem = missing_extra("training")
+    return None if problem is None else str(problem)
 
 
 def default_trainer(command: str = "train") -> tuple[str, list[str]]:
@@ -166,11 +182,18 @@ class TrainingProcess(QObject):
             self.ended.emit("error", str(self.last["error"].get("message", "the trainer reported an error")))
         elif self._killed:
             self.ended.emit("killed", str(self.last.get("start", {}).get("run_dir", "")))
+        elif code == EXIT_USER_ERROR and status == QProcess.ExitStatus.NormalExit and self._error_line():
+            self.ended.emit("error", self._error_line())
         else:
             how = "was killed" if status == QProcess.ExitStatus.CrashExit else f"ended with exit code {code}"
             tail = "\n".join(list(self.stderr_tail)[-8:])
             self.ended.emit("crashed", f"the training process {how} before finishing" + (f":\n{tail}" if tail else ""))
         self.process = None
+
+    def _error_line(self) -> str:
+        """The `error: ...` line a `texgen` child writes last before exit code 2, without its prefix."""
+        last = self.stderr_tail[-1] if self.stderr_tail else ""
+        return last.removeprefix("error: ").strip() if last.startswith("error: ") else ""
 
     def _error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:

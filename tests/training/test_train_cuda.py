@@ -1,6 +1,6 @@
 """The CUDA training path on a real GPU: mixed precision, channels-last, the data set kept on
 the GPU, and an export that onnxruntime runs as torch computes it. CI has no GPU: these skip
-there, and run wherever one is lent (`python -m pytest tests/trainer/test_train_cuda.py`)."""
+there, and run wherever one is lent (`python -m pytest tests/training/test_train_cuda.py`)."""
 
 from __future__ import annotations
 
