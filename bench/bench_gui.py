@@ -41,7 +41,10 @@ def startup_seconds(runs: int = 3) -> list[float]:
             t = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "texgen", "gui", "--quit-after-start", "--settings", str(Path(tmp) / "s.ini")],
-                cwd=ROOT, check=True, capture_output=True, env={**os.environ, "TEXGEN_USER_MODELS": str(Path(tmp) / "models")},
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                env={**os.environ, "TEXGEN_USER_MODELS": str(Path(tmp) / "models")},
             )
             out.append(time.perf_counter() - t)
     return out
@@ -118,12 +121,14 @@ def event_loop_gaps(model: Path, size: int, count: int, tmp: Path) -> dict:
     from PySide6.QtCore import QEventLoop  # noqa: PLC0415
 
     loop = QEventLoop()
-    steps = iter([
-        lambda: w.set_view_mode(imaging.NORMAL),
-        lambda: w.set_view_mode(imaging.HILLSHADE),
-        lambda: w.set_view_mode(imaging.RELIEF),
-        lambda: w.set_view_mode(w.viewbar.modes.button(0).property("mode")),
-    ])
+    steps = iter(
+        [
+            lambda: w.set_view_mode(imaging.NORMAL),
+            lambda: w.set_view_mode(imaging.HILLSHADE),
+            lambda: w.set_view_mode(imaging.RELIEF),
+            lambda: w.set_view_mode(w.viewbar.modes.button(0).property("mode")),
+        ]
+    )
 
     def drive():
         if time.perf_counter() > loop_end:
@@ -165,8 +170,12 @@ def event_loop_gaps(model: Path, size: int, count: int, tmp: Path) -> dict:
     loop.exec()
     timer.stop()
     done.stop()
-    exporting = {**_summary(gaps, time.perf_counter() - started), "preset": d.preset.currentData(),
-                 "size": d.size.currentData(), "status": re.sub(r"<br>|<[^>]+>", " ", d.status.text()).strip()}
+    exporting = {
+        **_summary(gaps, time.perf_counter() - started),
+        "preset": d.preset.currentData(),
+        "size": d.size.currentData(),
+        "status": re.sub(r"<br>|<[^>]+>", " ", d.status.text()).strip(),
+    }
     d.close()
     w.close()
     QThreadPool.globalInstance().waitForDone()
@@ -201,7 +210,9 @@ def main() -> int:
     args = p.parse_args()
     if not args.no_startup:
         times = startup_seconds()
-        print(f"start-up (launch to window shown and closed): best {min(times):.2f} s, worst {max(times):.2f} s over {len(times)} runs")
+        print(
+            f"start-up (launch to window shown and closed): best {min(times):.2f} s, worst {max(times):.2f} s over {len(times)} runs"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TEXGEN_USER_MODELS"] = str(Path(tmp) / "models")
         r = event_loop_gaps(pick_model(args.model, Path(tmp)), args.size, args.count, Path(tmp))

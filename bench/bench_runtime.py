@@ -56,13 +56,13 @@ def matmul_peak(threads: int) -> float:
 
 def build_network(preset: str, overrides: list[str]):
     """The torch generator of a trainer preset, random weights, and its texgen ONNX bytes."""
-    import onnx
-    import torch
+    import onnx  # noqa: PLC0415
+    import torch  # noqa: PLC0415
 
-    from texgen.metadata import GeneratorInfo, write_metadata
-    from trainer.config import apply_overrides
-    from trainer.networks import build_generator
-    from trainer.recipes import get_recipe
+    from texgen.metadata import GeneratorInfo, write_metadata  # noqa: PLC0415
+    from trainer.config import apply_overrides  # noqa: PLC0415
+    from trainer.networks import build_generator  # noqa: PLC0415
+    from trainer.recipes import get_recipe  # noqa: PLC0415
 
     cfg = apply_overrides(get_recipe(preset), overrides)
     spec = cfg.net_spec()
@@ -71,23 +71,35 @@ def build_network(preset: str, overrides: list[str]):
     grid = spec.resolution // spec.pixels_per_cell
     buf = io.BytesIO()
     torch.onnx.export(
-        g, (torch.randn(1, spec.latent_size, grid, grid),), buf, dynamo=False, input_names=["z"],
-        output_names=["image"], opset_version=17,
+        g,
+        (torch.randn(1, spec.latent_size, grid, grid),),
+        buf,
+        dynamo=False,
+        input_names=["z"],
+        output_names=["image"],
+        opset_version=17,
         dynamic_axes={"z": {0: "n", 2: "h", 3: "w"}, "image": {0: "n", 2: "H", 3: "W"}},
     )
     model = onnx.load_model_from_string(buf.getvalue())
     info = GeneratorInfo(
-        name="bench", kind="texture", channels=spec.channels, latent_kind="spatial",
-        latent_size=spec.latent_size, native_height=spec.resolution, native_width=spec.resolution,
-        pixels_per_cell=spec.pixels_per_cell, tileable=True, architecture=preset,
+        name="bench",
+        kind="texture",
+        channels=spec.channels,
+        latent_kind="spatial",
+        latent_size=spec.latent_size,
+        native_height=spec.resolution,
+        native_width=spec.resolution,
+        pixels_per_cell=spec.pixels_per_cell,
+        tileable=True,
+        architecture=preset,
     )
     write_metadata(model, info)
     return g, spec, model.SerializeToString()
 
 
 def model_flops(g, spec, side: int) -> float:
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
+    import torch  # noqa: PLC0415
+    from torch.utils.flop_counter import FlopCounterMode  # noqa: PLC0415
 
     z = torch.randn(1, spec.latent_size, side // spec.pixels_per_cell, side // spec.pixels_per_cell)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -133,19 +145,27 @@ def big_image(model: Path, side: int, out: Path, tiled: bool) -> tuple[float, fl
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="spatial-wgan-gp", help="trainer preset whose generator to time")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="trainer config override, e.g. g_width=12 (as the bundled model)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="trainer config override, e.g. g_width=12 (as the bundled model)",
+    )
     ap.add_argument("--model", type=Path, help="time this .onnx instead (no torch column)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--quick", action="store_true", help="fewer repeats and a 2,000-texture memory run")
-    ap.add_argument("--big", type=int, help="side of the big image of part 4 (default 4096, 2048 with --quick; 0 skips it)")
+    ap.add_argument(
+        "--big", type=int, help="side of the big image of part 4 (default 4096, 2048 with --quick; 0 skips it)"
+    )
     args = ap.parse_args()
     repeat = 2 if args.quick else 5
 
-    import onnxruntime as ort
+    import onnxruntime as ort  # noqa: PLC0415
 
-    from texgen.latents import latents_for_seeds
-    from texgen.model import load_generator
-    from texgen.sampling import sample
+    from texgen.latents import latents_for_seeds  # noqa: PLC0415
+    from texgen.model import load_generator  # noqa: PLC0415
+    from texgen.sampling import sample  # noqa: PLC0415
 
     torch_g = spec = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,12 +184,14 @@ def main() -> None:
         info = gen.info
         size = (info.native_height, info.native_width)
         peak = matmul_peak(args.threads)
-        print(f"model: {path.name}  {info.latent_kind} latent {info.latent_size}, native {size[1]}x{size[0]}, threads {args.threads}")
+        print(
+            f"model: {path.name}  {info.latent_kind} latent {info.latent_size}, native {size[1]}x{size[0]}, threads {args.threads}"
+        )
         print(f"CPU fp32 matmul peak (numpy 2048^3): {peak / 1e9:.1f} GFLOP/s")
 
         # 1. Throughput at native size.
         if torch_g is not None:
-            import torch
+            import torch  # noqa: PLC0415
 
             torch.set_num_threads(args.threads)
         print("\nbatch | texgen img/s | bare ORT img/s | torch eager img/s | texgen overhead vs bare")
@@ -183,7 +205,9 @@ def main() -> None:
                 zt = torch.from_numpy(z)
                 with torch.no_grad():
                     t_torch = best_of(lambda: torch_g(zt), repeat)
-            print(f"{batch:5d} | {batch / t_tex:12.1f} | {batch / t_bare:14.1f} | {batch / t_torch:17.1f} | {100 * (t_tex / t_bare - 1):+6.1f} %")
+            print(
+                f"{batch:5d} | {batch / t_tex:12.1f} | {batch / t_bare:14.1f} | {batch / t_torch:17.1f} | {100 * (t_tex / t_bare - 1):+6.1f} %"
+            )
 
         # 2. Large tileable textures.
         print("\nsize      | texgen ms | bare ORT ms | model GFLOP | fraction of matmul peak")
@@ -192,15 +216,21 @@ def main() -> None:
             t_tex = best_of(lambda: next(sample(gen, [0], size=(side, side))), repeat)
             t_bare = best_of(lambda: bare.run(None, {"z": z}), repeat)
             flops = model_flops(torch_g, spec, side) if torch_g is not None else float("nan")
-            print(f"{side}x{side} | {t_tex * 1e3:9.0f} | {t_bare * 1e3:11.0f} | {flops / 1e9:11.1f} | {flops / t_bare / peak:8.1%}")
+            print(
+                f"{side}x{side} | {t_tex * 1e3:9.0f} | {t_bare * 1e3:11.0f} | {flops / 1e9:11.1f} | {flops / t_bare / peak:8.1%}"
+            )
 
         # 3. Batch export and memory.
         n_small, n_large = 1000, 2000 if args.quick else 10000
         t_small, rss_small = peak_rss_of_generate(path, n_small, tmp / "out-small")
         t_large, rss_large = peak_rss_of_generate(path, n_large, tmp / "out-large")
         written = len(list((tmp / "out-large").glob("*.png")))
-        print(f"\nbatch export 64x64 PNG: {n_small:,} in {t_small:.2f} s ({n_small / t_small:.0f}/s), peak RSS {rss_small:.0f} MB")
-        print(f"batch export 64x64 PNG: {n_large:,} in {t_large:.2f} s ({n_large / t_large:.0f}/s), peak RSS {rss_large:.0f} MB ({written:,} PNG files)")
+        print(
+            f"\nbatch export 64x64 PNG: {n_small:,} in {t_small:.2f} s ({n_small / t_small:.0f}/s), peak RSS {rss_small:.0f} MB"
+        )
+        print(
+            f"batch export 64x64 PNG: {n_large:,} in {t_large:.2f} s ({n_large / t_large:.0f}/s), peak RSS {rss_large:.0f} MB ({written:,} PNG files)"
+        )
         print(f"memory growth {n_small:,} -> {n_large:,}: {rss_large - rss_small:+.0f} MB")
 
         # 4. One big image, in tiles and whole.
@@ -212,9 +242,11 @@ def main() -> None:
             t_whole, rss_whole, f_whole = big_image(path, side, tmp / "big-whole", tiled=False)
             with Image.open(f_tiles) as a, Image.open(f_whole) as b:
                 diff = np.abs(np.asarray(a, np.int64) - np.asarray(b, np.int64)).max()
-            print(f"\none {side}x{side} image: in tiles {t_tiles:.1f} s, peak RSS {rss_tiles:.0f} MB; "
-                  f"whole {t_whole:.1f} s, peak RSS {rss_whole:.0f} MB (memory {rss_whole / rss_tiles:.1f}x, "
-                  f"time {t_tiles / t_whole:.2f}x); largest pixel difference {diff}")
+            print(
+                f"\none {side}x{side} image: in tiles {t_tiles:.1f} s, peak RSS {rss_tiles:.0f} MB; "
+                f"whole {t_whole:.1f} s, peak RSS {rss_whole:.0f} MB (memory {rss_whole / rss_tiles:.1f}x, "
+                f"time {t_tiles / t_whole:.2f}x); largest pixel difference {diff}"
+            )
 
 
 if __name__ == "__main__":

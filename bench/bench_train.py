@@ -36,7 +36,7 @@ from trainer.state import make_state, train_step
 
 
 def texture_set(n: int, size: int, channels: int = 3) -> ImageSet:
-    import skimage.data
+    import skimage.data  # noqa: PLC0415
 
     rng = np.random.default_rng(0)
     sources = [skimage.data.gravel(), skimage.data.brick(), skimage.data.grass()]
@@ -83,7 +83,9 @@ def plain_dcgan(G, D, opt_g, opt_d, X, cfg: TrainConfig, device):
     z = torch.randn(cfg.batch, cfg.latent_size, device=device)
     fake = G(z)
     ones, zeros = torch.ones(cfg.batch, 1, device=device), torch.zeros(cfg.batch, 1, device=device)
-    loss_d = F.binary_cross_entropy_with_logits(D(real), ones) + F.binary_cross_entropy_with_logits(D(fake.detach()), zeros)
+    loss_d = F.binary_cross_entropy_with_logits(D(real), ones) + F.binary_cross_entropy_with_logits(
+        D(fake.detach()), zeros
+    )
     opt_d.zero_grad()
     loss_d.backward()
     opt_d.step()
@@ -94,15 +96,21 @@ def plain_dcgan(G, D, opt_g, opt_d, X, cfg: TrainConfig, device):
 
 
 def plain_setup(cfg: TrainConfig, device):
-    from trainer.networks import build_critic, build_generator
+    from trainer.networks import build_critic, build_generator  # noqa: PLC0415
 
     spec = cfg.net_spec()
     G, D = build_generator(spec).to(device), build_critic(spec).to(device)
     if cfg.optimizer == "rmsprop":
-        opt_g, opt_d = torch.optim.RMSprop(G.parameters(), lr=cfg.lr_g), torch.optim.RMSprop(D.parameters(), lr=cfg.lr_d)
+        opt_g, opt_d = (
+            torch.optim.RMSprop(G.parameters(), lr=cfg.lr_g),
+            torch.optim.RMSprop(D.parameters(), lr=cfg.lr_d),
+        )
     else:
         betas = (cfg.beta1, cfg.beta2)
-        opt_g, opt_d = torch.optim.Adam(G.parameters(), cfg.lr_g, betas), torch.optim.Adam(D.parameters(), cfg.lr_d, betas)
+        opt_g, opt_d = (
+            torch.optim.Adam(G.parameters(), cfg.lr_g, betas),
+            torch.optim.Adam(D.parameters(), cfg.lr_d, betas),
+        )
     return G, D, opt_g, opt_d
 
 
@@ -128,8 +136,8 @@ def flops_per_iteration(step) -> float:
     """FLOPs of one call, counted per aten op with torch's own formulas (convolutions, matmuls,
     and their backward passes). FlopCounterMode itself cannot be used: its module tracker
     breaks the double backward of the gradient penalty."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils.flop_counter import flop_registry
+    from torch.utils._python_dispatch import TorchDispatchMode  # noqa: PLC0415
+    from torch.utils.flop_counter import flop_registry  # noqa: PLC0415
 
     class Count(TorchDispatchMode):
         total = 0
@@ -147,8 +155,16 @@ def flops_per_iteration(step) -> float:
     return float(Count.total)
 
 
-def bench(name: str, cfg: TrainConfig, data: ImageSet, device, iters: int, rounds: int, peak: float,
-          round_seconds: float | None = None) -> dict:
+def bench(
+    name: str,
+    cfg: TrainConfig,
+    data: ImageSet,
+    device,
+    iters: int,
+    rounds: int,
+    peak: float,
+    round_seconds: float | None = None,
+) -> dict:
     """Generator iterations/s and images/s of ours and the plain loop, and their share of `peak`.
     `round_seconds`: each timed block runs about that long (iterations counted from a timed
     warm-up call) instead of `iters` iterations, so a slow device cannot overrun a time limit."""
@@ -196,9 +212,18 @@ def bench(name: str, cfg: TrainConfig, data: ImageSet, device, iters: int, round
         f"{100 * base * flops / peak:5.1f}% of matmul peak",
         flush=True,
     )
-    return {"iterations_per_round": iters, "rounds": rounds, "ours_it_per_s": ours, "plain_it_per_s": base, "ratio": ours / base,
-            "ours_images_per_s": ours * images, "plain_images_per_s": base * images,
-            "gflop_per_it": flops / 1e9, "ours_peak_share": ours * flops / peak, "plain_peak_share": base * flops / peak}
+    return {
+        "iterations_per_round": iters,
+        "rounds": rounds,
+        "ours_it_per_s": ours,
+        "plain_it_per_s": base,
+        "ratio": ours / base,
+        "ours_images_per_s": ours * images,
+        "plain_images_per_s": base * images,
+        "gflop_per_it": flops / 1e9,
+        "ours_peak_share": ours * flops / peak,
+        "plain_peak_share": base * flops / peak,
+    }
 
 
 def course_schedule(device, steps: int | None = None, minutes: float | None = None) -> dict:
@@ -206,17 +231,19 @@ def course_schedule(device, steps: int | None = None, minutes: float | None = No
     final evaluation and export included; `steps` shortens it (smoke runs). `minutes` stops the
     training there (train()'s own budget): the whole schedule's time is then extrapolated from
     the iterations done, and said to be."""
-    import tempfile
+    import tempfile  # noqa: PLC0415
 
-    from trainer.loop import train
+    from trainer.loop import train  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "forest"
         folder.mkdir()
-        from PIL import Image
+        from PIL import Image  # noqa: PLC0415
 
         for i, img in enumerate(texture_set(500, 32).images):
-            Image.fromarray(np.round((img.transpose(1, 2, 0) + 1) * 127.5).astype(np.uint8)).save(folder / f"{i:03d}.png")
+            Image.fromarray(np.round((img.transpose(1, 2, 0) + 1) * 127.5).astype(np.uint8)).save(
+                folder / f"{i:03d}.png"
+            )
         cfg = dataclasses.replace(get_recipe("lanham-wgan-32"), data=str(folder), out=str(Path(tmp) / "runs"),
                                   device=device.type, sample_every=0, checkpoint_every=0, eval_every=0,
                                   minutes=minutes)  # fmt: skip
@@ -234,15 +261,20 @@ def course_schedule(device, steps: int | None = None, minutes: float | None = No
             rate = trained[-1]["step"] / trained[-1]["elapsed_s"]
             out["iterations_per_s"] = rate
             out["whole_schedule_s_extrapolated"] = seconds + (cfg.steps - done) / rate
-        what = "whole" if out["completed"] else f"{done:,} of {cfg.steps:,} iterations, whole extrapolated to " \
+        what = (
+            "whole"
+            if out["completed"]
+            else f"{done:,} of {cfg.steps:,} iterations, whole extrapolated to "
             f"{out.get('whole_schedule_s_extrapolated', float('nan')):.0f} s"
+        )
         print(f"course schedule (lanham-wgan-32, {cfg.steps:,} iterations, batch 32) through train(): "
               f"{seconds:.1f} s including data, final evaluation and export ({what})")  # fmt: skip
         return out
 
 
-def bench_all(device, iters: int, rounds: int, quick: bool = False, shrink: int = 1,
-              round_seconds: float | None = None) -> dict:
+def bench_all(
+    device, iters: int, rounds: int, quick: bool = False, shrink: int = 1, round_seconds: float | None = None
+) -> dict:
     """The three loops of the module's docstring: {name: bench()'s figures}, and the peak.
     `shrink` divides the batches (a smoke run of bench/gpu_run.py on a CPU); `round_seconds`
     times each block by the clock rather than by `iters` (see bench())."""
@@ -253,15 +285,21 @@ def bench_all(device, iters: int, rounds: int, quick: bool = False, shrink: int 
     common = dict(data="bench", device=device.type, amp="auto")
     lanham = dataclasses.replace(get_recipe("lanham-wgan-32"), batch=64 // shrink, **common)
     out = {"fp32_matmul_peak_gflop_s": peak / 1e9}
-    out["lanham-wgan-32"] = bench(f"lanham-wgan-32 (b{lanham.batch}, n_critic 5)", lanham, small, device, iters, rounds, peak, round_seconds)
+    out["lanham-wgan-32"] = bench(
+        f"lanham-wgan-32 (b{lanham.batch}, n_critic 5)", lanham, small, device, iters, rounds, peak, round_seconds
+    )
     if device.type != "cpu":  # job 3: bf16 autocast made ours slower than the plain loop on an H200
         bf16 = dataclasses.replace(lanham, amp="bf16")
         out["lanham-wgan-32-bf16"] = bench(f"lanham-wgan-32 (b{bf16.batch}, n_critic 5, bf16)", bf16, small, device,
                                            iters, rounds, peak, round_seconds)  # fmt: skip
     gp = dataclasses.replace(lanham, algorithm="wgan-gp", optimizer="adam", lr_g=1e-4, lr_d=1e-4, beta1=0.5, beta2=0.9)
-    out["wgan-gp"] = bench(f"lanham networks, WGAN-GP (b{gp.batch})", gp, small, device, iters, rounds, peak, round_seconds)
+    out["wgan-gp"] = bench(
+        f"lanham networks, WGAN-GP (b{gp.batch})", gp, small, device, iters, rounds, peak, round_seconds
+    )
     dcgan = dataclasses.replace(get_recipe("foster-dcgan-64"), channels=3, batch=128 // shrink, **common)
-    out["foster-dcgan-64"] = bench(f"foster-dcgan-64 (b{dcgan.batch})", dcgan, large, device, max(1, iters // 2), rounds, peak, round_seconds)
+    out["foster-dcgan-64"] = bench(
+        f"foster-dcgan-64 (b{dcgan.batch})", dcgan, large, device, max(1, iters // 2), rounds, peak, round_seconds
+    )
     return out
 
 

@@ -91,8 +91,13 @@ RECIPES = (
     Recipe("textures-by-kind", "cpu-recipe", _KINDS + ("--batch", "64", "--set", "crop=32"), _CPU),
     Recipe("textures-by-kind", "wide-view", _KINDS + ("--batch", "64", "--set", "crop=64"), _WIDE, default=False),
     Recipe("terrain", "cpu-recipe", _TERRAIN + ("--batch", "64"), "the card's recipe (64 px crops), batch 64"),
-    Recipe("terrain", "wide-view", _TERRAIN + ("--batch", "32", "--set", "crop=128"),
-           "128 px crops (whole valleys in view), batch 32; only the larger elevation model holds them", default=False),
+    Recipe(
+        "terrain",
+        "wide-view",
+        _TERRAIN + ("--batch", "32", "--set", "crop=128"),
+        "128 px crops (whole valleys in view), batch 32; only the larger elevation model holds them",
+        default=False,
+    ),
     Recipe("lanham-gravel-baseline", "course", _BASELINE, "the course's settings", ships=False, default=False),
     Recipe("lanham-grass-baseline", "course", _BASELINE, "the course's settings", ships=False, default=False),
     Recipe("lanham-kinds-baseline", "course", _BASELINE, "the course's settings", ships=False, default=False),
@@ -175,7 +180,7 @@ class Report:
         try:
             result = fn(*args)
             status = {"status": "ok"}
-        except Exception as e:  # a stage's failure is a finding, not the end of the job
+        except Exception as e:  # a stage's failure is a finding, not the end of the job  # noqa: BLE001
             traceback.print_exc()
             result, status = None, {"status": "failed", "error": f"{type(e).__name__}: {e}"}
         status["seconds"] = round(time.monotonic() - t, 1)
@@ -226,9 +231,9 @@ def _tail(path: Path, lines: int = 6) -> str:
 
 
 def stage_info(ns) -> dict:
-    import numpy
-    import onnxruntime
-    import torch
+    import numpy  # noqa: PLC0415
+    import onnxruntime  # noqa: PLC0415
+    import torch  # noqa: PLC0415
 
     info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
             "torch": torch.__version__, "cuda_build": torch.version.cuda, "numpy": numpy.__version__,
@@ -249,9 +254,9 @@ def stage_info(ns) -> dict:
 
 
 def stage_speed(ns) -> dict:
-    import torch
+    import torch  # noqa: PLC0415
 
-    import bench_train
+    import bench_train  # noqa: PLC0415
 
     device = torch.device(ns.device)
     if device.type == "cuda":
@@ -261,9 +266,9 @@ def stage_speed(ns) -> dict:
 
 
 def stage_course(ns) -> dict:
-    import torch
+    import torch  # noqa: PLC0415
 
-    import bench_train
+    import bench_train  # noqa: PLC0415
 
     out = bench_train.course_schedule(torch.device(ns.device), steps=ns.course_steps, minutes=ns.course_minutes)
     return {**out, "goal_s": 20, "keras_cpu_reference_s": 99 * 60}
@@ -272,9 +277,9 @@ def stage_course(ns) -> dict:
 def stage_quality(ns) -> dict:
     """Figures of each job of --jobs [[key, model, path or null], ...]: a model file, or (null)
     the baselines of that model's data. The result file is rewritten after every job."""
-    import torch
+    import torch  # noqa: PLC0415
 
-    import bench_quality as q
+    import bench_quality as q  # noqa: PLC0415
 
     torch.set_num_threads(ns.threads)
     q.OUTPUT = ns.output
@@ -288,7 +293,7 @@ def stage_quality(ns) -> dict:
                 out[key] = q.measure_baselines(target, Path(ns.data), **kw)
             else:
                 out[key] = q.measure_model(Path(path), target, Path(ns.data), threads=ns.threads, **kw)
-        except Exception as e:  # one model's fault is its own row, not the worker's end
+        except Exception as e:  # one model's fault is its own row, not the worker's end  # noqa: BLE001
             out[key] = {"error": f"{type(e).__name__}: {e}"}
         print(f"measured {key} in {time.monotonic() - t:.1f} s", flush=True)
         _write_json(Path(ns.result), out)
@@ -297,12 +302,12 @@ def stage_quality(ns) -> dict:
 
 def stage_sheet(ns) -> dict:
     """contact-sheet.png: per product model, the shipped file beside the new one, 512 px each."""
-    import numpy as np
-    from PIL import Image, ImageDraw
+    import numpy as np  # noqa: PLC0415
+    from PIL import Image, ImageDraw  # noqa: PLC0415
 
-    from texgen.maps import hillshade
-    from texgen.model import load_generator
-    from texgen.sampling import sample
+    from texgen.maps import hillshade  # noqa: PLC0415
+    from texgen.model import load_generator  # noqa: PLC0415
+    from texgen.sampling import sample  # noqa: PLC0415
 
     pairs = json.loads(ns.pairs)
     side, gap, label_h = ns.output, 8, 18
@@ -337,7 +342,13 @@ def stage_sheet(ns) -> dict:
     return {"path": str(path), "size": list(img.size)}
 
 
-STAGES = {"info": stage_info, "speed": stage_speed, "course": stage_course, "quality": stage_quality, "sheet": stage_sheet}
+STAGES = {
+    "info": stage_info,
+    "speed": stage_speed,
+    "course": stage_course,
+    "quality": stage_quality,
+    "sheet": stage_sheet,
+}
 
 
 # -- the job -----------------------------------------------------------------------------------
@@ -346,7 +357,9 @@ STAGES = {"info": stage_info, "speed": stage_speed, "course": stage_course, "qua
 def prepare_data(work: Path, given: Path | None) -> Path:
     if given:
         if not (given / "cc0-textures").is_dir() or not (given / "dem").is_dir():
-            raise RuntimeError(f"{given} lacks cc0-textures/ or dem/: give the folder assets/models/prepare_data.py wrote")
+            raise RuntimeError(
+                f"{given} lacks cc0-textures/ or dem/: give the folder assets/models/prepare_data.py wrote"
+            )
         return given
     data = work / "data"
     proc = child([str(ROOT / "assets" / "models" / "prepare_data.py"), str(data)], 120)
@@ -366,7 +379,7 @@ def run_tests(work: Path, mode: Mode) -> dict:
     print(proc.stdout[-3000:], proc.stderr[-1000:], flush=True)
     out = {"exit_code": proc.returncode, "summary": (proc.stdout.strip().splitlines() or [""])[-1]}
     if xml.is_file():
-        import xml.etree.ElementTree as ET
+        import xml.etree.ElementTree as ET  # noqa: PLC0415
 
         cases = []
         for case in ET.parse(xml).getroot().iter("testcase"):
@@ -393,15 +406,14 @@ def pick_recipes(spec: str | None) -> list[Recipe]:
     unknown = [k for k in wanted if k not in known]
     if unknown or not wanted:
         named = ", ".join(unknown) or repr(spec)
-        raise SystemExit(f"gpu_run: unknown recipe {named}: use default, all, or some of "
-                         + ", ".join(known))
+        raise SystemExit(f"gpu_run: unknown recipe {named}: use default, all, or some of " + ", ".join(known))
     return [known[k] for k in wanted]
 
 
 def train_all(work: Path, data: Path, mode: Mode, minutes: float, recipes: list[Recipe], shipped_eval) -> dict:
     """Every recipe at once, one process each; each exports its generator when it ends."""
     runs = work / "runs"
-    from bench_quality import TARGETS  # what each model learnt, and where its data lies
+    from bench_quality import TARGETS  # what each model learnt, and where its data lies  # noqa: PLC0415
 
     procs = {}
     for r in recipes:
@@ -461,8 +473,16 @@ def _run_result(log: Path, code: int, r: Recipe) -> dict:
     return out
 
 
-def evaluate(jobs: dict[str, tuple[str, str | None]], data: Path, mode: Mode, work: Path, workers: int,
-             timeout: float, tag: str, threads: int = 1) -> dict:
+def evaluate(
+    jobs: dict[str, tuple[str, str | None]],
+    data: Path,
+    mode: Mode,
+    work: Path,
+    workers: int,
+    timeout: float,
+    tag: str,
+    threads: int = 1,
+) -> dict:
     """{key: figures} for jobs {key: (model, path or None for its data's baselines)}: the jobs
     dealt round-robin to `workers` child processes (each pays its imports once). A child
     writes its file after every job, so one stopped at `timeout` still gives what it did."""
@@ -523,7 +543,10 @@ def job(ns) -> int:
     work.mkdir(parents=True, exist_ok=True)
     skip = {x.strip() for x in ns.skip.split(",") if x.strip()}
     if skip - SKIPPABLE:
-        print(f"gpu_run: --skip takes {', '.join(sorted(SKIPPABLE))}, not {', '.join(sorted(skip - SKIPPABLE))}", file=sys.stderr)
+        print(
+            f"gpu_run: --skip takes {', '.join(sorted(SKIPPABLE))}, not {', '.join(sorted(skip - SKIPPABLE))}",
+            file=sys.stderr,
+        )
         return 2
     recipes = pick_recipes(ns.recipes)
     report = Report(out, mode, skip)
@@ -567,16 +590,30 @@ def job(ns) -> int:
 
     # Training gets what is left but the time to start, measure and export after it.
     minutes = min(mode.train_minutes, max(0.05, (left() - mode.after_training_s) / 60))
-    shipped_jobs = {f"shipped {m}": (m, str(ROOT / "assets" / "models" / f"{m}.onnx"))
-                    for m in dict.fromkeys(r.model for r in RECIPES) if (ROOT / "assets" / "models" / f"{m}.onnx").is_file()}
+    shipped_jobs = {
+        f"shipped {m}": (m, str(ROOT / "assets" / "models" / f"{m}.onnx"))
+        for m in dict.fromkeys(r.model for r in RECIPES)
+        if (ROOT / "assets" / "models" / f"{m}.onnx").is_file()
+    }
     base_jobs = {f"baselines {m}": (m, None) for m in ("stone-texture", "grass-texture", "terrain", "textures-by-kind",
                                                        "lanham-kinds-baseline")}  # fmt: skip
     cpus = os.cpu_count() or 2
     free = max(2, cpus - len(recipes))  # the cores the trainers leave
     workers = min(6, free)
-    shipped_eval = lambda: evaluate({**shipped_jobs, **base_jobs}, data, mode, work, workers, max(30, left() - 60),  # noqa: E731
-                                    "shipped", max(1, free // workers))
-    trained = report.stage("train", train_all, work, data, mode, minutes, recipes, shipped_eval) or {"runs": {}, "shipped": {}}
+    shipped_eval = lambda: evaluate(  # noqa: E731
+        {**shipped_jobs, **base_jobs},
+        data,
+        mode,
+        work,
+        workers,
+        max(30, left() - 60),  # noqa: E731
+        "shipped",
+        max(1, free // workers),
+    )
+    trained = report.stage("train", train_all, work, data, mode, minutes, recipes, shipped_eval) or {
+        "runs": {},
+        "shipped": {},
+    }
     rd["training"] = {"minutes_each": round(minutes, 2), "processes": len(recipes), "device": mode.device,
                       "runs": trained["runs"]}  # fmt: skip
     report.save()
@@ -590,7 +627,14 @@ def job(ns) -> int:
     pairs = {m: [str(ROOT / "assets" / "models" / f"{m}.onnx")] + ([v["best_onnx"]] if v.get("best_onnx") else [])
              for m, v in rd.get("models", {}).items() if m in DESCRIBE and (ROOT / "assets" / "models" / f"{m}.onnx").is_file()}  # fmt: skip
     if pairs:
-        extra = ["--pairs", json.dumps(pairs), "--output", str(mode.output), "--threads", str(min(8, os.cpu_count() or 2))]
+        extra = [
+            "--pairs",
+            json.dumps(pairs),
+            "--output",
+            str(mode.output),
+            "--threads",
+            str(min(8, os.cpu_count() or 2)),
+        ]
         sheet = report.stage("sheet", json_child, "sheet", extra, 120, work)
         if sheet and Path(sheet["path"]).is_file():
             shutil.copy(sheet["path"], out / "contact-sheet.png")
@@ -662,7 +706,9 @@ def choose(rd: dict, runs: dict, figures: dict, out: Path, work: Path, mode: Mod
 def summary(rd: dict) -> str:
     lines = [f"texgen gpu_run ({rd['mode']}), {rd.get('wall_s', 0):.0f} s"]
     v = rd.get("versions") or {}
-    lines.append(f"  {v.get('gpu', 'no GPU')}, driver {v.get('driver', '-')}, torch {v.get('torch')}, CUDA {v.get('cuda_build')}")
+    lines.append(
+        f"  {v.get('gpu', 'no GPU')}, driver {v.get('driver', '-')}, torch {v.get('torch')}, CUDA {v.get('cuda_build')}"
+    )
     t = rd.get("tests") or {}
     lines.append(f"  CUDA tests: {t.get('counts', t.get('outcome', t.get('summary')))}")
     for name, s in (rd.get("speed") or {}).items():
@@ -671,8 +717,12 @@ def summary(rd: dict) -> str:
                          f"(x{s['ratio']:.2f}), {100 * s['ours_peak_share']:.1f}% of the fp32 matmul peak")  # fmt: skip
     c = rd.get("course") or {}
     if "seconds" in c:
-        whole = "" if c["completed"] else f", {c['iterations_done']} done: the whole extrapolated to " \
+        whole = (
+            ""
+            if c["completed"]
+            else f", {c['iterations_done']} done: the whole extrapolated to "
             f"{c.get('whole_schedule_s_extrapolated', float('nan')):.0f} s"
+        )
         lines.append(f"  course schedule ({c['iterations']} iterations, batch 32): {c['seconds']:.1f} s{whole}")
     for name, m in (rd.get("models") or {}).items():
         best = m.get("best")
@@ -698,9 +748,14 @@ def main() -> int:
     p.add_argument("--data", help="the folder assets/models/prepare_data.py wrote (default: prepared here)")
     p.add_argument("--out", help="the output folder, when OUT is not set")
     p.add_argument("--work", help="scratch folder (default: a new temporary folder)")
-    p.add_argument("--recipes", help="default (each product model's cpu-recipe), all, or a comma list of MODEL--VARIANT")
-    p.add_argument("--skip", default="", help="stages left out, comma list of tests, speed, course (a second try "
-                   "that keeps the first one's figures)")
+    p.add_argument(
+        "--recipes", help="default (each product model's cpu-recipe), all, or a comma list of MODEL--VARIANT"
+    )
+    p.add_argument(
+        "--skip",
+        default="",
+        help="stages left out, comma list of tests, speed, course (a second try that keeps the first one's figures)",
+    )
     # A child stage (internal): --stage NAME --result FILE and the stage's own options.
     p.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)

@@ -134,7 +134,10 @@ def main() -> None:
     _save(ICONS / "texgen.png", lambda p: scaled(big, VIEW).save(p, format="PNG", optimize=True))
     # Each ICO size reduced from the 1024 px master (not from 256 px) so small sizes stay crisp.
     ico = [scaled(big, s) for s in ICO_SIZES]
-    _save(ICONS / "texgen.ico", lambda p: ico[-1].save(p, format="ICO", sizes=[(s, s) for s in ICO_SIZES], append_images=ico[:-1]))
+    _save(
+        ICONS / "texgen.ico",
+        lambda p: ico[-1].save(p, format="ICO", sizes=[(s, s) for s in ICO_SIZES], append_images=ico[:-1]),
+    )
     icns = [scaled(big, s) for s in ICNS_SIZES]
     _save(ICONS / "texgen.icns", lambda p: icns[-1].save(p, format="ICNS", append_images=icns[:-1]))
     for name in ("texgen.svg", "texgen.png"):

@@ -63,18 +63,32 @@ class SpatialGen(nn.Module):
         return torch.tanh(self.conv2(wrap_pad(x, 1)) * 2.0)
 
 
-def export(module: nn.Module, path: Path, info: GeneratorInfo | None, *, spatial: bool, conditional: bool, z: int, metadata: bool = True) -> Path:
+def export(
+    module: nn.Module,
+    path: Path,
+    info: GeneratorInfo | None,
+    *,
+    spatial: bool,
+    conditional: bool,
+    z: int,
+    metadata: bool = True,
+) -> Path:
     """Export `module` to `path` with texgen metadata `info` (or none at all)."""
     torch.manual_seed(0)
     module.eval()
     shape = (2, z, 3, 3) if spatial else (2, z)
     args = (torch.randn(shape),) + ((torch.zeros(2, dtype=torch.long),) if conditional else ())
     names = ["z"] + (["label"] if conditional else [])
-    axes = {"z": {0: "n", 2: "h", 3: "w"} if spatial else {0: "n"}, "image": {0: "n", 2: "H", 3: "W"} if spatial else {0: "n"}}
+    axes = {
+        "z": {0: "n", 2: "h", 3: "w"} if spatial else {0: "n"},
+        "image": {0: "n", 2: "H", 3: "W"} if spatial else {0: "n"},
+    }
     if conditional:
         axes["label"] = {0: "n"}
     buf = io.BytesIO()
-    torch.onnx.export(module, args, buf, dynamo=False, input_names=names, output_names=["image"], dynamic_axes=axes, opset_version=17)
+    torch.onnx.export(
+        module, args, buf, dynamo=False, input_names=names, output_names=["image"], dynamic_axes=axes, opset_version=17
+    )
     model = onnx.load_model_from_string(buf.getvalue())
     if info is not None and metadata:
         write_metadata(model, info)
@@ -82,25 +96,61 @@ def export(module: nn.Module, path: Path, info: GeneratorInfo | None, *, spatial
     return path
 
 
-def make_vector(path: Path, *, channels: int = 3, size: int = 16, z: int = 8, classes: tuple[str, ...] = (), kind: str | None = None, metadata: bool = True) -> Path:
+def make_vector(
+    path: Path,
+    *,
+    channels: int = 3,
+    size: int = 16,
+    z: int = 8,
+    classes: tuple[str, ...] = (),
+    kind: str | None = None,
+    metadata: bool = True,
+) -> Path:
     torch.manual_seed(1)
     module = VectorGen(z, channels, size, len(classes))
     info = GeneratorInfo(
-        name=path.stem, kind=kind or ("heightmap" if channels == 1 else "texture"), channels=channels,
-        latent_kind="vector", latent_size=z, native_height=size, native_width=size, classes=classes,
-        algorithm="wgan", architecture="test-vector", dataset="random weights", data_license="none",
+        name=path.stem,
+        kind=kind or ("heightmap" if channels == 1 else "texture"),
+        channels=channels,
+        latent_kind="vector",
+        latent_size=z,
+        native_height=size,
+        native_width=size,
+        classes=classes,
+        algorithm="wgan",
+        architecture="test-vector",
+        dataset="random weights",
+        data_license="none",
     )
     return export(module, path, info, spatial=False, conditional=bool(classes), z=z, metadata=metadata)
 
 
-def make_spatial(path: Path, *, channels: int = 3, z: int = 4, classes: tuple[str, ...] = (), kind: str | None = None, metadata: bool = True) -> Path:
+def make_spatial(
+    path: Path,
+    *,
+    channels: int = 3,
+    z: int = 4,
+    classes: tuple[str, ...] = (),
+    kind: str | None = None,
+    metadata: bool = True,
+) -> Path:
     torch.manual_seed(2)
     module = SpatialGen(z, channels, len(classes))
     info = GeneratorInfo(
-        name=path.stem, kind=kind or ("heightmap" if channels == 1 else "texture"), channels=channels,
-        latent_kind="spatial", latent_size=z, native_height=32, native_width=32, pixels_per_cell=4,
-        tileable=True, classes=classes, algorithm="wgan-gp", architecture="test-spatial",
-        dataset="random weights", data_license="none",
+        name=path.stem,
+        kind=kind or ("heightmap" if channels == 1 else "texture"),
+        channels=channels,
+        latent_kind="spatial",
+        latent_size=z,
+        native_height=32,
+        native_width=32,
+        pixels_per_cell=4,
+        tileable=True,
+        classes=classes,
+        algorithm="wgan-gp",
+        architecture="test-spatial",
+        dataset="random weights",
+        data_license="none",
     )
     return export(module, path, info, spatial=True, conditional=bool(classes), z=z, metadata=metadata)
 
@@ -113,7 +163,15 @@ class _NotAGenerator(nn.Module):
 def make_not_generator(path: Path) -> Path:
     """A valid ONNX model whose output is [N] (a classifier-like graph, not a generator)."""
     buf = io.BytesIO()
-    torch.onnx.export(_NotAGenerator(), (torch.randn(2, 5),), buf, dynamo=False, input_names=["x"], output_names=["y"], opset_version=17)
+    torch.onnx.export(
+        _NotAGenerator(),
+        (torch.randn(2, 5),),
+        buf,
+        dynamo=False,
+        input_names=["x"],
+        output_names=["y"],
+        opset_version=17,
+    )
     path.write_bytes(buf.getvalue())
     return path
 

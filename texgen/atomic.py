@@ -34,8 +34,7 @@ def _os_error(exc: OSError, target: Path) -> ExportError | None:
         )
     if exc.errno in _NOT_WRITABLE:
         return ExportError(
-            f"cannot write {target}: permission denied (a read-only folder, or the file is "
-            "open in another program)",
+            f"cannot write {target}: permission denied (a read-only folder, or the file is open in another program)",
             "choose a writable folder, or close the file",
         )
     if exc.errno == errno.ENOENT:

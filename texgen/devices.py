@@ -122,8 +122,9 @@ def _first_line(exc: Exception, limit: int) -> str:
     return text.splitlines()[0][:limit] if text else type(exc).__name__
 
 
-def create_session(model: bytes | str, device: str = "auto", threads: int | None = None,
-                   providers: Providers | None = None) -> OrtSession:
+def create_session(
+    model: bytes | str, device: str = "auto", threads: int | None = None, providers: Providers | None = None
+) -> OrtSession:
     """Open `model` (serialized ONNX, or a file's path) on `device`: auto | cpu | cuda |
     directml | coreml, with `providers` (default RUNTIME, this process's onnxruntime).
 
@@ -139,11 +140,9 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
     if device != "auto":
         if device not in listed:
             raise ModelError(
-                f"device {device!r} is not available in this onnxruntime build "
-                f"(available: {', '.join(listed)})",
-                "use --device auto or --device cpu" + (
-                    ", or install onnxruntime-gpu for CUDA" if device == "cuda" else ""
-                ),
+                f"device {device!r} is not available in this onnxruntime build (available: {', '.join(listed)})",
+                "use --device auto or --device cpu"
+                + (", or install onnxruntime-gpu for CUDA" if device == "cuda" else ""),
             )
         try:
             session = rt.attempt(model, device, threads)
@@ -174,7 +173,7 @@ def create_session(model: bytes | str, device: str = "auto", threads: int | None
             continue
         try:
             session = rt.attempt(model, candidate, threads)
-        except Exception as exc:  # a provider that throws on start is as good as absent...
+        except Exception as exc:  # a provider that throws on start is as good as absent...  # noqa: BLE001
             # ... unless the CPU refuses the model too: then the model is at fault, raised here,
             # and the device stays in use for the next model (a corrupt file opened in the app
             # kept CUDA off until it was restarted).

@@ -105,7 +105,9 @@ def erode(height: np.ndarray, settings: Erosion, *, wrap: bool = True, seed: int
     if squeeze:
         h = h[..., 0]
     if h.ndim != 2 or min(h.shape) < 2 * settings.radius + 2:
-        raise RequestError(f"a heightmap of shape {np.shape(height)} is too small to erode", "erode maps of 16 px or more")
+        raise RequestError(
+            f"a heightmap of shape {np.shape(height)} is too small to erode", "erode maps of 16 px or more"
+        )
     if not np.all(np.isfinite(h)):
         raise RequestError("the heightmap holds NaN or infinite values", "check the model's output")
     if not settings.active:

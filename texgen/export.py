@@ -164,16 +164,26 @@ def export_image(
         facts: dict[str, Any] = {"map": m}
         if m == "albedo":
             ex.save_texture_png(path, _extended(a, extend))
-            facts.update(format="png", bit_depth=8, channels=a.shape[2], colour_space="sRGB",
-                         value_mapping="u8 = round(v * 255) per channel")
+            facts.update(
+                format="png",
+                bit_depth=8,
+                channels=a.shape[2],
+                colour_space="sRGB",
+                value_mapping="u8 = round(v * 255) per channel",
+            )
         elif m == "height":
             facts.update(_write_height(path, _extended(height, extend), preset, order))
         elif m == "normal":
             n = normal_map(height, strength=normal_strength, convention=convention, wrap=wrap)  # type: ignore[arg-type]
             ex.save_normal_png(path, _extended(n, extend))
-            facts.update(format="png", bit_depth=8, channels=3, normal_convention=convention,
-                         normal_strength=normal_strength,
-                         value_mapping="u8 = round((n + 1) / 2 * 255) per axis; flat = (128, 128, 255)")
+            facts.update(
+                format="png",
+                bit_depth=8,
+                channels=3,
+                normal_convention=convention,
+                normal_strength=normal_strength,
+                value_mapping="u8 = round((n + 1) / 2 * 255) per axis; flat = (128, 128, 255)",
+            )
         else:  # hillshade
             ex.save_height_png8(path, _extended(hillshade(height, wrap=wrap, **HILLSHADE), extend))
             facts.update(format="png", bit_depth=8, channels=1, preview="hillshade", **HILLSHADE)
@@ -195,11 +205,25 @@ def _write_height(path: Path, h: np.ndarray, preset: ExportPreset, order: str) -
     if fmt == "raw16":
         ex.save_raw16(path, h, byte_order=order, flip_vertical=preset.flip_vertical)  # type: ignore[arg-type]
         rows = "bottom row of the image first" if preset.flip_vertical else "top row first"
-        return dict(format="raw16", bit_depth=16, byte_order=order, flip_vertical=preset.flip_vertical,
-                    rows=rows, header="none", value_mapping=ex.UNITY_MAPPING)
+        return dict(
+            format="raw16",
+            bit_depth=16,
+            byte_order=order,
+            flip_vertical=preset.flip_vertical,
+            rows=rows,
+            header="none",
+            value_mapping=ex.UNITY_MAPPING,
+        )
     ex.save_r16(path, h)
-    return dict(format="r16", bit_depth=16, byte_order="little", flip_vertical=False,
-                rows="top row first", header="none", value_mapping=ex.FULL_MAPPING)
+    return dict(
+        format="r16",
+        bit_depth=16,
+        byte_order="little",
+        flip_vertical=False,
+        rows="top row first",
+        header="none",
+        value_mapping=ex.FULL_MAPPING,
+    )
 
 
 def _suffix(m: str, preset: ExportPreset) -> str:

@@ -54,8 +54,10 @@ def seeds_from_count(count: int, start: int = 0) -> list[int]:
     if start < 0:
         raise RequestError(f"start seed {start} is negative", "seeds are 0 or more")
     if start + count - 1 > MAX_SEED:
-        raise RequestError(f"--start {start} with --count {count:,} goes past the largest seed {MAX_SEED}",
-                           f"start at {MAX_SEED - count + 1} at most")
+        raise RequestError(
+            f"--start {start} with --count {count:,} goes past the largest seed {MAX_SEED}",
+            f"start at {MAX_SEED - count + 1} at most",
+        )
     return list(range(start, start + count))
 
 

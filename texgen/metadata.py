@@ -107,8 +107,7 @@ def _problems(info: GeneratorInfo) -> list[str]:
             out.append("a spatial model needs pixels_per_cell >= 1")
         elif info.native_height % ppc or info.native_width % ppc:
             out.append(
-                f"native size {info.native_height}x{info.native_width} is not a multiple "
-                f"of pixels_per_cell {ppc}"
+                f"native size {info.native_height}x{info.native_width} is not a multiple of pixels_per_cell {ppc}"
             )
     if len(set(info.classes)) != len(info.classes):
         out.append("class names are not unique")
@@ -156,7 +155,7 @@ def info_to_props(info: GeneratorInfo) -> dict[str, str]:
 
 def info_from_props(props: dict[str, str]) -> GeneratorInfo | None:
     """Parse texgen metadata; None when the file has no texgen keys at all."""
-    ours = {k[len(PREFIX):]: v for k, v in props.items() if k.startswith(PREFIX)}
+    ours = {k[len(PREFIX) :]: v for k, v in props.items() if k.startswith(PREFIX)}
     if not ours:
         return None
     values: dict[str, Any] = {}
@@ -216,8 +215,7 @@ def check_io(info: GeneratorInfo, inputs: Sequence[TensorSpec], outputs: Sequenc
     z = by_name.get(LATENT_INPUT)
     if z is None:
         raise ModelError(
-            f"the model has no input named {LATENT_INPUT!r} (inputs: "
-            f"{', '.join(s.name for s in inputs) or 'none'})",
+            f"the model has no input named {LATENT_INPUT!r} (inputs: {', '.join(s.name for s in inputs) or 'none'})",
             fix,
         )
     rank = 4 if info.spatial else 2
@@ -229,36 +227,35 @@ def check_io(info: GeneratorInfo, inputs: Sequence[TensorSpec], outputs: Sequenc
         )
     if isinstance(z.shape[1], int) and z.shape[1] != info.latent_size:
         raise ModelError(
-            f"input {LATENT_INPUT!r} has {z.shape[1]} latent channels, metadata says "
-            f"{info.latent_size}",
+            f"input {LATENT_INPUT!r} has {z.shape[1]} latent channels, metadata says {info.latent_size}",
             fix,
         )
     label = by_name.get(LABEL_INPUT)
     if info.conditional and (label is None or label.type != "tensor(int64)"):
         raise ModelError(
-            f"the metadata lists {len(info.classes)} classes but the model has no int64 "
-            f"{LABEL_INPUT!r} input",
+            f"the metadata lists {len(info.classes)} classes but the model has no int64 {LABEL_INPUT!r} input",
             fix,
         )
     if not info.conditional and label is not None:
-        raise ModelError(
-            f"the model takes a {LABEL_INPUT!r} input but its metadata lists no classes", fix
-        )
+        raise ModelError(f"the model takes a {LABEL_INPUT!r} input but its metadata lists no classes", fix)
     extra = set(by_name) - {LATENT_INPUT, LABEL_INPUT}
     if extra:
         raise ModelError(f"the model has unexpected inputs: {', '.join(sorted(extra))}", fix)
     out = {s.name: s for s in outputs}.get(IMAGE_OUTPUT)
     if out is None or out.type != "tensor(float)" or len(out.shape) != 4:
-        raise ModelError(
-            f"the model needs a float32 output {IMAGE_OUTPUT!r} shaped [N, C, H, W]", fix
-        )
+        raise ModelError(f"the model needs a float32 output {IMAGE_OUTPUT!r} shaped [N, C, H, W]", fix)
     if isinstance(out.shape[1], int) and out.shape[1] != info.channels:
         raise ModelError(
             f"output {IMAGE_OUTPUT!r} has {out.shape[1]} channels, metadata says {info.channels}",
             fix,
         )
     h, w = out.shape[2], out.shape[3]
-    if not info.spatial and isinstance(h, int) and isinstance(w, int) and (h, w) != (info.native_height, info.native_width):
+    if (
+        not info.spatial
+        and isinstance(h, int)
+        and isinstance(w, int)
+        and (h, w) != (info.native_height, info.native_width)
+    ):
         raise ModelError(
             f"output {IMAGE_OUTPUT!r} is {w}x{h} pixels, metadata says {info.native_width}x{info.native_height}",
             fix,

@@ -35,6 +35,8 @@ from texgen.metadata import (
 MAX_MODEL_BYTES = 2 * 1024**3
 # On the CPU, images this large or larger run one per call (Generator.run).
 SINGLE_PIXELS = 512 * 512
+
+
 @dataclass
 class Generator:
     """An opened generator: its description, its session and the device it runs on."""
@@ -65,9 +67,13 @@ class Generator:
         ppc = info.pixels_per_cell
         return (info.latent_size, -(-height // ppc), -(-width // ppc))
 
-    def run(self, z: np.ndarray, labels: np.ndarray | None = None,
-            should_cancel: Callable[[], bool] | None = None,
-            on_tile: Callable[[int, int], None] | None = None) -> np.ndarray | None:
+    def run(
+        self,
+        z: np.ndarray,
+        labels: np.ndarray | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+        on_tile: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray | None:
         """Run the graph on a batch of latents: NCHW float32, nominally in [-1, 1].
 
         An image never depends on its batch. onnxruntime's CPU kernels give a batch of one
@@ -88,8 +94,12 @@ class Generator:
         if self._tiled(z):  # asked between tiles whether to go on: None once `should_cancel` is true
             out = None
             for i in range(len(z)):
-                image = self._run_tiled(z[i : i + 1], None if labels is None else labels[i : i + 1], should_cancel=should_cancel,
-                                        on_tile=on_tile)
+                image = self._run_tiled(
+                    z[i : i + 1],
+                    None if labels is None else labels[i : i + 1],
+                    should_cancel=should_cancel,
+                    on_tile=on_tile,
+                )
                 if image is None:
                     return None
                 if out is None:
@@ -137,8 +147,13 @@ class Generator:
                                        self.info.pixels_per_cell)  # fmt: skip
         return self.tiling
 
-    def _run_tiled(self, z: np.ndarray, labels: np.ndarray | None, should_cancel: Callable[[], bool] | None = None,
-                   on_tile: Callable[[int, int], None] | None = None) -> np.ndarray | None:
+    def _run_tiled(
+        self,
+        z: np.ndarray,
+        labels: np.ndarray | None,
+        should_cancel: Callable[[], bool] | None = None,
+        on_tile: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray | None:
         ppc = self.info.pixels_per_cell
         core = max(PROBE_CORE, self.tiles.side // ppc)
         return run_tiled(self._run_pieces, z, labels, self.tiling, ppc, core, should_cancel, on_tile)
@@ -170,14 +185,19 @@ def _specs(args) -> list[TensorSpec]:
 
 def _read(path: Path) -> bytes | str:
     if not path.exists():
-        raise ModelError(f"model file {path} does not exist", "check the path, or run `texgen models` to list the installed models")
+        raise ModelError(
+            f"model file {path} does not exist", "check the path, or run `texgen models` to list the installed models"
+        )
     if path.is_dir():
         raise ModelError(f"{path} is a folder, not a model file", "pass the .onnx file inside it")
     size = path.stat().st_size
     if size == 0:
         raise ModelError(f"model file {path} is empty", "re-export or re-download the model")
     if size > MAX_MODEL_BYTES:
-        raise ModelError(f"model file {path} is {size / 1024**3:.1f} GiB, too large for a texture generator", "check that this is the right file")
+        raise ModelError(
+            f"model file {path} is {size / 1024**3:.1f} GiB, too large for a texture generator",
+            "check that this is the right file",
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -190,8 +210,14 @@ def _read(path: Path) -> bytes | str:
     return str(path) if b"location" in data else data
 
 
-def load_generator(path: str | Path, *, device: str = "auto", threads: int | None = None,
-                   tiles: TilePolicy | None = None, providers: Providers | None = None) -> Generator:
+def load_generator(
+    path: str | Path,
+    *,
+    device: str = "auto",
+    threads: int | None = None,
+    tiles: TilePolicy | None = None,
+    providers: Providers | None = None,
+) -> Generator:
     """Open a generator file on `device` (auto | cpu | cuda | directml | coreml) with `providers`
     (default texgen.devices.RUNTIME); large images run in tiles as `tiles` says (default
     texgen.tiling.TILES)."""
@@ -204,7 +230,7 @@ def load_generator(path: str | Path, *, device: str = "auto", threads: int | Non
         runtime = create_session(model, device=device, threads=threads, providers=providers)
     except ModelError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         raise _refused(path, exc) from None
     session = runtime.session
     inputs, outputs = _specs(session.get_inputs()), _specs(session.get_outputs())
@@ -250,8 +276,12 @@ def _refused(path: Path, exc: Exception) -> ModelError:
     # IR version or the operator says more than the first.
     named = r"\bopset \d+|IR version|No Op registered|not a registered|Unsupported"
     why = next((x for x in sentences if re.search(named, x, re.I)), sentences[0])[:200].rstrip(".")  # inside brackets
-    if (type(exc).__name__ == "InvalidProtobuf" or "INVALID_PROTOBUF" in text or "protobuf parsing failed" in text
-            or "No graph was found" in text):
+    if (
+        type(exc).__name__ == "InvalidProtobuf"
+        or "INVALID_PROTOBUF" in text
+        or "protobuf parsing failed" in text
+        or "No graph was found" in text
+    ):
         return ModelError(
             f"{path} is not a valid ONNX model (truncated, corrupt or another format: {why})",
             "re-export it with `texgen export`, or download it again",
@@ -263,7 +293,9 @@ def _refused(path: Path, exc: Exception) -> ModelError:
         if missing:
             where = f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not in {path.parent}"
         else:
-            where = f"{', '.join(short or files)} does not hold the weights the model names (truncated, or another model's)"
+            where = (
+                f"{', '.join(short or files)} does not hold the weights the model names (truncated, or another model's)"
+            )
         return ModelError(
             f"{path} keeps its weights in separate files (ONNX external data): {where}",
             "copy the weights file(s) into the model's folder under the names the model gives, "
@@ -288,7 +320,7 @@ def _external_files(path: Path) -> dict[str, int]:
         import onnx  # noqa: PLC0415 (only for this message)
 
         graph = onnx.load(str(path), load_external_data=False).graph
-    except Exception:
+    except Exception:  # noqa: BLE001
         return {}
     ends: dict[str, int] = {}
     for tensor in graph.initializer:
@@ -311,10 +343,16 @@ def _measure_spatial(gen: Generator) -> GeneratorInfo:
     z = np.zeros((1, gen.info.latent_size, 4, 4), np.float32)
     try:
         out = gen.run(z)
-    except Exception as exc:
-        raise ModelError(f"{gen.path} failed a trial run on a 4x4 latent grid ({str(exc)[:200]})", "check that the model takes a spatial latent [N, Z, h, w]") from None
+    except Exception as exc:  # noqa: BLE001
+        raise ModelError(
+            f"{gen.path} failed a trial run on a 4x4 latent grid ({str(exc)[:200]})",
+            "check that the model takes a spatial latent [N, Z, h, w]",
+        ) from None
     ppc = out.shape[2] // 4
     if ppc < 1 or out.shape[2] != 4 * ppc or out.shape[3] != 4 * ppc:
-        raise ModelError(f"{gen.path}: a 4x4 latent grid gave a {out.shape[2]}x{out.shape[3]} image, not a whole number of pixels per cell", "use a model whose image size is a multiple of its latent grid")
+        raise ModelError(
+            f"{gen.path}: a 4x4 latent grid gave a {out.shape[2]}x{out.shape[3]} image, not a whole number of pixels per cell",
+            "use a model whose image size is a multiple of its latent grid",
+        )
     gen.guesses.append(f"pixels per latent cell: {ppc} (measured)")
     return dataclasses.replace(gen.info, pixels_per_cell=ppc, native_height=4 * ppc, native_width=4 * ppc)

@@ -151,8 +151,7 @@ PRESETS: dict[str, ExportPreset] = {
         replace(
             _UNITY_TERRAIN,
             name="unity-terrain-mac",
-            description="Unity terrain with the Mac byte order (big-endian 16-bit RAW); otherwise "
-            "as unity-terrain.",
+            description="Unity terrain with the Mac byte order (big-endian 16-bit RAW); otherwise as unity-terrain.",
             byte_order="big",
         ),
         ExportPreset(
@@ -172,8 +171,7 @@ PRESETS: dict[str, ExportPreset] = {
         ExportPreset(
             name="unreal-landscape-r16",
             engine="unreal",
-            description="Unreal landscape as .r16 (raw little-endian 16-bit), square; a hillshade "
-            "PNG to preview it.",
+            description="Unreal landscape as .r16 (raw little-endian 16-bit), square; a hillshade PNG to preview it.",
             height_format="r16",
             normal_convention="directx",
             recommended_sizes=UNREAL_SIZES,
@@ -217,6 +215,4 @@ def get_preset(name: str) -> ExportPreset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise RequestError(
-            f"export preset {name!r} is unknown", "use one of " + ", ".join(PRESETS)
-        ) from None
+        raise RequestError(f"export preset {name!r} is unknown", "use one of " + ", ".join(PRESETS)) from None

@@ -101,10 +101,12 @@ def _finish(img: np.ndarray, gen: Generator, size: tuple[int, int], seamless: bo
     return resize(img, *size, wrap=tileable), tileable
 
 
-def _run(gen: Generator, z: np.ndarray, labels: np.ndarray | None, should_cancel=None, on_tile=None) -> np.ndarray | None:
+def _run(
+    gen: Generator, z: np.ndarray, labels: np.ndarray | None, should_cancel=None, on_tile=None
+) -> np.ndarray | None:
     try:
         return gen.run(z, labels, should_cancel, on_tile)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         raise ModelError(
             f"model {gen.info.name!r} failed to run on latents of shape {list(z.shape)} ({str(exc).splitlines()[0][:200]})",
             "check that the model matches its metadata, or re-export it",

@@ -132,9 +132,7 @@ def extend_periodic(img: np.ndarray) -> np.ndarray:
     return np.concatenate([a, a[:, :1]], axis=1)
 
 
-def make_seamless(
-    img: np.ndarray, *, overlap: float = 0.25, method: Method = "cut"
-) -> np.ndarray:
+def make_seamless(img: np.ndarray, *, overlap: float = 0.25, method: Method = "cut") -> np.ndarray:
     """A copy of `img` that tiles with no visible seam; same shape and dtype float32.
 
     overlap: the most of each axis that the half-offset copy may take, half of it along each
@@ -147,9 +145,7 @@ def make_seamless(
     a = _as_hwc(img)
     h, w = a.shape[:2]
     if h < MIN_SIZE or w < MIN_SIZE:
-        raise RequestError(
-            f"image {w}x{h} is too small to make seamless", f"use at least {MIN_SIZE}x{MIN_SIZE} pixels"
-        )
+        raise RequestError(f"image {w}x{h} is too small to make seamless", f"use at least {MIN_SIZE}x{MIN_SIZE} pixels")
     if not 0.0 < overlap <= 1.0:
         raise RequestError(f"overlap {overlap} is out of range", "use a value in (0, 1], e.g. 0.25")
     if method not in ("cut", "blend"):
@@ -217,9 +213,7 @@ def _feather_radius(w: int) -> int:
     return max(0, round(w / 128))
 
 
-def _cut_mask(
-    a: np.ndarray, b: np.ndarray, t: np.ndarray, seam: int, overlap: float, cyclic: bool
-) -> np.ndarray:
+def _cut_mask(a: np.ndarray, b: np.ndarray, t: np.ndarray, seam: int, overlap: float, cyclic: bool) -> np.ndarray:
     """H x W weight of `a`: 1 between the two cut paths (middle), 0 outside, feathered."""
     w = a.shape[1]
     r = _feather_radius(w)
@@ -330,7 +324,5 @@ def _as_hwc(img: np.ndarray) -> np.ndarray:
     if a.ndim == 2:
         return a[..., None]
     if a.ndim != 3:
-        raise RequestError(
-            f"image has shape {a.shape}, expected H x W or H x W x C", "pass one image, not a batch"
-        )
+        raise RequestError(f"image has shape {a.shape}, expected H x W or H x W x C", "pass one image, not a batch")
     return a

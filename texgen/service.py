@@ -107,7 +107,12 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
     info = gen.info
     preset = get_preset(req.preset or DEFAULT_PRESETS[info.kind])
     label = resolve_label(gen, req.label)
-    if req.seamless and not info.tileable and not info.spatial and min(info.native_height, info.native_width) < MIN_SIZE:
+    if (
+        req.seamless
+        and not info.tileable
+        and not info.spatial
+        and min(info.native_height, info.native_width) < MIN_SIZE
+    ):
         raise RequestError(
             f"model {info.name!r} makes {info.native_width}x{info.native_height} images, too small to make "
             f"seamless (at least {MIN_SIZE}x{MIN_SIZE})",
@@ -124,12 +129,16 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
     if req.resample:
         snapped = preset.nearest_size(*size)
         if snapped != size:
-            notes.append(f"{info.name}: size {size[1]}x{size[0]} resampled to {snapped[1]}x{snapped[0]} for preset {preset.name}")
+            notes.append(
+                f"{info.name}: size {size[1]}x{size[0]} resampled to {snapped[1]}x{snapped[0]} for preset {preset.name}"
+            )
             size = snapped
     try:
         preset.check_size(*size)
     except RequestError as exc:  # with the bundled defaults, say which model it was
-        raise RequestError(f"model {info.name!r}: {exc.problem}", f"{exc.fix}, or add --resample to snap to the nearest") from None
+        raise RequestError(
+            f"model {info.name!r}: {exc.problem}", f"{exc.fix}, or add --resample to snap to the nearest"
+        ) from None
     gh, gw, extend = preset.generation_size(*size)
     if extend and not (req.seamless or info.tileable):
         # Repeating the first row and column only makes a shared edge of a tileable map; an
@@ -137,8 +146,10 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
         gh, gw, extend = size[0], size[1], False
     if req.erosion is not None and req.erosion.active and info.kind != "heightmap":
         if req.model:  # asked of this model by name
-            raise RequestError(f"model {info.name!r} makes textures, and erosion is for heightmaps",
-                               "leave out --erosion, or use a heightmap model such as terrain")
+            raise RequestError(
+                f"model {info.name!r} makes textures, and erosion is for heightmaps",
+                "leave out --erosion, or use a heightmap model such as terrain",
+            )
         notes.append(f"{info.name}: erosion is for heightmaps; its textures are written without it")
     maps = req.maps or preset.maps_for(info.kind)
     try:
@@ -147,9 +158,13 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
         raise RequestError(f"model {info.name!r}: {exc.problem}", exc.fix) from None
     # Options that decide nothing here are said to, not silently dropped.
     if req.byte_order is not None and not ("height" in maps and preset.height_format == "raw16"):
-        notes.append(f"{info.name}: --byte-order applies to RAW heights, which preset {preset.name} does not write here (ignored)")
+        notes.append(
+            f"{info.name}: --byte-order applies to RAW heights, which preset {preset.name} does not write here (ignored)"
+        )
     if req.normal_convention is not None and "normal" not in maps:
-        notes.append(f"{info.name}: no normal map is written (maps: {', '.join(maps)}), so the normal convention is ignored")
+        notes.append(
+            f"{info.name}: no normal map is written (maps: {', '.join(maps)}), so the normal convention is ignored"
+        )
     return _Job(gen, preset, size, (gh, gw), extend, label, tuple(maps), model_argument(str(gen.path)))
 
 
@@ -183,8 +198,12 @@ def _rewritten(template: str) -> bool:
     """Whether format_name rewrites the template's own text (not its fields' values): path
     separators or characters a file system refuses in it, or dots and spaces at its ends."""
     literal = "".join(text for text, *_ in string.Formatter().parse(template))
-    return bool(UNSAFE_IN_NAMES.search(literal)) or any(sep in literal for sep in ("/", "\\")) \
-        or template[:1] in (".", " ") or template[-1:] in (".", " ")
+    return (
+        bool(UNSAFE_IN_NAMES.search(literal))
+        or any(sep in literal for sep in ("/", "\\"))
+        or template[:1] in (".", " ")
+        or template[-1:] in (".", " ")
+    )
 
 
 def _fixed_index(template: str | None, index: int) -> str | None:
@@ -207,21 +226,35 @@ def _sidecar(job: _Job, req: GenerateRequest, seed: int, t: float | None = None,
     # The command that writes this file again (into the folder it is run from, or --out): this
     # model (by name when installed, else its path), this seed (or the whole interpolation),
     # size, class, preset and every option given.
-    one = replace(req, model=str(job.gen.path), seeds=[seed], size=job.size, preset=job.preset.name,
-                  label=info.classes[job.label] if job.label is not None else None, skip_existing=False,
-                  name_template=req.name_template if req.interpolate is not None else _fixed_index(req.name_template, index))
+    one = replace(
+        req,
+        model=str(job.gen.path),
+        seeds=[seed],
+        size=job.size,
+        preset=job.preset.name,
+        label=info.classes[job.label] if job.label is not None else None,
+        skip_existing=False,
+        name_template=req.name_template if req.interpolate is not None else _fixed_index(req.name_template, index),
+    )
     return {
         "texgen_version": __version__,
         "model": info.name,
         "model_file": job.gen.path.name,
         "seed": seed,
-        **({"interpolation": {"from_seed": req.interpolate[0], "to_seed": req.interpolate[1], "t": t}} if t is not None else {}),
+        **(
+            {"interpolation": {"from_seed": req.interpolate[0], "to_seed": req.interpolate[1], "t": t}}
+            if t is not None
+            else {}
+        ),
         "class": info.classes[job.label] if job.label is not None else None,
         "size": [job.size[1], job.size[0]],
         "preset": job.preset.name,
         "seamless": bool(req.seamless or info.tileable),
-        **({"erosion": req.erosion.describe()}
-           if req.erosion is not None and req.erosion.active and info.kind == "heightmap" else {}),
+        **(
+            {"erosion": req.erosion.describe()}
+            if req.erosion is not None and req.erosion.active and info.kind == "heightmap"
+            else {}
+        ),
         "device": job.gen.device,
         "regenerate": generate_command(one, out=False, model=job.model_arg),
     }
@@ -261,7 +294,9 @@ def _plan_files(
         template = _template(req, job)
         files: dict[int, list[Path]] = {}
         for key in keys:
-            paths = planned_paths(job.preset, job.gen.info.kind, out_dir, template, _names(req, job, key, position[key]), job.maps)
+            paths = planned_paths(
+                job.preset, job.gen.info.kind, out_dir, template, _names(req, job, key, position[key]), job.maps
+            )
             what = f"{job.gen.info.name} {'frame' if req.interpolate else 'seed'} {key}"
             for path in paths:
                 longest = len((path.name + ".json").encode("utf-8"))
@@ -276,8 +311,11 @@ def _plan_files(
                     raise RequestError(
                         f"file name template {template!r} gives {first} and {what} the same file {path.name}, "
                         "so one would overwrite the other",
-                        ("add {frame} to the template" if req.interpolate is not None
-                         else "add {seed} (and {model} when several models write into one folder) to the template"),
+                        (
+                            "add {frame} to the template"
+                            if req.interpolate is not None
+                            else "add {seed} (and {model} when several models write into one folder) to the template"
+                        ),
                     )
             files[key] = paths
         planned.append((template, files))
@@ -303,7 +341,8 @@ def _keys(req: GenerateRequest) -> list[int]:
     a, b = req.interpolate
     if a == b:
         raise RequestError(
-            f"interpolating seed {a} to itself makes {req.frames} copies of one image", "give two different seeds, e.g. 3:7"
+            f"interpolating seed {a} to itself makes {req.frames} copies of one image",
+            "give two different seeds, e.g. 3:7",
         )
     if not 2 <= req.frames <= MAX_FRAMES:
         raise RequestError(
@@ -312,7 +351,9 @@ def _keys(req: GenerateRequest) -> list[int]:
     return list(range(req.frames))
 
 
-def _samples(job: _Job, req: GenerateRequest, keys: list[int], should_cancel, on_tile=None) -> Iterator[tuple[int, Sample]]:
+def _samples(
+    job: _Job, req: GenerateRequest, keys: list[int], should_cancel, on_tile=None
+) -> Iterator[tuple[int, Sample]]:
     """(key, sample) for each key: one image per seed, or the interpolation frames, in batches."""
     if req.interpolate is None:
         samples = sample(
@@ -391,8 +432,17 @@ def generate(
     return result
 
 
-def _write_all(req: GenerateRequest, jobs: list[_Job], planned, keys: list[int], position: dict[int, int], out_dir: Path,
-               result: GenerateResult, on_progress, should_cancel) -> None:
+def _write_all(
+    req: GenerateRequest,
+    jobs: list[_Job],
+    planned,
+    keys: list[int],
+    position: dict[int, int],
+    out_dir: Path,
+    result: GenerateResult,
+    on_progress,
+    should_cancel,
+) -> None:
     """generate()'s second half: every planned image, made and written, streaming."""
     swept = sweep_temp(out_dir)
     if swept:

@@ -61,7 +61,10 @@ def tile(run: Runner, z: np.ndarray, labels: np.ndarray | None, y: int, x: int, 
         ys, xs = np.arange(rows[0] - m, rows[1] + m) % h, np.arange(cols[0] - m, cols[1] + m) % w
         top, left = m, m
     else:
-        ys, xs = np.arange(max(0, rows[0] - m), min(h, rows[1] + m)), np.arange(max(0, cols[0] - m), min(w, cols[1] + m))
+        ys, xs = (
+            np.arange(max(0, rows[0] - m), min(h, rows[1] + m)),
+            np.arange(max(0, cols[0] - m), min(w, cols[1] + m)),
+        )
         top, left = rows[0] - ys[0], cols[0] - xs[0]
     out = run(np.ascontiguousarray(z[:, :, ys][:, :, :, xs]), labels)[0]
     return out[:, top * ppc : (top + rows[1] - rows[0]) * ppc, left * ppc : (left + cols[1] - cols[0]) * ppc]

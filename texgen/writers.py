@@ -38,7 +38,9 @@ BYTE_MAPPING = "u8 = round(h * 255); h = u8 / 255"
 def _unit(img: np.ndarray, what: str) -> np.ndarray:
     a = np.asarray(img, dtype=np.float64)
     if not np.all(np.isfinite(a)):
-        raise ExportError(f"the {what} contains NaN or infinite values", "the generator produced invalid output; check the model")
+        raise ExportError(
+            f"the {what} contains NaN or infinite values", "the generator produced invalid output; check the model"
+        )
     return np.clip(a, 0.0, 1.0)
 
 

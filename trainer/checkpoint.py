@@ -56,7 +56,7 @@ def load_checkpoint(run_or_checkpoint: Path, device: str | torch.device = "cpu")
     path = find_checkpoint(run_or_checkpoint)
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception:  # a truncated or foreign file (torch's own message spans many lines)
+    except Exception:  # a truncated or foreign file (torch's own message spans many lines)  # noqa: BLE001
         raise ModelError(
             f"cannot read checkpoint {path}: the file is damaged or not a checkpoint",
             "give a checkpoint written by `texgen train`",

@@ -78,13 +78,20 @@ def _train_parser() -> _Parser:
     p.add_argument("--conditional", action="store_true", default=None,
                    help="sub-folders or the listed CIFAR classes become classes")  # fmt: skip
     p.add_argument("--steps", type=int, help="generator iterations")
-    p.add_argument("--minutes", type=float, help="wall-time budget, counted from the run's start (a resumed run "
-                   "includes the time before its checkpoint); stops at whichever of --steps and --minutes comes first")
+    p.add_argument(
+        "--minutes",
+        type=float,
+        help="wall-time budget, counted from the run's start (a resumed run "
+        "includes the time before its checkpoint); stops at whichever of --steps and --minutes comes first",
+    )
     p.add_argument("--batch", type=int, help="images per training step (split over the processes under torchrun)")
     p.add_argument("--crop", type=int, help="training image side: 16, 32, 64, 128 or 256")
     p.add_argument("--scale", type=float, help="resize source images by this before cropping")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
-                   help="default auto: CUDA when present, else Apple's GPU (mps), else the CPU")
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda", "mps"),
+        help="default auto: CUDA when present, else Apple's GPU (mps), else the CPU",
+    )
     p.add_argument("--out", help="parent folder of run folders (default runs/)")
     p.add_argument("--name", help="run name")
     p.add_argument("--seed", type=int, help="seed of the networks' weights and the run's random streams")
@@ -92,21 +99,28 @@ def _train_parser() -> _Parser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any setting (repeatable); --dry-run lists them")  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="print the resolved settings as JSON and exit")
-    p.add_argument("--progress", choices=("bar", "log", "json", "none"),
-                   help=f"default: bar on a terminal, else log (a plain line about every {LOG_SECONDS:g} s)")
-    p.add_argument("--stop-on-stdin", action="store_true",
-                   help="also stop cleanly when the line 'stop' arrives on stdin (for front-ends; works on Windows)")
-    p.add_argument("--list-recipes", "--list-presets", dest="list_recipes", action="store_true",
-                   help="list the recipes and exit")
+    p.add_argument(
+        "--progress",
+        choices=("bar", "log", "json", "none"),
+        help=f"default: bar on a terminal, else log (a plain line about every {LOG_SECONDS:g} s)",
+    )
+    p.add_argument(
+        "--stop-on-stdin",
+        action="store_true",
+        help="also stop cleanly when the line 'stop' arrives on stdin (for front-ends; works on Windows)",
+    )
+    p.add_argument(
+        "--list-recipes", "--list-presets", dest="list_recipes", action="store_true", help="list the recipes and exit"
+    )
     return p
 
 
 def _config(args: argparse.Namespace):
-    import dataclasses
+    import dataclasses  # noqa: PLC0415
 
-    from trainer.checkpoint import load_checkpoint
-    from trainer.config import apply_overrides, check_config
-    from trainer.recipes import DEFAULT_RECIPE, get_recipe
+    from trainer.checkpoint import load_checkpoint  # noqa: PLC0415
+    from trainer.config import apply_overrides, check_config  # noqa: PLC0415
+    from trainer.recipes import DEFAULT_RECIPE, get_recipe  # noqa: PLC0415
 
     if args.resume:
         cfg = load_checkpoint(args.resume)["config"]
@@ -115,7 +129,20 @@ def _config(args: argparse.Namespace):
         cfg = get_recipe(args.recipe or DEFAULT_RECIPE)
     flags = {
         name: getattr(args, name)
-        for name in ("data", "kind", "conditional", "steps", "minutes", "batch", "crop", "scale", "device", "out", "name", "seed")
+        for name in (
+            "data",
+            "kind",
+            "conditional",
+            "steps",
+            "minutes",
+            "batch",
+            "crop",
+            "scale",
+            "device",
+            "out",
+            "name",
+            "seed",
+        )
         if getattr(args, name) is not None
     }
     if args.resume and args.recipe and args.recipe != cfg.preset:
@@ -143,7 +170,7 @@ class _Bar:
         self.bar = None
 
     def __call__(self, event: dict[str, Any]) -> None:
-        from tqdm import tqdm
+        from tqdm import tqdm  # noqa: PLC0415
 
         kind = event["event"]
         if kind == "start":
@@ -151,7 +178,9 @@ class _Bar:
             tqdm.write(f"run folder: {event['run_dir']}")
         elif kind == "step" and self.bar is not None:
             self.bar.update(event["step"] - self.bar.n)
-            self.bar.set_postfix({k: "-" if v is None else f"{v:.3g}" for k, v in event["losses"].items()}, refresh=False)
+            self.bar.set_postfix(
+                {k: "-" if v is None else f"{v:.3g}" for k, v in event["losses"].items()}, refresh=False
+            )
         elif kind == "eval":
             shown = {k: v for k, v in event["metrics"].items() if k in ("swd", "memorisation_ratio", "seam_score")}
             tqdm.write(f"step {event['step']}: " + ", ".join(f"{k} {v:.3g}" for k, v in shown.items()))
@@ -302,9 +331,11 @@ def _file_error(exc: OSError) -> str:
     and how to go on. Every file is written whole or not at all (texgen.atomic), so the
     last checkpoint is intact."""
     where = f": {exc.filename}" if exc.filename else ""
-    return (f"training stopped: {exc.strerror or exc}{where}. free disk space, or check that the folder "
-            "exists and is writable; a run that has saved a checkpoint goes on from it with "
-            "`texgen train --resume RUN_FOLDER`")
+    return (
+        f"training stopped: {exc.strerror or exc}{where}. free disk space, or check that the folder "
+        "exists and is writable; a run that has saved a checkpoint goes on from it with "
+        "`texgen train --resume RUN_FOLDER`"
+    )
 
 
 def train_main(argv: list[str]) -> int:
@@ -317,14 +348,14 @@ def train_main(argv: list[str]) -> int:
         if problem is not None:
             raise problem
         if args.list_recipes:
-            from trainer.recipes import RECIPES
+            from trainer.recipes import RECIPES  # noqa: PLC0415
 
             for name, cfg in RECIPES.items():
                 print(f"{name:22s} {cfg.description}")
             return 0
         cfg = _config(args)
         if args.dry_run:
-            from trainer.data import describe_spec
+            from trainer.data import describe_spec  # noqa: PLC0415
 
             resolved = json.loads(cfg.to_json())
             if cfg.data:
@@ -333,7 +364,7 @@ def train_main(argv: list[str]) -> int:
             return 0
         should_stop, restore = _stop_flag(args.stop_on_stdin)  # before importing torch: a Stop while it loads counts
         try:
-            from trainer.loop import train
+            from trainer.loop import train  # noqa: PLC0415
 
             printer = {"json": _json_printer, "bar": _Bar(), "log": _Log(), "none": None}[progress]
             done: dict[str, Any] = {}
@@ -354,8 +385,10 @@ def train_main(argv: list[str]) -> int:
                       + "; ".join(p.split(";")[0] for p in done.get("problems", [])), file=sys.stderr)  # fmt: skip
             if "best" in done:
                 best = done["best"]
-                print(f"lowest SWD ({best['swd']:.1f}) at step {best['step']}, kept as {best['path']}; "
-                      f"export it with: texgen export {best['path']}")
+                print(
+                    f"lowest SWD ({best['swd']:.1f}) at step {best['step']}, kept as {best['path']}; "
+                    f"export it with: texgen export {best['path']}"
+                )
         return 0
     except TexgenError as exc:
         return _fail(str(exc), progress)
@@ -384,7 +417,9 @@ def _export_target(text: str | None) -> tuple[Path | None, list[Path]]:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ExportError(f"cannot make the folder {out} ({exc.strerror or exc})", "choose a writable place with --out") from None
+            raise ExportError(
+                f"cannot make the folder {out} ({exc.strerror or exc})", "choose a writable place with --out"
+            ) from None
         return out, made
     if not out.is_dir() and out.suffix.lower() != ".onnx":
         raise ExportError(
@@ -398,15 +433,20 @@ def export_main(argv: list[str]) -> int:
     """`texgen export RUN_OR_CHECKPOINT [--out FILE] [--name NAME] [--description TEXT]`: exit code 0 or 2."""
     p = _Parser(prog="texgen export", description="Export a training run's generator to a texgen ONNX file.")
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a checkpoint .pt file")
-    p.add_argument("--out", help="output .onnx file or folder (default: generator.onnx in the run folder; generator-best.onnx from checkpoints/best.pt)")
+    p.add_argument(
+        "--out",
+        help="output .onnx file or folder (default: generator.onnx in the run folder; generator-best.onnx from checkpoints/best.pt)",
+    )
     p.add_argument("--name", help="model name stored in the file (default: the run's name)")
-    p.add_argument("--description", help="what the model makes, stored in the file and the card (default: the preset's)")
+    p.add_argument(
+        "--description", help="what the model makes, stored in the file and the card (default: the preset's)"
+    )
     try:
         args = p.parse_args(argv)
         problem = missing_extra("exporting a run", EXPORT_NEEDS)
         if problem is not None:
             raise problem
-        from trainer.to_onnx import export_generator
+        from trainer.to_onnx import export_generator  # noqa: PLC0415
 
         target, made = _export_target(args.out)
         try:

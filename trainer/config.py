@@ -213,8 +213,10 @@ def _type_name(t: Any) -> str:
     names = {bool: "a true/false", int: "an integer", float: "a number", str: "a text"}
     args = [a for a in typing.get_args(t) if a is not type(None)]
     if args:
-        return names.get(args[0], str(t)).replace("a number", "a number or none").replace(
-            "an integer", "an integer or none"
+        return (
+            names.get(args[0], str(t))
+            .replace("a number", "a number or none")
+            .replace("an integer", "an integer or none")
         )
     return names.get(t, str(t))
 

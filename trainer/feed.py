@@ -24,7 +24,9 @@ CPU_RESIDENT_LIMIT = 2 << 30  # bytes: beyond this a stacked copy on the host is
 GPU_RESIDENT_SHARE = 0.4  # at most this share of free GPU memory holds the data
 # ImageSet.batch's symmetry op k (np.rot90 k % 4 times, then mirrored left-right when k >= 4) as
 # (transpose, flip rows, flip columns) done in that order, so both feeds mean the same by an op.
-_OP_BITS = np.array([(0, 0, 0), (1, 1, 0), (0, 1, 1), (1, 0, 1), (0, 0, 1), (1, 1, 1), (0, 1, 0), (1, 0, 0)], dtype=bool)
+_OP_BITS = np.array(
+    [(0, 0, 0), (1, 1, 0), (0, 1, 1), (1, 0, 1), (0, 0, 1), (1, 1, 1), (0, 1, 0), (1, 0, 0)], dtype=bool
+)
 
 
 def _fits(nbytes: int, device: torch.device) -> bool:

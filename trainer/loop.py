@@ -55,7 +55,7 @@ def _resumed_config(cfg: TrainConfig, saved: TrainConfig) -> TrainConfig:
 
 
 def _open_data(cfg: TrainConfig, log: Callable[[str], None]):
-    from trainer.data import open_dataset  # imported here: reading data pulls in image decoders
+    from trainer.data import open_dataset  # imported here: reading data pulls in image decoders  # noqa: PLC0415
 
     return open_dataset(
         cfg.data, kind=cfg.kind, channels=cfg.channels, crop=cfg.crop, scale=cfg.scale,
@@ -116,15 +116,16 @@ class _Samples:
 
     def evaluate(self) -> dict[str, float]:
         """SWD and memorisation against training crops; spatial: the seam score of whole outputs."""
-        from trainer.metrics import evaluate
+        from trainer.metrics import evaluate  # noqa: PLC0415
 
         fake = self.generate(self.eval_z, self.eval_labels)
         if not self.cells:
             return evaluate(self.real(), fake, tileable=False, seed=0)
         c = self.cfg.crop
         window = fake[:, :, c // 2 : c // 2 + c, c // 2 : c // 2 + c]  # across the cells' joins
-        return evaluate(self.real(), window, tileable=True, seed=0, period=self.s.spec.pixels_per_cell,
-                        seam_images=fake)
+        return evaluate(
+            self.real(), window, tileable=True, seed=0, period=self.s.spec.pixels_per_cell, seam_images=fake
+        )
 
 
 def train(
@@ -137,15 +138,19 @@ def train(
     check_config(cfg)
     dist = init_distributed("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
     try:
-        return _train(cfg, dist, on_progress if dist.main else None, should_stop if should_stop is not None else (lambda: False))
+        return _train(
+            cfg, dist, on_progress if dist.main else None, should_stop if should_stop is not None else (lambda: False)
+        )
     finally:
         finish_distributed(dist)
 
 
 def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[[], bool]) -> Path:
     if cfg.on_divergence == "stop" and dist.active:
-        raise RequestError("on_divergence=stop keeps the last healthy weights of one process, not of several",
-                           "leave on_divergence at warn under torchrun, or train in one process")
+        raise RequestError(
+            "on_divergence=stop keeps the last healthy weights of one process, not of several",
+            "leave on_divergence at warn under torchrun, or train in one process",
+        )
     device = _start_device(cfg, dist)
     cfg, ckpt = _resume(cfg)
     # Open the data before making any folder: a bad data spec leaves nothing behind.
@@ -159,7 +164,16 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
     s = make_state(cfg, data, device, dist)
     if ckpt is not None:
         restore_state(s, ckpt)
-    run = _Run(cfg, dist, emit if emit is not None else (lambda event: None), should_stop, s, data, ckpt, _run_folder(cfg, ckpt, s, dist))
+    run = _Run(
+        cfg,
+        dist,
+        emit if emit is not None else (lambda event: None),
+        should_stop,
+        s,
+        data,
+        ckpt,
+        _run_folder(cfg, ckpt, s, dist),
+    )
     while not run.iteration():
         pass
     return run.finish()
@@ -339,7 +353,12 @@ class _Run:
         n = s.step - self.last_log_step
         avg = {k: float(v) / n for k, v in zip(self.sums, torch.stack(list(self.sums.values())).tolist())}
         finite = all(np.isfinite(list(avg.values())))
-        if s.amp_dtype is not None and not self.dist.active and (not finite or _scale_collapsed(s)) and _weights_finite(s):
+        if (
+            s.amp_dtype is not None
+            and not self.dist.active
+            and (not finite or _scale_collapsed(s))
+            and _weights_finite(s)
+        ):
             # Mixed precision overflowed (a non-finite loss in bf16, or fp16's loss scale
             # driven to nothing) while the weights are still whole: go on in float32.
             message = (f"mixed precision ({'fp16' if s.amp_dtype == torch.float16 else 'bf16'}) overflowed at step "
@@ -396,8 +415,8 @@ class _Run:
             kept = not _remove_if_no_checkpoint(self.run_dir)
             raise TexgenError(
                 f"training diverged at step {self.reverted_from}, before any step was found healthy: no model "
-                "was exported" + (f", and its run folder {self.run_dir.name} was removed (nothing to resume)"
-                                  if not kept else ""),
+                "was exported"
+                + (f", and its run folder {self.run_dir.name} was removed (nothing to resume)" if not kept else ""),
                 "lower the learning rates (--set lr_g=0.0001 --set lr_d=0.0001) or use a wgan-gp preset",
             )
         restore_state(s, snapshot)
@@ -421,7 +440,9 @@ class _Run:
         """Final checkpoint (with the final metrics and health), export, and a check that the
         ranks never drifted apart."""
         s, dist = self.s, self.dist
-        problems = _output_problems(self.samples.generate(self.health_z, self.health_labels), s.step) if dist.main else []
+        problems = (
+            _output_problems(self.samples.generate(self.health_z, self.health_labels), s.step) if dist.main else []
+        )
         problems += [m for m in self.diverged if self.reverted_from is None]  # it diverged and trained on
         health = {"healthy": not problems, "problems": problems}
         if self.reverted_from is not None:
@@ -430,7 +451,7 @@ class _Run:
         if not same_weights(s.G, dist, self.device):
             raise RuntimeError("generator weights differ between processes: a DistributedDataParallel bug")
         if dist.main:
-            from trainer.to_onnx import export_generator
+            from trainer.to_onnx import export_generator  # noqa: PLC0415
 
             onnx_path = export_generator(ckpt_path)
             done = {"event": "done", "step": s.step, "run_dir": str(self.run_dir), "onnx": str(onnx_path),
@@ -449,7 +470,7 @@ HEALTH_WARMUP = 10  # steps before the first check of the outputs
 def _remove_if_no_checkpoint(run_dir: Path) -> bool:
     """Remove a run folder that holds no checkpoint (nothing in it to export or resume: no
     folder that looks resumable); whether it was removed."""
-    import shutil
+    import shutil  # noqa: PLC0415
 
     if any((run_dir / "checkpoints").glob("*.pt")):
         return False
@@ -459,7 +480,7 @@ def _remove_if_no_checkpoint(run_dir: Path) -> bool:
 
 def _snapshot(s: TrainingState) -> dict:
     """A copy of the session's state in memory (on_divergence=stop), this process's streams only."""
-    import copy
+    import copy  # noqa: PLC0415
 
     state = {"step": s.step, "G": s.G.state_dict(), "D": s.D.state_dict(),
              "G_ema": s.G_ema.state_dict() if s.G_ema is not None else None,
@@ -508,21 +529,29 @@ def _out_of_memory(cfg: TrainConfig, step: int, device: torch.device) -> tuple[s
     peak, total = gpu_memory(device)
     used = f" (this process's peak {peak / 2**30:.1f} of {total / 2**30:.1f} GiB)" if total else ""
     if cfg.batch <= 1:
-        return (f"the GPU ran out of memory at step {step} with a batch of 1{used}",
-                "use a smaller --crop or narrower networks (--set g_width=16 --set d_width=16), or train on the CPU")
+        return (
+            f"the GPU ran out of memory at step {step} with a batch of 1{used}",
+            "use a smaller --crop or narrower networks (--set g_width=16 --set d_width=16), or train on the CPU",
+        )
     fit = batch_that_fits(cfg.batch, peak, total)
-    return (f"the GPU ran out of memory at step {step} with a batch of {cfg.batch}{used}",
-            f"train with --batch {fit} (estimated to fit), a smaller --crop, or narrower networks")
+    return (
+        f"the GPU ran out of memory at step {step} with a batch of {cfg.batch}{used}",
+        f"train with --batch {fit} (estimated to fit), a smaller --crop, or narrower networks",
+    )
 
 
 def _gpu_lost(exc: BaseException, step: int, run_dir: Path, saved: int | None) -> tuple[str, str]:
     what = str(exc).strip().splitlines()[0][:200]
     if saved is None:
-        return (f"the GPU failed at step {step} ({what}); no checkpoint had been written yet",
-                "start the run again (set --set checkpoint_every=N to keep one every N steps)")
-    return (f"the GPU failed at step {step} ({what}); the checkpoint of step {saved} "
-            f"({run_dir / 'checkpoints' / LATEST}) is whole",
-            f"continue it once the GPU is back: texgen train --resume {run_dir}")
+        return (
+            f"the GPU failed at step {step} ({what}); no checkpoint had been written yet",
+            "start the run again (set --set checkpoint_every=N to keep one every N steps)",
+        )
+    return (
+        f"the GPU failed at step {step} ({what}); the checkpoint of step {saved} "
+        f"({run_dir / 'checkpoints' / LATEST}) is whole",
+        f"continue it once the GPU is back: texgen train --resume {run_dir}",
+    )
 
 
 MIN_LOSS_SCALE = 1.0  # fp16: GradScaler starts at 65536; below 1, sixteen halvings in a row: it persists
@@ -563,11 +592,11 @@ def _device_name(device: torch.device, dist) -> str:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
     elif device.type == "mps":
-        import platform
+        import platform  # noqa: PLC0415
 
         name = f"Apple GPU (MPS, {platform.machine()})"
     else:
-        import platform
+        import platform  # noqa: PLC0415
 
         name = f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
     return f"{dist.world} x {name}" if dist.active else name

@@ -39,10 +39,10 @@ def plot_stats(stats: list[dict[str, Any]], path: Path) -> Path | None:
     """Losses (and metrics when evaluated) against generator steps, as a PNG."""
     if not stats:
         return None
-    import matplotlib  # lazily: only the trainer needs it, and only here
+    import matplotlib  # lazily: only the trainer needs it, and only here  # noqa: PLC0415
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415
 
     loss_keys = [k for k in ("d", "g", "wasserstein", "gp") if any(k in r.get("losses", {}) for r in stats)]
     evals = [r for r in stats if r.get("metrics")]

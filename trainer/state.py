@@ -42,7 +42,9 @@ def pick_device(name: str, d: Dist) -> torch.device:
             "use --device cpu (or auto)",
         )
     if name == "mps" and d.active:
-        raise RequestError("--device mps trains in one process, not under torchrun", "run texgen train without torchrun")
+        raise RequestError(
+            "--device mps trains in one process, not under torchrun", "run texgen train without torchrun"
+        )
     if name == "cpu":
         return torch.device("cpu")
     if name == "mps" or (name == "auto" and not torch.cuda.is_available() and not d.active and _mps_available()):

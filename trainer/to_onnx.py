@@ -40,7 +40,9 @@ SPATIAL_CHECK_GRIDS = ((3, 3), (5, 7))
 
 def _info(cfg: TrainConfig, spec: NetSpec, ckpt: dict, name: str) -> GeneratorInfo:
     data = ckpt.get("data", {})
-    metrics = {k: float(v) for k, v in (ckpt.get("metrics") or {}).items() if isinstance(v, (int, float)) and math.isfinite(v)}
+    metrics = {
+        k: float(v) for k, v in (ckpt.get("metrics") or {}).items() if isinstance(v, (int, float)) and math.isfinite(v)
+    }
     classes = tuple(data.get("class_names", ())) if spec.num_classes else ()
     description = cfg.description or (RECIPES[cfg.preset].description if cfg.preset in RECIPES else "")
     return GeneratorInfo(
@@ -76,8 +78,8 @@ def _check_inputs(spec: NetSpec, grid: tuple[int, int] | None, n: int = 3) -> tu
 
 def onnx_bytes(G: torch.nn.Module, spec: NetSpec, info: GeneratorInfo) -> tuple[bytes, float]:
     """The exported model with metadata, and onnxruntime's max abs difference from torch."""
-    import onnx
-    import onnxruntime as ort
+    import onnx  # noqa: PLC0415
+    import onnxruntime as ort  # noqa: PLC0415
 
     G = G.to("cpu", memory_format=torch.contiguous_format).float().eval()
     example = _check_inputs(spec, (3, 3) if spec.spatial else None, n=2)
@@ -154,7 +156,9 @@ def export_generator(
         card = out.parent / "model-card.md" if out.name == "generator.onnx" else out.with_suffix(".md")
         write_atomic(card, model_card(info, cfg, ckpt, worst).encode("utf-8"), export_errors=False)
     except OSError as exc:
-        raise ExportError(f"cannot write {out} ({exc.strerror or exc})", "choose a writable folder with --out") from None
+        raise ExportError(
+            f"cannot write {out} ({exc.strerror or exc})", "choose a writable folder with --out"
+        ) from None
     return out
 
 
@@ -191,6 +195,8 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
                    "before (best.pt, a periodic one) or by an older texgen")  # fmt: skip
     if health.get("reverted_from_step"):
         verdict += f"; training diverged at step {health['reverted_from_step']} and this is the last healthy step"
+    weights = (f"moving average of the generator, half-life {cfg.ema_halflife:g} steps" if ckpt.get("G_ema")
+               else "the generator as last trained")  # fmt: skip
     lines = [
         f"# {info.name}",
         "",
@@ -205,7 +211,7 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
         f"| data | {info.dataset} |",
         f"| data licence | {info.data_license} |",
         f"| training | {info.training_steps} generator steps in {_duration(ckpt.get('elapsed_s', 0.0))} on {ckpt.get('device', 'unknown')} |",
-        f"| weights | {'moving average of the generator, half-life ' + format(cfg.ema_halflife, 'g') + ' steps' if ckpt.get('G_ema') else 'the generator as last trained'} |",
+        f"| weights | {weights} |",
         f"| seed | {cfg.seed} |",
         f"| health | {verdict} |",
         f"| export check | onnxruntime matches torch to {parity:.1e} |",

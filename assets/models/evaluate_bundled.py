@@ -77,7 +77,10 @@ def sheet(gen, label=None, size=128, seeds=(1, 2, 3, 4)) -> np.ndarray:
     """A row of seeds, each tiled 3x3; heightmaps get a hillshade row beneath."""
     imgs = [s.img for s in sample(gen, list(seeds), size=(size, size), label=label)]
     gap = np.ones((size * 3, 8, 1), np.float32)
-    row = np.concatenate(sum(([tile(i[..., :1] if i.shape[2] == 1 else i.mean(-1, keepdims=True), 3), gap] for i in imgs), [])[:-1], axis=1)
+    row = np.concatenate(
+        sum(([tile(i[..., :1] if i.shape[2] == 1 else i.mean(-1, keepdims=True), 3), gap] for i in imgs), [])[:-1],
+        axis=1,
+    )
     if gen.info.kind == "heightmap":
         shade = [hillshade(i[..., 0], wrap=True)[..., None] for i in imgs]
         row2 = np.concatenate(sum(([tile(h, 3), gap] for h in shade), [])[:-1], axis=1)
@@ -113,13 +116,21 @@ def over_draws(fakes, reals, swd_key: str) -> dict[str, float]:
         fake, real = fakes(i), reals(i)
         swds.append(swd(real, fake)["swd"])
         ratios.append(memorisation(fake, real)["memorisation_ratio"])
-    return {swd_key: float(np.mean(swds)), "swd_min": min(swds), "swd_max": max(swds),
-            "memorisation_ratio": float(np.mean(ratios)), "memorisation_min": min(ratios), "memorisation_max": max(ratios)}
+    return {
+        swd_key: float(np.mean(swds)),
+        "swd_min": min(swds),
+        "swd_max": max(swds),
+        "memorisation_ratio": float(np.mean(ratios)),
+        "memorisation_min": min(ratios),
+        "memorisation_max": max(ratios),
+    }
 
 
 def model_crops(gen, label=None, crop=CROP):
     """Draw i of a model's crops: N seeds of its own, one random crop each."""
-    return lambda i: crops_of(gen, range(1000 + i * N, 1000 + (i + 1) * N), label=label, rng=np.random.default_rng(100 + i), crop=crop)
+    return lambda i: crops_of(
+        gen, range(1000 + i * N, 1000 + (i + 1) * N), label=label, rng=np.random.default_rng(100 + i), crop=crop
+    )
 
 
 def every_class_crops(gen, crop=CROP):
@@ -127,8 +138,12 @@ def every_class_crops(gen, crop=CROP):
     classes = gen.info.classes
     per = N // len(classes)
     seeds = lambda i, c: range(1000 + i * N + c * per, 1000 + i * N + (c + 1) * per)  # noqa: E731
-    return lambda i: np.concatenate([crops_of(gen, seeds(i, c), label=name, rng=np.random.default_rng([100 + i, c]), crop=crop)
-                                     for c, name in enumerate(classes)])
+    return lambda i: np.concatenate(
+        [
+            crops_of(gen, seeds(i, c), label=name, rng=np.random.default_rng([100 + i, c]), crop=crop)
+            for c, name in enumerate(classes)
+        ]
+    )
 
 
 def real_crops(dataset, crop=CROP, augment=False, first=1):
@@ -142,8 +157,10 @@ def model_path(name: str) -> Path:
         return MODELS / f"{name}.onnx"
     runs = sorted(RUNS.glob(f"*-{name}/generator.onnx"))
     if not runs:
-        raise SystemExit(f"no trained {name} in {RUNS} (it is not shipped, to keep assets/ under 25 MB): "
-                         "train it with assets/models/train_bundled.sh, then run this again")
+        raise SystemExit(
+            f"no trained {name} in {RUNS} (it is not shipped, to keep assets/ under 25 MB): "
+            "train it with assets/models/train_bundled.sh, then run this again"
+        )
     return runs[-1]
 
 
@@ -152,8 +169,10 @@ def main(data: Path) -> None:
     # Each single-texture model, its baseline and the conditional model's class of that texture,
     # against crops of the photograph at the same crop size and pixel scale; other draws of real
     # crops give the floor, scored like a model's (no model is below it).
-    for texture, names in (("gravel", ("stone-texture", "lanham-gravel-baseline")),
-                           ("grass", ("grass-texture", "lanham-grass-baseline"))):
+    for texture, names in (
+        ("gravel", ("stone-texture", "lanham-gravel-baseline")),
+        ("grass", ("grass-texture", "lanham-grass-baseline")),
+    ):
         photo = open_dataset(str(data / "cc0-textures" / texture), channels=1, crop=CROP, scale=0.5, log=lambda m: None)
         reals, key = real_crops(photo), f"swd_vs_{texture}_32px"
         results[f"{texture}-real-crops"] = over_draws(real_crops(photo, first=101), reals, key)
@@ -174,18 +193,30 @@ def main(data: Path) -> None:
     results["kinds-real-crops"] = over_draws(real_crops(four, first=101), kind_reals, "swd_vs_kinds_32px")
     results["textures-by-kind[all]"] = over_draws(every_class_crops(kinds), kind_reals, "swd_vs_kinds_32px")
     results["lanham-kinds-baseline"] = over_draws(
-        model_crops(load_generator(MODELS / "lanham-kinds-baseline.onnx", device="cpu")), kind_reals, "swd_vs_kinds_32px")
+        model_crops(load_generator(MODELS / "lanham-kinds-baseline.onnx", device="cpu")),
+        kind_reals,
+        "swd_vs_kinds_32px",
+    )
 
     # The conditional model's other classes, each against its own data.
     for cls in kinds.info.classes:
         if cls in ("gravel", "grass"):
             continue
-        own = real_crops(open_dataset(str(data / "cc0-textures" / cls), channels=1, crop=CROP, scale=0.5, log=lambda m: None))
-        results[f"textures-by-kind[{cls}]"] = {**over_draws(model_crops(kinds, cls), own, "swd_vs_own_class_32px"), **seam_at_512(kinds, cls)}
+        own = real_crops(
+            open_dataset(str(data / "cc0-textures" / cls), channels=1, crop=CROP, scale=0.5, log=lambda m: None)
+        )
+        results[f"textures-by-kind[{cls}]"] = {
+            **over_draws(model_crops(kinds, cls), own, "swd_vs_own_class_32px"),
+            **seam_at_512(kinds, cls),
+        }
 
     # Terrain: against the DEM crops at its own training crop.
     terrain = load_generator(MODELS / "terrain.onnx", device="cpu")
-    dem = real_crops(open_dataset(str(data / "dem"), kind="heightmap", channels=1, crop=64, log=lambda m: None), crop=64, augment=True)
+    dem = real_crops(
+        open_dataset(str(data / "dem"), kind="heightmap", channels=1, crop=64, log=lambda m: None),
+        crop=64,
+        augment=True,
+    )
     results["terrain"] = {**over_draws(model_crops(terrain, crop=64), dem, "swd_vs_dem_64px"), **seam_at_512(terrain)}
 
     for key, baseline in BASELINE_OF.items():
@@ -194,13 +225,22 @@ def main(data: Path) -> None:
 
     # Contact sheets.
     DOCS.mkdir(exist_ok=True)
-    for name in ("stone-texture", "grass-texture", "terrain", "lanham-gravel-baseline", "lanham-grass-baseline",
-                 "lanham-kinds-baseline"):
+    for name in (
+        "stone-texture",
+        "grass-texture",
+        "terrain",
+        "lanham-gravel-baseline",
+        "lanham-grass-baseline",
+        "lanham-kinds-baseline",
+    ):
         gen = load_generator(model_path(name), device="cpu")
         size = 128 if gen.info.spatial else gen.info.native_height * 4
         _save(sheet(gen, size=size), DOCS / f"contact-{name}.png")
     rows = [sheet(kinds, label=c) for c in kinds.info.classes]
-    _save(np.concatenate(sum(([r, np.ones((8, r.shape[1], 1), np.float32)] for r in rows), [])[:-1], axis=0), DOCS / "contact-textures-by-kind.png")
+    _save(
+        np.concatenate(sum(([r, np.ones((8, r.shape[1], 1), np.float32)] for r in rows), [])[:-1], axis=0),
+        DOCS / "contact-textures-by-kind.png",
+    )
 
     (DOCS / "bundled-metrics.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     for name in BUNDLED:
@@ -208,16 +248,36 @@ def main(data: Path) -> None:
     print(json.dumps(results, indent=2, sort_keys=True))
 
 
-BUNDLED = ("stone-texture", "grass-texture", "lanham-gravel-baseline", "lanham-kinds-baseline", "terrain", "textures-by-kind")
+BUNDLED = (
+    "stone-texture",
+    "grass-texture",
+    "lanham-gravel-baseline",
+    "lanham-kinds-baseline",
+    "terrain",
+    "textures-by-kind",
+)
 # Rows a card shows beside its own: the real-crop floors and the baselines it is held to.
-BESIDE = {"stone-texture": ("gravel-real-crops", "lanham-gravel-baseline"),
-          "grass-texture": ("grass-real-crops", "lanham-grass-baseline"),
-          "lanham-gravel-baseline": ("gravel-real-crops",), "lanham-kinds-baseline": ("kinds-real-crops",),
-          "textures-by-kind": ("gravel-real-crops", "grass-real-crops", "kinds-real-crops", "lanham-gravel-baseline",
-                               "lanham-grass-baseline", "lanham-kinds-baseline")}
-BASELINE_OF = {"stone-texture": "lanham-gravel-baseline", "grass-texture": "lanham-grass-baseline",
-               "textures-by-kind[all]": "lanham-kinds-baseline", "textures-by-kind[gravel]": "lanham-gravel-baseline",
-               "textures-by-kind[grass]": "lanham-grass-baseline"}
+BESIDE = {
+    "stone-texture": ("gravel-real-crops", "lanham-gravel-baseline"),
+    "grass-texture": ("grass-real-crops", "lanham-grass-baseline"),
+    "lanham-gravel-baseline": ("gravel-real-crops",),
+    "lanham-kinds-baseline": ("kinds-real-crops",),
+    "textures-by-kind": (
+        "gravel-real-crops",
+        "grass-real-crops",
+        "kinds-real-crops",
+        "lanham-gravel-baseline",
+        "lanham-grass-baseline",
+        "lanham-kinds-baseline",
+    ),
+}
+BASELINE_OF = {
+    "stone-texture": "lanham-gravel-baseline",
+    "grass-texture": "lanham-grass-baseline",
+    "textures-by-kind[all]": "lanham-kinds-baseline",
+    "textures-by-kind[gravel]": "lanham-gravel-baseline",
+    "textures-by-kind[grass]": "lanham-grass-baseline",
+}
 # The stricter readings: a class of the conditional model against a baseline that spent all its
 # time on that class, where the conditional model spent a quarter of its steps on it.
 STRICTER = {"textures-by-kind[gravel]": "gravel", "textures-by-kind[grass]": "grass"}
@@ -227,33 +287,47 @@ MARK = "\n## Quality bar (assets/models/evaluate_bundled.py)\n"
 def _append_quality(card: Path, name: str, results: dict[str, dict]) -> None:
     """Replace the card's quality section with the measured figures for this model."""
     text = card.read_text().split(MARK)[0].rstrip() + "\n"
-    lines = [MARK, f"Measured with the runtime on CPU, {N} samples against {N} real crops.", "",
-             "| measured on | metric | value |", "| --- | --- | --- |"]
+    lines = [
+        MARK,
+        f"Measured with the runtime on CPU, {N} samples against {N} real crops.",
+        "",
+        "| measured on | metric | value |",
+        "| --- | --- | --- |",
+    ]
     for key, values in sorted(results.items()):
         if _of_model(key, name) or key in BESIDE.get(name, ()):
             for metric, value in sorted(values.items()):
                 lines.append(f"| {key} | {metric} | {value:.4g} |")
     if any(key == name or key.startswith(name + "[") for key in BASELINE_OF):
-        swd_bar = ("SWD at 32 px at most half the lanham-wgan-32 baseline's (trained on the same data for\n"
-                   "the same wall time)")
+        swd_bar = (
+            "SWD at 32 px at most half the lanham-wgan-32 baseline's (trained on the same data for\nthe same wall time)"
+        )
     elif name in BASELINE_OF.values():
         swd_bar = "SWD (this model is the baseline that texture models are measured against)"
     else:
-        swd_bar = ("SWD (the bar compares texture models with their baseline; this model has none, so its SWD\n"
-                   "is reported, not judged)")
-    lines += ["", f"Bars: {swd_bar}, each the mean of {DRAWS} draws (swd_min and swd_max: the least and greatest);",
-              f"memorisation_ratio, the mean of {DRAWS} draws of {N} samples, not below 1",
-              "(samples are not copies); seam_over_interior within 1 +/- 0.10 (the wrap-around scores like",
-              f"the interior lines at the same phase of the latent cells, {SEAM_IMAGES} images of 512 px).",
-              f"Contact sheet: `docs/contact-{name}.png`.", ""]
+        swd_bar = (
+            "SWD (the bar compares texture models with their baseline; this model has none, so its SWD\n"
+            "is reported, not judged)"
+        )
+    lines += [
+        "",
+        f"Bars: {swd_bar}, each the mean of {DRAWS} draws (swd_min and swd_max: the least and greatest);",
+        f"memorisation_ratio, the mean of {DRAWS} draws of {N} samples, not below 1",
+        "(samples are not copies); seam_over_interior within 1 +/- 0.10 (the wrap-around scores like",
+        f"the interior lines at the same phase of the latent cells, {SEAM_IMAGES} images of 512 px).",
+        f"Contact sheet: `docs/contact-{name}.png`.",
+        "",
+    ]
     lines += [f"- {verdict}" for verdict in _verdicts(name, results)]
     lines += ["", TRAINED_ON, ""]
     card.write_text(text + "\n".join(lines))
 
 
-TRAINED_ON = ("The shipped files were trained on a 2-core CPU (no GPU was available to us), each in one\n"
-              "uninterrupted run on one core beside another run on the second. See\n"
-              "`assets/models/train_bundled.sh`.")
+TRAINED_ON = (
+    "The shipped files were trained on a 2-core CPU (no GPU was available to us), each in one\n"
+    "uninterrupted run on one core beside another run on the second. See\n"
+    "`assets/models/train_bundled.sh`."
+)
 
 
 def _swd_key(r: dict[str, float]) -> str:
@@ -277,8 +351,10 @@ def _verdicts(name: str, results: dict[str, dict]) -> list[str]:
             swd_key = _swd_key(r)
             spread = f"mean of {DRAWS} draws, {r['swd_min']:.2f} to {r['swd_max']:.2f}"
             stricter = f" (stricter: that baseline spent all its time on {STRICTER[key]})" if key in STRICTER else ""
-            out.append(f"{key}: SWD / {base} {v:.3f} (SWD {r[swd_key]:.2f} against {results[base][swd_key]:.2f}, "
-                       f"{spread}; bar <= 0.5){stricter}: {'met' if v <= 0.5 else 'NOT met'}")
+            out.append(
+                f"{key}: SWD / {base} {v:.3f} (SWD {r[swd_key]:.2f} against {results[base][swd_key]:.2f}, "
+                f"{spread}; bar <= 0.5){stricter}: {'met' if v <= 0.5 else 'NOT met'}"
+            )
         v = r["memorisation_ratio"]
         spread = f"mean of {DRAWS} draws, {r['memorisation_min']:.3f} to {r['memorisation_max']:.3f}; "
         out.append(f"{key}: memorisation ratio {v:.3f} ({spread}bar >= 1): {'met' if v >= 1 else 'NOT met'}")

@@ -20,8 +20,8 @@ DEMS = {"jacksboro_fault_dem.npz": "elevation", "topobathy.npz": "topo"}  # matp
 
 
 def main(out: Path) -> None:
-    import skimage.data
-    from matplotlib import cbook
+    import skimage.data  # noqa: PLC0415
+    from matplotlib import cbook  # noqa: PLC0415
 
     for name in TEXTURES:
         folder = out / "cc0-textures" / name

@@ -58,8 +58,10 @@ def test_the_smoke_run_measures_every_stage_and_writes_at_most_eight_files(tmp_p
 
 def test_a_recipe_or_stage_it_does_not_know_is_refused_before_anything_runs(tmp_path):
     env = {**os.environ, "OUT": str(tmp_path / "out")}
-    for args, says in ((["--recipes", "stone-texture--fast"], "unknown recipe stone-texture--fast"),
-                       (["--skip", "train"], "--skip takes course, speed, tests")):
+    for args, says in (
+        (["--recipes", "stone-texture--fast"], "unknown recipe stone-texture--fast"),
+        (["--skip", "train"], "--skip takes course, speed, tests"),
+    ):
         proc = subprocess.run(["bash", str(ROOT / "bench" / "gpu_run.sh"), "--smoke", *args], env=env,
                               capture_output=True, text=True, timeout=60)  # fmt: skip
         assert proc.returncode != 0 and says in proc.stderr, proc.stderr
@@ -75,4 +77,7 @@ def test_without_an_output_folder_it_says_so_and_writes_nothing(tmp_path):
 
 
 def _cuda() -> bool:
-    return subprocess.run([sys.executable, "-c", "import torch, sys; sys.exit(not torch.cuda.is_available())"]).returncode == 0
+    return (
+        subprocess.run([sys.executable, "-c", "import torch, sys; sys.exit(not torch.cuda.is_available())"]).returncode
+        == 0
+    )

@@ -24,7 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def texgen(*args: str, cwd: Path | None = None, preexec=None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `python -m texgen ARGS` as a separate process, as a pipeline would."""
-    return subprocess.run([sys.executable, "-m", "texgen", *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=timeout, preexec_fn=preexec)
+    return subprocess.run(
+        [sys.executable, "-m", "texgen", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+        preexec_fn=preexec,
+    )
 
 
 def png_header(path: Path) -> tuple[int, int, int, int]:
@@ -78,10 +85,34 @@ def test_each_sidecars_regenerate_command_writes_its_file_again(models, tmp_path
     lookups = []  # the installed models are listed once per run for the sidecars, not once per file
     monkeypatch.setattr(commands, "list_models", lambda: lookups.append(1) or list_models())
     out = tmp_path / "out"
-    runs = [["-m", str(models.vector_rgb), "--seeds", "4", "--size", "96", "--no-seamless", "--preset", "unity-texture",
-             "--normal-strength", "3"],
-            ["-m", str(models.conditional_vector), "--class", "b", "--seeds", "2-4"],
-            ["-m", str(models.spatial_height), "--seeds", "5", "--size", "65", "--preset", "unity-terrain", "--byte-order", "big"]]
+    runs = [
+        [
+            "-m",
+            str(models.vector_rgb),
+            "--seeds",
+            "4",
+            "--size",
+            "96",
+            "--no-seamless",
+            "--preset",
+            "unity-texture",
+            "--normal-strength",
+            "3",
+        ],
+        ["-m", str(models.conditional_vector), "--class", "b", "--seeds", "2-4"],
+        [
+            "-m",
+            str(models.spatial_height),
+            "--seeds",
+            "5",
+            "--size",
+            "65",
+            "--preset",
+            "unity-terrain",
+            "--byte-order",
+            "big",
+        ],
+    ]
     for args in runs:
         assert main(["generate", *args, "-o", str(out), "--device", "cpu"]) == 0
     assert len(lookups) == len(runs)
@@ -111,9 +142,23 @@ def test_regenerate_gives_the_file_back_from_anywhere_whatever_made_it(tmp_path,
     models = assets_root() / "models"
     monkeypatch.chdir(models.parent)  # the model given as models/stone-texture.onnx
     out = tmp_path / "out"
-    runs = [["-m", "models/stone-texture.onnx", "--seeds", "4,9,11", "--size", "64", "--name", "{index:02d}_{seed}_{map}",
-             "--preset", "unity-texture", "--normal-strength", "2.3456499"],
-            ["-m", "terrain", "--seeds", "3-5", "--size", "65", "--batch-size", "2"]]
+    runs = [
+        [
+            "-m",
+            "models/stone-texture.onnx",
+            "--seeds",
+            "4,9,11",
+            "--size",
+            "64",
+            "--name",
+            "{index:02d}_{seed}_{map}",
+            "--preset",
+            "unity-texture",
+            "--normal-strength",
+            "2.3456499",
+        ],
+        ["-m", "terrain", "--seeds", "3-5", "--size", "65", "--batch-size", "2"],
+    ]
     for args in runs:
         assert main(["generate", *args, "-o", str(out), "--device", "cpu"]) == 0
     monkeypatch.chdir(tmp_path)  # somewhere else
@@ -127,13 +172,53 @@ def test_regenerate_gives_the_file_back_from_anywhere_whatever_made_it(tmp_path,
         assert main([*command[1:], "--out", str(out)]) == 0, command
         assert made.read_bytes() == first, command
     side = json.loads((out / "01_9_albedo.png.json").read_text())["regenerate"]
-    assert "--model stone-texture " in side and "--name '01_{seed}_{map}'" in side and "--normal-strength 2.3456499" in side
+    assert (
+        "--model stone-texture " in side
+        and "--name '01_{seed}_{map}'" in side
+        and "--normal-strength 2.3456499" in side
+    )
 
 
 def test_generate_textures_and_unity_heightfield(models, tmp_path):
     out = tmp_path / "out"
-    assert main(["generate", "-m", str(models.spatial_rgb), "--seeds", "3,5", "--size", "64", "-o", str(out), "--device", "cpu"]) == 0
-    assert main(["generate", "-m", str(models.spatial_height), "--seeds", "3", "--size", "65", "--preset", "unity-terrain", "-o", str(out), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "-m",
+                str(models.spatial_rgb),
+                "--seeds",
+                "3,5",
+                "--size",
+                "64",
+                "-o",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "generate",
+                "-m",
+                str(models.spatial_height),
+                "--seeds",
+                "3",
+                "--size",
+                "65",
+                "--preset",
+                "unity-terrain",
+                "-o",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     albedo = out / "spatial-rgb_3_albedo.png"
     assert png_header(albedo) == (64, 64, 8, 2)
     pixels = png_pixels(albedo)
@@ -152,18 +237,49 @@ def test_generate_textures_and_unity_heightfield(models, tmp_path):
 
 
 def test_the_same_request_writes_the_same_bytes(models, tmp_path):
-    args = ["generate", "-m", str(models.conditional), "--seeds", "1-2", "--size", "48x32", "--class", "brick", "--preset", "unity-texture", "--device", "cpu"]
+    args = [
+        "generate",
+        "-m",
+        str(models.conditional),
+        "--seeds",
+        "1-2",
+        "--size",
+        "48x32",
+        "--class",
+        "brick",
+        "--preset",
+        "unity-texture",
+        "--device",
+        "cpu",
+    ]
     assert main(args + ["-o", str(tmp_path / "a")]) == 0
     assert main(args + ["-o", str(tmp_path / "b")]) == 0
     files = sorted(p.name for p in (tmp_path / "a").iterdir() if p.suffix == ".png")
-    assert files == ["conditional_brick_1_albedo.png", "conditional_brick_1_normal.png", "conditional_brick_2_albedo.png", "conditional_brick_2_normal.png"]
+    assert files == [
+        "conditional_brick_1_albedo.png",
+        "conditional_brick_1_normal.png",
+        "conditional_brick_2_albedo.png",
+        "conditional_brick_2_normal.png",
+    ]
     for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert png_header(tmp_path / "a" / files[0])[:2] == (48, 32)
 
 
 def test_classes_do_not_overwrite_each_other(models, tmp_path):
-    base = ["generate", "-m", str(models.conditional), "--seeds", "4", "--size", "32", "-o", str(tmp_path), "--device", "cpu"]
+    base = [
+        "generate",
+        "-m",
+        str(models.conditional),
+        "--seeds",
+        "4",
+        "--size",
+        "32",
+        "-o",
+        str(tmp_path),
+        "--device",
+        "cpu",
+    ]
     assert main(base + ["--class", "brick"]) == 0 and main(base + ["--class", "grass"]) == 0
     names = sorted(p.name for p in tmp_path.glob("*.png"))
     assert names == ["conditional_brick_4_albedo.png", "conditional_grass_4_albedo.png"]
@@ -172,7 +288,21 @@ def test_classes_do_not_overwrite_each_other(models, tmp_path):
 
 def test_skip_existing_and_name_template(models, tmp_path):
     out = tmp_path / "o"
-    args = ["generate", "-m", str(models.spatial_rgb), "--seeds", "0-3", "--size", "32", "-o", str(out), "--name", "{model}-{index}-{seed}", "--device", "cpu"]
+    args = [
+        "generate",
+        "-m",
+        str(models.spatial_rgb),
+        "--seeds",
+        "0-3",
+        "--size",
+        "32",
+        "-o",
+        str(out),
+        "--name",
+        "{model}-{index}-{seed}",
+        "--device",
+        "cpu",
+    ]
     assert main(args) == 0
     first = out / "spatial-rgb-0-0.png"
     stamp = first.stat().st_mtime_ns
@@ -238,7 +368,10 @@ def _bad(tmp_path: Path, models) -> dict[str, tuple[list[str], str]]:
         "not onnx": (["-m", str(text)], "not a valid ONNX model"),
         "not a generator": (["-m", str(models.not_generator)], "not a generator"),
         "unknown class": (["-m", str(models.conditional), "--class", "marble"], "unknown class 'marble'"),
-        "bad terrain size": (["-m", str(models.spatial_height), "--preset", "unity-terrain", "--size", "512"], "33, 65, 129, 257, 513, 1025, 2049, 4097"),
+        "bad terrain size": (
+            ["-m", str(models.spatial_height), "--preset", "unity-terrain", "--size", "512"],
+            "33, 65, 129, 257, 513, 1025, 2049, 4097",
+        ),
         "nan output": (["-m", str(models.nan), "--no-seamless"], "NaN"),
         "malformed seeds": (m + ["--seeds", "1-x"], "not a seed or a range"),
         "backwards range": (m + ["--seeds", "9-2"], "runs backwards"),
@@ -252,26 +385,67 @@ def _bad(tmp_path: Path, models) -> dict[str, tuple[list[str], str]]:
         "one frame": (m + ["--interpolate", "3:7", "--frames", "1"], "ask for 2"),
         "frames alone": (m + ["--frames", "5"], "--frames is for --interpolate"),
         "frame field without frames": (m + ["--name", "{model}_{frame}"], "has no value here"),
-        "seeds share a file": (m + ["--seeds", "1-3", "--name", "{model}_{map}"], "gives spatial-rgb seed 1 and spatial-rgb seed 2 the same file spatial-rgb_albedo.png"),
-        "frames share a file": (m + ["--interpolate", "3:7", "--name", "{model}_{seed}_{map}"], "gives spatial-rgb frame 0 and spatial-rgb frame 1 the same file spatial-rgb_3_albedo.png, so one would overwrite the other. add {frame} to the template"),
-        "models share a file": (["--seeds", "1", "--preset", "png16", "--name", "{seed}_{map}"], "gives stone-texture seed 1 and terrain seed 1 the same file 1_height.png"),
-        "albedo of the default heightmap": (["--seeds", "1-2", "--maps", "albedo"], "model 'terrain': a heightmap model has no albedo"),
+        "seeds share a file": (
+            m + ["--seeds", "1-3", "--name", "{model}_{map}"],
+            "gives spatial-rgb seed 1 and spatial-rgb seed 2 the same file spatial-rgb_albedo.png",
+        ),
+        "frames share a file": (
+            m + ["--interpolate", "3:7", "--name", "{model}_{seed}_{map}"],
+            "gives spatial-rgb frame 0 and spatial-rgb frame 1 the same file spatial-rgb_3_albedo.png, "
+            "so one would overwrite the other. add {frame} to the template",
+        ),
+        "models share a file": (
+            ["--seeds", "1", "--preset", "png16", "--name", "{seed}_{map}"],
+            "gives stone-texture seed 1 and terrain seed 1 the same file 1_height.png",
+        ),
+        "albedo of the default heightmap": (
+            ["--seeds", "1-2", "--maps", "albedo"],
+            "model 'terrain': a heightmap model has no albedo",
+        ),
         "unknown map": (m + ["--maps", "bogus"], "map 'bogus' is unknown"),
         "normal strength nan": (m + ["--preset", "unity-texture", "--normal-strength", "nan"], "not a positive number"),
         "name too long": (m + ["--name", "a" * 250 + "_{map}"], "more than the 255 a file system takes"),
         "too small to make seamless": (["-m", str(models.nan)], "makes 4x4 images, too small to make seamless"),
-        "shared edge of one pixel": (["-m", str(models.spatial_height), "--preset", "unreal-landscape", "--size", "2"], "too small for the unreal-landscape preset"),
+        "shared edge of one pixel": (
+            ["-m", str(models.spatial_height), "--preset", "unreal-landscape", "--size", "2"],
+            "too small for the unreal-landscape preset",
+        ),
     } | {"_out": ([out], "")}
 
 
-@pytest.mark.parametrize("case", [
-    "missing model", "truncated model", "not onnx", "not a generator", "unknown class", "bad terrain size",
-    "nan output", "malformed seeds", "backwards range", "negative count", "bad size", "unknown preset",
-    "unknown model name", "bad template", "bad interpolation pair", "interpolation to itself", "one frame",
-    "frames alone", "frame field without frames", "seeds share a file", "frames share a file", "models share a file",
-    "albedo of the default heightmap", "unknown map", "normal strength nan", "name too long",
-    "too small to make seamless", "shared edge of one pixel",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing model",
+        "truncated model",
+        "not onnx",
+        "not a generator",
+        "unknown class",
+        "bad terrain size",
+        "nan output",
+        "malformed seeds",
+        "backwards range",
+        "negative count",
+        "bad size",
+        "unknown preset",
+        "unknown model name",
+        "bad template",
+        "bad interpolation pair",
+        "interpolation to itself",
+        "one frame",
+        "frames alone",
+        "frame field without frames",
+        "seeds share a file",
+        "frames share a file",
+        "models share a file",
+        "albedo of the default heightmap",
+        "unknown map",
+        "normal strength nan",
+        "name too long",
+        "too small to make seamless",
+        "shared edge of one pixel",
+    ],
+)
 def test_bad_input_is_one_clear_line(case, tmp_path, models):
     cases = _bad(tmp_path, models)
     args, words = cases[case]
@@ -333,7 +507,20 @@ def _limit_file_size() -> None:
 def test_full_disk_leaves_no_partial_file(models, tmp_path):
     """The OS refuses writes past 20 kB per file (RLIMIT_FSIZE): like a disk filling up mid-file."""
     out = tmp_path / "out"
-    result = texgen("generate", "-m", str(models.spatial_rgb), "--seeds", "0-2", "--size", "256", "-o", str(out), "--device", "cpu", preexec=_limit_file_size)
+    result = texgen(
+        "generate",
+        "-m",
+        str(models.spatial_rgb),
+        "--seeds",
+        "0-2",
+        "--size",
+        "256",
+        "-o",
+        str(out),
+        "--device",
+        "cpu",
+        preexec=_limit_file_size,
+    )
     assert result.returncode == 2, result.stderr
     assert "error:" in result.stderr and "Traceback" not in result.stderr
     # The first file failed: nothing whole was written, and the folder the run made is gone too.
@@ -342,7 +529,29 @@ def test_full_disk_leaves_no_partial_file(models, tmp_path):
 
 def test_killed_batch_leaves_only_whole_files(models, tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "texgen", "generate", "-m", str(models.spatial_rgb), "--count", "5000", "--size", "128", "-o", str(out), "--device", "cpu", "--batch-size", "4"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "texgen",
+            "generate",
+            "-m",
+            str(models.spatial_rgb),
+            "--count",
+            "5000",
+            "--size",
+            "128",
+            "-o",
+            str(out),
+            "--device",
+            "cpu",
+            "--batch-size",
+            "4",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and len(list(out.glob("*.png"))) < 10:
         time.sleep(0.05)
@@ -358,7 +567,25 @@ def test_killed_batch_leaves_only_whole_files(models, tmp_path):
     # (a PNG whose sidecar the kill cut off is written again: --skip-existing needs both)
     whole = [p for p in out.glob("*.png") if p.with_name(p.name + ".json").is_file()]
     kept = {f.name: f.stat().st_mtime_ns for p in whole for f in (p, p.with_name(p.name + ".json"))}
-    assert main(["generate", "-m", str(models.spatial_rgb), "--seeds", f"0-{len(pngs) + 3}", "--size", "128", "-o", str(out), "--device", "cpu", "--skip-existing"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "-m",
+                str(models.spatial_rgb),
+                "--seeds",
+                f"0-{len(pngs) + 3}",
+                "--size",
+                "128",
+                "-o",
+                str(out),
+                "--device",
+                "cpu",
+                "--skip-existing",
+            ]
+        )
+        == 0
+    )
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name in kept} == kept
     seeds = sorted(int(p.name.split("_")[1]) for p in out.glob("*.png"))
@@ -368,7 +595,19 @@ def test_killed_batch_leaves_only_whole_files(models, tmp_path):
 def test_terrain_shared_edge_only_for_tileable_output(models, tmp_path):
     """2^n + 1 terrains repeat the first row/column only when the map tiles; otherwise the odd
     size is generated as it is (a repeated edge would put a step on the far border)."""
-    args = ["generate", "-m", str(models.vector_grey), "--seeds", "1", "--size", "65", "--preset", "unity-terrain", "--device", "cpu"]
+    args = [
+        "generate",
+        "-m",
+        str(models.vector_grey),
+        "--seeds",
+        "1",
+        "--size",
+        "65",
+        "--preset",
+        "unity-terrain",
+        "--device",
+        "cpu",
+    ]
     assert main(args + ["-o", str(tmp_path / "tiled")]) == 0
     assert main(args + ["-o", str(tmp_path / "plain"), "--no-seamless"]) == 0
     tiled = np.fromfile(tmp_path / "tiled" / "vector-height_1_height.raw", "<u2").reshape(65, 65)
@@ -386,9 +625,43 @@ def test_defaults_that_decide_nothing_are_said_and_seeds_are_made_once(models, t
     (png,) = out.glob("*.png")
     assert png.name == "vector-rgb_1_albedo.png" and (read_png(png).width, read_png(png).height) == (16, 16)
     assert "wrote 1 file " in capsys.readouterr().out
-    assert main(["generate", "-m", str(models.spatial_height), "-p", "png", "--byte-order", "big",
-                 "-o", str(tmp_path / "h"), "--device", "cpu"]) == 0
-    assert "--byte-order applies to RAW heights, which preset png does not write here (ignored)" in capsys.readouterr().err
-    assert main(["generate", "-m", str(models.spatial_rgb), "-p", "png", "--normal", "directx",
-                 "-o", str(tmp_path / "t"), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "-m",
+                str(models.spatial_height),
+                "-p",
+                "png",
+                "--byte-order",
+                "big",
+                "-o",
+                str(tmp_path / "h"),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    assert (
+        "--byte-order applies to RAW heights, which preset png does not write here (ignored)" in capsys.readouterr().err
+    )
+    assert (
+        main(
+            [
+                "generate",
+                "-m",
+                str(models.spatial_rgb),
+                "-p",
+                "png",
+                "--normal",
+                "directx",
+                "-o",
+                str(tmp_path / "t"),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert "no normal map is written (maps: albedo), so the normal convention is ignored" in capsys.readouterr().err

@@ -29,7 +29,8 @@ def test_a_plain_template_gets_no_note(models, tmp_path):
 def test_a_batch_that_fails_before_its_first_file_leaves_no_folder_it_made(models, tmp_path):
     # The NaN model passes every check made before the folder, and fails at its first image.
     proc = subprocess.run([sys.executable, "-m", "texgen", "generate", "-m", str(models.nan), "--seeds", "1",
-                           "-o", "new/out", "--device", "cpu", "--no-seamless"], capture_output=True, text=True, cwd=tmp_path, timeout=120)  # fmt: skip
+                           "-o", "new/out", "--device", "cpu", "--no-seamless"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)  # fmt: skip
     assert proc.returncode != 0 and "NaN" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert not (tmp_path / "new").exists()
     (tmp_path / "kept").mkdir()  # a folder the user made stays, empty as it was

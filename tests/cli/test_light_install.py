@@ -112,6 +112,7 @@ def test_missing_extra_names_what_is_absent():
             if name == "broken":
                 raise ValueError("torch.__spec__ is None")
             return None if name in names else object()
+
         return find_spec
 
     assert extras.missing_extra(find_spec=absent()) is None

@@ -89,7 +89,9 @@ def test_generate_erodes_a_terrain_records_it_and_its_regenerate_command_writes_
     assert main(["generate", "-m", "terrain", "--seeds", "3", "--size", "129", "--erosion", "1,10", "-o", str(out),
                  "--device", "cpu"]) == 0  # fmt: skip
     plain = tmp_path / "plain"
-    assert main(["generate", "-m", "terrain", "--seeds", "3", "--size", "129", "-o", str(plain), "--device", "cpu"]) == 0
+    assert (
+        main(["generate", "-m", "terrain", "--seeds", "3", "--size", "129", "-o", str(plain), "--device", "cpu"]) == 0
+    )
     raw = out / "terrain_3_height.raw"
     assert raw.read_bytes() != (plain / raw.name).read_bytes()
     side = json.loads(raw.with_name(raw.name + ".json").read_text())
@@ -112,5 +114,22 @@ def test_erosion_of_a_texture_model_is_refused_by_name_and_noted_among_the_defau
     err = capsys.readouterr().err
     assert "erosion is for heightmaps" in err and "leave out --erosion" in err and "Traceback" not in err
     assert not (tmp_path / "a").exists()
-    assert main(["generate", "--seeds", "1", "--size", "65", "--erosion", "0.2", "-o", str(tmp_path / "b"), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--seeds",
+                "1",
+                "--size",
+                "65",
+                "--erosion",
+                "0.2",
+                "-o",
+                str(tmp_path / "b"),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert "stone-texture: erosion is for heightmaps" in capsys.readouterr().err

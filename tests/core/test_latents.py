@@ -12,10 +12,19 @@ def test_parse_seeds():
     assert len(parse_seeds("1-100,250")) == 101
 
 
-@pytest.mark.parametrize("text,words", [
-    ("", "empty"), ("abc", "not a seed or a range"), ("5-1", "runs backwards"), ("-3", "negative"),
-    ("1-2-3", "not a seed"), ("1,,2", "not a seed"), ("0-99999999999", "more than"), ("1.5", "not a seed"),
-])
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("", "empty"),
+        ("abc", "not a seed or a range"),
+        ("5-1", "runs backwards"),
+        ("-3", "negative"),
+        ("1-2-3", "not a seed"),
+        ("1,,2", "not a seed"),
+        ("0-99999999999", "more than"),
+        ("1.5", "not a seed"),
+    ],
+)
 def test_malformed_seed_lists(text, words):
     with pytest.raises(RequestError, match=words):
         parse_seeds(text)

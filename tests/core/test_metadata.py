@@ -2,14 +2,33 @@ import onnx
 import pytest
 
 from texgen.errors import ModelError
-from texgen.metadata import GeneratorInfo, TensorSpec, check_io, guess_info, info_from_props, info_to_props, read_metadata, write_metadata
+from texgen.metadata import (
+    GeneratorInfo,
+    TensorSpec,
+    check_io,
+    guess_info,
+    info_from_props,
+    info_to_props,
+    read_metadata,
+    write_metadata,
+)
 
 
 def test_round_trip_through_an_onnx_file(models, tmp_path):
     model = onnx.load(models.spatial_rgb)
-    info = GeneratorInfo(name="gravel", latent_kind="spatial", latent_size=4, native_height=64, native_width=64,
-                         pixels_per_cell=4, tileable=True, classes=("a", "b"), metrics={"swd": 12.5, "seam_score": 1.01},
-                         training_steps=4000, created="2026-11-23T12:00:00Z")
+    info = GeneratorInfo(
+        name="gravel",
+        latent_kind="spatial",
+        latent_size=4,
+        native_height=64,
+        native_width=64,
+        pixels_per_cell=4,
+        tileable=True,
+        classes=("a", "b"),
+        metrics={"swd": 12.5, "seam_score": 1.01},
+        training_steps=4000,
+        created="2026-11-23T12:00:00Z",
+    )
     write_metadata(model, info)
     model.metadata_props.add(key="producer.note", value="kept")
     path = tmp_path / "m.onnx"
@@ -33,14 +52,17 @@ def test_no_texgen_keys_means_none():
     assert info_from_props({"other": "1"}) is None
 
 
-@pytest.mark.parametrize("key,value,words", [
-    ("texgen.channels", "three", "texgen.channels"),
-    ("texgen.channels", "2", "channels is 2"),
-    ("texgen.kind", "sound", "kind 'sound'"),
-    ("texgen.classes", '"forest"', "texgen.classes"),
-    ("texgen.tileable", "1", "texgen.tileable"),
-    ("texgen.schema_version", "99", "newer than this texgen"),
-])
+@pytest.mark.parametrize(
+    "key,value,words",
+    [
+        ("texgen.channels", "three", "texgen.channels"),
+        ("texgen.channels", "2", "channels is 2"),
+        ("texgen.kind", "sound", "kind 'sound'"),
+        ("texgen.classes", '"forest"', "texgen.classes"),
+        ("texgen.tileable", "1", "texgen.tileable"),
+        ("texgen.schema_version", "99", "newer than this texgen"),
+    ],
+)
 def test_malformed_metadata_names_the_field(key, value, words):
     props = info_to_props(GeneratorInfo(name="x"))
     props[key] = value
@@ -55,7 +77,9 @@ def test_spatial_needs_pixels_per_cell():
 
 
 def _specs(z_shape, out_shape, label=False):
-    inputs = [TensorSpec("z", "tensor(float)", z_shape)] + ([TensorSpec("label", "tensor(int64)", ("n",))] if label else [])
+    inputs = [TensorSpec("z", "tensor(float)", z_shape)] + (
+        [TensorSpec("label", "tensor(int64)", ("n",))] if label else []
+    )
     return inputs, [TensorSpec("image", "tensor(float)", out_shape)]
 
 
@@ -85,4 +109,6 @@ def test_seam_period_is_the_pixels_per_cell_of_spatial_models_only():
     assert GeneratorInfo(name="x", latent_kind="spatial", pixels_per_cell=16).seam_period == 16
     assert GeneratorInfo(name="x").seam_period == 1  # a vector model: every pair of lines counts
     props = info_to_props(GeneratorInfo(name="x", latent_kind="spatial", pixels_per_cell=16))
-    assert props["texgen.pixels_per_cell"] == "16" and not [k for k in props if "seam_period" in k]  # derived, not stored
+    assert props["texgen.pixels_per_cell"] == "16" and not [
+        k for k in props if "seam_period" in k
+    ]  # derived, not stored

@@ -39,7 +39,9 @@ def test_auto_falls_back_to_cpu_when_a_listed_gpu_cannot_start(models):
 
 
 @pytest.mark.parametrize("driver", [True, False])
-def test_a_gpu_that_cannot_start_is_news_only_where_its_driver_is_installed(models, monkeypatch, tmp_path, capsys, driver):
+def test_a_gpu_that_cannot_start_is_news_only_where_its_driver_is_installed(
+    models, monkeypatch, tmp_path, capsys, driver
+):
     """onnxruntime-gpu, the default install on Linux and Windows, lists CUDA on every machine:
     each export on a CPU-only build machine said "cuda is listed but could not start". With
     an NVIDIA driver installed that is news (a missing cuDNN, say) and is said; without one it
@@ -78,20 +80,25 @@ def test_threads_setting_is_used(models):
     gen = load_generator(models.vector_rgb, device="cpu", threads=1)
     options = gen.runtime.session.get_session_options()
     assert (options.intra_op_num_threads, options.inter_op_num_threads) == (1, 1)
-    assert load_generator(models.vector_rgb, device="cpu").runtime.session.get_session_options().intra_op_num_threads == 0  # all cores
+    assert (
+        load_generator(models.vector_rgb, device="cpu").runtime.session.get_session_options().intra_op_num_threads == 0
+    )  # all cores
     assert gen.run(np.zeros((2, 8), np.float32)).shape[0] == 2
     with pytest.raises(ModelError, match="threads"):
         load_generator(models.vector_rgb, device="cpu", threads=0)
 
 
-@pytest.mark.parametrize("make,words", [
-    (lambda d, m: d / "missing.onnx", "does not exist"),
-    (lambda d, m: d, "is a folder"),
-    (lambda d, m: _write(d / "empty.onnx", b""), "is empty"),
-    (lambda d, m: _write(d / "truncated.onnx", m.spatial_rgb.read_bytes()[:300]), "not a valid ONNX model"),
-    (lambda d, m: _write(d / "picture.onnx", b"\x89PNG\r\n\x1a\n" + bytes(200)), "not a valid ONNX model"),
-    (lambda d, m: m.not_generator, "not a generator texgen can run"),
-])
+@pytest.mark.parametrize(
+    "make,words",
+    [
+        (lambda d, m: d / "missing.onnx", "does not exist"),
+        (lambda d, m: d, "is a folder"),
+        (lambda d, m: _write(d / "empty.onnx", b""), "is empty"),
+        (lambda d, m: _write(d / "truncated.onnx", m.spatial_rgb.read_bytes()[:300]), "not a valid ONNX model"),
+        (lambda d, m: _write(d / "picture.onnx", b"\x89PNG\r\n\x1a\n" + bytes(200)), "not a valid ONNX model"),
+        (lambda d, m: m.not_generator, "not a generator texgen can run"),
+    ],
+)
 def test_bad_model_files_are_refused_with_the_fix(tmp_path, models, make, words):
     with pytest.raises(ModelError, match=words) as err:
         load_generator(make(tmp_path, models), device="cpu")
@@ -116,11 +123,14 @@ def _with_metadata(src, dst, **changes):
     return dst
 
 
-@pytest.mark.parametrize("changes,words", [
-    ({"native_height": "32", "native_width": "32"}, "output 'image' is 16x16 pixels, metadata says 32x32"),
-    ({"latent_distribution": "uniform"}, "latent_distribution 'uniform' is not 'normal'"),
-    ({"kind": "heightmap"}, "a heightmap has 1 channel, but channels is 3"),
-])
+@pytest.mark.parametrize(
+    "changes,words",
+    [
+        ({"native_height": "32", "native_width": "32"}, "output 'image' is 16x16 pixels, metadata says 32x32"),
+        ({"latent_distribution": "uniform"}, "latent_distribution 'uniform' is not 'normal'"),
+        ({"kind": "heightmap"}, "a heightmap has 1 channel, but channels is 3"),
+    ],
+)
 def test_metadata_that_disagrees_with_the_graph_is_refused(tmp_path, models, changes, words):
     bad = _with_metadata(models.vector_rgb, tmp_path / "bad.onnx", **changes)
     with pytest.raises(ModelError, match=words):
@@ -134,8 +144,12 @@ def test_onnx_this_runtime_cannot_run_is_named_not_called_corrupt(tmp_path):
     from onnx import TensorProto, helper  # noqa: PLC0415
 
     node = helper.make_node("FancyTanh", ["z"], ["image"], domain="com.example")
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, 3, 8, 8])],
-                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 3, 8, 8])])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, 3, 8, 8])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 3, 8, 8])],
+    )
     opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)]
     # An operator it lacks; then a file format (IR version) newer than it reads.
     for ir, words in ((8, "FancyTanh"), (99, "IR version: 99")):
@@ -155,14 +169,23 @@ def test_an_invalid_graph_and_missing_external_weights_get_their_own_fix(tmp_pat
 
     one = helper.make_tensor("one", TensorProto.INT64, [1], [1])
     node = helper.make_node("Add", ["z", "one"], ["image"])
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, 3, 8, 8])],
-                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 3, 8, 8])], [one])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), tmp_path / "typed.onnx")
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, 3, 8, 8])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 3, 8, 8])],
+        [one],
+    )
+    onnx.save(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), tmp_path / "typed.onnx"
+    )
     with pytest.raises(ModelError, match=r"is not a valid ONNX graph \(Type Error.*fix the exporter that wrote it"):
         load_generator(tmp_path / "typed.onnx", device="cpu")
     external = tmp_path / "weights" / "ext.onnx"
     external.parent.mkdir()
-    onnx.save(onnx.load(models.spatial_rgb), external, save_as_external_data=True, location="ext.data", size_threshold=0)
+    onnx.save(
+        onnx.load(models.spatial_rgb), external, save_as_external_data=True, location="ext.data", size_threshold=0
+    )
     monkeypatch.chdir(tmp_path)  # not beside the weights
     gen = load_generator(external, device="cpu")  # found beside the model, from any folder
     z = np.random.default_rng(0).standard_normal((2, gen.info.latent_size, 2, 2)).astype(np.float32)
@@ -171,8 +194,11 @@ def test_an_invalid_graph_and_missing_external_weights_get_their_own_fix(tmp_pat
     (tmp_path / "ext.data").write_bytes(bytes(len((external.parent / "ext.data").read_bytes())))
     np.testing.assert_array_equal(load_generator(external, device="cpu").run(z), gen.run(z))
     (external.parent / "ext.data").replace(tmp_path / "ext.data")  # now in the working folder only
-    with pytest.raises(ModelError, match=r"keeps its weights in separate files \(ONNX external data\): ext.data is not in "
-                                         r".*weights\. copy the weights file\(s\) into the model's folder"):
+    with pytest.raises(
+        ModelError,
+        match=r"keeps its weights in separate files \(ONNX external data\): ext.data is not in "
+        r".*weights\. copy the weights file\(s\) into the model's folder",
+    ):
         load_generator(external, device="cpu")
     (external.parent / "ext.data").write_bytes((tmp_path / "ext.data").read_bytes()[:100])  # cut short
     with pytest.raises(ModelError, match=r"ext.data does not hold the weights the model names \(truncated"):
@@ -185,7 +211,9 @@ def test_a_broken_model_does_not_turn_a_working_gpu_off_for_the_next(models, tmp
     start", and every later model in the app ran on the CPU until it was restarted."""
     real = devices.open_session
     # A stand-in for a working GPU: "cuda" opens the model as the CPU does and reports itself.
-    gpu = devices.Providers(listed=lambda: ["cuda", "cpu"], open=lambda model, device, threads: real(model, "cpu", threads))
+    gpu = devices.Providers(
+        listed=lambda: ["cuda", "cpu"], open=lambda model, device, threads: real(model, "cpu", threads)
+    )
     broken = _write(tmp_path / "broken.onnx", models.vector_rgb.read_bytes()[:300])
     with pytest.raises(ModelError, match="not a valid ONNX model"):
         load_generator(broken, device="auto", providers=gpu)
@@ -227,8 +255,15 @@ def test_a_graph_with_a_fixed_batch_runs_any_batch_in_pieces(tmp_path):
             return torch.tanh(self.fc(z)).reshape(-1, 3, 8, 8)
 
     torch.manual_seed(0)
-    torch.onnx.export(Tiny().eval(), (torch.zeros(1, 4),), tmp_path / "fixed.onnx", dynamo=False,
-                      input_names=["z"], output_names=["image"], opset_version=17)
+    torch.onnx.export(
+        Tiny().eval(),
+        (torch.zeros(1, 4),),
+        tmp_path / "fixed.onnx",
+        dynamo=False,
+        input_names=["z"],
+        output_names=["image"],
+        opset_version=17,
+    )
     gen = load_generator(tmp_path / "fixed.onnx", device="cpu")
     assert gen.fixed_batch == 1 and any("fixed at 1" in g for g in gen.guesses)
     z = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)

@@ -41,8 +41,11 @@ def _models_folder(root: Path) -> Path:
 def test_assets_env_override_beats_every_layout(tmp_path):
     _models_folder(tmp_path / "bundle" / "assets")
     chosen = assets_root(
-        env={"TEXGEN_ASSETS": str(tmp_path / "mine")}, frozen=True, meipass=str(tmp_path / "bundle"),
-        package_dir=REPO / "texgen", prefix=str(tmp_path),
+        env={"TEXGEN_ASSETS": str(tmp_path / "mine")},
+        frozen=True,
+        meipass=str(tmp_path / "bundle"),
+        package_dir=REPO / "texgen",
+        prefix=str(tmp_path),
     )
     assert chosen == tmp_path / "mine"
 
@@ -53,7 +56,9 @@ def test_assets_frozen_app_uses_the_bundle(tmp_path):
     # Even with a checkout beside the package: a frozen app reads only its own bundle.
     checkout = tmp_path / "checkout"
     _models_folder(checkout / "assets")
-    chosen = assets_root(env={}, frozen=True, meipass=str(bundle), package_dir=checkout / "texgen", prefix=str(tmp_path))
+    chosen = assets_root(
+        env={}, frozen=True, meipass=str(bundle), package_dir=checkout / "texgen", prefix=str(tmp_path)
+    )
     assert chosen == bundle / "assets"
 
 
@@ -74,7 +79,10 @@ def test_assets_installed_wheel_uses_the_prefix_data_files(tmp_path):
     assert chosen == installed
 
 
-@pytest.mark.parametrize("layout", [("lib", "python3.11", "site-packages"), ("lib", "python3", "dist-packages"), ("Lib", "site-packages"), ()])
+@pytest.mark.parametrize(
+    "layout",
+    [("lib", "python3.11", "site-packages"), ("lib", "python3", "dist-packages"), ("Lib", "site-packages"), ()],
+)
 def test_assets_beside_the_prefix_the_package_sits_in(tmp_path, layout):
     """pip install --prefix DIR, or Debian's system pip (packages and data in /usr/local while
     sys.prefix is /usr): the data files sit under the prefix that holds the package; with
@@ -82,7 +90,14 @@ def test_assets_beside_the_prefix_the_package_sits_in(tmp_path, layout):
     site = tmp_path.joinpath("pfx", *layout)
     (site / "texgen").mkdir(parents=True)
     installed = _models_folder(tmp_path / "pfx" / "share" / "texgen" / "assets")
-    chosen = assets_root(env={}, frozen=False, meipass="", package_dir=site / "texgen", prefix=str(tmp_path / "usr"), userbase=str(tmp_path / "nobody"))
+    chosen = assets_root(
+        env={},
+        frozen=False,
+        meipass="",
+        package_dir=site / "texgen",
+        prefix=str(tmp_path / "usr"),
+        userbase=str(tmp_path / "nobody"),
+    )
     assert chosen == installed
 
 
@@ -90,13 +105,27 @@ def test_assets_user_install_uses_the_user_base(tmp_path):
     site = tmp_path / "home" / ".local" / "lib" / "python3.11" / "site-packages"
     (site / "texgen").mkdir(parents=True)
     installed = _models_folder(tmp_path / "home" / ".local" / "share" / "texgen" / "assets")
-    chosen = assets_root(env={}, frozen=False, meipass="", package_dir=site / "texgen", prefix=str(tmp_path / "usr"), userbase=str(tmp_path / "home" / ".local"))
+    chosen = assets_root(
+        env={},
+        frozen=False,
+        meipass="",
+        package_dir=site / "texgen",
+        prefix=str(tmp_path / "usr"),
+        userbase=str(tmp_path / "home" / ".local"),
+    )
     assert chosen == installed
 
 
 def test_assets_none_when_no_layout_has_them(tmp_path):
     (tmp_path / "checkout" / "assets").mkdir(parents=True)  # an assets folder without models/
-    chosen = assets_root(env={"TEXGEN_ASSETS": ""}, frozen=False, meipass="", package_dir=tmp_path / "checkout" / "texgen", prefix=str(tmp_path / "nowhere"), userbase=str(tmp_path / "nobody"))
+    chosen = assets_root(
+        env={"TEXGEN_ASSETS": ""},
+        frozen=False,
+        meipass="",
+        package_dir=tmp_path / "checkout" / "texgen",
+        prefix=str(tmp_path / "nowhere"),
+        userbase=str(tmp_path / "nobody"),
+    )
     assert chosen is None
 
 
@@ -125,7 +154,9 @@ class _Recorder:
                 rec.calls.setdefault(kind, []).append(call)
                 if kind == "Analysis":
                     scripts = [Path(s).stem for s in args[0]]
-                    call.scripts = [("pyi_rth_inspect", "hook.py", "PYSOURCE")] + [(s, f"{s}.py", "PYSOURCE") for s in scripts]
+                    call.scripts = [("pyi_rth_inspect", "hook.py", "PYSOURCE")] + [
+                        (s, f"{s}.py", "PYSOURCE") for s in scripts
+                    ]
                     call.pure = []
                     call.datas = list(kwargs["datas"]) + [
                         ("torch/include/ATen/ops.yaml", "x", "DATA"),
@@ -139,7 +170,9 @@ class _Recorder:
             return build
 
         return {
-            "SPECPATH": str(spec_dir), "DISTPATH": str(dist), "__file__": str(SPEC),
+            "SPECPATH": str(spec_dir),
+            "DISTPATH": str(dist),
+            "__file__": str(SPEC),
             **{k: record(k) for k in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")},
         }
 
@@ -156,8 +189,9 @@ BINARIES = [
 ]
 
 
-def run_spec(tmp_path: Path, monkeypatch, *, assets: Path | None = None, variant: str | None = None,
-             binaries=BINARIES) -> _Recorder:
+def run_spec(
+    tmp_path: Path, monkeypatch, *, assets: Path | None = None, variant: str | None = None, binaries=BINARIES
+) -> _Recorder:
     (tmp_path / "dist" / "texgen").mkdir(parents=True, exist_ok=True)
     for name, value in (("TEXGEN_BUNDLE_ASSETS", assets), ("TEXGEN_VARIANT", variant)):
         if value is None:
@@ -191,7 +225,10 @@ def test_spec_names_both_executables_sharing_one_folder(tmp_path, monkeypatch, b
     assert scripts["texgen-gui"] == ["pyi_rth_inspect", "launch_texgen_gui"]
     (coll,) = rec.calls["COLLECT"]
     assert coll.kwargs["name"] == "texgen"
-    assert [getattr(a, "kwargs", {}).get("name") for a in coll.args[:2]] == ["texgen-gui", "texgen"]  # GUI first (macOS .app)
+    assert [getattr(a, "kwargs", {}).get("name") for a in coll.args[:2]] == [
+        "texgen-gui",
+        "texgen",
+    ]  # GUI first (macOS .app)
     (analysis,) = rec.calls["Analysis"]
     assert analysis.kwargs["noarchive"] is True  # modules as shared files, not one archive per executable
     assert "trainer.cli" in analysis.kwargs["hiddenimports"] and "texgen.gui" in analysis.kwargs["hiddenimports"]
@@ -231,7 +268,12 @@ def test_spec_cpu_variant_leaves_out_cuda_providers_and_torch_dev_files(tmp_path
     assert not data & {"torch/include/ATen/ops.yaml", "torch/test/test_jit"}
     # With a CUDA build of torch the CUDA runtime stays (torch needs it); the providers still go.
     cuda_torch = BINARIES + [("torch/lib/libtorch_cuda.so", "x", "BINARY")]
-    names = [b[0] for b in run_spec(tmp_path, monkeypatch, assets=bundle_assets, binaries=cuda_torch).calls["Analysis"][0].binaries]
+    names = [
+        b[0]
+        for b in run_spec(tmp_path, monkeypatch, assets=bundle_assets, binaries=cuda_torch)
+        .calls["Analysis"][0]
+        .binaries
+    ]
     assert "libcudart.so.13" in names and not [n for n in names if "providers_cuda" in n]
 
 
@@ -253,7 +295,12 @@ def test_spec_gpu_variant_keeps_providers_and_refuses_a_cpu_environment(tmp_path
 def test_spec_puts_the_desktop_entry_and_installer_beside_the_executables(tmp_path, monkeypatch, bundle_assets):
     run_spec(tmp_path, monkeypatch, assets=bundle_assets)
     out = tmp_path / "dist" / "texgen"
-    sources = {"texgen.desktop": PACKAGING, "install-linux.sh": PACKAGING, "texgen.png": PACKAGING / "icons", "texgen.svg": PACKAGING / "icons"}
+    sources = {
+        "texgen.desktop": PACKAGING,
+        "install-linux.sh": PACKAGING,
+        "texgen.png": PACKAGING / "icons",
+        "texgen.svg": PACKAGING / "icons",
+    }
     for name, folder in sources.items():
         assert (out / name).read_bytes() == (folder / name).read_bytes()
     assert os.access(out / "install-linux.sh", os.X_OK)
@@ -302,7 +349,9 @@ def test_svg_icon_draws_the_same_picture_as_the_png(qapp):
     renderer.render(painter)
     painter.end()
     svg = np.frombuffer(image.constBits(), np.uint8).reshape(256, 256, 4).copy()
-    diff = np.abs(_premultiplied(Image.fromarray(svg)) - _premultiplied(Image.open(PACKAGING / "icons" / "texgen.png"))).max(axis=2)
+    diff = np.abs(
+        _premultiplied(Image.fromarray(svg)) - _premultiplied(Image.open(PACKAGING / "icons" / "texgen.png"))
+    ).max(axis=2)
     assert diff.mean() < 3 and np.percentile(diff, 99) < 40  # only antialiased edges differ
 
 
@@ -338,28 +387,56 @@ def test_linux_installer_installs_and_uninstalls_a_built_folder(tmp_path):
     built = tmp_path / "dist" / "texgen"
     (built / "_internal" / "assets").mkdir(parents=True)
     for exe in ("texgen", "texgen-gui"):
-        (built / exe).write_text(f"#!/bin/sh\necho {exe} \"$@\"\n")
+        (built / exe).write_text(f'#!/bin/sh\necho {exe} "$@"\n')
         (built / exe).chmod(0o755)
     prefix = tmp_path / "home" / ".local"
     env = {**os.environ, "PREFIX": str(prefix), "HOME": str(tmp_path / "home")}
-    result = subprocess.run(["bash", str(PACKAGING / "install-linux.sh"), str(built)], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", str(PACKAGING / "install-linux.sh"), str(built)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     app = prefix / "lib" / "texgen"
-    assert subprocess.run([str(prefix / "bin" / "texgen-gui"), "x"], capture_output=True, text=True).stdout.strip() == "texgen-gui x"
+    assert (
+        subprocess.run([str(prefix / "bin" / "texgen-gui"), "x"], capture_output=True, text=True).stdout.strip()
+        == "texgen-gui x"
+    )
     desktop = (prefix / "share" / "applications" / "texgen.desktop").read_text()
-    assert f'Exec="{app}/texgen-gui" %f' in desktop and f"TryExec={app}/texgen-gui\n" in desktop and "Icon=texgen" in desktop
-    assert (prefix / "share" / "icons" / "hicolor" / "256x256" / "apps" / "texgen.png").read_bytes() == (PACKAGING / "icons" / "texgen.png").read_bytes()
+    assert (
+        f'Exec="{app}/texgen-gui" %f' in desktop
+        and f"TryExec={app}/texgen-gui\n" in desktop
+        and "Icon=texgen" in desktop
+    )
+    assert (prefix / "share" / "icons" / "hicolor" / "256x256" / "apps" / "texgen.png").read_bytes() == (
+        PACKAGING / "icons" / "texgen.png"
+    ).read_bytes()
     assert (prefix / "share" / "icons" / "hicolor" / "scalable" / "apps" / "texgen.svg").is_file()
 
-    not_built = subprocess.run(["bash", str(PACKAGING / "install-linux.sh"), str(tmp_path)], env=env, capture_output=True, text=True, timeout=60)
+    not_built = subprocess.run(
+        ["bash", str(PACKAGING / "install-linux.sh"), str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert not_built.returncode == 2 and "not a built texgen folder" in not_built.stderr
     assert (app / "texgen-gui").is_file()  # a refused install leaves the installed one alone
 
-    odd = subprocess.run(["bash", str(PACKAGING / "install-linux.sh"), str(built)], env={**env, "PREFIX": str(tmp_path / "a$b")},
-                         capture_output=True, text=True, timeout=60)
+    odd = subprocess.run(
+        ["bash", str(PACKAGING / "install-linux.sh"), str(built)],
+        env={**env, "PREFIX": str(tmp_path / "a$b")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert odd.returncode == 2 and "holds a quote, backquote, $, backslash or %" in odd.stderr
 
-    gone = subprocess.run(["bash", str(PACKAGING / "install-linux.sh"), "--uninstall"], env=env, capture_output=True, text=True, timeout=60)
+    gone = subprocess.run(
+        ["bash", str(PACKAGING / "install-linux.sh"), "--uninstall"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert gone.returncode == 0 and not app.exists() and not (prefix / "bin" / "texgen").exists()
     assert not (prefix / "share" / "applications" / "texgen.desktop").exists()
 
@@ -379,12 +456,20 @@ def test_gui_launcher_runs_the_cli_for_dash_m_texgen(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run(
         [sys.executable, str(PACKAGING / "launch_texgen_gui.py"), "-m", "texgen", "--version"],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"texgen {texgen.__version__}"
     bad = subprocess.run(
         [sys.executable, str(PACKAGING / "launch_texgen_gui.py"), "-m", "texgen", "generate", "--size", "x"],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")

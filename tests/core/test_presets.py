@@ -49,8 +49,17 @@ def no_temp_files(folder: Path) -> bool:
 
 
 def test_required_presets_exist_and_are_consistent():
-    required = {"png", "png16", "unity-texture", "unity-terrain", "unity-terrain-mac", "unreal-landscape",
-                "unreal-texture", "godot-terrain", "godot-texture"}
+    required = {
+        "png",
+        "png16",
+        "unity-texture",
+        "unity-terrain",
+        "unity-terrain-mac",
+        "unreal-landscape",
+        "unreal-texture",
+        "godot-terrain",
+        "godot-texture",
+    }
     assert required <= set(PRESETS)
     for name, p in PRESETS.items():
         assert p.name == name and p.description
@@ -136,7 +145,10 @@ def test_format_name_fills_the_fields():
     assert format_name("{model}_{seed}_{map}", model="gravel", seed=7, map="albedo") == "gravel_7_albedo"
     fields = {"model": "cifar", "seed": 3, "map": "height", "class": "forest", "size": "513", "index": 2, "preset": "png",
               "to_seed": 9, "frame": 4}  # fmt: skip
-    assert format_name("{preset}-{class}-{index:03d}-{seed:05d}-{size}-{map}", **fields) == "png-forest-002-00003-513-height"
+    assert (
+        format_name("{preset}-{class}-{index:03d}-{seed:05d}-{size}-{map}", **fields)
+        == "png-forest-002-00003-513-height"
+    )
     assert format_name("{model}_{seed}-{to_seed}_f{frame:03d}", **fields) == "cifar_3-9_f004"
     assert set(NAME_FIELDS) == set(fields)
 
@@ -179,8 +191,15 @@ def test_every_preset_writes_its_formats(tmp_path, name, kind, texture, heightma
     img = (texture if kind == "texture" else heightmap)[:gh, :gw]
     if gh > 64:  # restricted sizes (513): a larger tileable image from the 64 one
         img = np.tile(img, (gh // 64, gw // 64, 1))
-    paths = export_image(img, kind=kind, preset=preset, out_dir=tmp_path, fields={"model": "m", "seed": 7},
-                         extend=extend, sidecar={"model": "m", "seed": 7})
+    paths = export_image(
+        img,
+        kind=kind,
+        preset=preset,
+        out_dir=tmp_path,
+        fields={"model": "m", "seed": 7},
+        extend=extend,
+        sidecar={"model": "m", "seed": 7},
+    )
     out = gh + extend
     assert [p.name.split("_")[2].split(".")[0] for p in paths] == list(preset.maps_for(kind))
     for path in paths:
@@ -213,8 +232,14 @@ def test_unity_terrain_513_from_a_tileable_512(tmp_path):
     preset = get_preset("unity-terrain")
     gh, gw, extend = preset.generation_size(513, 513)
     assert (gh, gw, extend) == (512, 512, True)
-    raw, shade = export_image(h512[:gh, :gw], kind="heightmap", preset=preset, out_dir=tmp_path,
-                              fields={"model": "dem", "seed": 0}, extend=extend)
+    raw, shade = export_image(
+        h512[:gh, :gw],
+        kind="heightmap",
+        preset=preset,
+        out_dir=tmp_path,
+        fields={"model": "dem", "seed": 0},
+        extend=extend,
+    )
     data = np.fromfile(raw, dtype="<u2").reshape(513, 513)
     assert np.array_equal(data[0], data[-1]) and np.array_equal(data[:, 0], data[:, -1])  # shared edge
     expected = np.minimum(np.round(h512.astype(np.float64) * 65536), 65535)
@@ -228,8 +253,15 @@ def test_unity_terrain_513_from_a_tileable_512(tmp_path):
 
 
 def test_mac_preset_writes_big_endian(tmp_path, heightmap):
-    raw = export_image(np.tile(heightmap, (2, 2, 1)), kind="heightmap", preset=get_preset("unity-terrain-mac"),
-                       out_dir=tmp_path, fields={"model": "m", "seed": 1}, extend=True, maps=("height",))[0]
+    raw = export_image(
+        np.tile(heightmap, (2, 2, 1)),
+        kind="heightmap",
+        preset=get_preset("unity-terrain-mac"),
+        out_dir=tmp_path,
+        fields={"model": "m", "seed": 1},
+        extend=True,
+        maps=("height",),
+    )[0]
     big = np.fromfile(raw, dtype=">u2").reshape(129, 129)
     expected = np.minimum(np.round(np.tile(heightmap[..., 0], (2, 2)).astype(np.float64) * 65536), 65535)
     assert np.array_equal(big[::-1][:128, :128], expected)
@@ -238,21 +270,35 @@ def test_mac_preset_writes_big_endian(tmp_path, heightmap):
 def test_normal_conventions_per_engine(tmp_path, texture):
     written = {}
     for name in ("unity-texture", "unreal-texture"):
-        paths = export_image(texture, kind="texture", preset=get_preset(name), out_dir=tmp_path / name,
-                             fields={"model": "m", "seed": 1}, normal_strength=4.0)
+        paths = export_image(
+            texture,
+            kind="texture",
+            preset=get_preset(name),
+            out_dir=tmp_path / name,
+            fields={"model": "m", "seed": 1},
+            normal_strength=4.0,
+        )
         written[name] = read_png(paths[1]).pixels.astype(int)
     gl, dx = written["unity-texture"], written["unreal-texture"]
     assert np.array_equal(gl[..., 0], dx[..., 0])
     assert np.abs(gl[..., 1] + dx[..., 1] - 255).max() <= 1  # green inverted (8-bit rounding)
-    override = export_image(texture, kind="texture", preset=get_preset("unreal-texture"), out_dir=tmp_path / "o",
-                            fields={"model": "m", "seed": 1}, normal_strength=4.0, normal_convention="opengl",
-                            maps=("normal",))[0]
+    override = export_image(
+        texture,
+        kind="texture",
+        preset=get_preset("unreal-texture"),
+        out_dir=tmp_path / "o",
+        fields={"model": "m", "seed": 1},
+        normal_strength=4.0,
+        normal_convention="opengl",
+        maps=("normal",),
+    )[0]
     assert np.array_equal(read_png(override).pixels.astype(int), gl)
 
 
 def test_texture_height_is_its_luminance(tmp_path, texture):
-    path = export_image(texture, kind="texture", preset=get_preset("png16"), out_dir=tmp_path,
-                        fields={"model": "m", "seed": 1})[1]
+    path = export_image(
+        texture, kind="texture", preset=get_preset("png16"), out_dir=tmp_path, fields={"model": "m", "seed": 1}
+    )[1]
     lum = texture.astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722])
     assert np.abs(read_png(path).pixels[..., 0] / 65535.0 - lum).max() < 1e-4
     assert sidecar(path)["height_source"].startswith("luminance")
@@ -266,8 +312,13 @@ def test_export_refuses_bad_requests_before_writing(tmp_path, texture, heightmap
     with pytest.raises(RequestError, match="'roughness'"):
         export_image(texture, kind="texture", preset=png, maps=("roughness",), **common)
     with pytest.raises(RequestError, match=r"\{map\}"):
-        export_image(texture, kind="texture", preset=ExportPreset(name="x", description="x", name_template="{model}"),
-                     maps=("albedo", "normal"), **common)
+        export_image(
+            texture,
+            kind="texture",
+            preset=ExportPreset(name="x", description="x", name_template="{model}"),
+            maps=("albedo", "normal"),
+            **common,
+        )
     with pytest.raises(RequestError, match="33, 65"):
         export_image(texture, kind="texture", preset=get_preset("unity-terrain"), **common)
     with pytest.raises(RequestError, match="byte order"):
@@ -303,13 +354,20 @@ def test_planned_paths_are_the_written_paths(tmp_path, texture, heightmap):
         kind = "heightmap" if preset.shared_edge else "texture"
         fields = {"model": "m", "seed": 4, "index": 2, "size": "64"}
         planned = planned_paths(preset, kind, tmp_path, "{model}_{index}_{size}_{map}", fields)
-        written = export_image(img, kind=kind, preset=preset, out_dir=tmp_path, fields=fields,
-                               template="{model}_{index}_{size}_{map}")
+        written = export_image(
+            img, kind=kind, preset=preset, out_dir=tmp_path, fields=fields, template="{model}_{index}_{size}_{map}"
+        )
         assert planned == written and all(p.exists() for p in written)
         assert written[0].name.startswith("m_2_64_")
 
 
 def test_template_override_and_size_field(tmp_path, texture):
-    paths = export_image(texture[:, :48], kind="texture", preset=get_preset("png"), out_dir=tmp_path,
-                         fields={"model": "m", "seed": 9}, template="{preset}-{size}-{seed:03d}-{map}")
+    paths = export_image(
+        texture[:, :48],
+        kind="texture",
+        preset=get_preset("png"),
+        out_dir=tmp_path,
+        fields={"model": "m", "seed": 9},
+        template="{preset}-{size}-{seed:03d}-{map}",
+    )
     assert [p.name for p in paths] == ["png-48x64-009-albedo.png"]

@@ -29,7 +29,10 @@ def test_a_bundled_model_makes_a_seed_alone_exactly_as_in_a_batch(name):
 
     gen = load_generator(resolve_model(name), device="cpu")
     # 128 px runs in batches (a lone image beside a copy of itself), 512 px one image per call.
-    for size, batches in ((128, ((2, [3, 4]), (3, [9, 3, 5, 7]), (16, list(range(10))))), (512, ((2, [3, 4]), (3, [9, 5, 3, 7])))):
+    for size, batches in (
+        (128, ((2, [3, 4]), (3, [9, 3, 5, 7]), (16, list(range(10))))),
+        (512, ((2, [3, 4]), (3, [9, 5, 3, 7]))),
+    ):
         alone = next(sample(gen, [3], size=(size, size))).img
         for batch_size, seeds in batches:
             made = {s.seed: s.img for s in sample(gen, seeds, size=(size, size), batch_size=batch_size)}

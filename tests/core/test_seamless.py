@@ -86,7 +86,9 @@ def test_photo_crops_show_a_seam(name):
         assert seam_score(img[y : y + h, x : x + w]) > 1.5
 
 
-@pytest.mark.parametrize("shape, period", [((64, 64), 1), ((64, 64, 3), 16), ((48, 80), 16), ((80, 48, 1), 8), ((2, 5), 1)])
+@pytest.mark.parametrize(
+    "shape, period", [((64, 64), 1), ((64, 64, 3), 16), ((48, 80), 16), ((80, 48, 1), 8), ((2, 5), 1)]
+)
 def test_seam_scores_are_the_seam_score_of_the_image_cut_at_each_line(shape, period):
     img = np.random.default_rng(period).random(shape).astype(np.float32)
     rolled = [seam_score(np.roll(img, (k, k), axis=(0, 1)), period) for k in range(period, max(shape[:2]), period)]
@@ -155,7 +157,12 @@ def test_cut_copies_pixels_where_blend_mixes_them():
 
 @pytest.mark.parametrize(
     "name, y, x, h, w",
-    [("gravel", 40, 100, 200, 300), ("gravel", 301, 17, 151, 97), ("grass", 13, 200, 257, 255), ("grass", 0, 0, 96, 64)],
+    [
+        ("gravel", 40, 100, 200, 300),
+        ("gravel", 301, 17, 151, 97),
+        ("grass", 13, 200, 257, 255),
+        ("grass", 0, 0, 96, 64),
+    ],
 )
 def test_make_seamless_on_crops_of_any_size(name, y, x, h, w):
     crop = photo(name)[y : y + h, x : x + w]

@@ -40,7 +40,11 @@ class _ZeroPadded(nn.Module):
         super().__init__()
         torch.manual_seed(5)
         self.global_mean = global_mean
-        self.conv0, self.conv1, self.conv2 = nn.Conv2d(4, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1), nn.Conv2d(16, 3, 3, padding=1)
+        self.conv0, self.conv1, self.conv2 = (
+            nn.Conv2d(4, 16, 3, padding=1),
+            nn.Conv2d(16, 16, 3, padding=1),
+            nn.Conv2d(16, 3, 3, padding=1),
+        )
 
     def forward(self, z):
         x = torch.relu(self.conv0(z))
@@ -96,7 +100,9 @@ def test_a_cancel_is_heard_between_the_tiles_of_one_big_image(models):
         asked.append(1)
         return len(tiles) >= 3
 
-    made = sample(gen, [0], size=(256, 256), should_cancel=cancel_after_three_tiles, on_tile=lambda d, n: tiles.append(d))
+    made = sample(
+        gen, [0], size=(256, 256), should_cancel=cancel_after_three_tiles, on_tile=lambda d, n: tiles.append(d)
+    )
     assert list(made) == []
     assert tiles == [1, 2, 3] and len(asked) == 1 + 4  # once before the batch, then before each tile
     tiles.clear()
@@ -112,7 +118,9 @@ def test_big_images_are_made_one_at_a_time_whatever_the_batch_size(models):
     gen = load_generator(models.spatial_rgb, device="cpu", tiles=SMALL)
     calls = []
     real = gen.run
-    gen.run = lambda z, labels=None, should_cancel=None, on_tile=None: calls.append(len(z)) or real(z, labels, should_cancel, on_tile)
+    gen.run = lambda z, labels=None, should_cancel=None, on_tile=None: (
+        calls.append(len(z)) or real(z, labels, should_cancel, on_tile)
+    )
     assert gen.runs_in_tiles(128, 128) and not gen.runs_in_tiles(64, 64)
     assert len(list(sample(gen, [1, 2, 3], size=(128, 128), batch_size=16))) == 3 and calls == [1, 1, 1]
     calls.clear()

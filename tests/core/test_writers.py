@@ -203,8 +203,12 @@ def test_failed_rename_keeps_the_old_raw(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "code, words",
-    [(errno.ENOSPC, "free disk space"), (errno.EACCES, "writable folder"), (errno.EROFS, "writable folder"),
-     (errno.ENAMETOOLONG, "shorter file name")],
+    [
+        (errno.ENOSPC, "free disk space"),
+        (errno.EACCES, "writable folder"),
+        (errno.EROFS, "writable folder"),
+        (errno.ENAMETOOLONG, "shorter file name"),
+    ],
 )
 def test_os_errors_become_export_errors_naming_path_and_fix(tmp_path, code, words):
     final = tmp_path / "h.raw"

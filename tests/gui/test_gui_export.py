@@ -46,14 +46,32 @@ def test_terrain_export_matches_the_cli_byte_for_byte(qtbot, window, models, tmp
     assert d.error is None, d.error
     assert d.progress.value() == 3 and "Wrote" in d.status.text()
     gui = files_of(tmp_path / "gui")
-    assert "spatial-height_0005_height.raw" in gui and len(gui[ "spatial-height_0005_height.raw"]) == 65 * 65 * 2
+    assert "spatial-height_0005_height.raw" in gui and len(gui["spatial-height_0005_height.raw"]) == 65 * 65 * 2
 
     # The same request on the command line, and the command the dialog shows.
-    code = cli_main([
-        "generate", "--model", str(models.spatial_height), "--seeds", "5-7", "--size", "65", "--preset", "unity-terrain",
-        "--byte-order", "big", "--name", "{model}_{seed:04d}_{map}", "--out", str(tmp_path / "cli"), "--device", "cpu",
-        "--erosion", "0.5,10",
-    ])
+    code = cli_main(
+        [
+            "generate",
+            "--model",
+            str(models.spatial_height),
+            "--seeds",
+            "5-7",
+            "--size",
+            "65",
+            "--preset",
+            "unity-terrain",
+            "--byte-order",
+            "big",
+            "--name",
+            "{model}_{seed:04d}_{map}",
+            "--out",
+            str(tmp_path / "cli"),
+            "--device",
+            "cpu",
+            "--erosion",
+            "0.5,10",
+        ]
+    )
     assert code == 0
     assert files_of(tmp_path / "cli") == gui
     shown = shlex.split(d.command.text())
@@ -86,11 +104,29 @@ def test_selected_variations_with_a_material_preset_match_the_cli(qtbot, window,
     assert d.error is None, d.error
     gui = files_of(tmp_path / "gui")
     assert len([n for n in gui if n.endswith(".png")]) == 6
-    code = cli_main([
-        "generate", "--model", str(models.vector_rgb), "--seeds", ",".join(map(str, seeds)), "--size", "64",
-        "--preset", "unreal-texture", "--maps", "albedo,height,normal", "--normal", "opengl", "--normal-strength", "2.5",
-        "--out", str(tmp_path / "cli"), "--device", "cpu",
-    ])
+    code = cli_main(
+        [
+            "generate",
+            "--model",
+            str(models.vector_rgb),
+            "--seeds",
+            ",".join(map(str, seeds)),
+            "--size",
+            "64",
+            "--preset",
+            "unreal-texture",
+            "--maps",
+            "albedo,height,normal",
+            "--normal",
+            "opengl",
+            "--normal-strength",
+            "2.5",
+            "--out",
+            str(tmp_path / "cli"),
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0 and files_of(tmp_path / "cli") == gui
     # The settings remember the preset per kind and the folder for the next export.
     again = window.open_export()
@@ -169,7 +205,9 @@ def test_the_interpolation_between_a_and_b_exports_as_frames_like_the_cli(qtbot,
     assert d.error is None, d.error
     assert d.progress.value() == 4 and "Wrote 4 files" in d.status.text()
     gui = files_of(tmp_path / "gui")
-    assert sorted(n for n in gui if n.endswith(".png")) == [f"spatial-rgb_{a}-{b}_f{i:03d}_albedo.png" for i in range(4)]
+    assert sorted(n for n in gui if n.endswith(".png")) == [
+        f"spatial-rgb_{a}-{b}_f{i:03d}_albedo.png" for i in range(4)
+    ]
     shown = shlex.split(d.command.text())
     shown[shown.index("--out") + 1] = str(tmp_path / "cli")
     assert cli_main(shown[1:]) == 0
@@ -185,7 +223,9 @@ def test_the_interpolation_between_a_and_b_exports_as_frames_like_the_cli(qtbot,
     assert f"Wrote 0 files to {tmp_path / 'gui'}" in d.status.text() and "4 frames skipped" in d.status.text()
 
 
-def test_a_longer_preset_description_grows_the_dialog_and_the_batch_starts_at_the_windows_seed(qtbot, window, models, settings):
+def test_a_longer_preset_description_grows_the_dialog_and_the_batch_starts_at_the_windows_seed(
+    qtbot, window, models, settings
+):
     """Switching to a preset whose description wraps to more lines squashed the rows below it
     (Qt leaves a word-wrapped label out of a dialog's minimum): with the app's padding, the batch
     spin boxes went from 19 to 12 px. And a batch started from seed 0 whatever seed the window was at."""

@@ -120,8 +120,11 @@ def fake(tmp_path, models):
     Image.fromarray(grid).save(tmp_path / "grid.png")
 
     def command(mode: str, export: str = "ok") -> TrainerCommand:
-        return TrainerCommand(sys.executable, [str(script), mode, str(tmp_path / "run"), str(models.spatial_rgb)],
-                              [str(exporter), export, str(models.spatial_rgb)])
+        return TrainerCommand(
+            sys.executable,
+            [str(script), mode, str(tmp_path / "run"), str(models.spatial_rgb)],
+            [str(exporter), export, str(models.spatial_rgb)],
+        )
 
     return command
 
@@ -166,7 +169,9 @@ def test_panel_runs_the_trainer_and_installs_the_model(qtbot, settings, fake, tm
 def test_stop_asks_for_a_clean_end(qtbot, settings, fake, tmp_path, mode):
     """Stop reaches the trainer on stdin too: "deaf" ignores SIGTERM, as a Windows console does."""
     panel = make_panel(qtbot, settings, fake(mode), tmp_path / "mine")
-    with qtbot.waitSignal(panel.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step" and ev["step"] >= 3):
+    with qtbot.waitSignal(
+        panel.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step" and ev["step"] >= 3
+    ):
         panel.start(["--recipe", "x"])
     assert panel.running
     with qtbot.waitSignal(panel.run.ended, timeout=20_000) as blocker:
@@ -259,7 +264,8 @@ def test_checks_text_reads_each_ratio_against_1():
 
     assert checks_text(500, {"swd": 20.0, "memorisation_ratio": 0.97, "seam_score": 1.004}) == (
         "At step 500: memorisation ratio 0.97 (under 1: samples sit close to training images, may be copies)"
-        " · seam score 1.00 (1: no seam)")
+        " · seam score 1.00 (1: no seam)"
+    )
     assert "at or above 1: not copies" in checks_text(1, {"memorisation_ratio": 1.0})
     assert checks_text(1, {"swd": 3.0}) == ""
 
@@ -318,8 +324,13 @@ def test_a_real_tiny_training_run_lands_in_the_library(qtbot, settings, user_mod
     panel.form.name.setText("tiny gravel")
     panel.form.runs_folder.setText(str(tmp_path / "runs"))
     args = panel.form.arguments()
-    assert args[-2:] == ["--progress", "json"] and ["--steps", "2"] == args[args.index("--steps") : args.index("--steps") + 2]
-    small = ["--batch", "4", "--crop", "16"] + [x for kv in ("g_width=8", "d_width=8", "upsamples=2", "eval_samples=8", "n_critic=1") for x in ("--set", kv)]
+    assert (
+        args[-2:] == ["--progress", "json"]
+        and ["--steps", "2"] == args[args.index("--steps") : args.index("--steps") + 2]
+    )
+    small = ["--batch", "4", "--crop", "16"] + [
+        x for kv in ("g_width=8", "d_width=8", "upsamples=2", "eval_samples=8", "n_critic=1") for x in ("--set", kv)
+    ]
     try:
         # A slow machine (or one busy training) takes minutes to import torch, train and export.
         with qtbot.waitSignal(window.state.model_loaded, timeout=300_000):
@@ -387,9 +398,14 @@ def test_a_failed_export_of_the_best_checkpoint_is_shown_and_can_be_retried(qtbo
     qtbot.mouseClick(panel.best_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.exporter is None, timeout=20_000)
     best = tmp_path / "run" / "best.pt"
-    assert panel.status.text() == f"could not export the model of step 20: {best} does not exist. Give a run folder or a .pt checkpoint"
+    assert (
+        panel.status.text()
+        == f"could not export the model of step 20: {best} does not exist. Give a run folder or a .pt checkpoint"
+    )
     assert "ff8a80" in panel.status.styleSheet()
-    assert panel.best_button.isEnabled() and panel.best_button.isVisibleTo(panel) and panel.form.start_button.isEnabled()
+    assert (
+        panel.best_button.isEnabled() and panel.best_button.isVisibleTo(panel) and panel.form.start_button.isEnabled()
+    )
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["run.onnx"]
 
 
@@ -406,14 +422,20 @@ def test_a_trainer_warning_stays_in_sight(qtbot, settings, fake, tmp_path):
         pass
 
 
-
 def test_settings_and_continuing_a_run_become_trainer_arguments(qtbot, settings, fake, tmp_path):
     panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
     form = panel.form
     form.folder.setText(str(tmp_path))
     form.overrides.setText("lr_g=1e-4  diffaug='color,translation'")
     args = form.arguments()
-    assert args[args.index("--set") :] == ["--set", "lr_g=1e-4", "--set", "diffaug=color,translation", "--progress", "json"]
+    assert args[args.index("--set") :] == [
+        "--set",
+        "lr_g=1e-4",
+        "--set",
+        "diffaug=color,translation",
+        "--progress",
+        "json",
+    ]
     assert "--set lr_g=1e-4 --set diffaug=color,translation" in form.command.text()
     # A setting that is not key=value, or an unclosed quote, stops the run before it starts.
     for text, words in (("lr_g", "is not key=value"), ("lr_g=", "is not key=value"), ("name='x", "unclosed quote")):
@@ -437,14 +459,27 @@ def test_settings_and_continuing_a_run_become_trainer_arguments(qtbot, settings,
     form.steps_box.setValue(4000)
     form.name.setText("ignored")
     assert form.problem() is None
-    assert form.arguments() == ["--resume", str(run), "--minutes", "30", "--steps", "4000", "--set", "n_critic=2", "--progress", "json"]
+    assert form.arguments() == [
+        "--resume",
+        str(run),
+        "--minutes",
+        "30",
+        "--steps",
+        "4000",
+        "--set",
+        "n_critic=2",
+        "--progress",
+        "json",
+    ]
     assert not form.recipe.isEnabled() and not form.source_box.isEnabled() and not form.name.isEnabled()
     form.resume.clear()
     assert form.recipe.isEnabled() and form.arguments()[:2] == ["--recipe", "spatial-wgan-gp"]
 
 
 @pytest.mark.parametrize("mode", ["slow", "stubborn"])
-def test_closing_during_a_run_waits_for_it_without_freezing_the_window(qtbot, settings, user_models, fake, tmp_path, mode, monkeypatch):
+def test_closing_during_a_run_waits_for_it_without_freezing_the_window(
+    qtbot, settings, user_models, fake, tmp_path, mode, monkeypatch
+):
     """Closing asks, stops the run and closes once it has ended, the window painting and
     answering meanwhile (it blocked in waitForFinished for up to two minutes); closing again
     ends a run that does not stop (the stubborn trainer ignores both stop requests)."""
@@ -458,7 +493,9 @@ def test_closing_during_a_run_waits_for_it_without_freezing_the_window(qtbot, se
     asked = []
     monkeypatch.setattr(window, "ask_to_stop_training", lambda: asked.append(1) or QMessageBox.StandardButton.Yes)
     panel = window.training
-    with qtbot.waitSignal(panel.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step" and ev["step"] >= 2):
+    with qtbot.waitSignal(
+        panel.run.event, timeout=20_000, check_params_cb=lambda ev: ev["event"] == "step" and ev["step"] >= 2
+    ):
         panel.start(["--recipe", "x"])
     assert not window.close()  # not yet: the run is finishing
     assert window.isVisible() and asked == [1] and "the window closes when it is done" in window.status_text.text()
@@ -479,7 +516,12 @@ def test_a_continued_run_is_added_under_its_own_name(qtbot, settings, models, tm
     (run / "checkpoints").mkdir(parents=True)
     Image.fromarray(np.zeros((70, 70, 3), np.uint8)).save(run.parent / "grid.png")  # the stand-in's sample grid
     (run / "checkpoints" / "latest.pt").write_bytes(b"")
-    panel = make_panel(qtbot, settings, TrainerCommand(sys.executable, [str(script), "ok", str(run), str(models.spatial_rgb)]), tmp_path / "mine")
+    panel = make_panel(
+        qtbot,
+        settings,
+        TrainerCommand(sys.executable, [str(script), "ok", str(run), str(models.spatial_rgb)]),
+        tmp_path / "mine",
+    )
     panel.form.name.setText("another run's name")
     panel.form.resume.setText(str(run))
     with qtbot.waitSignal(panel.model_added, timeout=20_000) as blocker:
@@ -488,7 +530,9 @@ def test_a_continued_run_is_added_under_its_own_name(qtbot, settings, models, tm
     assert Path(blocker.args[0]) == tmp_path / "mine" / "my-gravel.onnx"
 
 
-def test_closing_after_stop_or_as_the_run_ends_or_during_an_export(qtbot, settings, user_models, fake, tmp_path, monkeypatch):
+def test_closing_after_stop_or_as_the_run_ends_or_during_an_export(
+    qtbot, settings, user_models, fake, tmp_path, monkeypatch
+):
     """Closing after Stop waits for the clean end (a second stop would kill the run); a run
     that ends while the question is open lets the window close; and a lowest-SWD export in
     progress finishes whole before the window closes."""
@@ -537,7 +581,7 @@ def test_closing_after_stop_or_as_the_run_ends_or_during_an_export(qtbot, settin
 
 
 def test_a_grey_texture_trains_one_channel(qtbot, settings, fake, tmp_path, capsys):
-    """"Makes" offered colour textures and heightmaps only, so grey photographs (the bundled
+    """ "Makes" offered colour textures and heightmaps only, so grey photographs (the bundled
     stone and grass are grey) trained three-channel models with colour noise in them."""
     import json  # noqa: PLC0415
 
@@ -563,7 +607,7 @@ def test_a_grey_texture_trains_one_channel(qtbot, settings, fake, tmp_path, caps
 
 
 def test_progress_names_the_limit_that_ends_the_run(qtbot, settings, fake, tmp_path):
-    """"step 1,373 / 1,000,000 · 80%" read as arithmetic gone wrong: the 80 % was of the 24-minute
+    """ "step 1,373 / 1,000,000 · 80%" read as arithmetic gone wrong: the 80 % was of the 24-minute
     budget. The bar now says which limit its percentage is of."""
     panel = make_panel(qtbot, settings, fake("ok"), tmp_path / "mine")
     panel.minutes, panel.total_steps = 24, 1_000_000
@@ -579,13 +623,17 @@ def test_typing_in_a_sources_fields_chooses_that_source(qtbot, settings, fake, t
     form = panel.form
     assert form.from_folder.isChecked()
     qtbot.keyClicks(form.cifar_classes, ",sea")
-    assert form.from_cifar.isChecked() and form.arguments()[form.arguments().index("--data") + 1].startswith("cifar100:forest,sea")
+    assert form.from_cifar.isChecked() and form.arguments()[form.arguments().index("--data") + 1].startswith(
+        "cifar100:forest,sea"
+    )
     qtbot.keyClicks(form.folder, str(tmp_path))
     assert form.from_folder.isChecked() and form.arguments()[form.arguments().index("--data") + 1] == str(tmp_path)
 
 
 @pytest.mark.parametrize("mode", ["ok", "best"])
-def test_a_finished_run_opens_its_model_and_keeps_a_best_step_offer_in_sight(qtbot, settings, user_models, fake, tmp_path, mode):
+def test_a_finished_run_opens_its_model_and_keeps_a_best_step_offer_in_sight(
+    qtbot, settings, user_models, fake, tmp_path, mode
+):
     """The window went to the Generate tab as a run finished, hiding the Train tab's offer of the
     run's lowest-SWD step; it now stays on Train when there is one."""
     from texgen.gui.window import MainWindow  # noqa: PLC0415

@@ -193,12 +193,17 @@ def test_texgen_gui_entry_point_starts_and_quits(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TEXGEN_USER_MODELS": str(tmp_path / "models")}
     out = subprocess.run(
         [sys.executable, "-m", "texgen", "gui", "--quit-after-start", "--settings", str(tmp_path / "s.ini")],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert "window shown in" in out.stdout
     assert (tmp_path / "s.ini").exists()  # the window saved its layout on closing
-    bad = subprocess.run([sys.executable, "-m", "texgen", "gui", "--device", "tpu"], capture_output=True, text=True, env=env, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "texgen", "gui", "--device", "tpu"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
 

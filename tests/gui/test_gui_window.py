@@ -47,7 +47,8 @@ def test_window_opens_a_model_and_generating_fills_the_gallery(qtbot, window, mo
     assert v.seam_lines == (np.percentile(lines, 5), np.percentile(lines, 95))
     lo, hi = v.seam_lines
     assert tiles_text(v) == f"yes (seam score {v.seam:.2f}; interior lines {lo:.2f}–{hi:.2f}: " + (
-        "above them: the seam may show)" if v.seam > hi else "no seam stands out)")
+        "above them: the seam may show)" if v.seam > hi else "no seam stands out)"
+    )
     assert tiles_text(replace(v, seam=hi + 1.0)).endswith("above them: the seam may show)")
     assert tiles_text(replace(v, seam_lines=None)) == f"yes (seam score {v.seam:.2f}; 1.0 = invisible)"
     # The preview shows the current variation, at its own size.
@@ -94,7 +95,9 @@ def test_keyboard_navigation_favourites_and_live_interpolation(qtbot, window, mo
     qtbot.keyClick(g, Qt.Key.Key_Right)
     qtbot.keyClick(g, Qt.Key.Key_B)
     panel = window.interpolation
-    assert panel.slider.isEnabled() and panel.a.seed == g.variations()[1].seed and panel.b.seed == g.variations()[2].seed
+    assert (
+        panel.slider.isEnabled() and panel.a.seed == g.variations()[1].seed and panel.b.seed == g.variations()[2].seed
+    )
     with qtbot.waitSignal(window.state.interpolated, timeout=10_000) as blocker:
         panel.slider.setValue(50)
     v = blocker.args[0]
@@ -264,7 +267,9 @@ def test_dropping_an_onnx_file_opens_it(qtbot, window, models):
 
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(models.vector_rgb))])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
     with qtbot.waitSignal(window.state.model_loaded, timeout=20_000):
         window.dropEvent(event)
     assert window.state.generator.path == models.vector_rgb
@@ -331,7 +336,9 @@ def test_copy_command_of_a_heightmap_writes_that_heightmap(qtbot, window, models
     assert args[args.index("--seeds") + 1] == str(window.shown.seed)
     assert main(args[1:] + ["-o", str(tmp_path / "a"), "--device", "cpu"]) == 0
     raw = np.fromfile(next((tmp_path / "a").glob("*.raw")), "<u2").reshape(65, 65)[::-1]  # bottom row first
-    assert np.array_equal(raw[:, 0], raw[:, 64]) and np.array_equal(raw[0], raw[64])  # the shared edges of a tileable map
+    assert np.array_equal(raw[:, 0], raw[:, 64]) and np.array_equal(
+        raw[0], raw[64]
+    )  # the shared edges of a tileable map
     # It is the heightmap on screen: its 64 px tile, at 16 bits as Unity reads them (u16 / 65536,
     # so min(round(h * 65536), 65535): docs/export-formats.md).
     shown = np.minimum(np.round(window.shown.img[..., 0].astype(np.float64) * 65536), 65535)
@@ -414,7 +421,10 @@ def test_details_explain_one_pixel_more_only_for_a_terrain_tile(qtbot, window, m
     height = load_generator(models.spatial_height, device="cpu")
     (t,) = sample(height, [0], size=(64, 64))
     window.details.show_variation(height, make_variation(t, 4, texture=False))
-    assert "--size 65" in window.details.command and "65 × 65 is a Unity terrain of this tile" in window.details.text.text()
+    assert (
+        "--size 65" in window.details.command
+        and "65 × 65 is a Unity terrain of this tile" in window.details.text.text()
+    )
 
 
 def test_one_click_on_another_thumbnail_shows_it_once(qtbot, window, models):

@@ -134,8 +134,12 @@ def test_too_small_images_are_skipped_or_refused(tmp_path):
     Image.fromarray(skimage.data.brick()[:40, :90]).save(tmp_path / "small.png")
     log = Log()
     data = open_dataset(str(tmp_path), crop=64, log=log)
-    assert len(data) == 1 and data.skipped == [(str(tmp_path / "small.png"), "90x40 after scale 1 is smaller than the crop 64")]
-    with pytest.raises(RequestError, match="smaller than the crop 600.*smallest side 40 px, largest 512 px.*at most 512"):
+    assert len(data) == 1 and data.skipped == [
+        (str(tmp_path / "small.png"), "90x40 after scale 1 is smaller than the crop 64")
+    ]
+    with pytest.raises(
+        RequestError, match="smaller than the crop 600.*smallest side 40 px, largest 512 px.*at most 512"
+    ):
         open_dataset(str(tmp_path), crop=600, log=Log())
     with pytest.raises(RequestError, match="crop 129 .*at most 128"):
         open_dataset(str(tmp_path), crop=129, scale=0.25, log=Log())
@@ -160,7 +164,6 @@ def test_licence_file_beside_the_images(tmp_path):
     assert open_dataset(str(tmp_path), log=Log()).license == "CC0 1.0 Universal (from LICENSE.txt)"
 
 
-
 def test_class_folders_lend_their_licence_when_the_top_has_none(tmp_path):
     for name in ("brick", "gravel"):
         (tmp_path / name).mkdir()
@@ -168,12 +171,16 @@ def test_class_folders_lend_their_licence_when_the_top_has_none(tmp_path):
         (tmp_path / name / "LICENSE").write_text("CC0 1.0 Universal\n")
     assert open_dataset(str(tmp_path), classes=True, log=Log()).license == "CC0 1.0 Universal (from LICENSE)"
     (tmp_path / "gravel" / "LICENSE").write_text("CC-BY 4.0, credit Jane\n")
-    assert (open_dataset(str(tmp_path), classes=True, log=Log()).license
-            == "brick: CC0 1.0 Universal (from LICENSE); gravel: CC-BY 4.0, credit Jane (from LICENSE)")
+    assert (
+        open_dataset(str(tmp_path), classes=True, log=Log()).license
+        == "brick: CC0 1.0 Universal (from LICENSE); gravel: CC-BY 4.0, credit Jane (from LICENSE)"
+    )
     (tmp_path / "gravel" / "LICENSE").unlink()
     assert "gravel: unknown (user data)" in open_dataset(str(tmp_path), classes=True, log=Log()).license
     (tmp_path / "LICENSE.md").write_text("Proprietary, studio use only\n")
-    assert open_dataset(str(tmp_path), classes=True, log=Log()).license == "Proprietary, studio use only (from LICENSE.md)"
+    assert (
+        open_dataset(str(tmp_path), classes=True, log=Log()).license == "Proprietary, studio use only (from LICENSE.md)"
+    )
     assert open_dataset(str(tmp_path / "brick"), log=Log()).license == "CC0 1.0 Universal (from LICENSE)"
 
 
@@ -186,14 +193,20 @@ def test_sub_folders_lend_their_licence_to_an_unconditional_read(tmp_path):
     assert open_dataset(str(tmp_path), log=Log()).license == "CC0 1.0 Universal (from LICENSE)"
     (tmp_path / "gravel" / "LICENSE").unlink()
     assert open_dataset(str(tmp_path), log=Log()).license == (
-        "brick: CC0 1.0 Universal (from LICENSE); gravel: unknown (user data)")
+        "brick: CC0 1.0 Universal (from LICENSE); gravel: unknown (user data)"
+    )
     (tmp_path / "gravel" / "LICENSE").write_text("CC0 1.0 Universal\n")
     Image.fromarray(skimage.data.grass()).save(tmp_path / "grass.png")  # a loose image, no licence of its own
     assert open_dataset(str(tmp_path), log=Log()).license == "unknown (user data)"
 
+
 def test_bad_options_are_request_errors(textures):
-    for kwargs, pattern in [({"channels": 4}, "4 channels"), ({"crop": 0}, "crop 0"), ({"scale": 0}, "scale 0"),
-                            ({"kind": "normal"}, "unknown kind")]:
+    for kwargs, pattern in [
+        ({"channels": 4}, "4 channels"),
+        ({"crop": 0}, "crop 0"),
+        ({"scale": 0}, "scale 0"),
+        ({"kind": "normal"}, "unknown kind"),
+    ]:
         with pytest.raises(RequestError, match=pattern):
             open_dataset(str(textures), log=Log(), **kwargs)
 
@@ -226,7 +239,10 @@ def test_symlinked_folders_gifs_and_hidden_files_count_as_a_user_would_expect(tm
 
 def test_a_heightfield_file_for_a_texture_and_an_empty_folder_spec_are_refused_with_the_fix(tmp_path):
     np.save(tmp_path / "dem.npy", np.zeros((40, 40), np.float32))
-    for call in (lambda: open_dataset(str(tmp_path / "dem.npy"), crop=32), lambda: describe_spec(str(tmp_path / "dem.npy"))):
+    for call in (
+        lambda: open_dataset(str(tmp_path / "dem.npy"), crop=32),
+        lambda: describe_spec(str(tmp_path / "dem.npy")),
+    ):
         with pytest.raises(RequestError, match="is a heightfield file, not a texture image. add --kind heightmap"):
             call()
     with pytest.raises(RequestError, match="folder: needs a path"):
@@ -252,7 +268,11 @@ def test_an_image_past_pillows_bomb_guard_is_read(tmp_path, monkeypatch):
     save = np.random.default_rng(2).integers(0, 255, (60, 60), dtype=np.uint8)
     PILImage.fromarray(save).save(tmp_path / "big.png")
     monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 100)  # Pillow's own guard would refuse 3,600 px
-    assert open_dataset(str(tmp_path / "big.png"), crop=32, channels=1, log=lambda m: None).images[0].shape == (1, 60, 60)
+    assert open_dataset(str(tmp_path / "big.png"), crop=32, channels=1, log=lambda m: None).images[0].shape == (
+        1,
+        60,
+        60,
+    )
     assert PILImage.MAX_IMAGE_PIXELS == 100  # put back as it was
     heights = open_dataset(str(tmp_path / "big.png"), crop=32, kind="heightmap", log=lambda m: None).images[0]
     assert heights.shape == (1, 60, 60) and PILImage.MAX_IMAGE_PIXELS == 100  # the GeoTIFF tag read too
@@ -295,7 +315,8 @@ def test_transparent_pixels_are_said_not_dropped_in_silence(tmp_path):
         (img,) = open_dataset(str(tmp_path / name), crop=32, channels=channels, log=log).images
         assert [m for m in log if "transparent" in m] == [
             f"{tmp_path / name}: 25.0% of its pixels are transparent, and the colour under them is trained "
-            "as it is (flatten it onto a background, or crop it to its opaque part)"], name
+            "as it is (flatten it onto a background, or crop it to its opaque part)"
+        ], name
         assert img.shape == (channels, 40, 40)
     opaque = rgba.copy()
     opaque[..., 3] = 255  # an alpha channel with nothing transparent: nothing to say
@@ -332,7 +353,9 @@ def test_a_data_set_larger_than_free_memory_is_refused_before_loading_with_a_sca
     exif = Image.Exif()
     exif[0x0112] = 6  # stored sideways: read as 130 x 90
     Image.fromarray(rng.integers(0, 255, (90, 130, 3), dtype=np.uint8)).save(tmp_path / "tex" / "b.jpg", exif=exif)
-    tifffile.imwrite(tmp_path / "tex" / "c.tif", rng.integers(0, 65535, (70, 110, 3), dtype=np.uint16), photometric="rgb")
+    tifffile.imwrite(
+        tmp_path / "tex" / "c.tif", rng.integers(0, 65535, (70, 110, 3), dtype=np.uint16), photometric="rgb"
+    )
     data = open_dataset(str(tmp_path / "tex"), crop=32, channels=3, scale=0.5, log=lambda m: None)
     files = sorted((tmp_path / "tex").iterdir())
     assert memory.data_bytes(files, "texture", 3, 0.5) == sum(img.nbytes for img in data.images)
@@ -347,8 +370,10 @@ def test_a_data_set_larger_than_free_memory_is_refused_before_loading_with_a_sca
     monkeypatch.setattr(memory, "available_memory", lambda: int(need / memory.SHARE_OF_FREE / 3))  # a third fits
     with pytest.raises(RequestError) as err:
         open_dataset(str(tmp_path / "tex"), crop=32, channels=3, log=lambda m: None)
-    assert err.value.problem == (f"the 3 texture files in {tmp_path / 'tex'} take {need / 2**20:.1f} MiB of memory as training "
-                                 f"data (float32 at scale 1), more than this machine can hold with {need / 0.6 / 3 / 2**20:.1f} MiB free")
+    assert err.value.problem == (
+        f"the 3 texture files in {tmp_path / 'tex'} take {need / 2**20:.1f} MiB of memory as training "
+        f"data (float32 at scale 1), more than this machine can hold with {need / 0.6 / 3 / 2**20:.1f} MiB free"
+    )
     assert err.value.fix.startswith("downscale them with --set scale=0.55 (about ")
     open_dataset(str(tmp_path / "tex"), crop=32, channels=3, scale=0.55, log=lambda m: None)  # and it does fit
     monkeypatch.setattr(memory, "available_memory", lambda: None)  # cannot be told: not checked
@@ -378,7 +403,11 @@ def test_free_memory_counts_a_container_limit_and_each_torchrun_process(tmp_path
     slurm = tmp_path / "slurm"
     task = slurm / "job_7" / "step_0" / "user" / "task_0"
     task.mkdir(parents=True)
-    for folder, limit, used in ((task, "max", 10), (slurm / "job_7" / "step_0", "max", 10), (slurm / "job_7", str(8 << 30), 1 << 30)):
+    for folder, limit, used in (
+        (task, "max", 10),
+        (slurm / "job_7" / "step_0", "max", 10),
+        (slurm / "job_7", str(8 << 30), 1 << 30),
+    ):
         (folder / "memory.max").write_text(limit + "\n")
         (folder / "memory.current").write_text(f"{used}\n")
     proc = tmp_path / "cgroup"

@@ -94,7 +94,9 @@ def test_raw_and_r16_files(tmp_path):
 
 def test_non_square_raw_is_refused_with_the_rule(tmp_path):
     np.zeros((100, 120), "<u2").tofile(tmp_path / "wide.raw")
-    with pytest.raises(RequestError, match="cannot read .*wide.raw .24000 bytes is not a square heightfield.*2\\*k\\*k.*re-export"):
+    with pytest.raises(
+        RequestError, match="cannot read .*wide.raw .24000 bytes is not a square heightfield.*2\\*k\\*k.*re-export"
+    ):
         open_dataset(str(tmp_path / "wide.raw"), kind="heightmap", log=Log())
     np.zeros(1000, "<u2").tofile(tmp_path / "odd.r16")
     log = Log()
@@ -139,8 +141,13 @@ def test_common_nodata_markers_without_gdals_tag_are_filled_when_far_below_the_t
         (img,) = open_dataset(str(tmp_path / name), kind="heightmap", log=log).images
         assert (img[0, :5, :5] == -1).all()
         np.testing.assert_allclose(_normalised(img[0, 5:, 5:].astype(np.float64)), truth, atol=1e-5)
-    assert sum("filled 25 nodata cells (under 0.1%), the value -9999 far below every height, with the lowest" in m
-               for m in log) == 2
+    assert (
+        sum(
+            "filled 25 nodata cells (under 0.1%), the value -9999 far below every height, with the lowest" in m
+            for m in log
+        )
+        == 2
+    )
     # An ocean floor reaching down to -9000 m: a -9999 cell beside it is a plausible depth, kept.
     deep = np.linspace(-9000, 0, 64 * 64).reshape(64, 64)
     deep[0, 0] = -9999

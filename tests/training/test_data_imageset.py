@@ -17,7 +17,11 @@ def _signed(img: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def textures() -> ImageSet:
     """Three real CC0 textures of different sizes, one class each."""
-    images = [_signed(skimage.data.gravel()), _signed(skimage.data.brick()[:300, :200]), _signed(skimage.data.grass()[:64])]
+    images = [
+        _signed(skimage.data.gravel()),
+        _signed(skimage.data.brick()[:300, :200]),
+        _signed(skimage.data.grass()[:64]),
+    ]
     return ImageSet(images, np.array([0, 1, 2]), ("gravel", "brick", "grass"), "test", "CC0")
 
 
@@ -61,7 +65,6 @@ def test_augment_gives_all_eight_flips_and_quarter_turns():
     assert (plain == img).all()
 
 
-
 def test_augment_flips_mirrors_but_never_turns():
     img = np.arange(16, dtype=np.float32).reshape(1, 4, 4) / 15 * 2 - 1
     data = ImageSet([img], np.zeros(1), (), "ramp", "none")
@@ -81,20 +84,28 @@ def test_augment_per_class():
     flips = {m.tobytes() for m in (img[0], img[0][::-1], img[0][:, ::-1], img[0][::-1, ::-1])}
     turns = {np.rot90(m, k).tobytes() for m in (img[0], img[0][:, ::-1]) for k in range(4)}
     data = ImageSet([img, img.copy()], np.array([0, 1]), ("grass", "brick"), "ramps", "none")
-    for augment, want in [("all,brick:flips", {0: turns, 1: flips}), ("brick:flips", {0: turns, 1: flips}),
-                          ("none, grass:ALL", {0: turns, 1: {img[0].tobytes()}}),
-                          ("grass:none,brick:none", {0: {img[0].tobytes()}, 1: {img[0].tobytes()}})]:
+    for augment, want in [
+        ("all,brick:flips", {0: turns, 1: flips}),
+        ("brick:flips", {0: turns, 1: flips}),
+        ("none, grass:ALL", {0: turns, 1: {img[0].tobytes()}}),
+        ("grass:none,brick:none", {0: {img[0].tobytes()}, 1: {img[0].tobytes()}}),
+    ]:
         batch, labels = data.batch(np.random.default_rng(0), 400, 4, augment=augment)
         for label, expected in want.items():
             assert {crop[0].tobytes() for crop in batch[labels == label]} == expected, augment
-    for augment, pattern in [("all,stone:flips", "class\\(es\\) stone that the data set lacks: its classes are grass, brick"),
-                             ("all,none", "two modes for every class"), ("brick:flips,brick:all", "names class 'brick' twice"),
-                             (":flips", "names no class"), ("brick:sideways", ": 'sideways' is not one of all, flips, none")]:
+    for augment, pattern in [
+        ("all,stone:flips", "class\\(es\\) stone that the data set lacks: its classes are grass, brick"),
+        ("all,none", "two modes for every class"),
+        ("brick:flips,brick:all", "names class 'brick' twice"),
+        (":flips", "names no class"),
+        ("brick:sideways", ": 'sideways' is not one of all, flips, none"),
+    ]:
         with pytest.raises(RequestError, match=pattern):
             data.batch(np.random.default_rng(0), 2, 4, augment=augment)
     one = ImageSet([img], np.zeros(1), (), "ramp", "none")
     with pytest.raises(RequestError, match="it has no classes \\(train with --conditional\\)"):
         one.batch(np.random.default_rng(0), 2, 4, augment="brick:flips")
+
 
 def test_crop_positions_cover_the_image():
     img = np.linspace(-1, 1, 36, dtype=np.float32).reshape(1, 6, 6)

@@ -187,4 +187,6 @@ def test_the_train_tab_offers_mps_on_apple_silicon_only():
         return [value for value, _ in training_devices(system, machine)]
 
     assert values("darwin", "arm64") == ["auto", "cpu", "cuda", "mps"]
-    assert values("darwin", "x86_64") == values("linux", "aarch64") == values("win32", "AMD64") == ["auto", "cpu", "cuda"]
+    assert (
+        values("darwin", "x86_64") == values("linux", "aarch64") == values("win32", "AMD64") == ["auto", "cpu", "cuda"]
+    )

@@ -36,12 +36,7 @@ def test_translation_shifts_each_image_by_up_to_an_eighth_and_fills_with_zero():
     y = translation(x)
     shifts = set()
     for a, b in zip(x[:, 0], y[:, 0]):
-        found = [
-            (dy, dx)
-            for dy in range(-4, 5)
-            for dx in range(-4, 5)
-            if torch.equal(b, _shifted(a, dy, dx))
-        ]
+        found = [(dy, dx) for dy in range(-4, 5) for dx in range(-4, 5) if torch.equal(b, _shifted(a, dy, dx))]
         assert len(found) >= 1, "an output is not a shift of its input by at most 4 px"
         shifts.add(found[0])
     assert len(shifts) > 10  # drawn per image

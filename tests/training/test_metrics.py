@@ -97,9 +97,7 @@ def test_sliced_wasserstein_matches_scipy_on_each_projection():
     gravel = skimage.data.gravel().astype(np.float32)[:64, :147] / 255
     brick = skimage.data.brick().astype(np.float32)[:64, :147] / 255 + 0.1
     directions = random_directions(147, 200, np.random.default_rng(6))  # more than one chunk
-    expected = np.mean(
-        [stats.wasserstein_distance(gravel @ u, brick @ u) for u in directions]
-    )
+    expected = np.mean([stats.wasserstein_distance(gravel @ u, brick @ u) for u in directions])
     assert sliced_wasserstein(gravel, brick, directions) == pytest.approx(expected, rel=1e-4)
 
 
@@ -262,8 +260,12 @@ def test_evaluate_combines_the_metrics():
     real, fake = crops(gravel, 48, 32, 28, (0, 256)), crops(gravel, 16, 32, 29, (256, 512))
     tiled = evaluate(real, fake, tileable=True, seed=2)
     assert set(tiled) == {
-        "swd_32", "swd_16", "swd",
-        "nn_fake_median", "nn_train_median", "memorisation_ratio",
+        "swd_32",
+        "swd_16",
+        "swd",
+        "nn_fake_median",
+        "nn_train_median",
+        "memorisation_ratio",
         "seam_score",
     }
     assert {k: tiled[k] for k in ("swd_32", "swd_16", "swd")} == swd(real, fake, seed=2)

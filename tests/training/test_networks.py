@@ -107,7 +107,8 @@ def test_class_affine_starts_as_the_plain_conditional_generator_and_keeps_its_na
         changed = A(z, label)
     assert torch.equal(changed[0], G(z, label)[0]) and not torch.allclose(changed[1], G(z, label)[1])
     assert NetSpec("lanham", num_classes=3, class_affine=True).problems() == [
-        "class_affine is for the spatial architecture, not lanham"]
+        "class_affine is for the spatial architecture, not lanham"
+    ]
 
 
 def test_wrap_pad_takes_the_opposite_border():

@@ -72,7 +72,9 @@ def test_wgan_on_a_cifar_archive_clips_and_steps_the_generator_once_per_n_critic
     run = train(cfg, events)
     ckpt = load_checkpoint(run)
     # Critic weights inside the clip; the printed course loop stepped G n_critic times: not here.
-    assert max(v.abs().max().item() for k, v in ckpt["D"].items() if "running" not in k and "num_batches" not in k) <= 0.01
+    assert (
+        max(v.abs().max().item() for k, v in ckpt["D"].items() if "running" not in k and "num_batches" not in k) <= 0.01
+    )
     assert ckpt["opt_g"]["state"][0]["step"] == 3
     assert ckpt["opt_d"]["state"][0]["step"] == 12
     assert set(events.of("step")[-1]["losses"]) == {"d", "g", "wasserstein"}
@@ -106,7 +108,9 @@ def test_conditional_wgan_gp_on_cifar_classes(data, tmp_path):
 ALL, FLIPS = set(range(8)), {0, 2, 4, 6}
 
 
-@pytest.mark.parametrize("augment, allowed", [(True, [ALL, ALL]), ("flips", [FLIPS, FLIPS]), ("all,sea:flips", [ALL, FLIPS])])
+@pytest.mark.parametrize(
+    "augment, allowed", [(True, [ALL, ALL]), ("flips", [FLIPS, FLIPS]), ("all,sea:flips", [ALL, FLIPS])]
+)
 def test_resident_feed_draws_every_symmetry_and_balances_classes(data, augment, allowed):
     from trainer.data import open_dataset
 

@@ -45,12 +45,20 @@ def _one_error_line(capsys, code: int) -> str:
         (["--data", "{folder}", "--set", "lr_g=fast"], "lr_g='fast' is not a number"),
         (["--data", "{folder}", "--set", "algorithm=vae"], "algorithm 'vae' is not one of"),
         (["--data", "{folder}", "--set", "augment=sideways"], "augment 'sideways' is not one of all, flips, none"),
-        (["--data", "{folder}", "--set", "augment=all,brick:flips", "--steps", "1"], "names class(es) brick that the data set lacks: it has no classes"),
+        (
+            ["--data", "{folder}", "--set", "augment=all,brick:flips", "--steps", "1"],
+            "names class(es) brick that the data set lacks: it has no classes",
+        ),
         (["--data", "{folder}", "--set", "class_affine=true"], "class_affine needs classes (train with --conditional"),
-        (["--preset", "lanham-wgan-32", "--data", "{folder}", "--conditional", "--set", "class_affine=true"],
-         "class_affine is for the spatial architecture, not lanham"),
-        pytest.param(["--data", "{folder}", "--device", "cuda", "--steps", "1"], "CUDA", marks=pytest.mark.skipif(
-            torch.cuda.is_available(), reason="this machine has CUDA: --device cuda trains")),
+        (
+            ["--preset", "lanham-wgan-32", "--data", "{folder}", "--conditional", "--set", "class_affine=true"],
+            "class_affine is for the spatial architecture, not lanham",
+        ),
+        pytest.param(
+            ["--data", "{folder}", "--device", "cuda", "--steps", "1"],
+            "CUDA",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: --device cuda trains"),
+        ),
         (["--data", "{folder}", "--conditional", "--steps", "1"], "sub-folder"),
         (["--data", "{oneclass}", "--conditional", "--steps", "1"], "at least 2 sub-folders"),
         (["--data", "cifar100:forest@{cifar}", "--conditional", "--crop", "32"], "2 classes"),
@@ -82,8 +90,13 @@ def test_dry_run_prints_the_resolved_settings(folder, capsys, tmp_path):
     assert train_main(argv) == 0
     resolved = json.loads(capsys.readouterr().out)
     assert resolved["augment"] == "all"
-    for given, read in (("false", "none"), ("flips", "flips"), ("Flips", "flips"), ("on", "all"),
-                        (" ALL, Brick : Flips", "all,Brick:flips")):
+    for given, read in (
+        ("false", "none"),
+        ("flips", "flips"),
+        ("Flips", "flips"),
+        ("on", "all"),
+        (" ALL, Brick : Flips", "all,Brick:flips"),
+    ):
         assert train_main([*argv, "--set", f"augment={given}"]) == 0
         assert json.loads(capsys.readouterr().out)["augment"] == read
     assert resolved["preset"] == "spatial-dcgan" and resolved["steps"] == 7 and resolved["lr_g"] == 3e-4
@@ -145,7 +158,9 @@ def test_a_stop_line_on_stdin_stops_cleanly(folder, tmp_path):
             "--out", str(tmp_path / "runs"), "--set", "g_width=4", "--set", "d_width=4", "--set", "upsamples=2",
             "--set", "eval_samples=16", "--set", "log_seconds=0", "--set", "threads=1"]  # fmt: skip
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    child = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path
+    )
     events = []
     try:
         child.stdin.write("not a command\n")  # ignored: only "stop" stops

@@ -25,7 +25,11 @@ def test_a_loss_a_hundred_times_over_its_level_is_divergence_but_a_slow_drift_is
     fresh = LossWatch()
     assert fresh.check({"d": 0.78, "g": 608.0}, 1) is None  # the first window sets the level
     said = fresh.check({"d": 14312.0, "g": 17324.0}, 5)
-    assert said.startswith("training diverged at step 5") and "d 1.431e+04" in said and "g " not in said.split(";")[0][-30:]
+    assert (
+        said.startswith("training diverged at step 5")
+        and "d 1.431e+04" in said
+        and "g " not in said.split(";")[0][-30:]
+    )
     assert "lr_g" in said
 
 
@@ -72,7 +76,8 @@ def test_on_divergence_stop_goes_back_to_the_last_healthy_step_and_exports_it(tm
     # no seed pins down); every logged step is checked (no warm-up) and kept while healthy.
     real = trainer.loop.output_problems
     monkeypatch.setattr(trainer.loop, "output_problems",
-                        lambda images, step: real(images, step) + (["the generator's output is saturated at step %d" % step] if step >= 5 else []))  # fmt: skip
+                        lambda images, step: real(images, step)
+                        + (["the generator's output is saturated at step %d" % step] if step >= 5 else []))  # fmt: skip
     monkeypatch.setattr(trainer.loop, "HEALTH_SECONDS", 0.0)
     monkeypatch.setattr(trainer.loop, "HEALTH_WARMUP", 1)
     data = texture_folder(tmp_path / "textures")
@@ -137,14 +142,18 @@ def test_cuda_out_of_memory_is_one_line_naming_a_batch_that_fits(tmp_path, monke
     data = texture_folder(tmp_path / "textures")
     with pytest.raises(TexgenError) as info:
         train(tiny("spatial-dcgan", data, tmp_path / "runs", steps=6), Events())
-    assert str(info.value).startswith("the GPU ran out of memory at step 3 with a batch of 8 (this process's peak 6.0 of 8.0 GiB)")
+    assert str(info.value).startswith(
+        "the GPU ran out of memory at step 3 with a batch of 8 (this process's peak 6.0 of 8.0 GiB)"
+    )
     assert "--batch 4 (estimated to fit)" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_a_gpu_lost_mid_run_leaves_the_last_checkpoint_whole_to_resume(tmp_path, monkeypatch):
     from trainer.checkpoint import load_checkpoint
 
-    _failing_from(monkeypatch, 3, RuntimeError("CUDA error: unspecified launch failure\nCUDA kernel errors might be ..."))
+    _failing_from(
+        monkeypatch, 3, RuntimeError("CUDA error: unspecified launch failure\nCUDA kernel errors might be ...")
+    )
     data = texture_folder(tmp_path / "textures")
     cfg = tiny("spatial-dcgan", data, tmp_path / "runs", steps=6, checkpoint_every=1)
     with pytest.raises(TexgenError, match=r"the GPU failed at step 4 \(CUDA error: unspecified launch failure\); "
@@ -177,7 +186,9 @@ def test_mixed_precision_that_overflows_goes_on_in_float32_with_a_note(tmp_path,
     events = Events()
     train(tiny("spatial-dcgan", data, tmp_path / "runs", steps=6), events)
     (note,) = events.of("note")
-    assert note["step"] == 3 and note["message"].startswith("mixed precision (bf16) overflowed at step 3; training goes on in float32")
+    assert note["step"] == 3 and note["message"].startswith(
+        "mixed precision (bf16) overflowed at step 3; training goes on in float32"
+    )
     assert events.of("done")[0]["step"] == 6 and not [w for w in events.of("warning") if "diverged" in w["message"]]
     losses = [e["losses"] for e in events.of("step") if e["step"] == 3][0]
     assert all(v is None for v in losses.values())  # the window's losses, dropped
@@ -204,7 +215,9 @@ def test_the_cards_seam_sentence_follows_the_measured_score_and_the_health(seam,
 
 
 @pytest.mark.parametrize("checkpoint_every", [0, 1])
-def test_a_non_finite_loss_before_any_checkpoint_leaves_no_folder_that_looks_resumable(tmp_path, monkeypatch, checkpoint_every):
+def test_a_non_finite_loss_before_any_checkpoint_leaves_no_folder_that_looks_resumable(
+    tmp_path, monkeypatch, checkpoint_every
+):
     _losses_times(monkeypatch, 2, float("nan"))
     data = texture_folder(tmp_path / "textures")
     cfg = tiny("spatial-dcgan", data, tmp_path / "runs", steps=6, checkpoint_every=checkpoint_every)

@@ -35,7 +35,9 @@ def _same(a: dict, b: dict) -> None:
     for key in ("opt_g", "opt_d"):
         for i, state in a[key]["state"].items():
             for name, value in state.items():
-                assert torch.equal(torch.as_tensor(value), torch.as_tensor(b[key]["state"][i][name])), f"{key}[{i}].{name}"
+                assert torch.equal(torch.as_tensor(value), torch.as_tensor(b[key]["state"][i][name])), (
+                    f"{key}[{i}].{name}"
+                )
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path):
@@ -62,7 +64,9 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
 
 
 def test_resume_refuses_changed_settings_and_finished_runs(tmp_path, capsys, monkeypatch):
-    cfg = tiny("spatial-dcgan", texture_folder(tmp_path / "textures"), tmp_path / "runs", channels=1, steps=1, n_critic=1)
+    cfg = tiny(
+        "spatial-dcgan", texture_folder(tmp_path / "textures"), tmp_path / "runs", channels=1, steps=1, n_critic=1
+    )
     run = train(cfg, Events())
     assert train_main(["--resume", str(run), "--steps", "3", "--batch", "16"]) == 2
     err = capsys.readouterr().err
@@ -75,7 +79,9 @@ def test_resume_refuses_changed_settings_and_finished_runs(tmp_path, capsys, mon
     err = capsys.readouterr().err
     assert "the run has already trained" in err and "resume with --minutes larger than" in err
     calls = []  # a stop after two more steps, as Ctrl-C would be
-    monkeypatch.setattr(trainer_cli, "_stop_flag", lambda stdin=False: (lambda: calls.append(1) or len(calls) >= 2, lambda: None))
+    monkeypatch.setattr(
+        trainer_cli, "_stop_flag", lambda stdin=False: (lambda: calls.append(1) or len(calls) >= 2, lambda: None)
+    )
     assert train_main(["--resume", str(run), "--minutes", "60", "--progress", "none"]) == 0
     assert load_checkpoint(run)["step"] == 3  # past the 1 step it had been given
 
@@ -101,7 +107,11 @@ def test_the_lowest_swd_is_kept_as_best_and_survives_a_resume(tmp_path, capsys, 
     assert before["step"] == 2 and load_checkpoint(run)["best"] == {"step": 2, "swd": 10.0}
     assert train_main(["--resume", str(run), "--steps", "6", "--progress", "none"]) == 0
     printed = capsys.readouterr().out
-    swds = {e["step"]: e["metrics"]["swd"] for e in map(json.loads, (run / "stats.jsonl").read_text().splitlines()) if "metrics" in e}
+    swds = {
+        e["step"]: e["metrics"]["swd"]
+        for e in map(json.loads, (run / "stats.jsonl").read_text().splitlines())
+        if "metrics" in e
+    }
     assert swds == SCRIPTED_SWD
     best = load_checkpoint(run / "checkpoints" / "best.pt")
     assert best["step"] == 2 and best["metrics"]["swd"] == 10.0

@@ -11,7 +11,9 @@ from trainer.networks import NetSpec, build_generator
 
 def test_blurred_generator_is_periodic_and_exports_exactly():
     torch.manual_seed(0)
-    spec = NetSpec(family="spatial", channels=1, latent_size=8, resolution=32, g_width=8, upsamples=3, upsample_blur=True)
+    spec = NetSpec(
+        family="spatial", channels=1, latent_size=8, resolution=32, g_width=8, upsamples=3, upsample_blur=True
+    )
     g = build_generator(spec).eval()
     plain = build_generator(NetSpec(**{**spec.__dict__, "upsample_blur": False})).eval()
     assert sum(p.numel() for p in g.parameters()) == sum(p.numel() for p in plain.parameters())  # the blur is fixed
@@ -22,8 +24,16 @@ def test_blurred_generator_is_periodic_and_exports_exactly():
     # Rolling the latent grid by one cell rolls the image by 8 px: periodic, no seam.
     assert torch.allclose(torch.roll(out, 8, dims=3), rolled, atol=1e-5)
     buf = io.BytesIO()
-    torch.onnx.export(g, (z,), buf, dynamo=False, input_names=["z"], output_names=["image"],
-                      dynamic_axes={"z": {0: "n", 2: "h", 3: "w"}, "image": {0: "n", 2: "H", 3: "W"}}, opset_version=17)
+    torch.onnx.export(
+        g,
+        (z,),
+        buf,
+        dynamo=False,
+        input_names=["z"],
+        output_names=["image"],
+        dynamic_axes={"z": {0: "n", 2: "h", 3: "w"}, "image": {0: "n", 2: "H", 3: "W"}},
+        opset_version=17,
+    )
     session = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
     z2 = torch.randn(1, 8, 4, 7)
     with torch.no_grad():

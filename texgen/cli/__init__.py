@@ -30,7 +30,7 @@ FORWARDED = {verb: _forward(verb) for verb in ("train", "export", "gui")}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from texgen.cli import generate, info, models, forward
+    from texgen.cli import generate, info, models, forward  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(
         prog="texgen",

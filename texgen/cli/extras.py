@@ -40,7 +40,10 @@ def missing_extra(what: str = "training", modules: tuple[str, ...] = tuple(TRAIN
 def missing_error(what: str, absent: list[str]) -> TexgenError:
     names = " and ".join(absent)
     verb = "is" if len(absent) == 1 else "are"
-    return TexgenError(f"{what} needs {names}, which {verb} not installed", f"install {'it' if len(absent) == 1 else 'them'}: {INSTALL_TRAINER}")
+    return TexgenError(
+        f"{what} needs {names}, which {verb} not installed",
+        f"install {'it' if len(absent) == 1 else 'them'}: {INSTALL_TRAINER}",
+    )
 
 
 def extra_module_missing(exc: BaseException) -> str | None:

@@ -14,8 +14,10 @@ def _trainer(verb: str):
     try:
         from trainer import cli as trainer_cli  # noqa: PLC0415 (no torch yet: it checks for it after parsing)
     except ImportError:  # a build of texgen without its trainer package
-        raise TexgenError(f"`texgen {verb}` needs texgen's trainer package, which this install lacks",
-                          'reinstall texgen from a source checkout: pip install -e ".[train]"') from None
+        raise TexgenError(
+            f"`texgen {verb}` needs texgen's trainer package, which this install lacks",
+            'reinstall texgen from a source checkout: pip install -e ".[train]"',
+        ) from None
     return trainer_cli
 
 

@@ -12,7 +12,11 @@ from texgen.model import load_generator
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
-    p = verbs.add_parser("info", help="show a model's metadata, inputs, outputs and device", description="Show what a generator makes, its inputs and outputs, and the device it would run on.")
+    p = verbs.add_parser(
+        "info",
+        help="show a model's metadata, inputs, outputs and device",
+        description="Show what a generator makes, its inputs and outputs, and the device it would run on.",
+    )
     p.add_argument("model", help="model name (see `texgen models`) or path to an .onnx file")
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -22,7 +26,10 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 def describe(model: str, device: str = "auto") -> dict:
     gen = load_generator(resolve_model(model), device=device)
     session = gen.runtime.session
-    io = lambda args: [{"name": a.name, "type": a.type, "shape": [d if isinstance(d, int) else (d or "?") for d in a.shape]} for a in args]  # noqa: E731
+    io = lambda args: [  # noqa: E731
+        {"name": a.name, "type": a.type, "shape": [d if isinstance(d, int) else (d or "?") for d in a.shape]}
+        for a in args
+    ]  # noqa: E731
     return {
         "path": str(gen.path),
         "metadata": dataclasses.asdict(gen.info),
@@ -49,16 +56,30 @@ def run(args: argparse.Namespace) -> int:
         latent += f" per cell, {m['pixels_per_cell']} px per cell (any multiple of {m['pixels_per_cell']} px)"
     lines = [
         f"{m['name']}  ({d['path']})",
-        f"  makes       {m['kind']}, {m['channels']} channel{'s' if m['channels'] > 1 else ''}, native {size}, {'tileable' if m['tileable'] else 'not tileable (seamless post-process)'}",
+        f"  makes       {m['kind']}, {m['channels']} channel{'s' if m['channels'] > 1 else ''}, native {size}, "
+        f"{'tileable' if m['tileable'] else 'not tileable (seamless post-process)'}",
         f"  latent      {latent}",
     ]
     if m["classes"]:
         lines.append(f"  classes     {', '.join(f'{i}:{c}' for i, c in enumerate(m['classes']))}")
-    for key, label in (("algorithm", "algorithm"), ("architecture", "network"), ("dataset", "trained on"), ("data_license", "data licence"), ("training_steps", "steps"), ("created", "created"), ("description", "about")):
+    for key, label in (
+        ("algorithm", "algorithm"),
+        ("architecture", "network"),
+        ("dataset", "trained on"),
+        ("data_license", "data licence"),
+        ("training_steps", "steps"),
+        ("created", "created"),
+        ("description", "about"),
+    ):
         if m[key]:
             lines.append(f"  {label:<11} {m[key]}")
     if m["metrics"]:
-        lines.append("  metrics     " + ", ".join(f"{k} {v:.4g}" if isinstance(v, (int, float)) else f"{k} {v}" for k, v in sorted(m["metrics"].items())))
+        lines.append(
+            "  metrics     "
+            + ", ".join(
+                f"{k} {v:.4g}" if isinstance(v, (int, float)) else f"{k} {v}" for k, v in sorted(m["metrics"].items())
+            )
+        )
     for kind in ("inputs", "outputs"):
         for t in d[kind]:
             lines.append(f"  {kind[:-1]:<11} {t['name']} {t['type']} [{', '.join(map(str, t['shape']))}]")

@@ -12,13 +12,19 @@ from texgen.presets import PRESETS
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
-    p = verbs.add_parser("models", help="list the bundled and user models", description="List the bundled models and the models in your user model folder.")
+    p = verbs.add_parser(
+        "models",
+        help="list the bundled and user models",
+        description="List the bundled models and the models in your user model folder.",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(run=run_models)
 
 
 def add_presets_parser(verbs: argparse._SubParsersAction) -> None:
-    p = verbs.add_parser("presets", help="list the export presets", description="List the export presets (engine, formats, sizes).")
+    p = verbs.add_parser(
+        "presets", help="list the export presets", description="List the export presets (engine, formats, sizes)."
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(run=run_presets)
 
@@ -26,10 +32,21 @@ def add_presets_parser(verbs: argparse._SubParsersAction) -> None:
 def run_models(args: argparse.Namespace) -> int:
     rows = []
     for entry in list_models():
-        row = {"name": entry.name, "source": entry.source, "path": str(entry.path), "default": entry.source == "bundled" and entry.name in DEFAULT_MODELS}
+        row = {
+            "name": entry.name,
+            "source": entry.source,
+            "path": str(entry.path),
+            "default": entry.source == "bundled" and entry.name in DEFAULT_MODELS,
+        }
         try:
             info = load_generator(entry.path, device="cpu").info
-            row.update(kind=info.kind, size=f"{info.native_width}x{info.native_height}", tileable=info.tileable, classes=list(info.classes), description=info.description)
+            row.update(
+                kind=info.kind,
+                size=f"{info.native_width}x{info.native_height}",
+                tileable=info.tileable,
+                classes=list(info.classes),
+                description=info.description,
+            )
         except TexgenError as exc:
             row["error"] = str(exc)
         rows.append(row)

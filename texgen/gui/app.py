@@ -28,7 +28,12 @@ from texgen.gui.settings import Settings, file_settings
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="texgen gui", description="Open the texgen desktop app.")
     p.add_argument("model", nargs="?", help="a model name or .onnx file to open (default: the last one used)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "directml", "coreml"), help="where models run (default: GPU when one starts, else CPU)")
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda", "directml", "coreml"),
+        help="where models run (default: GPU when one starts, else CPU)",
+    )
     p.add_argument("--settings", metavar="FILE", help="keep settings in this INI file instead of the user's")
     p.add_argument("--quit-after-start", action="store_true", help=argparse.SUPPRESS)  # start-up timing
     p.add_argument("--version", action="version", version=f"texgen {__version__}")
@@ -36,8 +41,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 EXIT_USAGE = 2
-XCB_CURSOR_MISSING = ("the desktop app needs the system library libxcb-cursor0 (Debian, Ubuntu: sudo apt install "
-                      "libxcb-cursor0; Fedora: sudo dnf install xcb-util-cursor)")
+XCB_CURSOR_MISSING = (
+    "the desktop app needs the system library libxcb-cursor0 (Debian, Ubuntu: sudo apt install "
+    "libxcb-cursor0; Fedora: sudo dnf install xcb-util-cursor)"
+)
 
 
 def find_system_library(name: str) -> str | None:
@@ -153,7 +160,9 @@ def open_requested(window, model: str | None) -> None:
         try:
             model = str(resolve_model(model))
         except TexgenError as exc:
-            window.show_message(f"{exc.problem}: pick a model in the list, or open one with File > Open model…", error=True)
+            window.show_message(
+                f"{exc.problem}: pick a model in the list, or open one with File > Open model…", error=True
+            )
             return
     window.start(model)
 
@@ -176,6 +185,7 @@ def run(argv: list[str]) -> int:
     install_excepthook(window)
     QTimer.singleShot(0, lambda: open_requested(window, args.model))
     if args.quit_after_start:
+
         def report() -> None:
             print(f"window shown in {time.perf_counter() - started:.2f} s", flush=True)
             window.close()

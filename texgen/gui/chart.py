@@ -103,7 +103,9 @@ class Chart(QWidget):
         # The legend sits on the title's line when both fit, else on a line of its own.
         legend_w = sum(fm.horizontalAdvance(self.labels.get(name, name)) + 18 for name in self.series)
         width = self.width() - left - right
-        legend_row = fm.height() + 10 if fm.horizontalAdvance(self.title) + 16 + legend_w <= width else 2 * fm.height() + 14
+        legend_row = (
+            fm.height() + 10 if fm.horizontalAdvance(self.title) + 16 + legend_w <= width else 2 * fm.height() + 14
+        )
         top = legend_row
         plot = QRectF(left, top, width, self.height() - top - bottom)
         p.setPen(QColor(200, 204, 210))
@@ -116,7 +118,9 @@ class Chart(QWidget):
         x0, x1, y0, y1 = b
 
         def to_px(x: float, y: float) -> QPointF:
-            return QPointF(plot.left() + (x - x0) / (x1 - x0) * plot.width(), plot.bottom() - (y - y0) / (y1 - y0) * plot.height())
+            return QPointF(
+                plot.left() + (x - x0) / (x1 - x0) * plot.width(), plot.bottom() - (y - y0) / (y1 - y0) * plot.height()
+            )
 
         # Grid and axis labels.
         grid = QPen(QColor(60, 63, 70), 1, Qt.PenStyle.DotLine)
@@ -127,14 +131,22 @@ class Chart(QWidget):
             p.setPen(grid)
             p.drawLine(QPointF(plot.left(), pt.y()), QPointF(plot.right(), pt.y()))
             p.setPen(QColor(150, 154, 160))
-            p.drawText(QRectF(0, pt.y() - fm.height() / 2, left - 4, fm.height()), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, _label(y, step=ystep))
+            p.drawText(
+                QRectF(0, pt.y() - fm.height() / 2, left - 4, fm.height()),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                _label(y, step=ystep),
+            )
         for x in nice_ticks(x0, x1, 5, integer=self.x_label == "step"):
             pt = to_px(x, y0)
             p.setPen(grid)
             p.drawLine(QPointF(pt.x(), plot.top()), QPointF(pt.x(), plot.bottom()))
             p.setPen(QColor(150, 154, 160))
             box = min(max(pt.x() - 40, 0.0), self.width() - 80.0)  # the last label is not cut at the edge
-            p.drawText(QRectF(box, plot.bottom() + 2, 80, fm.height()), Qt.AlignmentFlag.AlignHCenter, _label(x, self.x_label == "step"))
+            p.drawText(
+                QRectF(box, plot.bottom() + 2, 80, fm.height()),
+                Qt.AlignmentFlag.AlignHCenter,
+                _label(x, self.x_label == "step"),
+            )
         p.setPen(QPen(QColor(110, 114, 120), 1))
         p.drawRect(plot)
 

@@ -41,8 +41,15 @@ def regenerate_request(gen: Generator, v: Variation, seamless: bool) -> Generate
             pass
         if size == (h, w):
             preset = "png"  # any size: this very image, as a 16-bit height PNG
-    return GenerateRequest(model=str(gen.path), seeds=[v.seed], size=size, label=v.sample.class_name, seamless=seamless,
-                           preset=preset, out_dir="textures")
+    return GenerateRequest(
+        model=str(gen.path),
+        seeds=[v.seed],
+        size=size,
+        label=v.sample.class_name,
+        seamless=seamless,
+        preset=preset,
+        out_dir="textures",
+    )
 
 
 def tiles_text(v: Variation) -> str:
@@ -89,11 +96,23 @@ class VariationDetails(QWidget):
         request = regenerate_request(gen, v, seamless)
         self.command = generate_command(request) if request is not None else None
         if request is not None and request.size == (h + 1, w + 1):  # why the command asks one pixel more
-            rows[1] = ("Size", f"{w} × {h} (the command's {w + 1} × {h + 1} is a Unity terrain of this tile, its "
-                               "first row and column repeated at the far edges)")
-        body = "".join(f"<tr><td style='color:#9aa0a8;padding-right:8px'>{k}</td><td>{html.escape(t)}</td></tr>" for k, t in rows)
+            rows[1] = (
+                "Size",
+                f"{w} × {h} (the command's {w + 1} × {h + 1} is a Unity terrain of this tile, its "
+                "first row and column repeated at the far edges)",
+            )
+        body = "".join(
+            f"<tr><td style='color:#9aa0a8;padding-right:8px'>{k}</td><td>{html.escape(t)}</td></tr>" for k, t in rows
+        )
         # Broken only between options, never inside one ("--seeds 102 --" / "size 256").
-        shown = " ".join(p.replace(" ", "&nbsp;") for p in re.findall(r"(?:^|(?<= ))\S+(?: (?!-)\S+)*", html.escape(self.command))) if self.command else ""
+        shown = (
+            " ".join(
+                p.replace(" ", "&nbsp;")
+                for p in re.findall(r"(?:^|(?<= ))\S+(?: (?!-)\S+)*", html.escape(self.command))
+            )
+            if self.command
+            else ""
+        )
         cmd = f"<div style='color:#9aa0a8;font-family:monospace;font-size:8pt'>{shown}</div>" if self.command else ""
         self.text.setText(f"<table>{body}</table>{cmd}")
         self.copy.setEnabled(self.command is not None)

@@ -106,12 +106,14 @@ class ExportDialog(QDialog):
         self.size = QComboBox()
         form.addRow("Size", self.size)
         self.byte_order = QComboBox()
-        self.byte_order.addItem("little-endian (Unity \"Windows\")", "little")
-        self.byte_order.addItem("big-endian (Unity \"Mac\")", "big")
+        self.byte_order.addItem('little-endian (Unity "Windows")', "little")
+        self.byte_order.addItem('big-endian (Unity "Mac")', "big")
         form.addRow("Byte order", self.byte_order)
         self.convention = QComboBox()
         for c in CONVENTIONS:
-            self.convention.addItem({"opengl": "OpenGL (Y+: Unity, Godot, Blender)", "directx": "DirectX (Y−: Unreal, Substance)"}[c], c)
+            self.convention.addItem(
+                {"opengl": "OpenGL (Y+: Unity, Godot, Blender)", "directx": "DirectX (Y−: Unreal, Substance)"}[c], c
+            )
         form.addRow("Normal map", self.convention)
         # Erosion (heightmaps): droplets per cell and talus iterations, as --erosion RAIN,THERMAL.
         self.rain = QDoubleSpinBox()
@@ -119,8 +121,10 @@ class ExportDialog(QDialog):
         self.rain.setSingleStep(0.25)
         self.rain.setDecimals(2)
         self.rain.setSpecialValueText("none")
-        self.rain.setToolTip("hydraulic erosion: raindrops per cell that carve gullies and carry sediment downhill "
-                             "(0.5 light, 1 clear; about 5 s a 512 px map per droplet per cell)")
+        self.rain.setToolTip(
+            "hydraulic erosion: raindrops per cell that carve gullies and carry sediment downhill "
+            "(0.5 light, 1 clear; about 5 s a 512 px map per droplet per cell)"
+        )
         self.thermal = QSpinBox()
         self.thermal.setRange(0, MAX_THERMAL)
         self.thermal.setSingleStep(10)
@@ -162,7 +166,9 @@ class ExportDialog(QDialog):
         self.use_selection = QRadioButton(f"Selected variations ({len(self.selected_seeds)})")
         self.use_favourites = QRadioButton(f"Favourites ({len(self.favourite_seeds)})")
         self.use_batch = QRadioButton("A batch of")
-        for i, (button, key) in enumerate(((self.use_selection, SELECTION), (self.use_favourites, FAVOURITES), (self.use_batch, BATCH))):
+        for i, (button, key) in enumerate(
+            ((self.use_selection, SELECTION), (self.use_favourites, FAVOURITES), (self.use_batch, BATCH))
+        ):
             button.setProperty("source", key)
             self.source.addButton(button, i)
         self.use_selection.setEnabled(bool(self.selected_seeds))
@@ -178,7 +184,11 @@ class ExportDialog(QDialog):
         what.addWidget(self.batch_count, 2, 1)
         what.addWidget(QLabel("seeds from"), 2, 2)
         what.addWidget(self.batch_start, 2, 3)
-        ends = f"seed {self.interpolation[0]} → seed {self.interpolation[1]}:" if self.interpolation else "(pick A and B first)"
+        ends = (
+            f"seed {self.interpolation[0]} → seed {self.interpolation[1]}:"
+            if self.interpolation
+            else "(pick A and B first)"
+        )
         self.use_frames = QRadioButton(f"Interpolation {ends}")
         self.use_frames.setProperty("source", FRAMES)
         self.source.addButton(self.use_frames, 3)
@@ -245,7 +255,13 @@ class ExportDialog(QDialog):
         self.template.setText(s.text("export/template", ""))
         self.rain.setValue(min(max(s.real("export/erosion_rain", 0.0), 0.0), MAX_RAIN))
         self.thermal.setValue(min(max(s.number("export/erosion_thermal", 0), 0), MAX_THERMAL))
-        (self.use_selection if self.selected_seeds else self.use_favourites if self.favourite_seeds else self.use_batch).setChecked(True)
+        (
+            self.use_selection
+            if self.selected_seeds
+            else self.use_favourites
+            if self.favourite_seeds
+            else self.use_batch
+        ).setChecked(True)
         self._update_command()
 
     def _preset_changed(self) -> None:
@@ -317,7 +333,9 @@ class ExportDialog(QDialog):
         order = self.byte_order.currentData() if p.height_format == "raw16" else None
         convention = self.convention.currentData()
         frames = self.source_key() == FRAMES
-        erosion = Erosion(rain=round(self.rain.value(), 2), thermal=self.thermal.value()) if kind == "heightmap" else None
+        erosion = (
+            Erosion(rain=round(self.rain.value(), 2), thermal=self.thermal.value()) if kind == "heightmap" else None
+        )
         return GenerateRequest(
             model=str(self.gen.path),
             seeds=self.seeds(),
@@ -341,7 +359,7 @@ class ExportDialog(QDialog):
     def _update_command(self, *_) -> None:
         try:
             self.command.setText(generate_command(self.request()))
-        except Exception as exc:  # a half-filled form is not an error yet
+        except Exception as exc:  # a half-filled form is not an error yet  # noqa: BLE001
             self.command.setText(f"({exc})")
         self.command.setCursorPosition(0)
         self.convention.setEnabled(self.maps["normal"].isChecked())
@@ -366,7 +384,9 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, count)
         self.progress.setValue(0)
         self.progress.setFormat("%v / %m")
-        self.status.setText(f"Exporting {count} {'frames' if req.interpolate is not None else 'images'} to {req.out_dir}…")
+        self.status.setText(
+            f"Exporting {count} {'frames' if req.interpolate is not None else 'images'} to {req.out_dir}…"
+        )
         self.status.setStyleSheet("")
         self.export_button.setEnabled(False)
         self.close_button.setText("Cancel")
@@ -404,7 +424,9 @@ class ExportDialog(QDialog):
         what = "frames" if req.interpolate is not None else "seeds"
         skipped = f", {len(result.skipped)} {what} skipped (files exist)" if result.skipped else ""
         notes = "".join(f"<br><span style='color:#9aa0a8'>note: {n}</span>" for n in result.notes)
-        self.status.setText(f"Wrote {len(result.files)} files to {req.out_dir} in {result.seconds:.1f} s{skipped}.{notes}")
+        self.status.setText(
+            f"Wrote {len(result.files)} files to {req.out_dir} in {result.seconds:.1f} s{skipped}.{notes}"
+        )
         self.open_folder.setEnabled(True)
 
     def _failed(self, message: str) -> None:

@@ -90,7 +90,9 @@ class Gallery(QListWidget):
         # which currentItemChanged, unchanged, does not say; a click that changes the current
         # item is said once, by currentItemChanged on the press.
         self._current_at_press = None
-        self.itemClicked.connect(lambda item: item is self._current_at_press and self.current_changed.emit(self.variation(item)))
+        self.itemClicked.connect(
+            lambda item: item is self._current_at_press and self.current_changed.emit(self.variation(item))
+        )
         self.itemDoubleClicked.connect(lambda item: self.toggle_favourite(self.variation(item)))
         self.marks: dict[str, int] = {}  # "A"/"B" -> variation key
 

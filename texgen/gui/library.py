@@ -58,7 +58,11 @@ def describe(gen: Generator) -> str:
     e = html.escape
     rows = [
         ("Makes", f"{info.kind}, {info.channels} channel{'s' if info.channels > 1 else ''}"),
-        ("Native size", f"{info.native_width} × {info.native_height}" + (f" (any multiple of {info.pixels_per_cell} px)" if info.spatial else "")),
+        (
+            "Native size",
+            f"{info.native_width} × {info.native_height}"
+            + (f" (any multiple of {info.pixels_per_cell} px)" if info.spatial else ""),
+        ),
         ("Tileable", "yes, by construction" if info.tileable else "no (seamless post-process)"),
     ]
     if info.classes:
@@ -69,14 +73,24 @@ def describe(gen: Generator) -> str:
     rows.append(("Trained on", info.dataset or "unknown"))
     rows.append(("Data licence", info.data_license or "unknown"))
     if info.metrics:
-        rows.append(("Metrics", ", ".join(f"{k} {v:.3g}" if isinstance(v, (int, float)) else f"{k} {v}" for k, v in sorted(info.metrics.items()))))
+        rows.append(
+            (
+                "Metrics",
+                ", ".join(
+                    f"{k} {v:.3g}" if isinstance(v, (int, float)) else f"{k} {v}"
+                    for k, v in sorted(info.metrics.items())
+                ),
+            )
+        )
     gpu = gen.device != "cpu"
     rows.append(("Runs on", f"{'GPU' if gpu else 'CPU'} ({gen.provider})"))
     for note in gen.runtime.notes:
         rows.append(("Note", note))
     if gen.guesses:
         rows.append(("Guessed", "; ".join(gen.guesses)))
-    body = "".join(f"<tr><td style='color:#9aa0a8;padding-right:8px'>{e(k)}</td><td>{e(str(v))}</td></tr>" for k, v in rows)
+    body = "".join(
+        f"<tr><td style='color:#9aa0a8;padding-right:8px'>{e(k)}</td><td>{e(str(v))}</td></tr>" for k, v in rows
+    )
     title = f"<b style='font-size:13pt'>{e(info.name)}</b>"
     about = f"<div style='color:#b8bcc4'>{e(info.description)}</div>" if info.description else ""
     return f"{title}{about}<table>{body}</table>"
@@ -239,7 +253,9 @@ class Library(QWidget):
             self.model_chosen.emit(path)
 
     def browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a generator", self.start_folder, "ONNX generators (*.onnx);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a generator", self.start_folder, "ONNX generators (*.onnx);;All files (*)"
+        )
         if path:
             self.start_folder = str(Path(path).parent)
             self.add_file(path)

@@ -21,7 +21,14 @@ GRID = 112  # cells per side at most: detail against paint time (~0.2 s on one c
 
 # Hypsometric tints from low to high: earth tones that read as terrain without a legend.
 _RAMP = np.array(
-    [[0.28, 0.36, 0.22], [0.45, 0.52, 0.30], [0.62, 0.58, 0.40], [0.58, 0.48, 0.38], [0.80, 0.78, 0.76], [0.97, 0.97, 0.98]],
+    [
+        [0.28, 0.36, 0.22],
+        [0.45, 0.52, 0.30],
+        [0.62, 0.58, 0.40],
+        [0.58, 0.48, 0.38],
+        [0.80, 0.78, 0.76],
+        [0.97, 0.97, 0.98],
+    ],
     np.float32,
 )
 _WALL = np.array([0.42, 0.34, 0.27], np.float32)
@@ -133,10 +140,16 @@ def render_relief(
         pen.setColor(c)  # an outline of the same colour closes hairline cracks between cells
         painter.setPen(pen)
         painter.setBrush(c)
-        painter.drawPolygon(QPolygonF([
-            QPointF(px[i, j], py[i, j]), QPointF(px[i, j + 1], py[i, j + 1]),
-            QPointF(px[i + 1, j + 1], py[i + 1, j + 1]), QPointF(px[i + 1, j], py[i + 1, j]),
-        ]))
+        painter.drawPolygon(
+            QPolygonF(
+                [
+                    QPointF(px[i, j], py[i, j]),
+                    QPointF(px[i, j + 1], py[i, j + 1]),
+                    QPointF(px[i + 1, j + 1], py[i + 1, j + 1]),
+                    QPointF(px[i + 1, j], py[i + 1, j]),
+                ]
+            )
+        )
     _paint_walls(painter, px, py, pby, xr, yr, rel)
     painter.end()
     return image
@@ -167,10 +180,16 @@ def _paint_walls(painter: QPainter, px, py, pby, xr, yr, rel) -> None:
             c = QColor(*(int(v * 255) for v in np.clip(_WALL * (shade + 0.25 * t), 0, 1)))
             painter.setPen(QPen(c, 1.0))
             painter.setBrush(c)
-            painter.drawPolygon(QPolygonF([
-                QPointF(top_x[k], top_y[k]), QPointF(top_x[k + 1], top_y[k + 1]),
-                QPointF(top_x[k + 1], bottom_y[k + 1]), QPointF(top_x[k], bottom_y[k]),
-            ]))
+            painter.drawPolygon(
+                QPolygonF(
+                    [
+                        QPointF(top_x[k], top_y[k]),
+                        QPointF(top_x[k + 1], top_y[k + 1]),
+                        QPointF(top_x[k + 1], bottom_y[k + 1]),
+                        QPointF(top_x[k], bottom_y[k]),
+                    ]
+                )
+            )
         # A darker line along the bottom edge grounds the block.
         painter.setPen(QPen(QColor(20, 18, 16), 1.5))
         painter.drawPolyline(QPolygonF([QPointF(a, b) for a, b in zip(top_x, bottom_y)]))

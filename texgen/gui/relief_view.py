@@ -49,7 +49,9 @@ class ReliefView(QWidget):
             return
         height, camera = self._height, self.camera
         w, h = max(self.width(), 320), max(self.height(), 240)
-        self._renders.submit(lambda report, cancelled: render_relief(imaging.height_of(height), w, h, camera, cells=cells))
+        self._renders.submit(
+            lambda report, cancelled: render_relief(imaging.height_of(height), w, h, camera, cells=cells)
+        )
 
     def _on_rendered(self, image: QImage) -> None:
         self._image = image
@@ -65,10 +67,16 @@ class ReliefView(QWidget):
             return
         img = self._image
         if img.size() != self.size():
-            img = img.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            img = img.scaled(
+                self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
         p.drawImage(QPointF((self.width() - img.width()) / 2, (self.height() - img.height()) / 2), img)
         p.setPen(QColor(150, 154, 162))
-        p.drawText(self.rect().adjusted(8, 0, -8, -6), Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft, "drag to turn · wheel for height")
+        p.drawText(
+            self.rect().adjusted(8, 0, -8, -6),
+            Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft,
+            "drag to turn · wheel for height",
+        )
         p.end()
 
     def resizeEvent(self, event) -> None:

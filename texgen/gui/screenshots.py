@@ -60,7 +60,9 @@ def save(widget: QWidget, path: Path) -> Path:
         with Image.open(path) as im:
             # Octree keeps small saturated marks (stars, badges) that median cut merges into
             # the greys of a texture.
-            im.convert("RGB").quantize(colours, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(path, optimize=True)
+            im.convert("RGB").quantize(colours, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(
+                path, optimize=True
+            )
         colours //= 2
     print(f"{path} {path.stat().st_size // 1024} KB")
     return path
@@ -75,7 +77,7 @@ def bundled(kind: str) -> Path | None:
         try:
             if load_generator(entry.path, device="cpu").info.kind == kind:
                 return entry.path
-        except Exception:
+        except Exception:  # noqa: BLE001
             continue
     return None
 
@@ -107,7 +109,15 @@ def replay_run(panel, run_dir: Path) -> None:
         panel.form.steps_box.setValue(config["steps"])
     panel.form.start_button.setEnabled(False)
     panel.form.stop_button.setEnabled(True)
-    panel._on_event({"event": "start", "run_dir": str(run_dir), "total_steps": total, "minutes": config.get("minutes"), "config": config})
+    panel._on_event(
+        {
+            "event": "start",
+            "run_dir": str(run_dir),
+            "total_steps": total,
+            "minutes": config.get("minutes"),
+            "config": config,
+        }
+    )
     lines = [json.loads(line) for line in (run_dir / "stats.jsonl").read_text().splitlines() if line.strip()]
     shown = lines[: max(2, int(len(lines) * 0.8))]  # as if the run were still going
     for rec in shown:
@@ -117,13 +127,25 @@ def replay_run(panel, run_dir: Path) -> None:
             if config.get("minutes"):
                 etas.append(config["minutes"] * 60 - elapsed)
             eta = max(0.0, min(etas)) if etas else None
-            panel._on_event({"event": "step", "step": rec["step"], "total_steps": total, "elapsed_s": elapsed, "eta_s": eta, "images_per_s": rec.get("images_per_s"), "losses": rec["losses"]})
+            panel._on_event(
+                {
+                    "event": "step",
+                    "step": rec["step"],
+                    "total_steps": total,
+                    "elapsed_s": elapsed,
+                    "eta_s": eta,
+                    "images_per_s": rec.get("images_per_s"),
+                    "losses": rec["losses"],
+                }
+            )
         if "metrics" in rec:
             panel._on_event({"event": "eval", "step": rec["step"], "metrics": rec["metrics"]})
     grids = sorted((run_dir / "samples").glob("*.png"))
     if grids:
         panel._on_event({"event": "sample", "step": shown[-1]["step"], "path": str(grids[-1])})
-    panel.log_view.setPlainText(f"$ texgen train --recipe {config.get('preset')} --data {config.get('data')} --progress json\nrun folder: {run_dir}")
+    panel.log_view.setPlainText(
+        f"$ texgen train --recipe {config.get('preset')} --data {config.get('data')} --progress json\nrun folder: {run_dir}"
+    )
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -140,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--texture", type=Path, help="a texture model (default: the bundled one)")
     p.add_argument("--heightmap", type=Path, help="a heightmap model (default: the bundled one)")
     p.add_argument("--training-run", type=Path, help="a finished run folder to show in the training panel")
-    p.add_argument("--size", type=window_size, default=SIZE, help="the main window's size, WIDTHxHEIGHT (default 1440x900)")
+    p.add_argument(
+        "--size", type=window_size, default=SIZE, help="the main window's size, WIDTHxHEIGHT (default 1440x900)"
+    )
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication([])
@@ -182,7 +206,14 @@ def main(argv: list[str] | None = None) -> int:
             w.controls.count.setValue(8)
             w.controls.seed.setValue(7)
             w.start(str(heightmap))
-            _pump(app, lambda: w.state.generator is not None and w.state.generator.info.kind == "heightmap" and not w.state.generating)
+            _pump(
+                app,
+                lambda: (
+                    w.state.generator is not None
+                    and w.state.generator.info.kind == "heightmap"
+                    and not w.state.generating
+                ),
+            )
             w.set_tiles(1)
             w.set_view_mode(imaging.HILLSHADE)
             _pump(app)

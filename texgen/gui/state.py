@@ -176,7 +176,15 @@ class AppState(QObject):
         def task(report, cancelled):
             # Small batches: the first thumbnails appear after 4 images, not after 16 (a
             # seed's image does not depend on its batch, so this changes nothing else).
-            for s in sample(gen, list(spec.seeds), size=spec.size, label=spec.label, seamless=spec.seamless, batch_size=4, should_cancel=cancelled):
+            for s in sample(
+                gen,
+                list(spec.seeds),
+                size=spec.size,
+                label=spec.label,
+                seamless=spec.seamless,
+                batch_size=4,
+                should_cancel=cancelled,
+            ):
                 report(make_variation(s, gen.info.seam_period, gen.info.kind == "texture"))
             return time.perf_counter() - started
 
@@ -204,7 +212,15 @@ class AppState(QObject):
                 self.generation_finished.emit(time.perf_counter() - started)
 
         self.generation_started.emit(total)
-        self._generation = run_in_pool(task, on_progress=added, on_result=done, on_failed=failed, on_cancelled=cancelled, owner=self, name="generate")
+        self._generation = run_in_pool(
+            task,
+            on_progress=added,
+            on_result=done,
+            on_failed=failed,
+            on_cancelled=cancelled,
+            owner=self,
+            name="generate",
+        )
 
     def cancel_generation(self) -> None:
         if self._generation is not None:

@@ -185,7 +185,15 @@ class TrainingForm(QWidget):
         left.addWidget(self.command)
         left.addStretch(1)
 
-        for w in (self.folder, self.cifar_classes, self.cifar_archive, self.name, self.runs_folder, self.overrides, self.resume):
+        for w in (
+            self.folder,
+            self.cifar_classes,
+            self.cifar_archive,
+            self.name,
+            self.runs_folder,
+            self.overrides,
+            self.resume,
+        ):
             w.textChanged.connect(self._update_command)
         for w in (self.kind, self.recipe, self.device):
             w.currentIndexChanged.connect(self._update_command)
@@ -337,7 +345,9 @@ class TrainingForm(QWidget):
         self.command.setCursorPosition(0)
 
     def _browse_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Training images", self.folder.text() or self.settings.folder("train"))
+        folder = QFileDialog.getExistingDirectory(
+            self, "Training images", self.folder.text() or self.settings.folder("train")
+        )
         if folder:
             self.folder.setText(folder)
             self.from_folder.setChecked(True)
@@ -350,7 +360,9 @@ class TrainingForm(QWidget):
             self.resume.setText(folder)
 
     def _browse_archive(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "CIFAR-100 archive", self.settings.folder("cifar"), "CIFAR-100 (*.tar.gz);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "CIFAR-100 archive", self.settings.folder("cifar"), "CIFAR-100 (*.tar.gz);;All files (*)"
+        )
         if path:
             self.cifar_archive.setText(path)
             self.from_cifar.setChecked(True)

@@ -55,7 +55,9 @@ def checks_text(step: int, metrics: dict) -> str:
     parts = []
     m = metrics.get("memorisation_ratio")
     if isinstance(m, (int, float)):
-        parts.append(f"memorisation ratio {m:.2f} ({'under 1: samples sit close to training images, may be copies' if m < 1 else 'at or above 1: not copies'})")
+        parts.append(
+            f"memorisation ratio {m:.2f} ({'under 1: samples sit close to training images, may be copies' if m < 1 else 'at or above 1: not copies'})"
+        )
     seam = metrics.get("seam_score")
     if isinstance(seam, (int, float)):
         parts.append(f"seam score {seam:.2f} (1: no seam)")
@@ -122,18 +124,24 @@ class TrainingPanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.best_button = QPushButton()
-        self.best_button.setToolTip("Export the checkpoint with the lowest SWD (checkpoints/best.pt) and add it to "
-                                    "your library beside the run's final model, to compare the two")
+        self.best_button.setToolTip(
+            "Export the checkpoint with the lowest SWD (checkpoints/best.pt) and add it to "
+            "your library beside the run's final model, to compare the two"
+        )
         self.best_button.clicked.connect(self.add_best)
         self.best_button.hide()
         # Offered when the GPU ran out of memory: the trainer names a batch estimated to fit.
         self.retry_button = QPushButton()
-        self.retry_button.setToolTip("Set batch= in the form's Settings to the batch the trainer estimated to fit, and start again")
+        self.retry_button.setToolTip(
+            "Set batch= in the form's Settings to the batch the trainer estimated to fit, and start again"
+        )
         self.retry_button.clicked.connect(self.retry_with_smaller_batch)
         self.retry_button.hide()
         self.retry_batch: int | None = None
         # The trainer's loss names, as a reader of the chart knows the two networks.
-        self.loss_chart = Chart("Losses", labels={"d": "critic", "g": "generator", "wasserstein": "Wasserstein", "gp": "penalty"})
+        self.loss_chart = Chart(
+            "Losses", labels={"d": "critic", "g": "generator", "wasserstein": "Wasserstein", "gp": "penalty"}
+        )
         # SWD (tens to hundreds) on its own axis; the two ratios (about 1, read differently)
         # as words below, not flattened to a line under it.
         self.metric_chart = Chart("SWD to your images (lower is closer)")
@@ -237,7 +245,11 @@ class TrainingPanel(QWidget):
         if kind == "start":
             self.total_steps, self.minutes = ev.get("total_steps"), ev.get("minutes")
             every = (ev.get("config") or {}).get("eval_every")
-            self.metric_chart.placeholder = f"quality is measured every {every:,} steps and at the end" if every else "quality is measured at the end"
+            self.metric_chart.placeholder = (
+                f"quality is measured every {every:,} steps and at the end"
+                if every
+                else "quality is measured at the end"
+            )
             self.metric_chart.update()
             self._set_status(f"Training in {ev.get('run_dir', '')}")
             self.progress.setFormat("step 0")
@@ -261,7 +273,9 @@ class TrainingPanel(QWidget):
         elif kind == "done":
             self.progress.setValue(self.progress.maximum())
             if ev.get("healthy") is False:  # the last check of the exported model: kept in amber
-                self.warning = "the exported model is not healthy: " + "; ".join(p.split(";")[0] for p in ev.get("problems", []))
+                self.warning = "the exported model is not healthy: " + "; ".join(
+                    p.split(";")[0] for p in ev.get("problems", [])
+                )
                 self.log_view.appendPlainText("warning: " + self.warning)
                 self.message.emit(self.warning.split(":")[0])
 
@@ -301,7 +315,11 @@ class TrainingPanel(QWidget):
         if self._sample_image is None:
             return
         size = self.samples.size()
-        self.samples.setPixmap(QPixmap.fromImage(self._sample_image).scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        self.samples.setPixmap(
+            QPixmap.fromImage(self._sample_image).scaled(
+                size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+        )
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -325,7 +343,9 @@ class TrainingPanel(QWidget):
                 self.installed = install_model(message, name, self.models_dir)
             except (OSError, ExportError) as exc:
                 why = exc.strerror if isinstance(exc, OSError) else str(exc)
-                self._show_problem(f"the model was trained ({message}) but could not be copied to your models: {why}. Open it with Open model…")
+                self._show_problem(
+                    f"the model was trained ({message}) but could not be copied to your models: {why}. Open it with Open model…"
+                )
                 return
             early = " (stopped early)" if done.get("stopped_early") else ""
             self.progress.setFormat("done")
@@ -335,11 +355,15 @@ class TrainingPanel(QWidget):
                 # An earlier evaluation read lower than the last: say where its weights are, and
                 # offer its model beside the final one (a lower SWD is not always a better look).
                 self.best = best
-                line = (f"step {best['step']} read a lower SWD ({best['swd']:.1f}) than the end; its weights are "
-                        f"{best['path']} (`texgen export {best['path']}` makes its model)")
+                line = (
+                    f"step {best['step']} read a lower SWD ({best['swd']:.1f}) than the end; its weights are "
+                    f"{best['path']} (`texgen export {best['path']}` makes its model)"
+                )
                 self.log_view.appendPlainText(line)
-                status += (f" Step {best['step']} read a lower SWD ({best['swd']:.1f}) than the end: add it too, "
-                           "then compare the two by eye.")
+                status += (
+                    f" Step {best['step']} read a lower SWD ({best['swd']:.1f}) than the end: add it too, "
+                    "then compare the two by eye."
+                )
                 self.best_button.setText(f"Add step {best['step']} to the library")
                 self.best_button.setEnabled(True)
                 self.best_button.show()
@@ -360,8 +384,10 @@ class TrainingPanel(QWidget):
         elif outcome == "killed":  # asked for: not a failure, but nothing was exported
             self.progress.setFormat("killed")
             where = f" in {message}" if message else ""
-            self._set_status(f"Killed at your request before the end: no model was exported. The checkpoints{where} "
-                             "are whole; pick the run in Continue run to go on from the last one.")
+            self._set_status(
+                f"Killed at your request before the end: no model was exported. The checkpoints{where} "
+                "are whole; pick the run in Continue run to go on from the last one."
+            )
         else:
             self.progress.setFormat("crashed")
             self._show_problem(message)
@@ -386,7 +412,11 @@ class TrainingPanel(QWidget):
         p, self.exporter = self.exporter, None
         if p is None:
             return
-        out = [line.strip() for line in bytes(p.readAllStandardOutput()).decode("utf-8", "replace").splitlines() if line.strip()]
+        out = [
+            line.strip()
+            for line in bytes(p.readAllStandardOutput()).decode("utf-8", "replace").splitlines()
+            if line.strip()
+        ]
         err = [line for line in bytes(p.readAllStandardError()).decode("utf-8", "replace").splitlines() if line.strip()]
         p.deleteLater()
         self._best_done(out[-1] if code == 0 and status == QProcess.ExitStatus.NormalExit and out else None, err)
@@ -395,7 +425,9 @@ class TrainingPanel(QWidget):
         if error == QProcess.ProcessError.FailedToStart and self.exporter is not None:
             self.exporter.deleteLater()
             self.exporter = None
-            self._best_done(None, [f"could not start {self.run.command.program}: check that texgen is installed with its trainer"])
+            self._best_done(
+                None, [f"could not start {self.run.command.program}: check that texgen is installed with its trainer"]
+            )
 
     def _best_done(self, onnx: str | None, err: list[str]) -> None:
         self.form.start_button.setEnabled(True)
@@ -413,12 +445,16 @@ class TrainingPanel(QWidget):
         except (OSError, ExportError) as exc:
             why = exc.strerror if isinstance(exc, OSError) else str(exc)
             self.best_button.setEnabled(True)
-            self._show_problem(f"the model of step {best['step']} was exported ({onnx}) but could not be copied to your models: {why}")
+            self._show_problem(
+                f"the model of step {best['step']} was exported ({onnx}) but could not be copied to your models: {why}"
+            )
             return
         self.best_button.hide()
         self.log_view.appendPlainText(f"step {best['step']}'s model: {onnx}, added to the library as {added.stem}")
-        self._set_status(f"Model {added.stem} (step {best['step']}, SWD {best['swd']:.1f}) is in your library beside "
-                         f"{self.installed.stem if self.installed else 'the final model'}: compare the two.")
+        self._set_status(
+            f"Model {added.stem} (step {best['step']}, SWD {best['swd']:.1f}) is in your library beside "
+            f"{self.installed.stem if self.installed else 'the final model'}: compare the two."
+        )
         self.model_added.emit(str(added))
         self.message.emit(f"new model {added.stem} added to the library")
 

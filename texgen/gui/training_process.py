@@ -199,4 +199,6 @@ class TrainingProcess(QObject):
         if error == QProcess.ProcessError.FailedToStart:
             program = self.command.program
             self.process = None
-            self.ended.emit("crashed", f"could not start the trainer ({program}): check that texgen is installed with its trainer")
+            self.ended.emit(
+                "crashed", f"could not start the trainer ({program}): check that texgen is installed with its trainer"
+            )

@@ -54,7 +54,9 @@ def default_size(screen: QSize) -> QSize:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: Settings | None = None, device: str = "auto", trainer: TrainerCommand | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, device: str = "auto", trainer: TrainerCommand | None = None
+    ) -> None:
         super().__init__()
         self.settings = settings or Settings()
         self.state = AppState(device, self)
@@ -132,7 +134,9 @@ class MainWindow(QMainWindow):
         self.split.setSizes([270, 800, 320])
 
         self.tabs = QTabWidget()
-        self.tabs.tabBar().setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows browse the gallery, not the tabs (Ctrl+Tab switches)
+        self.tabs.tabBar().setFocusPolicy(
+            Qt.FocusPolicy.NoFocus
+        )  # arrows browse the gallery, not the tabs (Ctrl+Tab switches)
         page = QWidget()
         QVBoxLayout(page).addWidget(self.split)
         self.tabs.addTab(page, "Generate")
@@ -164,7 +168,9 @@ class MainWindow(QMainWindow):
         self.export_action = QAction("&Export…", self, shortcut="Ctrl+E", triggered=self.open_export)
         file.addAction(self.export_action)
         file.addSeparator()
-        file.addAction(QAction("&Quit", self, shortcut="Ctrl+Q", triggered=self.close))  # StandardKey.Quit is empty on Windows
+        file.addAction(
+            QAction("&Quit", self, shortcut="Ctrl+Q", triggered=self.close)
+        )  # StandardKey.Quit is empty on Windows
         view = self.menuBar().addMenu("&View")
         for n in (1, 2, 3):
             a = QAction(f"Tile {n}×{n}", self, shortcut=f"Ctrl+{n}")
@@ -262,7 +268,9 @@ class MainWindow(QMainWindow):
         if preferred:
             self.load_model(str(preferred[0].path))
         else:
-            self.show_message("No models installed yet: open an .onnx file (File > Open model…) or train one on the Train tab")
+            self.show_message(
+                "No models installed yet: open an .onnx file (File > Open model…) or train one on the Train tab"
+            )
 
     # --- model ---------------------------------------------------------------------------
     def load_model(self, path: str) -> None:
@@ -285,7 +293,9 @@ class MainWindow(QMainWindow):
         self.device_label.setToolTip(gen.provider)
         self.setWindowTitle(f"texgen · {info.name}")
         self.settings.set("model/last", str(gen.path))
-        self.show_message(f"{info.name}: {info.kind}, native {info.native_width}×{info.native_height}, running on {gen.device}")
+        self.show_message(
+            f"{info.name}: {info.kind}, native {info.native_width}×{info.native_height}, running on {gen.device}"
+        )
         self.preview.set_image(None)
         self.relief.set_image(None)
         self.generate(self.controls.spec())
@@ -322,7 +332,9 @@ class MainWindow(QMainWindow):
         self.controls.set_busy(False)
         if seconds is not None and self.state.variations:
             n = len(self.state.variations)
-            self.show_message(f"{n} variation{'s' if n > 1 else ''} in {seconds:.1f} s · arrows to browse, F favourite, A/B to interpolate")
+            self.show_message(
+                f"{n} variation{'s' if n > 1 else ''} in {seconds:.1f} s · arrows to browse, F favourite, A/B to interpolate"
+            )
             focus = self.focusWidget()  # the window's own: None while another window is active
             if focus is self.controls.go or focus is self.tabs.tabBar():
                 self.gallery.setFocus()  # so the keys the message names work at once
@@ -406,11 +418,18 @@ class MainWindow(QMainWindow):
             img = self.state.variations[0].img
             size = (img.shape[0], img.shape[1])
         dialog = ExportDialog(
-            gen, settings=self.settings, selected_seeds=selected, favourite_seeds=favourites, size=size,
+            gen,
+            settings=self.settings,
+            selected_seeds=selected,
+            favourite_seeds=favourites,
+            size=size,
             interpolation=self.interpolation.seeds(),
-            label=gen.info.classes[spec.label] if spec and spec.label is not None else None, seamless=spec.seamless if spec else True,
-            normal_strength=self.controls.normal_strength(), device=self.state.device,
-            first_seed=self.controls.seed.value(), parent=self,
+            label=gen.info.classes[spec.label] if spec and spec.label is not None else None,
+            seamless=spec.seamless if spec else True,
+            normal_strength=self.controls.normal_strength(),
+            device=self.state.device,
+            first_seed=self.controls.seed.value(),
+            parent=self,
         )
         self.export_dialog = dialog
         dialog.show()
@@ -434,10 +453,16 @@ class MainWindow(QMainWindow):
             self.load_model(paths[0])
 
     def _about(self) -> None:
-        QMessageBox.about(self, "About texgen", f"<b>texgen {__version__}</b><p>Texture and heightmap generator for game developers.</p>")
+        QMessageBox.about(
+            self,
+            "About texgen",
+            f"<b>texgen {__version__}</b><p>Texture and heightmap generator for game developers.</p>",
+        )
 
     def ask_to_stop_training(self) -> QMessageBox.StandardButton:
-        return QMessageBox.question(self, "Training is running", "Stop the training run (it saves a checkpoint and exports the model) and quit?")
+        return QMessageBox.question(
+            self, "Training is running", "Stop the training run (it saves a checkpoint and exports the model) and quit?"
+        )
 
     def _close_after_training(self, *_) -> None:
         self.training.run.ended.disconnect(self._close_after_training)
@@ -462,8 +487,10 @@ class MainWindow(QMainWindow):
             self.training.run.ended.connect(self._close_after_training)
             if not self.training.run.stopping:  # already stopped with Stop: a second stop would kill it
                 self.training.stop()
-            self.show_message("Finishing the training run (checkpoint, then export): the window closes when it is done; "
-                              "close it again to end the run now")
+            self.show_message(
+                "Finishing the training run (checkpoint, then export): the window closes when it is done; "
+                "close it again to end the run now"
+            )
             return
         if self.training.exporting:  # the lowest-SWD checkpoint's export: seconds; let it finish whole
             event.ignore()

@@ -187,7 +187,14 @@ class Latest(QObject):
             self._pending = fn
             return
         self._busy = True
-        run_in_pool(fn, on_result=self.result.emit, on_failed=self.failed.emit, on_finished=self._next, owner=self, name="latest")
+        run_in_pool(
+            fn,
+            on_result=self.result.emit,
+            on_failed=self.failed.emit,
+            on_finished=self._next,
+            owner=self,
+            name="latest",
+        )
 
     def _next(self) -> None:
         self._busy = False

@@ -45,7 +45,7 @@ def seam_metric(fake: np.ndarray, period: int = 1) -> float:
     scores 1.5 to 3. `period`: a spatial generator's pixels per latent cell, so the wrap
     pair is compared with the interior pairs that also straddle two cells.
     """
-    from texgen.seamless import seam_score  # the runtime's definition, shared, not copied
+    from texgen.seamless import seam_score  # the runtime's definition, shared, not copied  # noqa: PLC0415
 
     batch = np.asarray(fake)
     if batch.ndim != 4 or batch.shape[1] not in (1, 3) or len(batch) == 0:

@@ -25,9 +25,7 @@ import numpy as np
 _BLOCK_BYTES = 1 << 20  # a block of training images that stays in cache
 
 
-def memorisation(
-    fake: np.ndarray, train: np.ndarray, *, max_train: int = 2000, seed: int = 0
-) -> dict[str, float]:
+def memorisation(fake: np.ndarray, train: np.ndarray, *, max_train: int = 2000, seed: int = 0) -> dict[str, float]:
     """Nearest-training-image L1 distances of `fake` against those within `train`.
 
     `fake` and `train` are NCHW batches in [-1, 1] with the same (C, H, W): pass training

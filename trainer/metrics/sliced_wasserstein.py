@@ -72,8 +72,7 @@ def swd(
         )
     if descriptors_per_image < 1 or n_projections < 1:
         raise ValueError(
-            f"descriptors_per_image={descriptors_per_image}, n_projections={n_projections}: "
-            "both must be at least 1"
+            f"descriptors_per_image={descriptors_per_image}, n_projections={n_projections}: both must be at least 1"
         )
     resolutions = pyramid_resolutions(real.shape[-1], min_res)
     real = _centre_crop(real, resolutions[0])
@@ -144,9 +143,7 @@ def pyramid_up(batch: np.ndarray) -> np.ndarray:
     return _double(_double(np.asarray(batch, np.float32), axis=-2), axis=-1)
 
 
-def extract_descriptors(
-    level: np.ndarray, per_image: int, rng: np.random.Generator
-) -> np.ndarray:
+def extract_descriptors(level: np.ndarray, per_image: int, rng: np.random.Generator) -> np.ndarray:
     """`per_image` random 7x7 neighbourhoods from each image, fully inside it: (M, C, 7, 7)."""
     n, _, h, w = level.shape
     windows = sliding_window_view(level, (NEIGHBOURHOOD, NEIGHBOURHOOD), axis=(2, 3))
@@ -156,8 +153,9 @@ def extract_descriptors(
     return windows[image, :, y, x]  # advanced indices first: (M, C, 7, 7)
 
 
-def normalise_descriptors(desc: np.ndarray, *, given: tuple[np.ndarray, np.ndarray] | None = None,
-                          statistics: bool = False):
+def normalise_descriptors(
+    desc: np.ndarray, *, given: tuple[np.ndarray, np.ndarray] | None = None, statistics: bool = False
+):
     """Zero mean, unit deviation per channel over the whole set, flattened to (M, C * 49).
 
     A constant channel (a collapsed generator) has deviation 0; it is left at zero rather
@@ -211,7 +209,7 @@ def sliced_wasserstein(a: np.ndarray, b: np.ndarray, directions: np.ndarray, dev
 def _sliced_wasserstein_torch(a: np.ndarray, b: np.ndarray, directions: np.ndarray, device: str) -> float:
     """`sliced_wasserstein` with the projections and sorts in torch on `device` (float32
     products, float64 means, as numpy's)."""
-    import torch  # only here: the metrics need no torch unless a device is asked for
+    import torch  # only here: the metrics need no torch unless a device is asked for  # noqa: PLC0415
 
     ta, tb = torch.from_numpy(a).to(device), torch.from_numpy(b).to(device)
     total = 0.0
@@ -276,9 +274,7 @@ def _index(ndim: int, axis: int, part: slice) -> tuple[slice, ...]:
 def _check_batch(name: str, batch: np.ndarray, min_res: int) -> np.ndarray:
     batch = np.asarray(batch)
     if batch.ndim != 4 or batch.shape[1] not in (1, 3):
-        raise ValueError(
-            f"{name} has shape {batch.shape}; pass an NCHW batch with C = 1 or 3"
-        )
+        raise ValueError(f"{name} has shape {batch.shape}; pass an NCHW batch with C = 1 or 3")
     n, _, h, w = batch.shape
     if n < 1:
         raise ValueError(f"{name} holds no images; pass at least one")
@@ -300,9 +296,7 @@ def _centre_crop(batch: np.ndarray, size: int) -> np.ndarray:
     return batch[:, :, top : top + size, left : left + size]
 
 
-def _equal_counts(
-    a: np.ndarray, b: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def _equal_counts(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Subsample the larger descriptor set, without replacement, to the size of the smaller."""
     if len(a) > len(b):
         a = a[np.sort(rng.choice(len(a), len(b), replace=False))]

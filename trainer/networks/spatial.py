@@ -43,8 +43,12 @@ class SpatialGenerator(nn.Module):
             nn.Sequential(
                 nn.Upsample(scale_factor=2.0, mode="nearest"),
                 *([WrapBlur(widths[i])] if spec.upsample_blur else []),
-                WrapConv2d(widths[i], widths[i + 1]), PixelNorm(), nn.LeakyReLU(0.2),
-                WrapConv2d(widths[i + 1], widths[i + 1]), PixelNorm(), nn.LeakyReLU(0.2),
+                WrapConv2d(widths[i], widths[i + 1]),
+                PixelNorm(),
+                nn.LeakyReLU(0.2),
+                WrapConv2d(widths[i + 1], widths[i + 1]),
+                PixelNorm(),
+                nn.LeakyReLU(0.2),
             )  # fmt: skip
             for i in range(n)
         )
@@ -53,7 +57,8 @@ class SpatialGenerator(nn.Module):
         # them has the same parameter names as before they existed.
         self.affines = (
             nn.ModuleList(ClassAffine(spec.num_classes, widths[i + 1]) for i in range(n) for _ in range(2))
-            if spec.num_classes and spec.class_affine else None
+            if spec.num_classes and spec.class_affine
+            else None
         )
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""More of the trainer's command line: Ctrl-C (once: a clean stop; twice: an abort) in a real
+"""The trainer's command line, stopping and exporting: Ctrl-C (once: a clean stop; twice: an abort) in a real
 `texgen train` child process, --scale reaching the data set, and `texgen export RUN` with no
 --out writing the run's own model."""
 

@@ -65,7 +65,19 @@ def seeds_in(folder: Path, model: str, map_: str, suffix: str) -> list[int]:
     ],
 )
 def test_resample_snaps_a_size_the_preset_cannot_take(size, snapped, models, tmp_path, capsys):
-    args = ["generate", "-m", str(models.spatial_height), "--preset", "unity-terrain", "--size", size, "--seeds", "3", "--device", "cpu"]
+    args = [
+        "generate",
+        "-m",
+        str(models.spatial_height),
+        "--preset",
+        "unity-terrain",
+        "--size",
+        size,
+        "--seeds",
+        "3",
+        "--device",
+        "cpu",
+    ]
     # Without --resample the size is refused, naming the fix, and nothing is written.
     rc, _, err = run(capsys, *args, "-o", str(tmp_path / "refused"))
     assert rc == 2
@@ -77,12 +89,16 @@ def test_resample_snaps_a_size_the_preset_cannot_take(size, snapped, models, tmp
     rc, _, err = run(capsys, *args, "--resample", "-o", str(out))
     assert rc == 0, err
     w, h = (int(v) for v in (size.split("x") if "x" in size else (size, size)))
-    assert notes(err) == [f"note: spatial-height: size {w}x{h} resampled to {snapped}x{snapped} for preset unity-terrain"]
+    assert notes(err) == [
+        f"note: spatial-height: size {w}x{h} resampled to {snapped}x{snapped} for preset unity-terrain"
+    ]
     raw = out / "spatial-height_3_height.raw"
     assert raw.stat().st_size == 2 * snapped * snapped
     heights = np.fromfile(raw, "<u2").reshape(snapped, snapped)
     assert heights.std() > 100  # a real heightfield
-    assert np.array_equal(heights[0], heights[-1]) and np.array_equal(heights[:, 0], heights[:, -1])  # 2^n + 1 shared edge
+    assert np.array_equal(heights[0], heights[-1]) and np.array_equal(
+        heights[:, 0], heights[:, -1]
+    )  # 2^n + 1 shared edge
     preview = read_png(out / "spatial-height_3_hillshade.png")
     assert (preview.width, preview.height) == (snapped, snapped)
     side = sidecar(raw)
@@ -92,8 +108,23 @@ def test_resample_snaps_a_size_the_preset_cannot_take(size, snapped, models, tmp
 
 def test_resample_leaves_a_size_the_preset_takes(models, tmp_path, capsys):
     out = tmp_path / "o"
-    rc, _, err = run(capsys, "generate", "-m", str(models.spatial_height), "--preset", "unity-terrain", "--size", "65",
-                     "--resample", "--seeds", "1", "-o", str(out), "--device", "cpu")
+    rc, _, err = run(
+        capsys,
+        "generate",
+        "-m",
+        str(models.spatial_height),
+        "--preset",
+        "unity-terrain",
+        "--size",
+        "65",
+        "--resample",
+        "--seeds",
+        "1",
+        "-o",
+        str(out),
+        "--device",
+        "cpu",
+    )
     assert rc == 0 and notes(err) == [], err
     assert (out / "spatial-height_1_height.raw").stat().st_size == 2 * 65 * 65
 
@@ -117,15 +148,33 @@ def test_start_is_the_first_seed_of_a_count(models, tmp_path, capsys):
         assert np.array_equal(mine, theirs)  # seed 5 of --start 5 is --seeds 5's image
     # ... and not seed 0's image under seed 5's name.
     assert run(capsys, *base, "--seeds", "0", "-o", str(tmp_path / "zero"))[0] == 0
-    assert not np.array_equal(read_png(started / names[0]).pixels, read_png(tmp_path / "zero" / "spatial-rgb_0_albedo.png").pixels)
+    assert not np.array_equal(
+        read_png(started / names[0]).pixels, read_png(tmp_path / "zero" / "spatial-rgb_0_albedo.png").pixels
+    )
 
 
 def test_start_past_the_largest_seed_is_refused_before_anything_is_written(models, tmp_path, capsys):
     """--start and --count were not checked against the largest seed (--seeds is): the seeds in
     range were written before the first one past it failed the run."""
     out = tmp_path / "o"
-    rc, _, err = run(capsys, "generate", "-m", str(models.spatial_rgb), "--size", "32", "--start", str(MAX_SEED - 1),
-                     "--count", "3", "--batch-size", "1", "-o", str(out), "--device", "cpu")
+    rc, _, err = run(
+        capsys,
+        "generate",
+        "-m",
+        str(models.spatial_rgb),
+        "--size",
+        "32",
+        "--start",
+        str(MAX_SEED - 1),
+        "--count",
+        "3",
+        "--batch-size",
+        "1",
+        "-o",
+        str(out),
+        "--device",
+        "cpu",
+    )
     assert rc == 2 and len(errors(err)) == 1, err
     assert f"--start {MAX_SEED - 1} with --count 3 goes past the largest seed {MAX_SEED}" in err
     # As for --seeds with the same seeds: found before anything is made, the folder included.
@@ -138,14 +187,21 @@ def test_start_past_the_largest_seed_is_refused_before_anything_is_written(model
 def test_progress_json_counts_every_image_over_all_models(tmp_path, capsys):
     """The bundled defaults (two models), two seeds each: four images, counted across models."""
     out = tmp_path / "o"
-    rc, stdout, err = run(capsys, "generate", "--seeds", "0,1", "--size", "33", "--progress", "json", "-o", str(out), "--device", "cpu")
+    rc, stdout, err = run(
+        capsys, "generate", "--seeds", "0,1", "--size", "33", "--progress", "json", "-o", str(out), "--device", "cpu"
+    )
     assert rc == 0, err
     events = [json.loads(line) for line in stdout.splitlines()]  # every line is one JSON object
     assert len(events) == 5 and all(isinstance(e, dict) for e in events)
     progress, done = events[:-1], events[-1]
     assert [e["event"] for e in progress] == ["progress"] * 4
     assert [(e["done"], e["total"]) for e in progress] == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    assert [(e["model"], e["seed"]) for e in progress] == [("stone-texture", 0), ("stone-texture", 1), ("terrain", 0), ("terrain", 1)]
+    assert [(e["model"], e["seed"]) for e in progress] == [
+        ("stone-texture", 0),
+        ("stone-texture", 1),
+        ("terrain", 0),
+        ("terrain", 1),
+    ]
     assert all(e["frame"] is None for e in progress)
     listed = [Path(f) for e in progress for f in e["files"]]
     written = sorted(p for p in out.iterdir() if not p.name.endswith(".json"))
@@ -157,7 +213,21 @@ def test_progress_json_counts_every_image_over_all_models(tmp_path, capsys):
 
 def test_progress_json_counts_skipped_images_as_done(models, tmp_path, capsys):
     out = tmp_path / "o"
-    args = ["generate", "-m", str(models.spatial_rgb), "--size", "32", "--seeds", "4-6", "--progress", "json", "-o", str(out), "--device", "cpu"]
+    args = [
+        "generate",
+        "-m",
+        str(models.spatial_rgb),
+        "--size",
+        "32",
+        "--seeds",
+        "4-6",
+        "--progress",
+        "json",
+        "-o",
+        str(out),
+        "--device",
+        "cpu",
+    ]
     assert run(capsys, *args)[0] == 0
     (out / "spatial-rgb_5_albedo.png").unlink()
     rc, stdout, _ = run(capsys, *args, "--skip-existing")
@@ -186,8 +256,21 @@ def test_threads_reach_the_onnxruntime_session(given, threads, intra_op, models,
         return gen
 
     monkeypatch.setattr(service, "load_generator", spy)
-    rc, _, err = run(capsys, "generate", "-m", str(models.spatial_rgb), "--size", "32", "--seeds", "1", *given,
-                     "-o", str(tmp_path / "o"), "--device", "cpu")
+    rc, _, err = run(
+        capsys,
+        "generate",
+        "-m",
+        str(models.spatial_rgb),
+        "--size",
+        "32",
+        "--seeds",
+        "1",
+        *given,
+        "-o",
+        str(tmp_path / "o"),
+        "--device",
+        "cpu",
+    )
     assert rc == 0, err
     ((passed, gen),) = loaded
     assert passed == threads
@@ -209,7 +292,9 @@ def test_default_count_writes_as_many_seeds_as_help_says(models, tmp_path, capsy
     assert default > 1  # so one image too few or too many shows
 
     out = tmp_path / "o"
-    rc, stdout, _ = run(capsys, "generate", "-m", str(models.spatial_rgb), "--size", "32", "-o", str(out), "--device", "cpu")
+    rc, stdout, _ = run(
+        capsys, "generate", "-m", str(models.spatial_rgb), "--size", "32", "-o", str(out), "--device", "cpu"
+    )
     assert rc == 0
     assert seeds_in(out, "spatial-rgb", "albedo", ".png") == list(range(default))  # --start defaults to 0
     assert len(list(out.glob("*.png"))) == default and len(list(out.glob("*.png.json"))) == default
@@ -236,12 +321,25 @@ def test_presets_lists_every_preset_with_its_fields(capsys):
     # What the preset table of docs/export-formats.md promises, field by field.
     for name, order in (("unity-terrain", "little"), ("unity-terrain-mac", "big")):
         p = table[name]
-        assert (p["height_format"], p["byte_order"], p["flip_vertical"], p["default_size"]) == ("raw16", order, True, 513)
+        assert (p["height_format"], p["byte_order"], p["flip_vertical"], p["default_size"]) == (
+            "raw16",
+            order,
+            True,
+            513,
+        )
         assert p["sizes"] == UNITY_TERRAIN_SIZES and p["heightmap_maps"] == ["height", "hillshade"]
-    assert table["godot-terrain"]["height_format"] == "r16" and table["godot-terrain"]["sizes"] == UNITY_TERRAIN_SIZES[1:]
-    assert table["unreal-landscape-r16"]["height_format"] == "r16" and table["unreal-landscape"]["height_format"] == "png16"
+    assert (
+        table["godot-terrain"]["height_format"] == "r16" and table["godot-terrain"]["sizes"] == UNITY_TERRAIN_SIZES[1:]
+    )
+    assert (
+        table["unreal-landscape-r16"]["height_format"] == "r16"
+        and table["unreal-landscape"]["height_format"] == "png16"
+    )
     assert {n: table[n]["normal_convention"] for n in ("unity-texture", "unreal-texture", "godot-texture")} == {
-        "unity-texture": "opengl", "unreal-texture": "directx", "godot-texture": "opengl"}
+        "unity-texture": "opengl",
+        "unreal-texture": "directx",
+        "godot-texture": "opengl",
+    }
     assert table["png16"]["texture_maps"] == ["albedo", "height"] and table["png8"]["height_format"] == "png8"
     assert table["unity-texture"]["texture_maps"] == ["albedo", "normal"]
 
@@ -278,7 +376,10 @@ def test_readme_first_command_writes_seamless_textures_and_a_unity_heightfield(t
     assert rc == 0, err
     out = tmp_path / "textures"
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        n + s for n in ("stone-texture_0_albedo.png", "terrain_0_height.raw", "terrain_0_hillshade.png") for s in ("", ".json"))
+        n + s
+        for n in ("stone-texture_0_albedo.png", "terrain_0_height.raw", "terrain_0_hillshade.png")
+        for s in ("", ".json")
+    )
 
     # A seamless 512 texture: across the wrap, rows and columns differ as much as neighbours
     # do, and far less than rows half an image apart.
@@ -305,7 +406,13 @@ def test_readme_first_command_writes_seamless_textures_and_a_unity_heightfield(t
     shade = read_png(out / "terrain_0_hillshade.png")
     assert (shade.width, shade.height) == (513, 513) and shade.pixels.std() > 5
     side = sidecar(raw)
-    assert (side["format"], side["byte_order"], side["header"], side["preset"], side["seed"]) == ("raw16", "little", "none", "unity-terrain", 0)
+    assert (side["format"], side["byte_order"], side["header"], side["preset"], side["seed"]) == (
+        "raw16",
+        "little",
+        "none",
+        "unity-terrain",
+        0,
+    )
     assert side["size"] == {"height": 513, "width": 513}
     assert side["regenerate"].startswith("texgen generate --model terrain --seeds 0 --size 513 --preset unity-terrain")
 
@@ -329,15 +436,35 @@ def test_a_model_in_the_user_folder_is_listed_and_generates_by_name(models, tmp_
     assert row[:4] == ["my-hills", "user", "heightmap", "32x32"]
     rc, text, _ = run(capsys, "models", "--json")
     (entry,) = [r for r in json.loads(text) if r["source"] == "user"]
-    assert (entry["name"], Path(entry["path"]), entry["kind"], entry["default"]) == ("my-hills", folder / "my-hills.onnx", "heightmap", False)
+    assert (entry["name"], Path(entry["path"]), entry["kind"], entry["default"]) == (
+        "my-hills",
+        folder / "my-hills.onnx",
+        "heightmap",
+        False,
+    )
 
     out = tmp_path / "o"
     rc, _, err = run(capsys, *gen, "-o", str(out))
     assert rc == 0, err
     raw = out / "spatial-height_2_height.raw"  # files take the model's own name (its metadata)
     assert raw.stat().st_size == 2 * 33 * 33
-    assert run(capsys, "generate", "-m", str(models.spatial_height), "--seeds", "2", "--size", "33",
-               "--device", "cpu", "-o", str(tmp_path / "by-path"))[0] == 0
+    assert (
+        run(
+            capsys,
+            "generate",
+            "-m",
+            str(models.spatial_height),
+            "--seeds",
+            "2",
+            "--size",
+            "33",
+            "--device",
+            "cpu",
+            "-o",
+            str(tmp_path / "by-path"),
+        )[0]
+        == 0
+    )
     assert np.array_equal(np.fromfile(raw, "<u2"), np.fromfile(tmp_path / "by-path" / raw.name, "<u2"))
     assert sidecar(raw)["regenerate"].startswith("texgen generate --model my-hills ")
 
@@ -346,8 +473,12 @@ def test_a_model_in_the_user_folder_is_listed_and_generates_by_name(models, tmp_
 def test_start_with_seeds_of_their_own_is_refused(models, tmp_path, capsys, given):
     """--start was silently ignored beside --seeds or --interpolate, which name their own seeds."""
     out = tmp_path / "o"
-    rc, _, err = run(capsys, "generate", "-m", str(models.spatial_rgb), *given, "--start", "5", "-o", str(out), "--device", "cpu")
-    expected = {"--seeds": "--seeds names its own seeds. leave out --start, or use --count N --start S instead of --seeds",
-                "--interpolate": "--interpolate A:B names its own two seeds. leave out --start"}[given[0]]
+    rc, _, err = run(
+        capsys, "generate", "-m", str(models.spatial_rgb), *given, "--start", "5", "-o", str(out), "--device", "cpu"
+    )
+    expected = {
+        "--seeds": "--seeds names its own seeds. leave out --start, or use --count N --start S instead of --seeds",
+        "--interpolate": "--interpolate A:B names its own two seeds. leave out --start",
+    }[given[0]]
     assert rc == 2 and errors(err) == [f"error: --start is the first seed of --count, and {expected}"], err
     assert not out.exists()
