@@ -30,24 +30,48 @@ row has an orientation-coherence distance: the structure tensor's coherence ((l1
 px, and the 1-D Wasserstein distance (x1e3) between its distributions in the model's crops and
 in the real ones. It put the shipped grass well ahead (12 against 31 at 64 px) where the eye
 does. Lower is better for both; a figure is only comparable within its crop size and data.
-Prints one table and, with --json, writes every figure.
+
+Beside them, in the same table (docs/quality-measures.md says how each is computed and where
+it is blind):
+
+- mem 64: memorisation ratio at 64 px (in the JSON at every crop size; data trained turned and
+  flipped: 64 px only): the median distance of a source's crops to the nearest crop of the data
+  (every position, by FFT), over that of fresh real crops to the nearest data crop that does
+  not overlap them. 1: as new as unseen data; towards 0: copies. Image quilting, which copies
+  40 px patches, scores 0.9 at 64 px on gravel and 0.7 at 32 px.
+- repeat: the highest normalised linear autocorrelation away from the central lobe, at shifts
+  up to half the side, of 512 px outputs (syntheses; the data images' largest squares); a
+  64 px patch tiled scores 1, the gravel photograph 0.05.
+- heightmaps only, on 128 px crops: PSD exp (slope of log power against log radial frequency,
+  4 to 32 px wavelengths), grad W1 (Wasserstein distance of the |gradient| distributions, % of
+  the real mean), and drainage after Priority-Flood+epsilon and D8: area exp (slope of the
+  log-log CCDF of drainage area), A>=1% (share of cells draining 1 % of the crop), flow/L (the
+  longest flow path over the crop side). A fifth baseline, spectral fBm fitted to the data's
+  spectrum, joins them. These are values, not distances: compare them with the real crops' row.
+
+Prints one table and, with --json, writes every figure (the new ones under "memorisation",
+"repetition" and "terrain"; --no-extras: the SWD and coherence only).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
+import heapq
 import json
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from texgen.model import Generator, load_generator
 from texgen.sampling import sample
 from trainer.data import open_dataset
 from trainer.data.imageset import ImageSet
 from trainer.metrics import swd
+from trainer.metrics.nearest_neighbours import memorisation
 
 ROOT = Path(__file__).resolve().parent.parent
 CROPS = (32, 64, 128)
@@ -138,20 +162,39 @@ def periodic_component(u: np.ndarray) -> np.ndarray:
     return u - np.real(np.fft.ifft2(smooth))
 
 
-def phase_randomised(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def phase_randomised(image: np.ndarray, rng: np.random.Generator, side: int | None = None) -> np.ndarray:
     """Random-phase noise of a CxHxW image: its periodic component's amplitude spectrum with
-    the phase of white noise (the same phase for every channel), its mean added back."""
-    phase = np.exp(1j * np.angle(np.fft.fft2(rng.standard_normal(image.shape[1:]))))
+    the phase of white noise (the same phase for every channel), its mean added back. With
+    `side`, a C x side x side image instead: the component, less its mean and over
+    sqrt(H * W), laid in a side x side field of zeros (Galerne, Gousseau & Morel's spot), its
+    amplitude spectrum given random phases and scaled by `side`, so the variance and the
+    covariance at shifts the image holds are kept and nothing repeats at the image's period."""
+    shape = image.shape[1:] if side is None else (side, side)
+    phase = np.exp(1j * np.angle(np.fft.fft2(rng.standard_normal(shape))))
     out = []
     for channel in image:
         p = periodic_component(channel.astype(np.float64))
         mean = p.mean()
-        out.append(np.real(np.fft.ifft2(np.fft.fft2(p - mean) * phase)) + mean)
+        if side is None:
+            out.append(np.real(np.fft.ifft2(np.fft.fft2(p - mean) * phase)) + mean)
+            continue
+        h, w = min(p.shape[0], side), min(p.shape[1], side)
+        spot = np.zeros(shape)
+        spot[:h, :w] = (p - mean)[:h, :w] / np.sqrt(h * w)
+        out.append(side * np.real(np.fft.ifft2(np.abs(np.fft.fft2(spot)) * phase)) + mean)
     return np.clip(np.stack(out), -1.0, 1.0).astype(np.float32)
 
 
-def synthesised_crops(data: ImageSet, n: int, crop: int, rng: np.random.Generator, synthesise, *,
-                      augment: bool = False, least_side: int = 0) -> np.ndarray:
+def synthesised_crops(
+    data: ImageSet,
+    n: int,
+    crop: int,
+    rng: np.random.Generator,
+    synthesise,
+    *,
+    augment: bool = False,
+    least_side: int = 0,
+) -> np.ndarray:
     """n crops of images made by `synthesise(image, rng)` from data images (a new synthesis for
     every PER_OUTPUT crops), the images picked as the real crops pick them (by class, in
     proportion to their crop positions; at least `least_side` px), the crops turned and flipped
@@ -209,8 +252,6 @@ def quilt(source: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray
     patches laid in raster order overlapping by QUILT_OVERLAP, each drawn from the source
     positions whose overlap agrees best with what is already laid, and joined along the
     overlap's minimum-error cut."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
     p, o = QUILT_PATCH, QUILT_OVERLAP
     step = p - o
     count = -(-(side - o) // step)
@@ -244,17 +285,35 @@ def quilt(source: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray
 def quilted_crops(data: ImageSet, n: int, crop: int, seed: int, augment: bool = False) -> np.ndarray:
     """n crops of quilted data images, QUILT_SIDE px (or the crop) a side (see synthesised_crops)."""
     side = max(QUILT_SIDE, crop)
-    return synthesised_crops(data, n, crop, np.random.default_rng([seed, crop, 3]),
-                             lambda image, rng: quilt(image, side, rng), augment=augment, least_side=QUILT_PATCH)
+    return synthesised_crops(
+        data,
+        n,
+        crop,
+        np.random.default_rng([seed, crop, 3]),
+        lambda image, rng: quilt(image, side, rng),
+        augment=augment,
+        least_side=QUILT_PATCH,
+    )
 
 
 Source = Callable[[int, int], "np.ndarray | None"]  # (crop, draw) -> crops
 
 
-def measure(source: Source, data: ImageSet, augment: bool, *, n: int = N, draws: int = DRAWS,
-            crops=CROPS, device: str | None = None, projections: int = 512) -> dict[str, dict]:
+def measure(
+    source: Source,
+    data: ImageSet,
+    augment: bool,
+    *,
+    n: int = N,
+    draws: int = DRAWS,
+    crops=CROPS,
+    device: str | None = None,
+    projections: int = 512,
+    keep: dict | None = None,
+) -> dict[str, dict]:
     """{"32": {"swd": mean, "draws": [...]}, ...}: SWD of `source`'s crops against real crops
-    (draw d: real seed 1 + d), or {"skipped": why} where a size cannot be measured."""
+    (draw d: real seed 1 + d), or {"skipped": why} where a size cannot be measured. `keep`: a
+    dict that gets {crop: (real crops, source's crops)} of draw 0, for further figures."""
     out: dict[str, dict] = {}
     for crop in crops:
         fit = fitting(data, crop)
@@ -267,6 +326,8 @@ def measure(source: Source, data: ImageSet, augment: bool, *, n: int = N, draws:
             if fake is None:
                 break
             real = real_crops(fit, n, crop, 1 + d, augment)
+            if keep is not None and d == 0:
+                keep[crop] = (real, fake)
             values.append((swd(real, fake, seed=d, device=device, n_projections=projections)["swd"],
                            coherence_distance(real, fake)))  # fmt: skip
         if not values:
@@ -284,7 +345,7 @@ COHERENCE_SCALES = (2.0, 4.0)  # structure-tensor integration scales, px (deriva
 def coherence(batch: np.ndarray, scale: float) -> np.ndarray:
     """Orientation coherence of every pixel of an NCHW batch (channels averaged), borders of
     twice the scale left out: (l1 - l2) / (l1 + l2) of the structure tensor."""
-    from scipy import ndimage  # scikit-image's dependency; the bench's data comes from it too
+    from scipy import ndimage  # noqa: PLC0415 (scikit-image's dependency, as the bench's data; only the measures need it)
 
     grey = batch.mean(axis=1).astype(np.float64)
     gy = ndimage.gaussian_filter(grey, (0, 1.0, 1.0), order=(0, 1, 0))
@@ -309,50 +370,604 @@ def coherence_distance(real: np.ndarray, fake: np.ndarray) -> float:
     return 1e3 * float(np.mean(out))
 
 
-def measure_model(path: Path, target: Target, root: Path, threads: int | None = None, **kw) -> dict[str, dict]:
+# --- Memorisation: how close a source's crops come to a crop of the data ------------------------
+
+MEMORISATION_QUERIES = 256  # crops of each source searched (draw 0's first), per crop size
+MEMORISATION_BATCH = 8  # crops searched at once (each in every symmetry)
+
+
+def symmetries(batch: np.ndarray, count: int) -> np.ndarray:
+    """(..., K, C, H, W): each crop of an (..., C, H, W) batch in the first `count` of the 8
+    symmetries of the square (1: itself; 8: the four turns, and each flipped)."""
+    out = []
+    for op in range(count):
+        turned = np.rot90(batch, k=op % 4, axes=(-2, -1))
+        out.append(turned[..., ::-1] if op >= 4 else turned)
+    return np.stack(out, axis=-4)
+
+
+class CropSearch:
+    """Every crop position (stride 1) of the data images, for the crop nearest to a given one.
+
+    The distance is the RMS difference per value in the data's units ([-1, 1]), computed for
+    all positions of an image at once by FFT cross-correlation: |q - x|^2 = |q|^2 + |x|^2 - 2 q.x.
+    With `count_symmetries` 8 (data trained turned and flipped) each crop is compared in all 8
+    symmetries of the square and the nearest counts."""
+
+    def __init__(self, data: ImageSet, crop: int, count_symmetries: int = 1):
+        from scipy import fft  # noqa: PLC0415 (as ndimage in coherence())
+
+        self.crop, self.count = crop, count_symmetries
+        self.images = []  # (spectrum per channel, window sums of squares, FFT shape, h, w)
+        for img in data.images:
+            _, h, w = img.shape
+            if min(h, w) < crop:
+                continue
+            shape = (fft.next_fast_len(h, real=True), fft.next_fast_len(w, real=True))
+            spectrum = fft.rfft2(img.astype(np.float32), s=shape)
+            sq = np.pad(np.cumsum(np.cumsum((img.astype(np.float64) ** 2).sum(axis=0), 0), 1), ((1, 0), (1, 0)))
+            sums = sq[crop:, crop:] - sq[:-crop, crop:] - sq[crop:, :-crop] + sq[:-crop, :-crop]
+            self.images.append((spectrum, sums, shape, h, w))
+
+    def nearest(self, crops: np.ndarray, at: list[tuple[int, int, int]] | None = None) -> np.ndarray:
+        """The RMS distance of each crop (NCHW) to its nearest data crop; with `at` ((image,
+        y, x) of each crop, its image's index among those that hold the crop), the data crops
+        that overlap the crop's own position are left out (real crops: the distance to fresh
+        data, not to themselves)."""
+        from scipy import fft  # noqa: PLC0415 (as ndimage in coherence())
+
+        c = self.crop
+        out = np.full(len(crops), np.inf)
+        for start in range(0, len(crops), MEMORISATION_BATCH):
+            batch = crops[start : start + MEMORISATION_BATCH].astype(np.float32)
+            queries = symmetries(batch, self.count)  # B x K x C x c x c
+            norms = (batch.astype(np.float64) ** 2).sum(axis=(1, 2, 3))
+            for index, (spectrum, sums, shape, h, w) in enumerate(self.images):
+                q = fft.rfft2(queries, s=shape)
+                product = fft.irfft2(np.conj(q) * spectrum, s=shape).sum(axis=2)[..., : h - c + 1, : w - c + 1]
+                ssd = norms[:, None, None, None] + sums - 2.0 * product  # B x K x positions
+                if at is not None:
+                    for b in range(len(batch)):
+                        i, y, x = at[start + b]
+                        if i == index:
+                            ssd[b, :, max(0, y - c + 1) : y + c, max(0, x - c + 1) : x + c] = np.inf
+                best = ssd.reshape(len(batch), -1).min(axis=1)
+                out[start : start + len(batch)] = np.minimum(out[start : start + len(batch)], best)
+        return np.sqrt(np.maximum(out, 0.0) / crops[0].size)
+
+
+def positioned_crops(data: ImageSet, count: int, crop: int, seed: int) -> tuple[np.ndarray, list]:
+    """`count` crops of the data images at known positions: (crops, [(image, y, x), ...]), the
+    image picked in proportion to its crop positions (indices among the images that hold it)."""
+    rng = np.random.default_rng([seed, crop, 7])
+    images = [img for img in data.images if min(img.shape[1:]) >= crop]
+    weights = np.array([(i.shape[1] - crop + 1) * (i.shape[2] - crop + 1) for i in images], float)
+    out, at = [], []
+    for _ in range(count):
+        i = int(rng.choice(len(images), p=weights / weights.sum()))
+        y, x = rng.integers(0, images[i].shape[1] - crop + 1), rng.integers(0, images[i].shape[2] - crop + 1)
+        out.append(images[i][:, y : y + crop, x : x + crop])
+        at.append((i, int(y), int(x)))
+    return np.stack(out), at
+
+
+_SEARCHES: dict = {}
+
+
+def _search(data: ImageSet, crop: int, augment: bool) -> tuple[CropSearch, float | None]:
+    """The search over data's crops and the fresh-content distance (median distance of real
+    crops to the nearest data crop that does not overlap them), computed once per data set
+    (the model and its baselines share it)."""
+    digest = hashlib.sha1()
+    for img in data.images:
+        digest.update(np.ascontiguousarray(img).tobytes())
+    key = (digest.hexdigest(), crop, augment, MEMORISATION_QUERIES)
+    if key not in _SEARCHES:
+        search = CropSearch(data, crop, 8 if augment else 1)
+        crops, at = positioned_crops(data, MEMORISATION_QUERIES, crop, seed=1)
+        if len(_SEARCHES) >= 3:  # one data set at a time (the bench measures them in turn)
+            _SEARCHES.pop(next(iter(_SEARCHES)))
+        distances = search.nearest(crops, at)  # inf: every data crop overlaps this one
+        usable = np.isfinite(distances).mean() >= 0.5
+        _SEARCHES[key] = (search, float(np.median(distances)) if usable else None)
+    return _SEARCHES[key]
+
+
+def memorisation_ratio(crops: np.ndarray, data: ImageSet, augment: bool, *, fresh: bool = False) -> dict:
+    """{"ratio", "nn_median", "fresh_median", "queries"}: the median distance of the first
+    MEMORISATION_QUERIES `crops` to their nearest crop of the data (any position, stride 1),
+    over the median distance of real crops to the nearest data crop that does not overlap
+    them (fresh content from the same data). About 1: as far from the data as new content of
+    it; towards 0: copies. `fresh`: ignore `crops` and measure another draw of real crops as
+    the reference is measured (the floor, about 1). {"skipped": why} where most real crops
+    overlap every other crop of the data (images under about twice the crop's side)."""
+    crop = crops.shape[-1]
+    search, reference = _search(data, crop, augment)
+    if reference is None:
+        return {"skipped": f"most {crop} px crops of the data overlap every other one: no fresh content to compare"}
+    if fresh:
+        queries, at = positioned_crops(data, min(len(crops), MEMORISATION_QUERIES), crop, seed=2)
+        distances = search.nearest(queries, at)
+    else:
+        distances = search.nearest(crops[:MEMORISATION_QUERIES])
+    median = float(np.median(distances))
+    return {"ratio": median / reference if reference > 0 else float("nan"), "nn_median": median,
+            "fresh_median": reference, "queries": len(distances)}  # fmt: skip
+
+
+def memorisation_figures(kept: dict, data: ImageSet, augment: bool, fresh: bool = False) -> dict:
+    """{"32": {...}, "64": {...}, ...}: memorisation_ratio at each crop size kept by measure()
+    (data trained turned and flipped: at MEMORISATION_CROP only, each search costing 8);
+    at MEMORISATION_CROP also the project's memorisation() against draw 0's random real crops
+    ("random_subset_ratio": about 1 for every source, see docs/quality-measures.md)."""
+    out = {}
+    for crop, (real, fake) in kept.items():
+        if augment and crop != MEMORISATION_CROP:
+            continue
+        fit = fitting(data, crop)
+        figures = memorisation_ratio(fake, fit, augment, fresh=fresh)
+        if crop == MEMORISATION_CROP:
+            figures["random_subset_ratio"] = memorisation(fake[:MEMORISATION_QUERIES], real)["memorisation_ratio"]
+        out[str(crop)] = figures
+    return out
+
+
+MEMORISATION_CROP = 64  # the table's column
+
+
+# --- Repetition: the highest autocorrelation peak away from zero shift --------------------------
+
+REPETITION_HIGHPASS = 16.0  # px: the image less its Gaussian blur of this sigma (trends are no repeat)
+REPETITION_LEAST_LOBE = 3  # px: shifts nearer than this are the central lobe whatever the profile
+REPETITION_IMAGES = 2  # images scored per source, mean
+REPETITION_LEAST = 128  # px: the least side scored
+
+
+def repetition(image: np.ndarray) -> dict:
+    """{"score", "shift", "lobe"}: how much of a (C x) H x W image repeats at some shift.
+
+    The image (channels averaged) less its Gaussian blur (sigma REPETITION_HIGHPASS px) and its
+    mean; its linear autocorrelation (zero-padded FFT, so the image's own wrap never counts,
+    not even for a tileable output), each shift's sum divided by the number of pixel pairs it
+    holds and by the variance: 1 at zero shift, 1 at any shift where the image repeats exactly.
+    Shifts of at most half the side in each axis (so at least a quarter of the image overlaps)
+    outside the central lobe (radii before the radial mean first falls to 0, at least
+    REPETITION_LEAST_LOBE px); the score is the highest value among them. An image tiled from a
+    64 px patch scores 1; photographs of gravel about 0.05."""
+    from scipy import ndimage  # noqa: PLC0415 (as in coherence())
+
+    g = np.asarray(image, np.float64)
+    g = g.mean(axis=0) if g.ndim == 3 else g
+    g = g - ndimage.gaussian_filter(g, REPETITION_HIGHPASS, mode="reflect")
+    g = g - g.mean()
+    h, w = g.shape
+    shape = (2 * h, 2 * w)
+    sums = np.fft.irfft2(np.abs(np.fft.rfft2(g, s=shape)) ** 2, s=shape)
+    pairs = np.fft.irfft2(np.abs(np.fft.rfft2(np.ones((h, w)), s=shape)) ** 2, s=shape)
+    r = np.fft.fftshift(sums / np.maximum(np.rint(pairs), 1.0)) / max((g**2).mean(), 1e-30)
+    dy, dx = np.meshgrid(np.arange(-h, h), np.arange(-w, w), indexing="ij")
+    radius = np.hypot(dy, dx)
+    window = (np.abs(dy) <= h // 2) & (np.abs(dx) <= w // 2)
+    rings = np.rint(radius[window]).astype(int)
+    profile = np.bincount(rings, r[window]) / np.maximum(np.bincount(rings), 1)
+    falls = np.flatnonzero(profile <= 0)
+    lobe = max(REPETITION_LEAST_LOBE, int(falls[0]) if len(falls) else len(profile))
+    candidates = np.where(window & (radius >= lobe), r, -np.inf)
+    k = np.unravel_index(int(np.argmax(candidates)), r.shape)
+    if not np.isfinite(candidates[k]):
+        return {"score": float("nan"), "shift": None, "lobe": lobe}
+    return {"score": float(candidates[k]), "shift": [int(dy[k]), int(dx[k])], "lobe": lobe}
+
+
+def repetition_figures(images) -> dict:
+    """{"score": mean, "images": [...per image...], "side": [...]} over an iterable of images."""
+    scores = [dict(repetition(img), side=int(min(np.shape(img)[-2:]))) for img in images]
+    if not scores:
+        return {"skipped": f"no image of at least {REPETITION_LEAST} px"}
+    return {"score": float(np.mean([s["score"] for s in scores])), "images": scores}
+
+
+def largest_squares(data: ImageSet) -> list[np.ndarray]:
+    """The central largest square of each data image of at least REPETITION_LEAST px a side (of
+    the largest image when none is)."""
+    images = [img for img in data.images if min(img.shape[1:]) >= REPETITION_LEAST]
+    images = images or [max(data.images, key=lambda i: min(i.shape[1:]))]
+    out = []
+    for img in images:
+        side = min(img.shape[1:])
+        y, x = (img.shape[1] - side) // 2, (img.shape[2] - side) // 2
+        out.append(img[:, y : y + side, x : x + side])
+    return out
+
+
+def synthesis_sources(data: ImageSet) -> list[np.ndarray]:
+    """The data images the baselines' syntheses for the repetition score start from: each of
+    those of at least REPETITION_LEAST px a side (else the largest: a synthesis of a small
+    image repeats because its source is small, not because of the method), in turn, at least
+    REPETITION_IMAGES in all (so every class of a conditional data set has one)."""
+    eligible = [i for i in data.images if min(i.shape[1:]) >= REPETITION_LEAST]
+    eligible = eligible or [max(data.images, key=lambda i: min(i.shape[1:]))]
+    return [eligible[k % len(eligible)] for k in range(max(REPETITION_IMAGES, len(eligible)))]
+
+
+def model_images(gen: Generator, count: int, seed: int, output: int | None = None):
+    """`count` of the model's outputs (CxHxW, [-1, 1]), `output` px a side (a fixed-size model:
+    its own size, none under REPETITION_LEAST), its classes in turn."""
+    classes = list(gen.info.classes) or [None]
+    spatial = gen.info.spatial
+    if not spatial and gen.info.native_height < REPETITION_LEAST:
+        return
+    side = output or OUTPUT
+    for k in range(count):
+        s = next(iter(sample(gen, [seed + k], size=(side, side) if spatial else None,
+                             label=classes[k % len(classes)], seamless=False, batch_size=1)))  # fmt: skip
+        yield np.moveaxis(s.img, -1, 0) * 2.0 - 1.0
+
+
+# --- Heightmaps: spectrum, slopes and drainage ------------------------------------------------------
+
+TERRAIN_CROP = 128  # px: the crops the heightmap figures read (the largest measured, if not this)
+SPECTRUM_BAND = (1 / 32, 1 / 4)  # cycles/px: the middle band the power-spectrum slope is fitted over
+DRAINAGE_CROPS = 16  # crops (draw 0's first) whose drainage is traced
+AREA_FIT = (4, 1 / 32)  # the CCDF of drainage area is fitted from 4 cells to 1/32 of the crop
+MAJOR_SHARE = 0.01  # "major" cells drain at least 1 % of the crop
+
+
+def power_spectrum(crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(frequencies in cycles/px, mean power spectral density) of NCHW crops (channels averaged):
+    each crop less its least-squares plane, Hann-windowed, |FFT|^2 over the window's sum of
+    squares, averaged over crops and over rings of integer radius."""
+    g = crops.mean(axis=1).astype(np.float64)
+    n, h, w = g.shape
+    yy, xx = np.meshgrid(np.arange(h) - (h - 1) / 2, np.arange(w) - (w - 1) / 2, indexing="ij")
+    design = np.stack([np.ones(h * w), yy.ravel(), xx.ravel()], axis=1)
+    coefficients, *_ = np.linalg.lstsq(design, g.reshape(n, -1).T, rcond=None)
+    g = g - (design @ coefficients).T.reshape(n, h, w)
+    window = np.outer(np.hanning(h), np.hanning(w))
+    power = (np.abs(np.fft.fft2(g * window)) ** 2).mean(axis=0) / (window**2).sum()
+    fy, fx = np.meshgrid(np.fft.fftfreq(h), np.fft.fftfreq(w), indexing="ij")
+    radius = np.hypot(fy, fx)
+    rings = np.rint(radius * min(h, w)).astype(int)
+    count = np.bincount(rings.ravel())
+    keep = count > 0
+    f = np.bincount(rings.ravel(), radius.ravel())[keep] / count[keep]
+    p = np.bincount(rings.ravel(), power.ravel())[keep] / count[keep]
+    return f[1:], p[1:]
+
+
+def spectral_fit(crops: np.ndarray) -> tuple[float, float]:
+    """(slope, log10 of the density at 1 cycle/px): the line through log10 power against log10
+    radial frequency over SPECTRUM_BAND. Brownian relief gives -3, real elevation about -2 to -3
+    (steeper: smoother), white noise 0."""
+    f, p = power_spectrum(crops)
+    band = (f >= SPECTRUM_BAND[0]) & (f <= SPECTRUM_BAND[1]) & (p > 0)
+    slope, intercept = np.polyfit(np.log10(f[band]), np.log10(p[band]), 1)
+    return float(slope), float(intercept)
+
+
+FBM_FLAT_BELOW = SPECTRUM_BAND[0]  # cycles/px: the baseline's power law stops where its fit starts
+
+
+def fbm(
+    side: int,
+    slope: float,
+    intercept: float,
+    rng: np.random.Generator,
+    mean: float = 0.0,
+    flat_below: float | None = None,
+) -> np.ndarray:
+    """Spectral fractional Brownian relief, 1 x side x side: white noise with its spectrum
+    shaped so the power density is 10^intercept * f^slope (f in cycles/px, nothing at f = 0),
+    plus `mean`; the inverse of spectral_fit. `flat_below`: the density stays at its value
+    there for lower frequencies (a power law as steep as a DEM's, carried down to 1/side,
+    would give relief many times the data's range)."""
+    fy, fx = np.meshgrid(np.fft.fftfreq(side), np.fft.fftfreq(side), indexing="ij")
+    f = np.hypot(fy, fx)
+    f[0, 0] = 1.0
+    if flat_below:
+        f = np.maximum(f, flat_below)
+    gain = np.sqrt(10.0**intercept * f**slope)
+    gain[0, 0] = 0.0
+    noise = np.fft.fft2(rng.standard_normal((side, side)))
+    return (np.real(np.fft.ifft2(noise * gain)) + mean)[None].astype(np.float32)
+
+
+def slope_magnitudes(crops: np.ndarray) -> np.ndarray:
+    """|gradient| of every pixel of NCHW height crops (channels averaged), in data units a px
+    (central differences; one-sided at the borders)."""
+    g = crops.mean(axis=1).astype(np.float64)
+    gy, gx = np.gradient(g, axis=(1, 2))
+    return np.hypot(gy, gx).ravel()
+
+
+def slope_distance(real: np.ndarray, fake: np.ndarray) -> float:
+    """The 1-D Wasserstein distance between the |gradient| distributions of real and fake
+    height crops, in per cent of the real crops' mean |gradient| (both in the data's units:
+    each DEM file spans [-1, 1], and a heightmap model learnt and outputs those units)."""
+    a, b = slope_magnitudes(real), slope_magnitudes(fake)
+    n = min(len(a), len(b))
+    a = np.sort(a[np.linspace(0, len(a) - 1, n).astype(int)])
+    b = np.sort(b[np.linspace(0, len(b) - 1, n).astype(int)])
+    return 100.0 * float(np.abs(a - b).mean() / max(a.mean(), 1e-12))
+
+
+_NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+
+
+def fill_depressions(heights: np.ndarray) -> np.ndarray:
+    """Priority-Flood+epsilon (Barnes, Lehman & Mulla 2014): every cell of a 2-D height array
+    raised just enough that a strictly descending path leads from it to the border. The border
+    cells seed a priority queue; the lowest cell is taken, and each unvisited neighbour no
+    higher than it is raised to the next float above it, then queued. A cell that was in a
+    pit ends one ulp above the cell it drains through."""
+    h, w = heights.shape
+    padded = np.full((h + 2, w + 2), np.nan)
+    padded[1:-1, 1:-1] = heights
+    z = padded.ravel()
+    width = w + 2
+    done = np.isnan(z)  # the ring of padding counts as visited
+    steps = [dy * width + dx for dy, dx in _NEIGHBOURS]
+    border = np.zeros((h + 2, w + 2), bool)
+    border[1:-1, 1:-1] = True
+    border[2:-2, 2:-2] = False
+    seeds = np.flatnonzero(border)
+    done[seeds] = True
+    heap = [(float(z[i]), int(i)) for i in seeds]
+    heapq.heapify(heap)
+    pop, push, after = heapq.heappop, heapq.heappush, np.nextafter
+    zl, donel = z.tolist(), done.tolist()  # Python lists: faster element access than numpy
+    while heap:
+        level, i = pop(heap)
+        for s in steps:
+            j = i + s
+            if donel[j]:
+                continue
+            donel[j] = True
+            if zl[j] <= level:
+                zl[j] = float(after(level, np.inf))
+            push(heap, (zl[j], j))
+    return np.array(zl).reshape(h + 2, w + 2)[1:-1, 1:-1]
+
+
+def d8_receivers(filled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(receiver, step): for every cell (flat index) the neighbour of steepest descent (drop
+    over distance, diagonals sqrt 2 away), -1 where no neighbour is lower (the flow leaves the
+    crop), and the length of that step (0 for those)."""
+    h, w = filled.shape
+    padded = np.pad(filled, 1, constant_values=np.inf)
+    best = np.zeros((h, w))
+    receiver = np.full((h, w), -1, np.int64)
+    step = np.zeros((h, w))
+    rows, cols = np.mgrid[0:h, 0:w]
+    for dy, dx in _NEIGHBOURS:
+        length = float(np.hypot(dy, dx))
+        drop = (filled - padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]) / length
+        better = drop > best
+        best = np.where(better, drop, best)
+        receiver = np.where(better, (rows + dy) * w + cols + dx, receiver)
+        step = np.where(better, length, step)
+    return receiver.ravel(), step.ravel()
+
+
+def drainage(heights: np.ndarray) -> tuple[np.ndarray, float]:
+    """(drainage area of every cell, in cells, itself included; the longest flow path, in px):
+    depressions filled, D8 directions, and the cells taken from the highest down, each passing
+    its area (and its longest upstream path plus its step) to its receiver."""
+    filled = fill_depressions(heights)
+    receiver, step = d8_receivers(filled)
+    order = np.argsort(-filled.ravel(), kind="stable").tolist()
+    area = [1.0] * filled.size
+    upstream = [0.0] * filled.size
+    rec, st = receiver.tolist(), step.tolist()
+    longest = 0.0
+    for i in order:
+        r = rec[i]
+        if r < 0:
+            longest = max(longest, upstream[i])
+            continue
+        area[r] += area[i]
+        upstream[r] = max(upstream[r], upstream[i] + st[i])
+    return np.array(area), max(longest, max(upstream))
+
+
+def drainage_statistics(crops: np.ndarray) -> dict:
+    """{"area_exponent", "major_share", "longest_path"} over NCHW height crops: the slope of the
+    log-log CCDF P(A >= a) of drainage area, pooled over the crops, fitted from AREA_FIT[0]
+    cells to AREA_FIT[1] of a crop (real river networks: about -0.4 to -0.5); the share of
+    cells draining at least MAJOR_SHARE of their crop; the longest flow path over the crop
+    side (mean over crops)."""
+    areas, longest = [], []
+    for crop in crops:
+        a, path = drainage(crop.mean(axis=0).astype(np.float64))
+        areas.append(a)
+        longest.append(path / crop.shape[-1])
+    cells = crops.shape[-1] * crops.shape[-2]
+    pooled = np.sort(np.concatenate(areas))
+    grid = np.geomspace(AREA_FIT[0], AREA_FIT[1] * cells, 12)
+    ccdf = 1.0 - np.searchsorted(pooled, grid, side="left") / len(pooled)
+    keep = ccdf > 0
+    exponent = float(np.polyfit(np.log10(grid[keep]), np.log10(ccdf[keep]), 1)[0]) if keep.sum() >= 2 else float("nan")
+    return {"area_exponent": exponent, "major_share": float((pooled >= MAJOR_SHARE * cells).mean()),
+            "longest_path": float(np.mean(longest))}  # fmt: skip
+
+
+_TERRAIN_REFERENCE: dict = {}
+
+
+def terrain_statistics(crops: np.ndarray) -> dict:
+    """The heightmap figures of one set of crops: spectral slope, drainage statistics."""
+    slope, _ = spectral_fit(crops)
+    return {"spectral_slope": slope, **drainage_statistics(crops[:DRAINAGE_CROPS])}
+
+
+def terrain_figures(real: np.ndarray, fake: np.ndarray) -> dict:
+    """{"crop", "spectral_slope", "slope_distance", "area_exponent", "major_share",
+    "longest_path", "real": {the same of the real crops}}: the fake crops' figures beside the
+    real crops' (computed once per set of real crops)."""
+    key = hash(real.tobytes())
+    if key not in _TERRAIN_REFERENCE:
+        _TERRAIN_REFERENCE.clear()
+        _TERRAIN_REFERENCE[key] = terrain_statistics(real)
+    return {"crop": int(fake.shape[-1]), **terrain_statistics(fake), "slope_distance": slope_distance(real, fake),
+            "real": _TERRAIN_REFERENCE[key]}  # fmt: skip
+
+
+def terrain_crop(kept: dict) -> int | None:
+    """The crop size the heightmap figures read: TERRAIN_CROP if measured, else the largest
+    measured of at least 64 px (None: none)."""
+    if TERRAIN_CROP in kept:
+        return TERRAIN_CROP
+    sizes = [c for c in kept if c >= 64]
+    return max(sizes) if sizes else None
+
+
+def extra_figures(kept: dict, data: ImageSet, target: Target, images, *, fresh: bool = False) -> dict:
+    """The figures beside SWD and coherence, under their own keys: "memorisation" (each crop
+    size kept), "repetition" (of `images`, an iterable of whole images) and, for heightmaps,
+    "terrain". `fresh`: the source is the real crops (memorisation by the floor's rule)."""
+    out: dict = {"memorisation": memorisation_figures(kept, data, target.augment, fresh=fresh),
+                 "repetition": repetition_figures(images)}  # fmt: skip
+    if target.kind == "heightmap":
+        crop = terrain_crop(kept)
+        out["terrain"] = terrain_figures(*kept[crop]) if crop else {"skipped": "no crop of 64 px or more measured"}
+    return out
+
+
+def measure_model(
+    path: Path, target: Target, root: Path, threads: int | None = None, extras: bool = True, **kw
+) -> dict[str, dict]:
+    """The model's figures: {"32": {"swd", "coherence", ...}, ...} and, with `extras`,
+    "memorisation", "repetition" (of REPETITION_IMAGES outputs of OUTPUT px, or one of each
+    class if more) and, for a
+    heightmap, "terrain" (see extra_figures)."""
     gen = load_generator(path, device="cpu", threads=threads)
     data = open_target(root, target)
     n = kw.get("n", N)
-    return measure(lambda crop, d: model_crops(gen, n, crop, 1000 + d), data, target.augment, **kw)
+    kept: dict = {}
+    out = measure(lambda crop, d: model_crops(gen, n, crop, 1000 + d), data, target.augment, keep=kept, **kw)
+    if extras:
+        images = model_images(gen, max(REPETITION_IMAGES, len(gen.info.classes)), 5000)
+        out.update(extra_figures(kept, data, target, images))
+    return out
 
 
-def measure_baselines(target: Target, root: Path, **kw) -> dict[str, dict[str, dict]]:
-    """The floor (other real crops), phase randomisation and image quilting, for one data set."""
+def fbm_parameters(data: ImageSet, augment: bool) -> tuple[float, float, float]:
+    """(slope, intercept, mean) of spectral fBm fitted to the data: spectral_fit of 256 real
+    crops of TERRAIN_CROP px (the largest of CROPS the data holds if not that), their mean."""
+    crop = max([c for c in CROPS if fitting(data, c) is not None and c <= TERRAIN_CROP] or [min(CROPS)])
+    real = real_crops(fitting(data, crop), 256, crop, 5, augment)
+    return (*spectral_fit(real), float(real.mean()))
+
+
+def fbm_crops(
+    data: ImageSet,
+    n: int,
+    crop: int,
+    seed: int,
+    augment: bool = False,
+    parameters: tuple[float, float, float] | None = None,
+) -> np.ndarray:
+    """n crops of spectral fBm images of max(QUILT_SIDE, crop) px fitted to the data (see
+    synthesised_crops; a new image every PER_OUTPUT crops)."""
+    slope, intercept, mean = parameters or fbm_parameters(data, augment)
+    side = max(QUILT_SIDE, crop)
+    return synthesised_crops(data, n, crop, np.random.default_rng([seed, crop, 4]),
+                             lambda image, rng: fbm(side, slope, intercept, rng, mean, FBM_FLAT_BELOW), augment=augment)  # fmt: skip
+
+
+def measure_baselines(target: Target, root: Path, extras: bool = True, **kw) -> dict[str, dict[str, dict]]:
+    """The floor (other real crops), phase randomisation and image quilting, for one data set,
+    and for a heightmap spectral fBm fitted to it. With `extras` each also has the figures of
+    extra_figures: repetition of the data images' largest squares (real crops) or of
+    REPETITION_IMAGES syntheses of OUTPUT px."""
     data = open_target(root, target)
     n = kw.get("n", N)
+    aug = target.augment
 
     def other_real(crop: int, d: int) -> np.ndarray:
-        return real_crops(fitting(data, crop), n, crop, 101 + d, target.augment)
+        return real_crops(fitting(data, crop), n, crop, 101 + d, aug)
 
-    return {"real crops": measure(other_real, data, target.augment, **kw),
-            "phase randomisation": measure(lambda crop, d: phase_randomised_crops(fitting(data, crop), n, crop, 200 + d,
-                                                                                  target.augment),
-                                           data, target.augment, **kw),
-            "image quilting": measure(lambda crop, d: quilted_crops(fitting(data, crop), n, crop, 300 + d, target.augment),
-                                      data, target.augment, **kw)}  # fmt: skip
+    def syntheses(make, seed: int):
+        rng = np.random.default_rng([seed, OUTPUT])
+        return (make(image, rng) for image in synthesis_sources(data))
+
+    sources = {"real crops": (other_real, lambda: largest_squares(data)),
+               "phase randomisation": (lambda crop, d: phase_randomised_crops(fitting(data, crop), n, crop, 200 + d, aug),
+                                       lambda: syntheses(lambda i, rng: phase_randomised(i, rng, OUTPUT), 200)),
+               "image quilting": (lambda crop, d: quilted_crops(fitting(data, crop), n, crop, 300 + d, aug),
+                                  lambda: syntheses(lambda i, rng: quilt(i, OUTPUT, rng), 300))}  # fmt: skip
+    if target.kind == "heightmap":
+        fit = fbm_parameters(data, aug)
+        sources["spectral fBm"] = (lambda crop, d: fbm_crops(fitting(data, crop), n, crop, 400 + d, aug, fit),
+                                   lambda: syntheses(lambda i, rng: fbm(OUTPUT, fit[0], fit[1], rng, fit[2], FBM_FLAT_BELOW), 400))  # fmt: skip
+    out = {}
+    for label, (source, images) in sources.items():
+        kept: dict = {}
+        out[label] = measure(source, data, aug, keep=kept, **kw)
+        if extras:
+            out[label].update(extra_figures(kept, data, target, images(), fresh=label == "real crops"))
+            if label == "spectral fBm":
+                out[label]["fbm"] = {
+                    "slope": fit[0],
+                    "log10_density_at_1": fit[1],
+                    "mean": fit[2],
+                    "flat_below": FBM_FLAT_BELOW,
+                }
+    return out
+
+
+# The columns after SWD and coherence: (header, key under a row, key in that, format, factor).
+# Each is shown when some row has its key (rows of old results: the old table).
+EXTRA_COLUMNS = (
+    (f"mem {MEMORISATION_CROP}", "memorisation", (str(MEMORISATION_CROP), "ratio"), "9.2f", 1.0),
+    ("repeat", "repetition", ("score",), "9.2f", 1.0),
+    ("PSD exp", "terrain", ("spectral_slope",), "9.2f", 1.0),
+    ("grad W1", "terrain", ("slope_distance",), "9.1f", 1.0),
+    ("area exp", "terrain", ("area_exponent",), "9.2f", 1.0),
+    ("A>=1%", "terrain", ("major_share",), "9.1f", 100.0),
+    ("flow/L", "terrain", ("longest_path",), "9.2f", 1.0),
+)
 
 
 def table(rows: dict[str, dict[str, dict]], crops=CROPS) -> str:
-    """One line per row: its SWD, then its coherence distance, at each crop size ('-': not
-    measured)."""
+    """One line per row: its SWD, then its coherence distance, at each crop size, then the
+    figures of EXTRA_COLUMNS that some row has ('-': not measured)."""
     width = max([44] + [len(name) + 2 for name in rows])
-    lines = [f"{'':{width}s}" + "".join(f"{f'SWD {c}':>9s}" for c in crops) + "".join(f"{f'coh {c}':>9s}" for c in crops)]
+    extra = [col for col in EXTRA_COLUMNS if any(isinstance(f.get(col[1]), dict) for f in rows.values())]
+    lines = [f"{'':{width}s}" + "".join(f"{f'SWD {c}':>9s}" for c in crops) + "".join(f"{f'coh {c}':>9s}" for c in crops)
+             + "".join(f"{col[0]:>9s}" for col in extra)]  # fmt: skip
     for name, figures in rows.items():
         cells = [figures.get(str(c), {}) for c in crops]
-        lines.append(f"{name:{width}s}" + "".join(f"{c[k]:9.1f}" if k in c else f"{'-':>9s}"
-                                                  for k in ("swd", "coherence") for c in cells))  # fmt: skip
+        line = f"{name:{width}s}" + "".join(f"{c[k]:9.1f}" if k in c else f"{'-':>9s}"
+                                            for k in ("swd", "coherence") for c in cells)  # fmt: skip
+        for _, key, path, fmt, factor in extra:
+            value = figures.get(key)
+            for part in path:
+                value = value.get(part) if isinstance(value, dict) else None
+            line += format(value * factor, fmt) if isinstance(value, (int, float)) else f"{'-':>9s}"
+        lines.append(line)
     return "\n".join(lines)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("data", type=Path, help="the folder assets/models/prepare_data.py wrote")
-    p.add_argument("--model", action="append", default=[], metavar="NAME[=PATH]",
-                   help="a bundled model's name (its data is known), NAME=PATH for another file of it; default: all")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME[=PATH]",
+        help="a bundled model's name (its data is known), NAME=PATH for another file of it; default: all",
+    )
     p.add_argument("--n", type=int, default=N, help=f"crops per draw (default {N})")
     p.add_argument("--draws", type=int, default=DRAWS, help=f"independent draws averaged (default {DRAWS})")
     p.add_argument("--device", default=None, help="torch device for the SWD's projections (cuda, cpu); default numpy")
     p.add_argument("--json", type=Path, help="write every figure here")
+    p.add_argument(
+        "--no-extras",
+        action="store_true",
+        help="SWD and coherence only (no memorisation, repetition or heightmap figures)",
+    )
     args = p.parse_args()
     if not args.data.is_dir():
         raise SystemExit(f"no data folder {args.data}: run `python assets/models/prepare_data.py {args.data}` first")
@@ -360,9 +975,14 @@ def main() -> None:
     for item in args.model or [n for n in TARGETS if (ROOT / "assets" / "models" / f"{n}.onnx").is_file()]:
         name, _, path = item.partition("=")
         if name not in TARGETS:
-            raise SystemExit(f"unknown model {name!r}: name one of {', '.join(TARGETS)} (NAME=PATH for another file of it)")
-        models[f"{name} ({path})" if path else name] = (name, Path(path) if path else ROOT / "assets" / "models" / f"{name}.onnx")
-    kw = dict(n=args.n, draws=args.draws, device=args.device)
+            raise SystemExit(
+                f"unknown model {name!r}: name one of {', '.join(TARGETS)} (NAME=PATH for another file of it)"
+            )
+        models[f"{name} ({path})" if path else name] = (
+            name,
+            Path(path) if path else ROOT / "assets" / "models" / f"{name}.onnx",
+        )
+    kw = dict(n=args.n, draws=args.draws, device=args.device, extras=not args.no_extras)
     results: dict[str, dict[str, dict]] = {}
     for data_name in dict.fromkeys(TARGETS[name].data for name, _ in models.values()):
         target = next(TARGETS[name] for name, _ in models.values() if TARGETS[name].data == data_name)

@@ -13,7 +13,9 @@ import skimage.data
 
 from trainer.metrics import swd
 
-_spec = importlib.util.spec_from_file_location("bench_quality", Path(__file__).parent.parent / "bench" / "bench_quality.py")
+_spec = importlib.util.spec_from_file_location(
+    "bench_quality", Path(__file__).resolve().parents[2] / "bench" / "bench_quality.py"
+)
 bq = sys.modules["bench_quality"] = importlib.util.module_from_spec(_spec)  # dataclasses look their module up
 _spec.loader.exec_module(bq)
 
@@ -51,7 +53,9 @@ def test_the_coherence_distance_tells_straight_blades_from_the_same_texture_blur
 
 def test_phase_randomisation_keeps_the_spectrum_and_mean_and_wraps_with_no_step():
     rng = np.random.default_rng(0)
-    ramp = np.tile(np.linspace(-0.8, 0.8, 64, dtype=np.float32), (64, 1))[None] + 0.1 * rng.standard_normal((1, 64, 64)).astype(np.float32)
+    ramp = np.tile(np.linspace(-0.8, 0.8, 64, dtype=np.float32), (64, 1))[None] + 0.1 * rng.standard_normal(
+        (1, 64, 64)
+    ).astype(np.float32)
     p = bq.periodic_component(ramp[0].astype(np.float64))
     # The ramp's left and right columns differ by 1.6; its periodic component's do not step.
     assert abs(ramp[0, :, 0] - ramp[0, :, -1]).mean() > 1.4 and abs(p[:, 0] - p[:, -1]).mean() < 0.25
@@ -78,6 +82,7 @@ def test_image_quilting_lines_patches_up_where_random_patches_would_break_them()
     out = bq.quilt(source, 96, np.random.default_rng(0))
     assert out.shape == (1, 96, 96) and np.isin(out, source).all()  # every pixel is the source's
     assert out.std(axis=1).mean() < 0.01  # each column one value: the stripes run unbroken
+
     # One phase of the stripes fits a whole row of the quilt; none fits patches side by side at
     # random offsets.
     def misfit(row: np.ndarray) -> float:
@@ -208,12 +213,41 @@ def test_drainage_statistics_and_slope_distance_read_what_they_claim():
 
 def test_the_table_adds_columns_only_for_figures_some_row_has():
     old = {"a": {"32": {"swd": 1.0, "coherence": 2.0}}}
-    assert bq.table(old).splitlines()[0].split() == ["SWD", "32", "SWD", "64", "SWD", "128", "coh", "32", "coh", "64", "coh", "128"]
-    new = {"a": {"32": {"swd": 1.0, "coherence": 2.0}, "memorisation": {"64": {"ratio": 0.5}}, "repetition": {"score": 0.25}},
-           "b": {"32": {"swd": 3.0, "coherence": 4.0}}}
+    assert bq.table(old).splitlines()[0].split() == [
+        "SWD",
+        "32",
+        "SWD",
+        "64",
+        "SWD",
+        "128",
+        "coh",
+        "32",
+        "coh",
+        "64",
+        "coh",
+        "128",
+    ]
+    new = {
+        "a": {
+            "32": {"swd": 1.0, "coherence": 2.0},
+            "memorisation": {"64": {"ratio": 0.5}},
+            "repetition": {"score": 0.25},
+        },
+        "b": {"32": {"swd": 3.0, "coherence": 4.0}},
+    }
     head, a, b = bq.table(new).splitlines()
     assert head.rstrip().endswith("mem 64   repeat") and "PSD exp" not in head
     assert a.split()[-2:] == ["0.50", "0.25"] and b.split()[-2:] == ["-", "-"]
-    terrain = {"t": {**new["a"], "terrain": {"spectral_slope": -2.5, "slope_distance": 3.0, "area_exponent": -0.45,
-                                             "major_share": 0.04, "longest_path": 1.3}}}
+    terrain = {
+        "t": {
+            **new["a"],
+            "terrain": {
+                "spectral_slope": -2.5,
+                "slope_distance": 3.0,
+                "area_exponent": -0.45,
+                "major_share": 0.04,
+                "longest_path": 1.3,
+            },
+        }
+    }
     assert bq.table(terrain).splitlines()[1].split()[-5:] == ["-2.50", "3.0", "-0.45", "4.0", "1.30"]
