@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -56,16 +57,25 @@ def test_two_gloo_processes_train_one_model_and_stop_together(tmp_path):
     # rank 1). checkpoint_every=1: a periodic checkpoint at step 1, then the stop's at step 2.
     data = texture_folder(tmp_path / "textures")
     cfg = tiny("spatial-wgan-gp", data, tmp_path / "runs", channels=1, steps=50, batch=8, checkpoint_every=1)
-    store = dist.TCPStore("127.0.0.1", 0, None, True, timedelta(seconds=120), wait_for_workers=False)
-    context = mp.spawn(_worker, args=(2, store.port, cfg, str(tmp_path)), nprocs=2, join=False)
-    deadline = time.monotonic() + 120  # the run itself takes seconds
-    try:
-        while not context.join(timeout=5):
-            assert time.monotonic() < deadline, "the processes hung after a stop that reached one of them"
-    finally:
-        for p in context.processes:
-            if p.is_alive():
-                p.kill()
+    for attempt in range(2):
+        # Once in about five runs on 2 cores, gloo aborts a process while the group is torn
+        # down at the very end ("terminate called without an active exception"; seen before
+        # and after the 14th session's changes): that one abort is run again, anything else fails.
+        shutil.rmtree(tmp_path / "runs", ignore_errors=True)
+        store = dist.TCPStore("127.0.0.1", 0, None, True, timedelta(seconds=120), wait_for_workers=False)
+        context = mp.spawn(_worker, args=(2, store.port, cfg, str(tmp_path)), nprocs=2, join=False)
+        deadline = time.monotonic() + 120  # the run itself takes seconds
+        try:
+            while not context.join(timeout=5):
+                assert time.monotonic() < deadline, "the processes hung after a stop that reached one of them"
+            break
+        except mp.ProcessExitedException as exc:
+            if attempt or exc.signal_name != "SIGABRT":
+                raise
+        finally:
+            for p in context.processes:
+                if p.is_alive():
+                    p.kill()
     run0, kinds0, done = json.loads((tmp_path / "rank0.json").read_text())
     run1, kinds1, _ = json.loads((tmp_path / "rank1.json").read_text())
     assert run0 == run1 and kinds1 == []  # only rank 0 reports progress
