@@ -102,10 +102,12 @@ def naming(path: Path, temporary: Path | None = None) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
 
-def write_atomic(path: Path, data: bytes, *, export_errors: bool = True) -> None:
-    """`data` as the whole of `path`, or nothing (see atomic_path)."""
+def write_atomic(path: Path, data: bytes, *, export_errors: bool = True) -> Path:
+    """`data` as the whole of `path`, or nothing (see atomic_path); returns `path`."""
+    path = Path(path)
     with atomic_path(path, export_errors=export_errors) as tmp:
         tmp.write_bytes(data)
+    return path
 
 
 _TEMP = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.tmp(\.[^.]+)?$")

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
-from texgen.atomic import atomic_path
+from texgen.atomic import atomic_path, write_atomic
 from texgen.errors import ExportError
 
 ByteOrder = Literal["little", "big"]
@@ -97,14 +97,6 @@ def save_height_png8(path: Path, height: np.ndarray) -> Path:
 # --- raw heightfields -------------------------------------------------------------------
 
 
-def _write_bytes(path: Path, data: bytes) -> Path:
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-    return path
-
-
 def _square(h: np.ndarray, fmt: str) -> None:
     if h.shape[0] != h.shape[1]:
         raise ExportError(
@@ -151,7 +143,7 @@ def save_raw16(
     if flip_vertical:
         u16 = u16[::-1]
     dtype = "<u2" if byte_order == "little" else ">u2"
-    return _write_bytes(path, np.ascontiguousarray(u16.astype(dtype)).tobytes())
+    return write_atomic(path, np.ascontiguousarray(u16.astype(dtype)).tobytes())
 
 
 def save_r16(path: Path, height: np.ndarray) -> Path:
@@ -163,7 +155,7 @@ def save_r16(path: Path, height: np.ndarray) -> Path:
     h = _grey(height)
     _square(h, "r16")
     u16 = np.round(h * 65535.0).astype("<u2")
-    return _write_bytes(path, u16.tobytes())
+    return write_atomic(path, u16.tobytes())
 
 
 # --- sidecar ----------------------------------------------------------------------------
@@ -189,4 +181,4 @@ def write_sidecar(file: Path, info: dict[str, Any]) -> Path:
     """
     target = Path(str(file) + ".json")
     text = json.dumps(info, indent=2, sort_keys=True, default=_json_default) + "\n"
-    return _write_bytes(target, text.encode("utf-8"))
+    return write_atomic(target, text.encode("utf-8"))
