@@ -155,6 +155,33 @@ def make_spatial(
     return export(module, path, info, spatial=True, conditional=bool(classes), z=z, metadata=metadata)
 
 
+def make_material(path: Path, *, maps: tuple[str, ...] = ("albedo", "height", "roughness", "ao"), z: int = 4) -> Path:
+    """A spatial material generator (texgen.materials layout) making `maps`, channels stacked."""
+    from texgen.materials import layout_of
+
+    names, spaces = layout_of(maps)
+    torch.manual_seed(3)
+    module = SpatialGen(z, len(names))
+    info = GeneratorInfo(
+        name=path.stem,
+        kind="material",
+        channels=len(names),
+        latent_kind="spatial",
+        latent_size=z,
+        native_height=32,
+        native_width=32,
+        pixels_per_cell=4,
+        tileable=True,
+        algorithm="wgan-gp",
+        architecture="test-spatial",
+        dataset="random weights",
+        data_license="none",
+        channel_names=names,
+        channel_spaces=spaces,
+    )
+    return export(module, path, info, spatial=True, conditional=False, z=z)
+
+
 class _NotAGenerator(nn.Module):
     def forward(self, x):
         return x.sum(dim=1)

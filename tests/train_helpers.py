@@ -115,3 +115,26 @@ class Events(list):
 
     def of(self, kind: str) -> list[dict]:
         return [e for e in self if e["event"] == kind]
+
+
+def material_folder(root: Path, *, size: int = 128) -> Path:
+    """Two materials in ambientCG's naming (NAME_1K-PNG_Color.png, _Displacement as 16-bit PNG,
+    _Roughness, _AmbientOcclusion, _NormalGL), cut from the real gravel and brick photographs:
+    the colour is the photo tinted, the other maps built from it as a scanner's would be."""
+    from texgen.maps import normal_map
+    from texgen.materials import derive_from_photo
+
+    for name, photo, tint in (("Rock001", "gravel", (1.0, 0.9, 0.75)), ("Bricks002", "brick", (1.0, 0.6, 0.45))):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        grey = texture(photo)[:size, :size] / 255.0
+        rgb = np.clip(grey[..., None] * np.array(tint), 0, 1).astype(np.float32)
+        m = derive_from_photo(rgb)
+        stem = folder / f"{name}_1K-PNG_"
+        Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(f"{stem}Color.png")
+        Image.fromarray(np.round(m.height * 65535).astype("<u2")).save(f"{stem}Displacement.png")
+        Image.fromarray(np.round(m.roughness * 255).astype(np.uint8)).save(f"{stem}Roughness.png")
+        Image.fromarray(np.round(m.ao * 255).astype(np.uint8)).save(f"{stem}AmbientOcclusion.png")
+        Image.fromarray(np.round(normal_map(m.height, strength=4) * 255).astype(np.uint8)).save(f"{stem}NormalGL.png")
+    (root / "LICENSE.txt").write_text("CC0 1.0 (scikit-image's gravel and brick)\n")
+    return root

@@ -5,6 +5,12 @@ The maps, all derived from the same image:
   height     the heightfield in the preset's format   a texture model's height is its luminance
   normal     tangent-space normal map (8-bit RGB PNG) from the height, preset's convention
   hillshade  shaded-relief preview (8-bit grey PNG)   a RAW file cannot be looked at
+  roughness, ao, metallic                   8-bit grey PNGs, linear   material maps
+  metallic_smoothness, mask, orm            packed 8-bit RGBA / RGB   engine material presets
+
+Material maps come from a material model's own channels (texgen.materials.split); a colour
+texture model's are derived from its colour (materials.derive_from_photo); a map neither has is
+filled with its neutral value (materials.NEUTRAL), and the sidecar says so.
 
 File names come from a template such as "{model}_{seed}_{map}". This module knows nothing of
 the preset table (texgen.presets imports it, not the reverse); it reads a preset's fields.
@@ -25,12 +31,16 @@ from texgen import writers as ex
 from texgen.atomic import check_writable
 from texgen.errors import RequestError
 from texgen.maps import CONVENTIONS, hillshade, luminance, normal_map
+from texgen.materials import NEUTRAL, PACKED, Material, derive_from_photo, encode_normals, pack, packed_sources, split
 from texgen.seamless import extend_periodic
 
 if TYPE_CHECKING:
     from texgen.presets import ExportPreset
 
-MAPS: tuple[str, ...] = ("albedo", "height", "normal", "hillshade")
+MAPS: tuple[str, ...] = (
+    "albedo", "height", "normal", "hillshade", "roughness", "ao", "metallic", *PACKED,
+)  # fmt: skip
+MATERIAL_ONLY: tuple[str, ...] = ("roughness", "ao", "metallic", *PACKED)
 NAME_FIELDS: tuple[str, ...] = ("model", "seed", "map", "class", "size", "index", "preset", "to_seed", "frame")
 SUFFIX = {"png16": ".png", "png8": ".png", "raw16": ".raw", "r16": ".r16"}
 HILLSHADE = {"azimuth": 315.0, "altitude": 45.0}
@@ -112,10 +122,12 @@ def export_image(
     wrap: bool = True,
     sidecar: dict[str, Any] | None = None,
     template: str | None = None,
+    channel_names: tuple[str, ...] = (),
 ) -> list[Path]:
     """Write the maps of one image (`img`: H x W x C or H x W float in [0, 1]) into out_dir.
 
-    kind: the model's kind, "texture" or "heightmap"; picks the preset's default maps.
+    kind: the model's kind, "texture", "heightmap" or "material"; picks the preset's default maps.
+    channel_names: a material model's channel layout (GeneratorInfo.channel_names).
     fields: file-name fields (model, seed, class, index, ...); map and preset are filled in,
       and size too when absent ("513", or "640x480" when not square).
     maps: override the preset's maps. normal_convention / byte_order / template: override
@@ -131,7 +143,7 @@ def export_image(
     Returns the paths of the written maps, in `maps` order (sidecars: path + ".json").
     """
     # 1. Check the whole request.
-    a = _hwc(img)
+    a = _hwc(img, kind, channel_names)
     chosen = tuple(maps) if maps is not None else preset.maps_for(kind)
     check_maps(chosen, kind)
     convention = normal_convention or preset.normal_convention
@@ -150,8 +162,12 @@ def export_image(
         # service checks it once per batch, and a write that fails still raises ExportError.
         check_writable(out_dir)
 
-    # 2. The height every derived map starts from.
-    height = a[..., 0] if a.shape[2] == 1 else luminance(a)
+    # 2. The height every derived map starts from; the material's maps when a material map is asked.
+    material = _material(a, kind, channel_names, chosen, wrap)
+    if material is not None:
+        height = material.height
+    else:
+        height = a[..., 0] if a.shape[2] == 1 else luminance(a)
     shared = {"texgen_version": __version__, **(sidecar or {})}
     shared.update(preset=preset.name, engine=preset.engine, size={"width": out_w, "height": out_h})
     if extend:
@@ -163,18 +179,23 @@ def export_image(
         path = out_dir / f"{stem}{_suffix(m, preset)}"
         facts: dict[str, Any] = {"map": m}
         if m == "albedo":
-            ex.save_texture_png(path, _extended(a, extend))
+            albedo = material.albedo if material is not None else a
+            ex.save_texture_png(path, _extended(albedo, extend))
             facts.update(
                 format="png",
                 bit_depth=8,
-                channels=a.shape[2],
+                channels=albedo.shape[2],
                 colour_space="sRGB",
                 value_mapping="u8 = round(v * 255) per channel",
             )
         elif m == "height":
             facts.update(_write_height(path, _extended(height, extend), preset, order))
         elif m == "normal":
-            n = normal_map(height, strength=normal_strength, convention=convention, wrap=wrap)  # type: ignore[arg-type]
+            if material is not None and material.normal is not None:
+                n = encode_normals(material.normal, convention)
+                facts["source"] = "the model's normal channels"
+            else:
+                n = normal_map(height, strength=normal_strength, convention=convention, wrap=wrap)  # type: ignore[arg-type]
             ex.save_normal_png(path, _extended(n, extend))
             facts.update(
                 format="png",
@@ -184,11 +205,29 @@ def export_image(
                 normal_strength=normal_strength,
                 value_mapping="u8 = round((n + 1) / 2 * 255) per axis; flat = (128, 128, 255)",
             )
-        else:  # hillshade
+        elif m == "hillshade":
             ex.save_height_png8(path, _extended(hillshade(height, wrap=wrap, **HILLSHADE), extend))
             facts.update(format="png", bit_depth=8, channels=1, preview="hillshade", **HILLSHADE)
-        if m != "albedo":
-            facts["height_source"] = "image" if a.shape[2] == 1 else "luminance (Rec. 709)"
+        else:  # a material map: plain or packed
+            assert material is not None
+            values = pack(material, m) if m in PACKED else material.scalar(m)
+            ex.save_texture_png(path, _extended(values, extend))
+            facts.update(
+                format="png",
+                bit_depth=8,
+                channels=1 if values.ndim == 2 else values.shape[2],
+                colour_space="linear",
+                value_mapping="u8 = round(v * 255) per channel",
+            )
+            if m in PACKED:
+                facts["channel_layout"] = PACKED[m].layout
+            filled = [s for s in (packed_sources(m) if m in PACKED else (m,)) if s not in material.made()]
+            if filled:
+                facts["filled"] = {s: NEUTRAL[s] for s in filled}
+        if m in ("height", "normal", "hillshade"):
+            facts["height_source"] = _height_source(a, kind, material, channel_names)
+        if material is not None and m in MATERIAL_ONLY + ("height",) and kind == "texture":
+            facts["derived"] = "from the colour by texgen.materials.derive_from_photo (heuristics)"
         ex.write_sidecar(path, {**shared, **facts})
         written.append(path)
     return written
@@ -239,10 +278,31 @@ def _stems(template: str, fields: dict[str, Any], chosen: tuple[str, ...]) -> li
     return stems
 
 
+def _material(
+    a: np.ndarray, kind: str, channel_names: tuple[str, ...], chosen: tuple[str, ...], wrap: bool
+) -> Material | None:
+    """The maps of a material model's image; a texture's derived from its colour when a
+    material map is asked; None otherwise (height from the image, as before)."""
+    if kind == "material":
+        return split(a, channel_names)
+    if kind == "texture" and any(m in MATERIAL_ONLY for m in chosen):
+        rgb = a if a.shape[2] == 3 else np.repeat(a, 3, axis=2)
+        return derive_from_photo(rgb, wrap=wrap)
+    return None
+
+
+def _height_source(a: np.ndarray, kind: str, material: Material | None, channel_names: tuple[str, ...]) -> str:
+    if kind == "material":
+        return "the model's height channel" if "height" in channel_names else "luminance of the albedo (Rec. 709)"
+    if material is not None:
+        return "derived from the colour (texgen.materials.derive_from_photo)"
+    return "image" if a.shape[2] == 1 else "luminance (Rec. 709)"
+
+
 def check_maps(chosen: tuple[str, ...], kind: str) -> None:
     """RequestError unless `chosen` is a valid, non-repeating set of maps for a `kind` model."""
-    if kind not in ("texture", "heightmap"):
-        raise RequestError(f"model kind {kind!r} is unknown", "use 'texture' or 'heightmap'")
+    if kind not in ("texture", "heightmap", "material"):
+        raise RequestError(f"model kind {kind!r} is unknown", "use 'texture', 'heightmap' or 'material'")
     if not chosen:
         raise RequestError("no maps to write", "choose at least one of " + ", ".join(MAPS))
     for m in chosen:
@@ -250,14 +310,27 @@ def check_maps(chosen: tuple[str, ...], kind: str) -> None:
             raise RequestError(f"map {m!r} is unknown", "use " + ", ".join(MAPS))
     if kind == "heightmap" and "albedo" in chosen:
         raise RequestError("a heightmap model has no albedo (colour) map", "choose height, normal or hillshade")
+    material = [m for m in chosen if m in MATERIAL_ONLY]
+    if kind == "heightmap" and material:
+        raise RequestError(
+            f"a heightmap model has no material maps ({', '.join(material)})",
+            "choose height, normal or hillshade, or a material or colour texture model",
+        )
     if len(set(chosen)) != len(chosen):
         raise RequestError(f"maps {', '.join(chosen)} repeat a map", "list each map once")
 
 
-def _hwc(img: np.ndarray) -> np.ndarray:
+def _hwc(img: np.ndarray, kind: str = "texture", channel_names: tuple[str, ...] = ()) -> np.ndarray:
     a = np.asarray(img, dtype=np.float32)
     if a.ndim == 2:
         a = a[..., None]
+    if kind == "material":
+        if a.ndim != 3 or a.shape[2] != len(channel_names):
+            raise RequestError(
+                f"material image has shape {a.shape}, expected H x W x {len(channel_names)} (its channel layout)",
+                "pass the generator's output as it is, with its channel_names",
+            )
+        return a
     if a.ndim != 3 or a.shape[2] not in (1, 3):
         raise RequestError(f"image has shape {a.shape}, expected H x W x 1 or H x W x 3", "pass one image")
     return a

@@ -7,7 +7,8 @@ This is the one module that knows the metadata keys. The trainer's exporter writ
 Graph:
   inputs   z      float32 [N, Z] (vector latent) or [N, Z, h, w] (spatial latent)
            label  int64   [N]                     (conditional models only)
-  output   image  float32 [N, C, H, W] in [-1, 1], C = 1 (heightmap / grey) or 3 (RGB)
+  output   image  float32 [N, C, H, W] in [-1, 1], C = 1 (heightmap / grey) or 3 (RGB); a
+                  material makes C maps' channels stacked, named in `channel_names`
 
 Metadata: `metadata_props` entries `texgen.<field>` for every field of `GeneratorInfo`.
 Strings are stored as they are; every other value as JSON.
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 from texgen.errors import ModelError
+from texgen.materials import layout_problems
 
 SCHEMA_VERSION = 1
 PREFIX = "texgen."
@@ -28,9 +30,9 @@ LATENT_INPUT = "z"
 LABEL_INPUT = "label"
 IMAGE_OUTPUT = "image"
 
-Kind = Literal["texture", "heightmap"]
+Kind = Literal["texture", "heightmap", "material"]
 LatentKind = Literal["vector", "spatial"]
-KINDS: tuple[str, ...] = ("texture", "heightmap")
+KINDS: tuple[str, ...] = ("texture", "heightmap", "material")
 LATENT_KINDS: tuple[str, ...] = ("vector", "spatial")
 
 
@@ -40,7 +42,7 @@ class GeneratorInfo:
 
     name: str
     kind: Kind = "texture"
-    channels: int = 3  # 1 (heightmap / grey) or 3 (RGB)
+    channels: int = 3  # 1 (heightmap / grey) or 3 (RGB); a material: one per named channel
     latent_kind: LatentKind = "vector"
     latent_size: int = 100  # Z: length of the vector, or channels of the spatial latent grid
     # Vector models: the fixed output size. Spatial models: the size trained at
@@ -59,6 +61,10 @@ class GeneratorInfo:
     metrics: dict[str, Any] = field(default_factory=dict)  # e.g. {"swd": 12.3, "seam_score": 1.01}
     created: str = ""  # ISO 8601 UTC
     description: str = ""
+    # Materials only (texgen.materials): each output channel's name ("albedo.r", "normal.x",
+    # "height", "roughness", ...) and colour space ("sRGB" for albedo, "linear" for the others).
+    channel_names: tuple[str, ...] = ()
+    channel_spaces: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -89,7 +95,11 @@ def _problems(info: GeneratorInfo) -> list[str]:
     out = []
     if info.kind not in KINDS:
         out.append(f"kind {info.kind!r} is not one of {', '.join(KINDS)}")
-    if info.channels not in (1, 3):
+    if info.kind == "material":
+        out += layout_problems(info.channel_names, info.channel_spaces, info.channels)
+    elif info.channel_names or info.channel_spaces:
+        out.append(f"a {info.kind} has no channel_names or channel_spaces (materials only)")
+    if info.kind != "material" and info.channels not in (1, 3):
         out.append(f"channels is {info.channels}, expected 1 or 3")
     elif info.kind == "heightmap" and info.channels != 1:
         out.append(f"a heightmap has 1 channel, but channels is {info.channels}")
@@ -135,7 +145,7 @@ def _decode(name: str, text: str) -> Any:
     if f.type in ("str", "Kind", "LatentKind"):
         return text
     value = json.loads(text)
-    if name == "classes":
+    if name in ("classes", "channel_names", "channel_spaces"):
         if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
             raise ValueError("expected a JSON list of strings")
         return tuple(value)

@@ -39,6 +39,7 @@ class ExportPreset:
     normal_convention: Convention = "opengl"
     texture_maps: tuple[str, ...] = ("albedo",)  # maps written by default for a texture model
     heightmap_maps: tuple[str, ...] = ("height",)  # ... and for a heightmap model
+    material_maps: tuple[str, ...] = ("albedo", "height", "normal", "roughness", "ao")  # ... a material model
     sizes: tuple[int, ...] | None = None  # allowed sizes (square); None = any size
     recommended_sizes: tuple[int, ...] = ()  # offered first; not enforced
     square: bool = False  # terrains are square
@@ -49,12 +50,14 @@ class ExportPreset:
     name_template: str = "{model}_{seed}_{map}"
 
     def maps_for(self, kind: str) -> tuple[str, ...]:
-        """The maps written by default for a model of `kind` ("texture" or "heightmap")."""
+        """The maps written by default for a model of `kind` ("texture", "heightmap" or "material")."""
         if kind == "texture":
             return self.texture_maps
         if kind == "heightmap":
             return self.heightmap_maps
-        raise RequestError(f"model kind {kind!r} is unknown", "use 'texture' or 'heightmap'")
+        if kind == "material":
+            return self.material_maps
+        raise RequestError(f"model kind {kind!r} is unknown", "use 'texture', 'heightmap' or 'material'")
 
     def check_size(self, height: int, width: int) -> None:
         """RequestError naming the valid sizes when this preset cannot take height x width."""
@@ -103,8 +106,28 @@ class ExportPreset:
         return height, width, False
 
 
-_TERRAIN_MAPS = dict(texture_maps=("height", "hillshade"), heightmap_maps=("height", "hillshade"))
+_TERRAIN_MAPS = dict(
+    texture_maps=("height", "hillshade"), heightmap_maps=("height", "hillshade"), material_maps=("height", "hillshade")
+)
 _MATERIAL_MAPS = dict(texture_maps=("albedo", "normal"), heightmap_maps=("height", "normal"))
+
+
+def _engine_material(name: str, engine: Engine, packed: str, convention: Convention, description: str) -> ExportPreset:
+    """A preset writing a full material: albedo, normal, the engine's packed map and a 16-bit
+    height (for parallax or displacement). A colour texture model's maps are derived from its
+    colour; a heightmap model writes its height and normal."""
+    maps = ("albedo", "normal", packed, "height")
+    return ExportPreset(
+        name=name,
+        engine=engine,
+        description=description,
+        normal_convention=convention,
+        texture_maps=maps,
+        material_maps=maps,
+        heightmap_maps=("height", "normal"),
+        name_template="{model}_{seed}_{map}",
+    )
+
 
 _UNITY_TERRAIN = ExportPreset(
     name="unity-terrain",
@@ -167,6 +190,7 @@ PRESETS: dict[str, ExportPreset] = {
             default_size=505,
             texture_maps=("height",),
             heightmap_maps=("height",),
+            material_maps=("height",),
         ),
         ExportPreset(
             name="unreal-landscape-r16",
@@ -205,6 +229,37 @@ PRESETS: dict[str, ExportPreset] = {
             description="Godot material: colour PNG and an OpenGL normal map; heights as 16-bit PNG "
             "(Godot imports a PNG at 8 bits; for a terrain's 16 bits use godot-terrain).",
             **_MATERIAL_MAPS,
+        ),
+        _engine_material(
+            "unity-urp-material",
+            "unity",
+            "metallic_smoothness",
+            "opengl",
+            "Unity URP Lit material: albedo, OpenGL normal, Metallic Map (R metallic, A smoothness), "
+            "16-bit height. Any size.",
+        ),
+        _engine_material(
+            "unity-hdrp-material",
+            "unity",
+            "mask",
+            "opengl",
+            "Unity HDRP Lit material: albedo, OpenGL normal, Mask Map (R metallic, G AO, B detail mask, "
+            "A smoothness), 16-bit height. Any size.",
+        ),
+        _engine_material(
+            "unreal-material",
+            "unreal",
+            "orm",
+            "directx",
+            "Unreal material: albedo, DirectX normal, ORM (R AO, G roughness, B metallic), 16-bit height. Any size.",
+        ),
+        _engine_material(
+            "godot-material",
+            "godot",
+            "orm",
+            "opengl",
+            "Godot StandardMaterial3D (ORM): albedo, OpenGL normal, ORM (R AO, G roughness, B metallic), "
+            "16-bit height. Any size.",
         ),
     )
 }

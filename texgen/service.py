@@ -26,7 +26,8 @@ from texgen.commands import generate_command, model_argument
 from texgen.errors import CancelledError, RequestError
 from texgen.atomic import MAX_NAME_BYTES, check_writable, sweep_temp
 from texgen.model import Generator, load_generator
-from texgen.export import UNSAFE_IN_NAMES, check_maps
+from texgen import materials
+from texgen.export import MATERIAL_ONLY, UNSAFE_IN_NAMES, check_maps
 from texgen.erosion import Erosion, check_erosion, erode
 from texgen.export import export_image, planned_paths
 from texgen.presets import ExportPreset, get_preset
@@ -34,7 +35,7 @@ from texgen.sampling import Sample, check_batch_size, check_size, interpolate, r
 from texgen.seamless import MIN_SIZE
 
 # The preset used for a model kind when the request names none.
-DEFAULT_PRESETS: dict[str, str] = {"texture": "png", "heightmap": "unity-terrain"}
+DEFAULT_PRESETS: dict[str, str] = {"texture": "png", "heightmap": "unity-terrain", "material": "png"}
 # The output size when neither the request nor the preset gives one, for spatial models
 # (a fixed-size model makes its native size).
 DEFAULT_SPATIAL_SIZE = 512
@@ -152,10 +153,13 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
             )
         notes.append(f"{info.name}: erosion is for heightmaps; its textures are written without it")
     maps = req.maps or preset.maps_for(info.kind)
+    if req.maps is None and "metallic" in material_maps(info) and preset.name == "png":
+        maps = (*maps, "metallic")  # png writes every map the model makes
     try:
         check_maps(tuple(maps), info.kind)
     except RequestError as exc:
         raise RequestError(f"model {info.name!r}: {exc.problem}", exc.fix) from None
+    notes += _material_notes(info, tuple(maps))
     # Options that decide nothing here are said to, not silently dropped.
     if req.byte_order is not None and not ("height" in maps and preset.height_format == "raw16"):
         notes.append(
@@ -168,6 +172,38 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
     return _Job(gen, preset, size, (gh, gw), extend, label, tuple(maps), model_argument(str(gen.path)))
 
 
+def material_maps(info) -> tuple[str, ...]:
+    """The material maps a model makes itself: a material's named channels; none otherwise."""
+    return materials.maps_in(info.channel_names) if info.kind == "material" else ()
+
+
+def _material_notes(info, maps: tuple[str, ...]) -> list[str]:
+    """One note per map that is derived or filled rather than made by the model."""
+    wanted = [m for m in maps if m in MATERIAL_ONLY]
+    sources = sorted({s for m in wanted for s in (materials.packed_sources(m) if m in materials.PACKED else (m,))})
+    if not sources:
+        return []
+    made = material_maps(info)
+    if info.kind == "texture":
+        derived = [s for s in sources if s in ("roughness", "ao")]
+        out = []
+        if derived or "height" in maps:
+            out.append(
+                f"{info.name}: makes colour only; its height, roughness and AO are derived from the colour "
+                "(heuristics, docs/materials.md)"
+            )
+        sources = [s for s in sources if s not in ("roughness", "ao")]
+    else:
+        out = []
+    for s in sources:
+        if s not in made:
+            out.append(f"{info.name}: has no {s} map; written as {materials.NEUTRAL[s]:g} ({_NEUTRAL_WORDS[s]})")
+    return out
+
+
+_NEUTRAL_WORDS = {"metallic": "not metal", "roughness": "half rough", "ao": "no occlusion", "height": "flat"}
+
+
 def normal_strength_for(kind: str, size: tuple[int, int]) -> float:
     """The default bumpiness of a derived normal map.
 
@@ -176,7 +212,7 @@ def normal_strength_for(kind: str, size: tuple[int, int]) -> float:
     spans the whole map: read as a landscape whose relief is a tenth of its width, a pixel's
     slope is scaled by a tenth of the width in pixels (about 50 for a 513 terrain).
     """
-    return 2.0 if kind == "texture" else max(size) / 10
+    return max(size) / 10 if kind == "heightmap" else 2.0
 
 
 def _fields(job: _Job, seed: int, index: int, frame: tuple[int, int] | None = None) -> dict:
@@ -492,6 +528,7 @@ def _write_all(
                 extend=job.extend,
                 wrap=s.tileable,
                 sidecar=_sidecar(job, req, names["seed"], s.t, names["index"]),
+                channel_names=job.gen.info.channel_names,
             )
             result.files += files
             done += 1

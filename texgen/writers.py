@@ -61,12 +61,13 @@ def _save_png(path: Path, pil: Image.Image) -> Path:
 
 
 def save_texture_png(path: Path, img: np.ndarray) -> Path:
-    """8-bit PNG: RGB (colour type 2) for 3 channels, grey (type 0) for 1; round(clip(img)*255)."""
+    """8-bit PNG: RGB (colour type 2) for 3 channels, RGBA (type 6) for 4 (packed material maps),
+    grey (type 0) for 1; round(clip(img)*255)."""
     a = np.asarray(img)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
-    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)):
-        raise ValueError(f"image has shape {a.shape}, expected H x W, H x W x 1 or H x W x 3")
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise ValueError(f"image has shape {a.shape}, expected H x W, H x W x 1, 3 or 4")
     u8 = np.round(_unit(a, "image") * 255.0).astype(np.uint8)
     return _save_png(path, Image.fromarray(u8))
 

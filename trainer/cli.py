@@ -74,7 +74,8 @@ def _train_parser() -> _Parser:
     p = _Parser(prog="texgen train", description="Train a texture or heightmap GAN and export it to ONNX.")
     p.add_argument("--recipe", "--preset", dest="recipe", help="named starting point (see --list-recipes)")
     p.add_argument("--data", help="cifar100:forest, cifar100:33@ARCHIVE, an image folder, or a DEM file")
-    p.add_argument("--kind", choices=("texture", "heightmap"), help="heightmap: 1 channel, 16-bit precision kept")
+    p.add_argument("--kind", choices=("texture", "heightmap", "material"),
+                   help="heightmap: 1 channel, 16-bit precision kept; material: map sets (or photos, maps derived)")  # fmt: skip
     p.add_argument("--conditional", action="store_true", default=None,
                    help="sub-folders or the listed CIFAR classes become classes")  # fmt: skip
     p.add_argument("--steps", type=int, help="generator iterations")

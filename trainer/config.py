@@ -19,7 +19,7 @@ from trainer.diffaug import POLICIES, parse_policy
 from trainer.networks import CRITIC_NORMS, FAMILIES, NetSpec
 
 ALGORITHMS = ("dcgan", "wgan", "wgan-gp")
-KINDS = ("texture", "heightmap")
+KINDS = ("texture", "heightmap", "material")
 OPTIMIZERS = ("adam", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
@@ -33,8 +33,8 @@ class TrainConfig:
     algorithm: str = "wgan-gp"  # dcgan | wgan (weight clipping) | wgan-gp
     architecture: str = "spatial"  # lanham | foster | spatial (tileable)
     data: str = ""  # cifar100:forest, cifar100:33@archive.tar.gz, an image folder, a DEM file
-    kind: str = "texture"  # texture | heightmap (1 channel, 16-bit precision kept)
-    channels: int = 3  # 3 RGB or 1 grey; heightmaps always 1
+    kind: str = "texture"  # texture | heightmap (1 channel, 16-bit precision kept) | material (map sets)
+    channels: int = 3  # 3 RGB or 1 grey; heightmaps always 1; a material: its maps' channels (set from the data)
     conditional: bool = False  # sub-folders / listed CIFAR classes become classes
     crop: int = 64  # training image side (the critic's input); power of two >= 16
     scale: float = 1.0  # resize source images by this before cropping (0.5: coarser texture)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from trainer.data import ImageSet
-from trainer.data.imageset import augment_codes, checked_augment, symmetry_ops
+from trainer.data.imageset import augment_codes, checked_augment, normal_turns, symmetry_ops
 
 CPU_RESIDENT_LIMIT = 2 << 30  # bytes: beyond this a stacked copy on the host is not worth it
 GPU_RESIDENT_SHARE = 0.4  # at most this share of free GPU memory holds the data
@@ -27,6 +27,19 @@ GPU_RESIDENT_SHARE = 0.4  # at most this share of free GPU memory holds the data
 _OP_BITS = np.array(
     [(0, 0, 0), (1, 1, 0), (0, 1, 1), (1, 0, 1), (0, 0, 1), (1, 1, 1), (0, 1, 0), (1, 0, 0)], dtype=bool
 )
+
+
+_NORMAL_TURNS = normal_turns()
+
+
+def _turn_normals(x: torch.Tensor, m: torch.Tensor, ix: int, iy: int) -> torch.Tensor:
+    """Each crop's normal (x, y) channels times its [2, 2] matrix `m[i]` (imageset.normal_turns)."""
+    vx, vy = x[:, ix], x[:, iy]
+    m = m[:, :, :, None, None].to(x.dtype)
+    x = x.clone()
+    x[:, ix] = m[:, 0, 0] * vx + m[:, 0, 1] * vy
+    x[:, iy] = m[:, 1, 0] * vx + m[:, 1, 1] * vy
+    return x
 
 
 def _fits(nbytes: int, device: torch.device) -> bool:
@@ -106,4 +119,6 @@ class BatchFeed:
             x = torch.where(bits[0], x.transpose(2, 3), x)
             x = torch.where(bits[1], x.flip(2), x)
             x = torch.where(bits[2], x.flip(3), x)
+            if self.data.normal_channels is not None:  # a material's normals turn with the crop
+                x = _turn_normals(x, torch.from_numpy(_NORMAL_TURNS[ops]).to(self.device), *self.data.normal_channels)
         return x.contiguous(), self.labels.index_select(0, idx)

@@ -25,7 +25,7 @@ from trainer.config import TrainConfig, check_config
 from trainer.health import LossWatch, output_problems
 from trainer.distributed import any_rank, any_ranks, broadcast, finish_distributed, init_distributed, same_weights
 from texgen.atomic import write_atomic
-from trainer.pictures import plot_stats, save_grid
+from trainer.pictures import plot_stats, save_derived_maps, save_grid
 from trainer.run_folder import StatsLog, make_run_dir, slug
 from trainer.state import TrainingState, restore_state, make_state, pick_device, state_of, set_threads, train_step
 
@@ -155,6 +155,14 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
     cfg, ckpt = _resume(cfg)
     # Open the data before making any folder: a bad data spec leaves nothing behind.
     data = _open_data(cfg, _stderr if dist.main else (lambda m: None))
+    if cfg.kind == "material":  # the networks make every map the data holds, channels stacked
+        if ckpt is not None and cfg.channels != data.channels:
+            raise RequestError(
+                f"the run was trained on {cfg.channels} material channels, the data now gives {data.channels} "
+                f"({', '.join(data.channel_names)})",
+                "resume with the same data, or start a new run",
+            )
+        cfg = dataclasses.replace(cfg, channels=data.channels)
     if cfg.conditional and len(data.class_names) < 2:
         raise RequestError(
             f"conditional training needs at least 2 classes, {cfg.data!r} gives {len(data.class_names)}",
@@ -172,7 +180,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
         s,
         data,
         ckpt,
-        _run_folder(cfg, ckpt, s, dist),
+        _run_folder(cfg, ckpt, s, dist, data),
     )
     while not run.iteration():
         pass
@@ -210,7 +218,7 @@ def _resume(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     return cfg, ckpt
 
 
-def _run_folder(cfg: TrainConfig, ckpt: dict | None, s: TrainingState, dist) -> Path:
+def _run_folder(cfg: TrainConfig, ckpt: dict | None, s: TrainingState, dist, data) -> Path:
     """The run folder: rank 0 makes it (or finds the resumed one) and writes config.json; the
     other ranks learn its name. A resumed run's stats lose the lines written after its
     checkpoint (a crash)."""
@@ -222,6 +230,10 @@ def _run_folder(cfg: TrainConfig, ckpt: dict | None, s: TrainingState, dist) -> 
             run_dir = make_run_dir(Path(cfg.out), cfg.name or f"{cfg.preset}-{slug(Path(cfg.data).name or cfg.data)}")
         write_atomic(run_dir / "config.json", cfg.to_json().encode(), export_errors=False)
     run_dir = Path(broadcast(str(run_dir) if run_dir else "", dist))
+    if dist.main and ckpt is None and data.derived_maps:
+        paths = save_derived_maps(data.derived_maps, run_dir / "derived-maps")
+        _stderr(f"note: height, roughness and AO derived from colour (heuristics, docs/materials.md); "
+                f"look at them in {paths[0].parent} ({len(paths)} files)")  # fmt: skip
     if dist.main and ckpt is not None:
         stats = StatsLog(run_dir)
         kept = [r for r in stats.read() if r.get("step", 0) <= s.step]
@@ -247,7 +259,8 @@ class _Run:
         self.stats = StatsLog(run_dir)
         self.samples = _Samples(s, data, cfg)
         self.data_facts = {"description": data.description, "license": data.license,
-                           "class_names": list(data.class_names), "skipped": len(data.skipped)}  # fmt: skip
+                           "class_names": list(data.class_names), "skipped": len(data.skipped),
+                           "channel_names": list(data.channel_names)}  # fmt: skip
         emit({"event": "start", "run_dir": str(run_dir), "total_steps": cfg.steps, "minutes": cfg.minutes,
               "config": dataclasses.asdict(cfg)})  # fmt: skip
         self.best: dict[str, float] = dict(ckpt.get("best", {})) if ckpt else {}  # main rank only
@@ -429,7 +442,7 @@ class _Run:
     def _sample(self, last: bool) -> None:
         s = self.s
         grid = self.samples.generate(self.samples.grid_z, self.samples.grid_labels)
-        path = save_grid(grid, self.run_dir / "samples" / f"step-{s.step:06d}.png")
+        path = save_grid(grid, self.run_dir / "samples" / f"step-{s.step:06d}.png", self.data_facts["channel_names"])
         self.emit({"event": "sample", "step": s.step, "path": str(path)})
         if not last:
             for problem in _output_problems(grid, s.step):

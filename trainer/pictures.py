@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from PIL import Image
@@ -18,8 +18,31 @@ def to_uint8(batch: np.ndarray) -> np.ndarray:
     return np.round(x * 255.0).astype(np.uint8).transpose(0, 2, 3, 1)
 
 
-def save_grid(batch: np.ndarray, path: Path, columns: int = 8, pad: int = 2) -> Path:
-    """Write an NCHW [-1, 1] batch as one PNG grid, `columns` wide (grey for 1 channel)."""
+def material_views(batch: np.ndarray, channel_names: Sequence[str]) -> np.ndarray:
+    """A material batch (NCHW [-1, 1], channels named as texgen.materials.LAYOUT) as RGB pictures
+    twice as large: albedo top left, height top right, roughness bottom left, AO (or the normal
+    map when there is one) bottom right, so a sample grid shows every map agreeing."""
+    names = list(channel_names)
+
+    def plane(name: str) -> np.ndarray:
+        if name not in names:
+            return np.zeros((batch.shape[0], 3, *batch.shape[2:]), np.float32)
+        return np.repeat(batch[:, names.index(name)][:, None], 3, axis=1)
+
+    albedo = batch[:, [names.index(c) for c in ("albedo.r", "albedo.g", "albedo.b")]]
+    corner = (
+        batch[:, [names.index(c) for c in ("normal.x", "normal.y", "normal.z")]] if "normal.x" in names else plane("ao")
+    )
+    top = np.concatenate([albedo, plane("height")], axis=3)
+    bottom = np.concatenate([plane("roughness"), corner], axis=3)
+    return np.concatenate([top, bottom], axis=2)
+
+
+def save_grid(batch: np.ndarray, path: Path, channel_names: Sequence[str] = (), columns: int = 8, pad: int = 2) -> Path:
+    """Write an NCHW [-1, 1] batch as one PNG grid, `columns` wide (grey for 1 channel; a
+    material's maps side by side, see material_views)."""
+    if channel_names:
+        batch = material_views(np.asarray(batch, np.float32), channel_names)
     imgs = to_uint8(batch)
     n, h, w, c = imgs.shape
     rows = math.ceil(n / columns)
@@ -33,6 +56,21 @@ def save_grid(batch: np.ndarray, path: Path, columns: int = 8, pad: int = 2) -> 
     with atomic_path(path, keep_suffix=True, export_errors=False) as tmp:
         image.save(tmp, format="PNG")
     return path
+
+
+def save_derived_maps(derived: Sequence[tuple[str, dict[str, np.ndarray]]], folder: Path) -> list[Path]:
+    """Write each material's derived maps as 8-bit PNGs `NAME_MAP.png` (albedo beside them)."""
+    written = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, maps in derived:
+        stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._") or "material"
+        for map_name, values in maps.items():
+            u8 = np.round(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
+            path = folder / f"{stem}_{map_name}.png"
+            with atomic_path(path, keep_suffix=True, export_errors=False) as tmp:
+                Image.fromarray(u8).save(tmp, format="PNG")
+            written.append(path)
+    return written
 
 
 def plot_stats(stats: list[dict[str, Any]], path: Path) -> Path | None:

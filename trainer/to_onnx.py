@@ -25,6 +25,7 @@ import torch
 
 from texgen.atomic import write_atomic
 from texgen.errors import ExportError
+from texgen.materials import colour_space
 from texgen.metadata import IMAGE_OUTPUT, LABEL_INPUT, LATENT_INPUT, GeneratorInfo, write_metadata
 from trainer.checkpoint import LATEST, load_checkpoint, run_dir_of
 from trainer.config import TrainConfig
@@ -44,6 +45,7 @@ def _info(cfg: TrainConfig, spec: NetSpec, ckpt: dict, name: str) -> GeneratorIn
         k: float(v) for k, v in (ckpt.get("metrics") or {}).items() if isinstance(v, (int, float)) and math.isfinite(v)
     }
     classes = tuple(data.get("class_names", ())) if spec.num_classes else ()
+    channel_names = tuple(data.get("channel_names", ())) if cfg.kind == "material" else ()
     description = cfg.description or (RECIPES[cfg.preset].description if cfg.preset in RECIPES else "")
     return GeneratorInfo(
         name=name,
@@ -64,6 +66,8 @@ def _info(cfg: TrainConfig, spec: NetSpec, ckpt: dict, name: str) -> GeneratorIn
         metrics=metrics,
         created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         description=description,
+        channel_names=channel_names,
+        channel_spaces=tuple(colour_space(c) for c in channel_names),
     )
 
 

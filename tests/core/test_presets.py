@@ -65,7 +65,7 @@ def test_required_presets_exist_and_are_consistent():
         assert p.name == name and p.description
         assert p.engine in ("unity", "unreal", "godot", "generic")
         assert p.height_format in HEIGHT_FILES and p.normal_convention in ("opengl", "directx")
-        for kind in ("texture", "heightmap"):
+        for kind in ("texture", "heightmap", "material"):
             assert p.maps_for(kind) and set(p.maps_for(kind)) <= set(MAPS)
         assert "albedo" not in p.maps_for("heightmap")
         p.check_size(p.default_size, p.default_size)  # the default is always valid
@@ -201,7 +201,8 @@ def test_every_preset_writes_its_formats(tmp_path, name, kind, texture, heightma
         sidecar={"model": "m", "seed": 7},
     )
     out = gh + extend
-    assert [p.name.split("_")[2].split(".")[0] for p in paths] == list(preset.maps_for(kind))
+    assert [sidecar(p)["map"] for p in paths] == list(preset.maps_for(kind))
+    assert all(f"_{sidecar(p)['map']}." in p.name for p in paths)  # the map's word is in its file name
     for path in paths:
         facts = sidecar(path)
         assert facts["model"] == "m" and facts["seed"] == 7 and facts["preset"] == name
@@ -217,6 +218,11 @@ def test_every_preset_writes_its_formats(tmp_path, name, kind, texture, heightma
                 assert facts["byte_order"] == (preset.byte_order if suffix == ".raw" else "little")
         elif m in ("albedo", "normal"):
             assert ihdr_bytes(path) == (out, out, 8, 2) and path.suffix == ".png"
+        elif m in ("roughness", "ao", "metallic"):
+            assert ihdr_bytes(path) == (out, out, 8, 0) and facts["colour_space"] == "linear"
+        elif m in ("orm", "mask", "metallic_smoothness"):
+            colour_type = 2 if m == "orm" else 6  # RGB, RGBA
+            assert ihdr_bytes(path) == (out, out, 8, colour_type) and facts["channel_layout"]
         else:
             assert m == "hillshade" and ihdr_bytes(path) == (out, out, 8, 0)
         if m == "normal":
@@ -309,8 +315,10 @@ def test_export_refuses_bad_requests_before_writing(tmp_path, texture, heightmap
     common = dict(out_dir=tmp_path / "out", fields={"model": "m", "seed": 1})
     with pytest.raises(RequestError, match="albedo"):
         export_image(heightmap, kind="heightmap", preset=png, maps=("albedo",), **common)
-    with pytest.raises(RequestError, match="'roughness'"):
-        export_image(texture, kind="texture", preset=png, maps=("roughness",), **common)
+    with pytest.raises(RequestError, match="'specular'"):
+        export_image(texture, kind="texture", preset=png, maps=("specular",), **common)
+    with pytest.raises(RequestError, match="heightmap model has no material maps"):
+        export_image(heightmap, kind="heightmap", preset=png, maps=("height", "orm"), **common)
     with pytest.raises(RequestError, match=r"\{map\}"):
         export_image(
             texture,

@@ -101,6 +101,34 @@ def symmetry_ops(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray:
     return np.where(codes == AUGMENTS.index("none"), 0, ops)
 
 
+def turn_normals(patch: np.ndarray, op: int, ix: int, iy: int) -> None:
+    """Turn the normal vectors of a CHW patch in place after symmetry `op` (see ImageSet.batch:
+    `op % 4` quarter-turns by np.rot90, then the columns mirrored when op >= 4).
+
+    A normal map's (x, y) is a direction on the surface (x right, y up the image, OpenGL), so it
+    turns with the picture: a counter-clockwise quarter-turn (np.rot90) takes (x, y) to (-y, x),
+    and mirroring the columns takes x to -x. Left as they were, a turned crop's bumps would be
+    lit from the wrong side.
+    """
+    x, y = patch[ix].copy(), patch[iy].copy()
+    for _ in range(op % 4):
+        x, y = -y, x
+    if op >= 4:
+        x = -x
+    patch[ix], patch[iy] = x, y
+
+
+def normal_turns() -> np.ndarray:
+    """[8, 2, 2] float32: op -> the matrix taking a normal's (x, y) to its turned (x, y), as
+    turn_normals does (for feeds that turn whole batches at once)."""
+    out = np.zeros((8, 2, 2), dtype=np.float32)
+    for op in range(8):
+        basis = np.eye(2, dtype=np.float32).reshape(2, 2, 1)  # channel 0: x, 1: y; columns e_x, e_y
+        turn_normals(basis, op, 0, 1)
+        out[op] = basis[:, :, 0]
+    return out
+
+
 @dataclass
 class ImageSet:
     """Training images with their labels and the facts a model card needs."""
@@ -111,6 +139,10 @@ class ImageSet:
     description: str  # for model cards, e.g. "CIFAR-100 fine class 33 'forest' (500 train images)"
     license: str  # licence of the data, "unknown (user data)" when not known
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) left out
+    # Materials (trainer/data/material.py): each channel's name (texgen.materials.LAYOUT), and
+    # for a few materials the maps derived rather than read, {map: H x W (x 3) in [0, 1]}.
+    channel_names: tuple[str, ...] = ()
+    derived_maps: list[tuple[str, dict[str, np.ndarray]]] = field(default_factory=list, repr=False)
 
     # Per-class image indices, concatenated in class order, and where each class starts in it;
     # built once so stratified picks in batch() are vectorised.
@@ -129,8 +161,10 @@ class ImageSet:
         for img in self.images:
             if img.ndim != 3 or img.dtype != np.float32:
                 raise ValueError(f"images must be CHW float32, got {img.dtype} {img.shape}")
-        if len(channels) > 1 or not channels <= {1, 3}:
-            raise ValueError(f"images must all have 1 or all have 3 channels, got {sorted(channels)}")
+        self.channel_names = tuple(self.channel_names)
+        allowed = {len(self.channel_names)} if self.channel_names else {1, 3}
+        if len(channels) > 1 or not channels <= allowed:
+            raise ValueError(f"images must all have {' or all have '.join(map(str, sorted(allowed)))} channels, got {sorted(channels)}")
         n_classes = max(len(self.class_names), 1)
         if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= n_classes):
             raise ValueError(f"labels must lie in [0, {n_classes}), got {self.labels.min()}..{self.labels.max()}")
@@ -148,8 +182,15 @@ class ImageSet:
 
     @property
     def channels(self) -> int:
-        """Channels of every image (1 grey / heightmap, 3 RGB)."""
-        return int(self.images[0].shape[0]) if self.images else 0
+        """Channels of every image (1 grey / heightmap, 3 RGB, a material's stacked maps)."""
+        return int(self.images[0].shape[0]) if self.images else len(self.channel_names)
+
+    @property
+    def normal_channels(self) -> tuple[int, int] | None:
+        """Indices of a material's normal x and y channels, which turn with the crop; else None."""
+        if "normal.x" not in self.channel_names:
+            return None
+        return self.channel_names.index("normal.x"), self.channel_names.index("normal.y")
 
     @property
     def min_side(self) -> int:
@@ -199,12 +240,15 @@ class ImageSet:
         xs = rng.integers(0, self._widths[picks] - crop + 1)
         # 3. Which of the 8 symmetries of the square, by each crop's class (see symmetry_ops).
         ops = symmetry_ops(rng, augment_codes(augment, self.class_names)[self.labels[picks]])
-        # 4. Cut, turn, flip.
+        # 4. Cut, turn, flip (and turn a material's normal vectors with it).
         out = np.empty((n, self.channels, crop, crop), dtype=np.float32)
+        normals = self.normal_channels
         for i, (k, y, x, op) in enumerate(zip(picks, ys, xs, ops)):
             patch = self.images[k][:, y : y + crop, x : x + crop]
             patch = np.rot90(patch, k=int(op) % 4, axes=(1, 2))
             out[i] = patch[:, :, ::-1] if op >= 4 else patch
+            if normals is not None and op:
+                turn_normals(out[i], int(op), *normals)
         return out, self.labels[picks].copy()
 
     def stacked(self) -> np.ndarray | None:

@@ -22,6 +22,7 @@ from texgen.errors import RequestError
 from . import cifar100
 from .folder import check_kind, list_files, open_path, suffixes_for
 from .imageset import ImageSet
+from .material import open_materials
 
 MAX_SCALE = 8.0
 
@@ -89,8 +90,13 @@ def open_dataset(
         if kind == "heightmap":
             raise RequestError("CIFAR-100 holds photos, not heightfields",
                                "use kind texture (channels 1 for grey), or a folder of heightmaps / a DEM file")
+        if kind == "material":
+            raise RequestError("CIFAR-100's 32 px photos of scenes are not materials",
+                               "train --kind material on a folder of map sets or close-up colour photos")
         return cifar100.open_cifar100(parsed.classes, archive=parsed.archive, channels=channels, crop=crop,
                                       scale=scale, classes=classes, cache_dir=cache_dir, download=download, log=log)
+    if kind == "material":
+        return open_materials(parsed.path, crop=crop, scale=scale, classes=classes, log=log)
     return open_path(parsed.path, kind=kind, channels=channels, crop=crop, scale=scale, classes=classes, log=log)
 
 
@@ -129,10 +135,12 @@ def describe_spec(spec: str, *, kind: Literal["texture", "heightmap"] = "texture
 
 def _check_options(kind: str, channels: int, crop: int, scale: float) -> int:
     """Validate the numeric options; returns the channel count to use (1 for heightmaps)."""
-    if kind not in ("texture", "heightmap"):
-        raise RequestError(f"unknown kind '{kind}'", "use texture or heightmap")
+    if kind not in ("texture", "heightmap", "material"):
+        raise RequestError(f"unknown kind '{kind}'", "use texture, heightmap or material")
     if kind == "heightmap":
         channels = 1
+    if kind == "material":
+        channels = 3  # the maps' channels come from the data; its colour is RGB
     if channels not in (1, 3):
         raise RequestError(f"{channels} channels is not supported", "use 1 (grey) or 3 (RGB)")
     if not isinstance(crop, (int, np.integer)) or isinstance(crop, bool) or crop < 1:

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 FAMILIES = ("lanham", "foster", "spatial")
 CRITIC_NORMS = ("batch", "none")
+MAX_CHANNELS = 16  # a material stacks up to 10 (texgen.materials.LAYOUT)
 
 
 @dataclass(frozen=True)
 class NetSpec:
     family: str  # lanham | foster | spatial
-    channels: int = 3  # image channels: 1 (grey / heightmap) or 3 (RGB)
+    channels: int = 3  # image channels: 1 (grey / heightmap), 3 (RGB), or a material's stacked maps
     latent_size: int = 100  # Z: vector length, or channels of the spatial latent grid
     resolution: int = 32  # side of the images the critic sees (the training crop)
     num_classes: int = 0  # > 0: conditional generator (embedding) and critic (projection)
@@ -38,8 +39,8 @@ class NetSpec:
         r = self.resolution
         if self.family not in FAMILIES:
             out.append(f"architecture {self.family!r} is not one of {', '.join(FAMILIES)}")
-        if self.channels not in (1, 3):
-            out.append(f"channels {self.channels} is not 1 or 3")
+        if not 1 <= self.channels <= MAX_CHANNELS:
+            out.append(f"channels {self.channels} is not between 1 and {MAX_CHANNELS}")
         if r < 16 or r & (r - 1):
             out.append(f"crop {r} is not a power of two of at least 16 (16, 32, 64, 128, 256)")
         if self.critic_norm not in CRITIC_NORMS:
