@@ -246,8 +246,9 @@ def derive_from_photo(albedo: np.ndarray, *, wrap: bool = True) -> Material:
 
     The heuristics of image-to-material tools (Materialize, bitmap-to-material), in this order:
       1. Light: linear luminance Y (sRGB decoded, Rec. 709), in logarithms (shading multiplies).
-      2. Lighting gradient removed: log Y minus its blur at a sixth of the short side, so a photo
-         lit from one side is not read as a slope (`delit_luminance`).
+      2. Lighting removed (`delit_luminance`): for a photo, the least-squares quadratic surface
+         through log Y (light from one side, vignetting); then log Y minus its blur at a sixth
+         of the short side, so a photo lit from one side is not read as a slope.
       3. Height: that de-lit luminance blurred at 1, 2, 4, 8 and 16 px and summed with weights
          growing with scale (HEIGHT_SCALES); bright is high (stones in light, gaps in shadow);
          stretched to [0, 1] between its 1st and 99th percentiles.
@@ -279,10 +280,25 @@ def _rgb(albedo: np.ndarray) -> np.ndarray:
 
 
 def delit_luminance(albedo: np.ndarray, wrap: bool = True) -> np.ndarray:
-    """log linear luminance minus its blur at a sixth of the short side (the lighting gradient)."""
+    """log linear luminance minus the lighting: for a photo (not `wrap`), first the least-squares
+    quadratic surface over the frame (a light from one side, vignetting), whose mirrored blur
+    alone would leave a ramp at the borders; then, always, its blur at a sixth of the short side."""
     rgb = _rgb(albedo)
-    log_y = np.log(srgb_to_linear(rgb) @ REC709.astype(np.float32) + 1e-3)
+    log_y = np.log(srgb_to_linear(rgb) @ REC709.astype(np.float32) + 1e-3).astype(np.float64)
+    if not wrap:
+        log_y = log_y - _quadratic_fit(log_y)
     return (log_y - blur(log_y, min(rgb.shape[:2]) / 6.0, wrap)).astype(np.float32)
+
+
+def _quadratic_fit(a: np.ndarray) -> np.ndarray:
+    """The least-squares surface c0 + c1 x + c2 y + c3 x^2 + c4 xy + c5 y^2 through an H x W array."""
+    h, w = a.shape
+    y, x = np.mgrid[0:h, 0:w]
+    x = x / max(w - 1, 1) - 0.5
+    y = y / max(h - 1, 1) - 0.5
+    basis = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1).reshape(-1, 6)
+    coef, *_ = np.linalg.lstsq(basis, a.reshape(-1), rcond=None)
+    return (basis @ coef).reshape(h, w)
 
 
 def ao_from_height(height: np.ndarray, *, wrap: bool = True) -> np.ndarray:

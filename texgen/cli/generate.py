@@ -70,10 +70,12 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     p.add_argument(
         "-p",
         "--preset",
-        help="export preset (see `texgen presets`); default: png for textures, unity-terrain for heightmaps",
+        help="export preset (see `texgen presets`); default: png for textures and materials, unity-terrain for heightmaps",
     )
     p.add_argument(
-        "--maps", help="comma-separated maps to write: albedo, height, normal, hillshade (default: the preset's)"
+        "--maps",
+        help="comma-separated maps to write: albedo, height, normal, hillshade; for materials also roughness, "
+        "ao, metallic, and the packed orm, mask, metallic_smoothness (default: the preset's)",
     )
     p.add_argument("-o", "--out", default="textures", help="output folder (default: textures)")
     p.add_argument(
