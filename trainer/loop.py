@@ -22,6 +22,7 @@ import torch
 from texgen.errors import RequestError, TexgenError
 from trainer.checkpoint import BEST, LATEST, load_checkpoint, run_dir_of, save_checkpoint
 from trainer.config import TrainConfig, check_config
+from trainer.data.imagefile import IMAGE_SUFFIXES
 from trainer.health import LossWatch, output_problems
 from trainer.distributed import any_rank, any_ranks, broadcast, finish_distributed, init_distributed, same_weights
 from texgen.atomic import write_atomic
@@ -227,7 +228,9 @@ def _run_folder(cfg: TrainConfig, ckpt: dict | None, s: TrainingState, dist, dat
         if ckpt is not None:
             run_dir = run_dir_of(ckpt["path"])
         else:
-            run_dir = make_run_dir(Path(cfg.out), cfg.name or f"{cfg.preset}-{slug(Path(cfg.data).name or cfg.data)}")
+            source = Path(cfg.data)  # one photo: its stem (a run "wall", not "wall.png")
+            label = source.stem if source.suffix.lower() in IMAGE_SUFFIXES else source.name
+            run_dir = make_run_dir(Path(cfg.out), cfg.name or f"{cfg.preset}-{slug(label or cfg.data)}")
         write_atomic(run_dir / "config.json", cfg.to_json().encode(), export_errors=False)
     run_dir = Path(broadcast(str(run_dir) if run_dir else "", dist))
     if dist.main and ckpt is None and data.derived_maps:
