@@ -60,6 +60,8 @@ def generate_command(req: GenerateRequest, *, out: bool = True, model: str | Non
         args += ["--normal", req.normal_convention]
     if req.byte_order:
         args += ["--byte-order", req.byte_order]
+    if req.scale != 1.0:
+        args += ["--scale", f"{req.scale:g}" if float(f"{req.scale:g}") == req.scale else repr(req.scale)]
     if req.erosion is not None and req.erosion.active:
         args += ["--erosion", f"{req.erosion.rain!r},{req.erosion.thermal}"]
     if req.skip_existing:

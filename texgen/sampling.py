@@ -76,6 +76,40 @@ def check_size(gen: Generator, size: tuple[int, int] | None) -> tuple[int, int]:
     return h, w
 
 
+# Texel scale (`--scale`): how much larger the features are drawn than the model learnt them.
+MIN_SCALE, MAX_SCALE = 0.25, 8.0
+
+
+def scaled_size(gen: Generator, size: tuple[int, int], scale: float) -> tuple[int, int]:
+    """The size the model runs at for an output of `size` at texel scale `scale`.
+
+    A spatial model makes its features at its own scale, so an image made at size / scale and
+    resampled to size (Lanczos-3, wrap-around for tileable images: texgen.resample) has them
+    `scale` times larger: 2 = stones twice as large, drawn by interpolation (softer pixels, no
+    new detail); 0.5 = half as large, made at twice the size and filtered down (sharp, four
+    times the work). A tileable result stays tileable.
+    """
+    if scale == 1.0:
+        return size
+    if not MIN_SCALE <= scale <= MAX_SCALE:
+        raise RequestError(
+            f"scale {scale:g} is out of range", f"use a scale from {MIN_SCALE:g} (features smaller) to {MAX_SCALE:g}"
+        )
+    if not gen.info.spatial:
+        raise RequestError(
+            f"model {gen.info.name!r} makes fixed-size {gen.info.native_width}x{gen.info.native_height} images, "
+            "so its features have no scale to change",
+            "leave out --scale, or use a spatial (any-size) model",
+        )
+    h, w = max(1, round(size[0] / scale)), max(1, round(size[1] / scale))
+    if max(h, w) > MAX_SIDE:
+        raise RequestError(
+            f"scale {scale:g} at {size[1]}x{size[0]} runs the model at {w}x{h}, more than {MAX_SIDE} pixels a side",
+            "use a larger scale or a smaller size",
+        )
+    return h, w
+
+
 def check_batch_size(batch_size: int) -> None:
     """RequestError unless `batch_size` images per model run is at least 1."""
     if batch_size < 1:
@@ -123,16 +157,18 @@ def sample(
     batch_size: int = 16,
     should_cancel: Callable[[], bool] | None = None,
     on_tile: Callable[[int, int], None] | None = None,
+    scale: float = 1.0,
 ) -> Iterator[Sample]:
     """Generate one image per seed, lazily, in batches of `batch_size`; `on_tile(done, tiles)`
-    hears each tile of an image made in tiles."""
+    hears each tile of an image made in tiles. `scale`: texel scale (see scaled_size)."""
     # 1. Check the request before any work.
     size = check_size(gen, size)
     index = resolve_label(gen, label)
     class_name = gen.info.classes[index] if index is not None else None
     check_batch_size(batch_size)
-    shape = gen.latent_shape(*size)
-    if gen.runs_in_tiles(*size):
+    run_size = scaled_size(gen, size, scale)
+    shape = gen.latent_shape(*run_size)
+    if gen.runs_in_tiles(*run_size):
         batch_size = 1  # one big image in memory at a time, not a batch of them
 
     for start in range(0, len(seeds), batch_size):
@@ -162,20 +198,22 @@ def interpolate(
     label: str | int | None = None,
     seamless: bool = True,
     on_tile: Callable[[int, int], None] | None = None,
+    scale: float = 1.0,
 ) -> list[Sample]:
     """Images along the spherical path between two seeds' latents, at positions `ts` in [0, 1]."""
     size = check_size(gen, size)
+    run_size = scaled_size(gen, size, scale)
     index = resolve_label(gen, label)
     if not ts:
         raise RequestError("no interpolation positions given", "ask for at least one position between 0 and 1")
     if any(not 0.0 <= t <= 1.0 for t in ts):
         raise RequestError(f"interpolation positions must lie in [0, 1], got {list(ts)}", "use values from 0 to 1")
-    shape = gen.latent_shape(*size)
+    shape = gen.latent_shape(*run_size)
     a, b = latent_for_seed(seed_a, shape), latent_for_seed(seed_b, shape)
     z = np.stack([slerp(a, b, t) for t in ts])
     labels = None if index is None else np.full(len(ts), index, np.int64)
     class_name = gen.info.classes[index] if index is not None else None
-    step = 1 if gen.runs_in_tiles(*size) else len(ts)  # big frames one at a time, each finished at once
+    step = 1 if gen.runs_in_tiles(*run_size) else len(ts)  # big frames one at a time, each finished at once
     out = []
     for i in range(0, len(ts), step):
         raw = _run(gen, z[i : i + step], None if labels is None else labels[i : i + step], on_tile=on_tile)

@@ -31,7 +31,7 @@ from texgen.export import MATERIAL_ONLY, UNSAFE_IN_NAMES, check_maps
 from texgen.erosion import Erosion, check_erosion, erode
 from texgen.export import export_image, planned_paths
 from texgen.presets import ExportPreset, get_preset
-from texgen.sampling import Sample, check_batch_size, check_size, interpolate, resolve_label, sample
+from texgen.sampling import Sample, check_batch_size, check_size, interpolate, resolve_label, sample, scaled_size
 from texgen.seamless import MIN_SIZE
 
 # The preset used for a model kind when the request names none.
@@ -69,6 +69,8 @@ class GenerateRequest:
     # Erosion of heightmaps (texgen/erosion.py): hydraulic droplets and thermal talus, after
     # sampling, before the maps are derived; None or inactive = none.
     erosion: Erosion | None = None
+    # Texel scale: features this many times larger than the model draws them (sampling.scaled_size).
+    scale: float = 1.0
 
 
 @dataclass
@@ -152,6 +154,7 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
                 "leave out --erosion, or use a heightmap model such as terrain",
             )
         notes.append(f"{info.name}: erosion is for heightmaps; its textures are written without it")
+    scaled_size(gen, (gh, gw), req.scale)  # refused before any work when the model cannot
     maps = req.maps or preset.maps_for(info.kind)
     if req.maps is None and "metallic" in material_maps(info) and preset.name == "png":
         maps = (*maps, "metallic")  # png writes every map the model makes
@@ -286,6 +289,7 @@ def _sidecar(job: _Job, req: GenerateRequest, seed: int, t: float | None = None,
         "size": [job.size[1], job.size[0]],
         "preset": job.preset.name,
         "seamless": bool(req.seamless or info.tileable),
+        "scale": req.scale,
         **(
             {"erosion": req.erosion.describe()}
             if req.erosion is not None and req.erosion.active and info.kind == "heightmap"
@@ -394,12 +398,12 @@ def _samples(
     if req.interpolate is None:
         samples = sample(
             job.gen, keys, size=job.gen_size, label=job.label, seamless=req.seamless,
-            batch_size=req.batch_size, should_cancel=should_cancel, on_tile=on_tile,
+            batch_size=req.batch_size, should_cancel=should_cancel, on_tile=on_tile, scale=req.scale,
         )  # fmt: skip
         yield from ((s.seed, s) for s in samples)
         return
     ts = frame_positions(req.frames)
-    tiled = job.gen_size is not None and job.gen.runs_in_tiles(*job.gen_size)
+    tiled = job.gen_size is not None and job.gen.runs_in_tiles(*scaled_size(job.gen, job.gen_size, req.scale))
     step = 1 if tiled else req.batch_size  # big frames one at a time: they are written as they come
     for start in range(0, len(keys), step):
         if should_cancel is not None and should_cancel():
@@ -407,7 +411,7 @@ def _samples(
         chunk = keys[start : start + step]
         frames = interpolate(
             job.gen, *req.interpolate, [ts[k] for k in chunk], size=job.gen_size, label=job.label,
-            seamless=req.seamless, on_tile=on_tile,
+            seamless=req.seamless, on_tile=on_tile, scale=req.scale,
         )  # fmt: skip
         yield from zip(chunk, frames)
 

@@ -110,6 +110,13 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         help="byte order of RAW heightfields (default: the preset's; Unity 'Windows' = little, 'Mac' = big)",
     )
     p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="texel scale of spatial models: 2 draws features twice as large (interpolated, softer pixels), "
+        "0.5 half as large (made at twice the size and filtered down); 0.25 to 8, default 1",
+    )
+    p.add_argument(
         "--erosion",
         metavar="RAIN[,THERMAL]",
         help="erode heightmaps: hydraulic droplets per cell (0.5 light, 1 clear, up to 8) and, optionally, thermal "
@@ -179,6 +186,7 @@ def request_from_args(args: argparse.Namespace) -> GenerateRequest:
         interpolate=pair,
         frames=8 if args.frames is None else args.frames,
         erosion=parse_erosion(args.erosion) if args.erosion is not None else None,
+        scale=args.scale,
     )
 
 
