@@ -281,6 +281,7 @@ class _Run:
         self.watch, self.said, self.diverged = LossWatch(), set(), []
         self.snapshot = _snapshot(s) if cfg.on_divergence == "stop" else None
         self.last_health_t = self.t0
+        self.next_health_step = self.start_step + HEALTH_WARMUP
         self.reverted_from: int | None = None
 
     def checkpoint(self, name: str = LATEST, health: dict | None = None) -> Path:
@@ -339,7 +340,9 @@ class _Run:
             self.checkpoint()
         if do_eval:
             self._evaluate()
-        if dist.main and (last or do_eval or now - self.last_log_t >= cfg.log_seconds or s.step == self.start_step + 1):
+        health_due = self.snapshot is not None and s.step >= self.next_health_step
+        if dist.main and (last or do_eval or now - self.last_log_t >= cfg.log_seconds or s.step == self.start_step + 1
+                          or health_due):  # fmt: skip
             last = self._report(now, do_eval, last)
         if self.reverted_from is not None and s.step == self.reverted_from:
             self._go_back()
@@ -396,9 +399,13 @@ class _Run:
                    else f"training diverged at step {s.step}: a loss is not finite")  # fmt: skip
         # The outputs, every HEALTH_SECONDS and at the end, once the first HEALTH_WARMUP steps
         # are made (an untrained generator's outputs can be near flat: that is no collapse).
+        # With on_divergence=stop also at doubling step counts (10, 20, 40, ...): a run that
+        # breaks within its first seconds still has healthy weights to go back to.
         due = now - self.last_health_t >= HEALTH_SECONDS or last
+        due = due or (self.snapshot is not None and s.step >= self.next_health_step)
         if problem is None and s.step - self.start_step >= HEALTH_WARMUP and due:
             self.last_health_t = now
+            self.next_health_step = self.start_step + 2 * (s.step - self.start_step)
             found = _output_problems(self.samples.generate(self.health_z, self.health_labels), s.step)
             problem = found[0] if found else None
             if not found and self.snapshot is not None:

@@ -93,6 +93,24 @@ def test_on_divergence_stop_goes_back_to_the_last_healthy_step_and_exports_it(tm
     assert np.abs(a - b).mean() > 0.01  # the exported seeds differ
 
 
+def test_on_divergence_stop_keeps_weights_at_doubling_steps_when_a_run_is_too_short_for_the_clock(
+    tmp_path, monkeypatch
+):
+    # No check by the clock in this run: with on_divergence=stop the outputs are still checked
+    # (and the weights kept) at steps 10, 20, 40, ... so a run broken within seconds goes back.
+    real = trainer.loop.output_problems
+    monkeypatch.setattr(trainer.loop, "output_problems",
+                        lambda images, step: real(images, step)
+                        + (["the generator's output is saturated at step %d" % step] if step >= 25 else []))  # fmt: skip
+    monkeypatch.setattr(trainer.loop, "HEALTH_SECONDS", 1e9)
+    data = texture_folder(tmp_path / "textures")
+    cfg = tiny("spatial-dcgan", data, tmp_path / "runs", steps=30, on_divergence="stop", log_seconds=1e9)
+    events = Events()
+    train(cfg, events)
+    (done,) = events.of("done")
+    assert done["step"] == 20 and done["stopped_early"] and done["reverted_from_step"] == 30
+
+
 def test_on_divergence_takes_warn_or_stop():
     from trainer.config import check_config
 
