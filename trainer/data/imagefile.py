@@ -124,7 +124,8 @@ def note_transparency(path: Path, alpha: np.ndarray, opaque: float, log: Callabl
     it is. Dropping the alpha in silence trained cut-out leaves on their black background."""
     clear = alpha < opaque
     if clear.any():
-        log(f"{path}: {clear.mean():.1%} of its pixels are transparent, and the colour under them is "
+        share = f"{clear.mean():.1%}" if clear.mean() >= 0.001 else f"{int(clear.sum())} (under 0.1 %)"
+        log(f"{path}: {share} of its pixels are transparent, and the colour under them is "
             "trained as it is (flatten it onto a background, or crop it to its opaque part)")
 
 
