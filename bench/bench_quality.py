@@ -101,12 +101,35 @@ TARGETS = {
     "lanham-gravel-baseline": Target("cc0-textures/gravel", scale=0.5),
     "lanham-grass-baseline": Target("cc0-textures/grass", scale=0.5),
     "lanham-kinds-baseline": Target("cc0-textures", scale=0.5),
+    # Material models are measured on their albedo's luminance (structure: every column of the
+    # table) and, in the JSON's "colour", on the albedo's mean colour per class.
+    "materials-by-kind": Target("colour-materials", kind="material", scale=0.5, conditional=True),
 }
+REC709 = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
 def open_target(root: Path, target: Target) -> ImageSet:
+    if target.kind == "material":
+        from trainer.data.material import open_materials  # noqa: PLC0415
+
+        data = open_materials(root / target.data, crop=16, scale=target.scale, classes=target.conditional,
+                              log=lambda m: None)  # fmt: skip
+        grey = [luminance(img, data.channel_names) for img in data.images]
+        return ImageSet(grey, data.labels, data.class_names, data.description, data.license)
     return open_dataset(str(root / target.data), kind=target.kind, channels=1, crop=16, scale=target.scale,
                         classes=target.conditional, log=lambda m: None)  # fmt: skip
+
+
+def luminance(img: np.ndarray, channel_names) -> np.ndarray:
+    """1 x H x W in [-1, 1]: the Rec. 709 weighting of a material's albedo channels (CHW,
+    [-1, 1]), as stored (sRGB values); the structure figures read this grey image."""
+    albedo = [list(channel_names).index(f"albedo.{c}") for c in "rgb"]
+    return np.tensordot(REC709, img[albedo], axes=1)[None].astype(np.float32)
+
+
+def _grey(gen: Generator, img: np.ndarray) -> np.ndarray:
+    """A model output (CHW, [-1, 1]) as the figures read it: a material's albedo luminance."""
+    return luminance(img, gen.info.channel_names) if gen.info.kind == "material" else img
 
 
 def fitting(data: ImageSet, crop: int) -> ImageSet | None:
@@ -139,7 +162,7 @@ def model_crops(gen: Generator, n: int, crop: int, seed: int, output: int | None
         seeds = range(seed * 100_000 + c * 10_000, seed * 100_000 + c * 10_000 + count)
         for s in sample(gen, seeds, size=(output, output) if spatial else None, label=label, seamless=False,
                         batch_size=4 if spatial else 64):  # fmt: skip
-            img = np.moveaxis(s.img, -1, 0) * 2.0 - 1.0
+            img = _grey(gen, np.moveaxis(s.img, -1, 0) * 2.0 - 1.0)
             for _ in range(per):
                 y, x = rng.integers(0, img.shape[1] - crop + 1), rng.integers(0, img.shape[2] - crop + 1)
                 out.append(img[:, y : y + crop, x : x + crop])
@@ -601,7 +624,7 @@ def model_images(gen: Generator, count: int, seed: int, output: int | None = Non
     for k in range(count):
         s = next(iter(sample(gen, [seed + k], size=(side, side) if spatial else None,
                              label=classes[k % len(classes)], seamless=False, batch_size=1)))  # fmt: skip
-        yield np.moveaxis(s.img, -1, 0) * 2.0 - 1.0
+        yield _grey(gen, np.moveaxis(s.img, -1, 0) * 2.0 - 1.0)
 
 
 # --- Heightmaps: spectrum, slopes and drainage ------------------------------------------------------
@@ -848,6 +871,35 @@ def measure_model(
     if extras:
         images = model_images(gen, max(REPETITION_IMAGES, len(gen.info.classes)), 5000)
         out.update(extra_figures(kept, data, target, images))
+    if target.kind == "material":
+        out["colour"] = colour_figures(gen, root, target)
+    return out
+
+
+def colour_figures(gen: Generator, root: Path, target: Target, count: int = 8) -> dict:
+    """Per class, the mean albedo (sRGB, 0-255) of `count` 256 px outputs and of the data's
+    images, the distance between them, and both mean chromas (max - min of R, G, B: 0 is grey)."""
+    from trainer.data.material import open_materials  # noqa: PLC0415
+
+    data = open_materials(root / target.data, crop=16, scale=target.scale, classes=target.conditional,
+                          log=lambda m: None)  # fmt: skip
+    albedo = [data.channel_names.index(f"albedo.{c}") for c in "rgb"]
+    made_albedo = [gen.info.channel_names.index(f"albedo.{c}") for c in "rgb"]
+    out = {}
+    for c, name in enumerate(gen.info.classes or [None]):
+        label = name if name is not None else None
+        made = np.stack([s.img[..., made_albedo] for s in sample(gen, range(count), size=(256, 256), label=label)])
+        real = [(img[albedo] + 1) / 2 for img, lab in zip(data.images, data.labels) if lab == c or name is None]
+        real_pixels = np.concatenate([r.reshape(3, -1) for r in real], axis=1).T
+        made_pixels = made.reshape(-1, 3)
+        m, r = made_pixels.mean(0) * 255, real_pixels.mean(0) * 255
+        out[name or "all"] = {
+            "model_mean": [round(float(v), 1) for v in m],
+            "data_mean": [round(float(v), 1) for v in r],
+            "distance": round(float(np.linalg.norm(m - r)), 1),
+            "model_chroma": round(float(np.ptp(made_pixels, axis=1).mean() * 255), 1),
+            "data_chroma": round(float(np.ptp(real_pixels, axis=1).mean() * 255), 1),
+        }
     return out
 
 
@@ -984,6 +1036,11 @@ def main() -> None:
         )
     kw = dict(n=args.n, draws=args.draws, device=args.device, extras=not args.no_extras)
     results: dict[str, dict[str, dict]] = {}
+    missing = sorted({TARGETS[n].data for n, _ in models.values() if not (args.data / TARGETS[n].data).exists()})
+    if missing:
+        print(f"note: no {', '.join(missing)} under {args.data} (colour-materials: run "
+              f"assets/models/prepare_colour_data.py {args.data}); those models are left out")  # fmt: skip
+        models = {k: v for k, v in models.items() if TARGETS[v[0]].data not in missing}
     for data_name in dict.fromkeys(TARGETS[name].data for name, _ in models.values()):
         target = next(TARGETS[name] for name, _ in models.values() if TARGETS[name].data == data_name)
         for label, figures in measure_baselines(target, args.data, **kw).items():

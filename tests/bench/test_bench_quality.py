@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
+from PIL import Image
 
 from trainer.metrics import swd
 
@@ -251,3 +252,26 @@ def test_the_table_adds_columns_only_for_figures_some_row_has():
         }
     }
     assert bq.table(terrain).splitlines()[1].split()[-5:] == ["-2.50", "3.0", "-0.45", "4.0", "1.30"]
+
+
+def test_a_material_model_is_measured_on_its_albedo_luminance_and_colour(tmp_path):
+    """A material data set reads as the grey luminance of its albedo (the table's figures), and
+    the colour figures tell a tinted model from a grey one."""
+    from generators import make_material
+    from train_helpers import material_folder
+
+    from texgen.model import load_generator
+
+    material_folder(tmp_path / "colour-materials")
+    target = bq.Target("colour-materials", kind="material", scale=1.0, conditional=False)
+    data = bq.open_target(tmp_path, target)
+    assert data.channels == 1 and len(data) == 2
+    colour = np.asarray(Image.open(next((tmp_path / "colour-materials" / "Rock001").glob("*Color.png"))))
+    expected = (colour / 255.0) @ bq.REC709 * 2 - 1
+    assert np.abs(data.images[1][0] - expected).max() < 1e-5  # Rock001: the second material
+    gen = load_generator(make_material(tmp_path / "m.onnx", maps=("albedo", "height")), device="cpu")
+    figures = bq.colour_figures(gen, tmp_path, target, count=2)["all"]
+    assert figures["data_chroma"] > 20  # the sets are tinted
+    assert set(figures) == {"model_mean", "data_mean", "distance", "model_chroma", "data_chroma"}
+    crops = bq.model_crops(gen, 8, 32, 0, output=64)
+    assert crops.shape == (8, 1, 32, 32)
