@@ -1,5 +1,6 @@
-"""What the preview shows, in words: seed, size, class, tileability, and the command that
-makes the same file from a terminal (`texgen generate ... --seeds SEED`)."""
+"""What the preview shows, in words: seed, size, class, tileability, a material's maps and their
+colour spaces, and the command that makes the same file from a terminal
+(`texgen generate ... --seeds SEED`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from texgen.errors import RequestError
 from texgen.model import Generator
 from texgen.presets import get_preset
 from texgen.service import DEFAULT_PRESETS, GenerateRequest
+from texgen.gui import imaging
 from texgen.gui.state import Variation
 
 
@@ -65,6 +67,19 @@ def tiles_text(v: Variation) -> str:
     return text + f"; interior lines {lo:.2f}–{hi:.2f}: {verdict})"
 
 
+def maps_text(gen: Generator, v: Variation) -> str:
+    """A material's maps and their colour spaces; says when its Normal view is derived from its
+    height (a model that makes no normal map: the exporters derive it the same way)."""
+    text = imaging.describe_maps(v.names, gen.info.channel_spaces)
+    note = imaging.layout_note(v.names, v.img.shape[2] if v.img.ndim == 3 else 1)
+    if note:
+        return f"{text}: {note}"
+    made = imaging.material_maps(v.names)
+    if made and "normal" not in made:
+        text += "; the normal view is derived from the height"
+    return text
+
+
 class VariationDetails(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +108,8 @@ class VariationDetails(QWidget):
         if v.sample.class_name:
             rows.append(("Class", v.sample.class_name))
         rows.append(("Tiles", tiles_text(v)))
+        if v.names:
+            rows.append(("Maps", maps_text(gen, v)))
         request = regenerate_request(gen, v, seamless)
         self.command = generate_command(request) if request is not None else None
         if request is not None and request.size == (h + 1, w + 1):  # why the command asks one pixel more

@@ -36,9 +36,9 @@ from PySide6.QtWidgets import (
 from texgen.erosion import MAX_RAIN, MAX_THERMAL, Erosion
 from texgen.maps import CONVENTIONS
 from texgen.model import Generator
-from texgen.export import MAPS, NAME_FIELDS
+from texgen.export import MAPS, MATERIAL_ONLY, NAME_FIELDS
 from texgen.presets import PRESETS, ExportPreset
-from texgen.service import DEFAULT_PRESETS, GenerateRequest, GenerateResult, Progress, generate
+from texgen.service import DEFAULT_PRESETS, GenerateRequest, GenerateResult, Progress, generate, material_maps
 from texgen.commands import generate_command
 from texgen.gui.settings import Settings
 from texgen.gui.workers import Worker, run_in_pool
@@ -140,15 +140,19 @@ class ExportDialog(QDialog):
         for w in (self.rain, self.thermal, self.erosion_label):
             w.setVisible(self.gen.info.kind == "heightmap")
 
-        maps_row = QHBoxLayout()
+        # Two rows: the maps of every kind, then the material maps (made by a material model,
+        # derived from a colour texture's colour, none for a heightmap).
+        maps_grid = QGridLayout()
         self.maps: dict[str, QCheckBox] = {}
-        for m in MAPS:
-            box = QCheckBox(m)
-            box.toggled.connect(self._update_command)
-            self.maps[m] = box
-            maps_row.addWidget(box)
-        maps_row.addStretch(1)
-        form.addRow("Maps", maps_row)
+        plain = [m for m in MAPS if m not in MATERIAL_ONLY]
+        for row, names in enumerate((plain, [m for m in MAPS if m in MATERIAL_ONLY])):
+            for col, m in enumerate(names):
+                box = QCheckBox(m)
+                box.toggled.connect(self._update_command)
+                self.maps[m] = box
+                maps_grid.addWidget(box, row, col)
+        maps_grid.setColumnStretch(len(MATERIAL_ONLY), 1)
+        form.addRow("Maps", maps_grid)
 
         self.folder = QLineEdit()
         browse = QPushButton("Browse…")
@@ -280,13 +284,14 @@ class ExportDialog(QDialog):
         self.byte_order.setCurrentIndex(self.byte_order.findData(p.byte_order))
         self.byte_order.setEnabled(p.height_format == "raw16")
         self.convention.setCurrentIndex(self.convention.findData(p.normal_convention))
-        defaults = set(p.maps_for(kind))
+        defaults = set(self.default_maps(p))
         for m, box in self.maps.items():
             box.blockSignals(True)
             box.setChecked(m in defaults)
             box.blockSignals(False)
-        # A heightmap has no colour map (the runtime refuses it): do not offer it.
-        self.maps["albedo"].setEnabled(kind != "heightmap")
+        # A heightmap has no colour and no material maps (the runtime refuses them): not offered.
+        for m in ("albedo", *MATERIAL_ONLY):
+            self.maps[m].setEnabled(kind != "heightmap")
         self.template.setPlaceholderText(p.name_template)
         self._update_command()
         QTimer.singleShot(0, self._fit_height)
@@ -309,6 +314,14 @@ class ExportDialog(QDialog):
     # --- view to request -----------------------------------------------------------------
     def current_preset(self) -> ExportPreset:
         return PRESETS[self.preset.currentData()]
+
+    def default_maps(self, preset: ExportPreset) -> tuple[str, ...]:
+        """The maps `service.generate` writes with this preset when the request names none: the
+        preset's for the model's kind, and for png every map a material model makes."""
+        maps = preset.maps_for(self.gen.info.kind)
+        if preset.name == "png" and "metallic" in material_maps(self.gen.info) and "metallic" not in maps:
+            maps = (*maps, "metallic")
+        return maps
 
     def source_key(self) -> str:
         return self.source.checkedButton().property("source") if self.source.checkedButton() else BATCH
@@ -345,7 +358,7 @@ class ExportDialog(QDialog):
             label=self.label,
             seamless=self.seamless,
             preset=p.name,
-            maps=None if set(maps) == set(p.maps_for(kind)) else maps,
+            maps=None if set(maps) == set(self.default_maps(p)) else maps,
             out_dir=Path(self.folder.text().strip() or "textures").expanduser(),
             name_template=self.template.text().strip() or None,
             device=self.device,

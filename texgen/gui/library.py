@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from texgen.assets import ModelEntry, list_models, user_models_dir
 from texgen.errors import TexgenError
 from texgen.model import Generator, load_generator
+from texgen.gui import imaging
 from texgen.gui.workers import run_in_pool
 
 _ROLE = Qt.ItemDataRole.UserRole
@@ -44,7 +45,10 @@ def summary(gen: Generator) -> str:
     spatial model too, for scripts; here "any size" says what an artist can ask of it)."""
     info = gen.info
     # A spatial model makes any size ("32×32" read as a 32 px texture); a fixed one its own.
-    parts = [info.kind, "any size" if info.spatial else f"{info.native_width}×{info.native_height}"]
+    parts = [info.kind]
+    if info.kind == "material":
+        parts.append(f"{len(imaging.material_maps(info.channel_names)) or info.channels} maps")
+    parts.append("any size" if info.spatial else f"{info.native_width}×{info.native_height}")
     if info.tileable:
         parts.append("tileable")
     if info.classes:
@@ -58,6 +62,11 @@ def describe(gen: Generator) -> str:
     e = html.escape
     rows = [
         ("Makes", f"{info.kind}, {info.channels} channel{'s' if info.channels > 1 else ''}"),
+        *(
+            [("Maps", imaging.describe_maps(info.channel_names, info.channel_spaces))]
+            if info.kind == "material"
+            else []
+        ),
         (
             "Native size",
             f"{info.native_width} × {info.native_height}"

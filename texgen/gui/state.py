@@ -40,6 +40,7 @@ class Variation:
     seam_lines: tuple[float, float] | None = None
     favourite: bool = False
     texture: bool = True  # a texture's small pictures are crops that keep its detail; a terrain's whole
+    names: tuple[str, ...] = ()  # a material model's channel names; its pictures show the albedo
     key: int = field(default_factory=lambda: next(_ids))
     views: dict = field(default_factory=dict)  # ViewSettings -> QImage, filled on demand
 
@@ -58,16 +59,26 @@ class Variation:
         return f"seed {self.sample.seed}"
 
 
-def make_variation(s: Sample, period: int = 1, texture: bool = True) -> Variation:
+def make_variation(s: Sample, period: int = 1, texture: bool = True, names: tuple[str, ...] = ()) -> Variation:
     """Pictures and seam score of a sample, made on a worker (QImage work is allowed off the
     GUI thread; a 1024 px seam score alone would block the window for tens of ms). `period`:
     the model's pixels per latent cell (spatial models), so an exactly tiling output reads
     about 1.0 and not 0.8 to 1.3 (see `seam_score`), beside the spread of its interior lines'
-    scores, which one image's seam score is judged against."""
-    image = imaging.to_qimage(s.img)
+    scores, which one image's seam score is judged against. `names`: a material model's
+    channel names (its image and thumbnail are its albedo; the seam is scored over every map)."""
+    image = imaging.to_qimage(imaging.display_image(s.img, names))
     seam, lines = seam_scores(s.img, period)
     spread = (float(np.percentile(lines, 5)), float(np.percentile(lines, 95))) if len(lines) else None
-    return Variation(s, image, imaging.thumbnail(image, detail=texture), seam, seam_lines=spread, texture=texture)
+    thumb = imaging.thumbnail(image, detail=texture)
+    return Variation(s, image, thumb, seam, seam_lines=spread, texture=texture, names=tuple(names))
+
+
+def variation_of(gen: Generator, s: Sample) -> Variation:
+    """`make_variation` with what the model says about its images: its cell period, whether
+    they are textures (a material is one) and a material's channel names."""
+    info = gen.info
+    names = info.channel_names if info.kind == "material" else ()
+    return make_variation(s, info.seam_period, info.kind != "heightmap", names)
 
 
 @dataclass(frozen=True)
@@ -185,7 +196,7 @@ class AppState(QObject):
                 batch_size=4,
                 should_cancel=cancelled,
             ):
-                report(make_variation(s, gen.info.seam_period, gen.info.kind == "texture"))
+                report(variation_of(gen, s))
             return time.perf_counter() - started
 
         def added(v: Variation) -> None:
@@ -247,7 +258,7 @@ class AppState(QObject):
 
         def task(report, cancelled):
             (s,) = interpolate(gen, a.seed, b.seed, [t], size=size, label=label, seamless=spec.seamless)
-            return make_variation(s, gen.info.seam_period, gen.info.kind == "texture")
+            return variation_of(gen, s)
 
         self._interp.submit(task)
 
@@ -256,15 +267,15 @@ class AppState(QObject):
 
     # --- derived views ------------------------------------------------------------------
     def request_view(self, v: Variation, view: imaging.ViewSettings) -> None:
-        """The picture of `v` in `view` (hillshade, normal, ...); view_ready follows."""
-        if view.mode in (imaging.COLOUR, imaging.GREY, imaging.RELIEF):
+        """The picture of `v` in `view` (hillshade, normal, a material's map ...); view_ready follows."""
+        if view.mode in (imaging.COLOUR, imaging.GREY, imaging.RELIEF, imaging.LIT, imaging.ALBEDO):
             self.view_ready.emit(v, view, v.image)
             return
         if view in v.views:
             self.view_ready.emit(v, view, v.views[view])
             return
         wrap = bool(v.sample.tileable)
-        self._views.submit(lambda report, cancelled: (v, view, imaging.render_view(v.img, view, wrap)))
+        self._views.submit(lambda report, cancelled: (v, view, imaging.render_view(v.img, view, wrap, v.names)))
 
     def _on_view(self, result) -> None:
         v, view, image = result

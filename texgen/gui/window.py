@@ -37,6 +37,7 @@ from texgen.gui.export_dialog import ExportDialog
 from texgen.gui.gallery import Gallery
 from texgen.gui.interpolation import InterpolationPanel
 from texgen.gui.library import Library, is_model_file
+from texgen.gui.lit_view import LitView
 from texgen.gui.preview import Preview
 from texgen.gui.relief_view import ReliefView
 from texgen.gui.settings import Settings
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.shown: Variation | None = None  # what the preview shows
         self.view_mode = imaging.COLOUR
         self.export_dialog: ExportDialog | None = None
+        self.model_note: str | None = None  # a plain word on the model, kept beside later messages
         self.setWindowTitle("texgen")
         self.setAcceptDrops(True)
         self._build(trainer)
@@ -76,6 +78,7 @@ class MainWindow(QMainWindow):
         self.gallery = Gallery()
         self.preview = Preview()
         self.relief = ReliefView()
+        self.lit = LitView()
         self.interpolation = InterpolationPanel()
         self.details = VariationDetails()
         self.training = TrainingPanel(self.settings, trainer)
@@ -86,6 +89,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.preview)
         self.stack.addWidget(self.relief)
+        self.stack.addWidget(self.lit)
         centre_top = QWidget()
         v = QVBoxLayout(centre_top)
         v.setContentsMargins(0, 0, 0, 0)
@@ -288,7 +292,8 @@ class MainWindow(QMainWindow):
         info = gen.info
         self.library.show_model(gen)
         self.controls.set_model(gen)
-        self._set_view_modes(info.kind)
+        names = info.channel_names if info.kind == "material" else ()
+        self._set_view_modes(info.kind, names)
         self.device_label.setText("CPU" if gen.device == "cpu" else f"GPU · {gen.device}")  # "CPU · cpu" said it twice
         self.device_label.setToolTip(gen.provider)
         self.setWindowTitle(f"texgen · {info.name}")
@@ -296,8 +301,12 @@ class MainWindow(QMainWindow):
         self.show_message(
             f"{info.name}: {info.kind}, native {info.native_width}×{info.native_height}, running on {gen.device}"
         )
+        self.model_note = imaging.layout_note(names, info.channels)
+        if self.model_note:  # said plainly: its pictures are still made
+            self.show_message(f"{info.name}: {self.model_note}")
         self.preview.set_image(None)
         self.relief.set_image(None)
+        self.lit.show_image(None)
         self.generate(self.controls.spec())
 
     def _on_load_failed(self, message: str) -> None:
@@ -334,6 +343,7 @@ class MainWindow(QMainWindow):
             n = len(self.state.variations)
             self.show_message(
                 f"{n} variation{'s' if n > 1 else ''} in {seconds:.1f} s · arrows to browse, F favourite, A/B to interpolate"
+                + (f" · {self.model_note}" if self.model_note else "")
             )
             focus = self.focusWidget()  # the window's own: None while another window is active
             if focus is self.controls.go or focus is self.tabs.tabBar():
@@ -349,12 +359,18 @@ class MainWindow(QMainWindow):
         self.show_message(message, error=True)
 
     # --- preview -------------------------------------------------------------------------
-    def _set_view_modes(self, kind: str) -> None:
-        modes = imaging.views_for(kind)
+    def _set_view_modes(self, kind: str, names: tuple[str, ...] = ()) -> None:
+        modes = imaging.views_for(kind, names)
         if self.view_mode not in modes:
-            self.view_mode = modes[0]
+            # The same picture under its other name (a texture's colour is a material's albedo).
+            same = {imaging.COLOUR: imaging.ALBEDO, imaging.ALBEDO: imaging.COLOUR, imaging.GREY: imaging.HEIGHT}
+            self.view_mode = same.get(self.view_mode) if same.get(self.view_mode) in modes else modes[0]
         self.viewbar.set_modes(modes, self.view_mode)
-        self.stack.setCurrentWidget(self.relief if self.view_mode == imaging.RELIEF else self.preview)
+        self.stack.setCurrentWidget(self._page(self.view_mode))
+
+    def _page(self, mode: str) -> QWidget:
+        """The widget that draws a view mode: the relief and the lit preview their own."""
+        return {imaging.RELIEF: self.relief, imaging.LIT: self.lit}.get(mode, self.preview)
 
     def view_settings(self) -> imaging.ViewSettings:
         strength = self.controls.normal_strength()
@@ -367,7 +383,7 @@ class MainWindow(QMainWindow):
     def set_view_mode(self, mode: str) -> None:
         self.view_mode = mode
         self.viewbar.show_mode(mode)
-        self.stack.setCurrentWidget(self.relief if mode == imaging.RELIEF else self.preview)
+        self.stack.setCurrentWidget(self._page(mode))
         self._refresh_view()
 
     def set_tiles(self, n: int) -> None:
@@ -386,6 +402,9 @@ class MainWindow(QMainWindow):
             return
         if self.view_mode == imaging.RELIEF:
             self.relief.set_image(v.img)
+        elif self.view_mode == imaging.LIT:
+            settings = self.view_settings()
+            self.lit.show_image(v.img, v.names, bool(v.sample.tileable), key=v.key, strength=settings.strength)
         else:
             self.state.request_view(v, self.view_settings())
 
@@ -395,7 +414,7 @@ class MainWindow(QMainWindow):
 
     def _on_hover(self, x: int, y: int) -> None:
         if self.shown is not None:
-            self.pixel.setText(imaging.describe_pixel(self.shown.img, x, y))
+            self.pixel.setText(imaging.describe_pixel(self.shown.img, x, y, self.shown.names))
 
     # --- export --------------------------------------------------------------------------
     def open_export(self) -> ExportDialog | None:
