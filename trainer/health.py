@@ -49,16 +49,20 @@ class LossWatch:
         return None
 
 
-def output_problems(images: np.ndarray, step: int) -> list[str]:
+def output_problems(images: np.ndarray, step: int, labels: np.ndarray | None = None) -> list[str]:
     """Sentences for what is wrong with a batch of outputs (NCHW in [-1, 1]) of different
-    latents: saturated, or the same for every latent. [] when neither."""
+    latents: saturated, or the same for every latent. [] when neither. With `labels` (a
+    conditional model's classes) the spread is read among the latents of each class: classes
+    that each draw one image differ from each other, and that is still a collapse."""
     problems = []
     share = float(np.mean(np.abs(images) >= SATURATION))
     if share > SATURATED_SHARE:
         problems.append(f"the generator's output is saturated at step {step}: {100 * share:.0f}% of its pixels "
                         f"sit at black or white; {FIX}")  # fmt: skip
-    if len(images) > 1:
-        spread = float(images.std(axis=0).mean())
+    groups = [images] if labels is None else [images[labels == c] for c in np.unique(labels)]
+    groups = [g for g in groups if len(g) > 1]
+    if groups:
+        spread = float(np.mean([g.std(axis=0).mean() for g in groups]))
         if spread < SAME_SPREAD:
             problems.append(f"mode collapse at step {step}: every latent draws the same image (spread "
                             f"{spread:.3g} across seeds, under {SAME_SPREAD}); {FIX}")  # fmt: skip

@@ -276,8 +276,9 @@ class _Run:
         self.sums: dict[str, torch.Tensor] = {}
         self.stopped_early = False
         health_g = torch.Generator().manual_seed(SAMPLE_SEED + 1)
-        self.health_z = self.samples._z(8, health_g)
-        self.health_labels = torch.arange(8) % s.num_classes if s.num_classes else None
+        count = max(8, 2 * s.num_classes)  # two of each class at least: collapse is read within a class
+        self.health_z = self.samples._z(count, health_g)
+        self.health_labels = torch.arange(count) % s.num_classes if s.num_classes else None
         self.watch, self.said, self.diverged = LossWatch(), set(), []
         self.snapshot = _snapshot(s) if cfg.on_divergence == "stop" else None
         self.last_health_t = self.t0
@@ -406,7 +407,9 @@ class _Run:
         if problem is None and s.step - self.start_step >= HEALTH_WARMUP and due:
             self.last_health_t = now
             self.next_health_step = self.start_step + 2 * (s.step - self.start_step)
-            found = _output_problems(self.samples.generate(self.health_z, self.health_labels), s.step)
+            found = _output_problems(
+                self.samples.generate(self.health_z, self.health_labels), s.step, self.health_labels
+            )
             problem = found[0] if found else None
             if not found and self.snapshot is not None:
                 self.snapshot = _snapshot(s)
@@ -455,7 +458,7 @@ class _Run:
         path = save_grid(grid, self.run_dir / "samples" / f"step-{s.step:06d}.png", self.data_facts["channel_names"])
         self.emit({"event": "sample", "step": s.step, "path": str(path)})
         if not last:
-            for problem in _output_problems(grid, s.step):
+            for problem in _output_problems(grid, s.step, self.samples.grid_labels):
                 self.warn(problem)
         plot_stats(self.stats.read(), self.run_dir / "plot.png")
 
@@ -464,7 +467,9 @@ class _Run:
         ranks never drifted apart."""
         s, dist = self.s, self.dist
         problems = (
-            _output_problems(self.samples.generate(self.health_z, self.health_labels), s.step) if dist.main else []
+            _output_problems(self.samples.generate(self.health_z, self.health_labels), s.step, self.health_labels)
+            if dist.main
+            else []
         )
         problems += [m for m in self.diverged if self.reverted_from is None]  # it diverged and trained on
         health = {"healthy": not problems, "problems": problems}
@@ -519,8 +524,11 @@ FLAT_STD = 0.01  # per-image standard deviation (images in [-1, 1]) below which 
 
 
 def flat_samples(images: np.ndarray) -> bool:
-    """True when every image of an NCHW batch is flat: the generator has collapsed."""
-    return bool(np.all(images.reshape(len(images), -1).std(axis=1) < FLAT_STD))
+    """True when every image of an NCHW batch is flat, each of its channels one value: the
+    generator has collapsed. Per channel: a flat orange (or a material whose every map is one
+    value, each a different one) is as flat as a flat grey."""
+    n, c = images.shape[:2]
+    return bool(np.all(images.reshape(n, c, -1).std(axis=2).max(axis=1) < FLAT_STD))
 
 
 # A CUDA failure that ends the process's use of the GPU (lost device, launch failure, a
@@ -588,10 +596,12 @@ def _weights_finite(s: TrainingState) -> bool:
     return all(bool(torch.isfinite(p).all()) for net in (s.G, s.D) for p in net.parameters())
 
 
-def _output_problems(images: np.ndarray, step: int) -> list[str]:
-    """What is wrong with outputs of different latents: flat (the collapse message), else
-    saturated or the same for every latent (trainer/health.py)."""
-    return [collapse_message(step)] if flat_samples(images) else output_problems(images, step)
+def _output_problems(images: np.ndarray, step: int, labels=None) -> list[str]:
+    """What is wrong with outputs of different latents (and, for a conditional model, their
+    classes): flat (the collapse message), else saturated or the same for every latent of a
+    class (trainer/health.py)."""
+    labels = None if labels is None else np.asarray(labels)
+    return [collapse_message(step)] if flat_samples(images) else output_problems(images, step, labels)
 
 
 def collapse_message(step: int) -> str:

@@ -160,6 +160,13 @@ def test_flat_samples_are_a_collapse_only_when_every_image_is_flat():
     one_alive = np.zeros((3, 1, 8, 8), np.float32)
     one_alive[1] = rng.uniform(-1, 1, (1, 8, 8))
     assert not flat_samples(one_alive)
+    # Flat per channel: one orange, or a material whose every map is one (different) value.
+    orange = np.broadcast_to(np.array([0.9, 0.3, -0.5], np.float32)[None, :, None, None], (4, 3, 8, 8))
+    assert flat_samples(orange)
+    maps = np.broadcast_to(np.linspace(-0.8, 0.8, 9, dtype=np.float32)[None, :, None, None], (4, 9, 8, 8)).copy()
+    assert flat_samples(maps)
+    maps[2, 6] += rng.uniform(-0.5, 0.5, (8, 8))  # one map of one sample has detail
+    assert not flat_samples(maps)
 
 
 def test_a_collapsed_generator_is_reported_once_and_the_run_goes_on(data, tmp_path, monkeypatch, capsys):

@@ -43,6 +43,13 @@ def test_saturated_and_seed_independent_outputs_are_named_and_healthy_ones_are_n
     same = np.repeat(healthy[:1], 8, axis=0)
     (collapse,) = output_problems(same, 4)
     assert collapse.startswith("mode collapse at step 4")
+    # A conditional model whose every class draws one image: the classes differ, each collapsed.
+    labels = np.arange(8) % 4
+    per_class = np.stack([healthy[c] for c in labels])
+    assert output_problems(per_class, 5) == []  # read across classes, it passes
+    (collapse,) = output_problems(per_class, 5, labels)
+    assert collapse.startswith("mode collapse at step 5")
+    assert output_problems(healthy, 5, labels) == []
 
 
 @pytest.mark.slow
@@ -76,7 +83,7 @@ def test_on_divergence_stop_goes_back_to_the_last_healthy_step_and_exports_it(tm
     # no seed pins down); every logged step is checked (no warm-up) and kept while healthy.
     real = trainer.loop.output_problems
     monkeypatch.setattr(trainer.loop, "output_problems",
-                        lambda images, step: real(images, step)
+                        lambda images, step, labels=None: real(images, step, labels)
                         + (["the generator's output is saturated at step %d" % step] if step >= 5 else []))  # fmt: skip
     monkeypatch.setattr(trainer.loop, "HEALTH_SECONDS", 0.0)
     monkeypatch.setattr(trainer.loop, "HEALTH_WARMUP", 1)
@@ -100,7 +107,7 @@ def test_on_divergence_stop_keeps_weights_at_doubling_steps_when_a_run_is_too_sh
     # (and the weights kept) at steps 10, 20, 40, ... so a run broken within seconds goes back.
     real = trainer.loop.output_problems
     monkeypatch.setattr(trainer.loop, "output_problems",
-                        lambda images, step: real(images, step)
+                        lambda images, step, labels=None: real(images, step, labels)
                         + (["the generator's output is saturated at step %d" % step] if step >= 25 else []))  # fmt: skip
     monkeypatch.setattr(trainer.loop, "HEALTH_SECONDS", 1e9)
     data = texture_folder(tmp_path / "textures")
