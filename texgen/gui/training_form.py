@@ -2,7 +2,9 @@
 
 It only builds the `texgen train` arguments (`arguments()`) and shows the equivalent command;
 the recipes come from `texgen train --list-recipes`, asked in the background (the trainer
-loads torch, which takes seconds), with the default recipe listed until they arrive.
+loads torch, which takes seconds), with the default recipe listed until they arrive. For a
+material, the maps the trainer will read from the folder are shown before it starts
+(`material_preview.MaterialMaps`, read on a worker).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from texgen.assets import user_models_dir
+from texgen.gui.material_preview import MaterialMaps
 from texgen.gui.settings import Settings
 from texgen.gui.training_process import TrainerCommand
 
@@ -81,7 +84,7 @@ class TrainingForm(QWidget):
         group.addButton(self.from_folder)
         group.addButton(self.from_cifar)
         self.folder = QLineEdit()
-        self.folder.setPlaceholderText("a folder of photos or heightmaps (sub-folders = classes)")
+        self.folder.setPlaceholderText("a folder of photos, heightmaps or material map sets (sub-folders = classes)")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_folder)
         self.cifar_classes = QLineEdit("forest")
@@ -112,6 +115,13 @@ class TrainingForm(QWidget):
         self.kind.addItem("Texture (colour)", "texture")
         self.kind.addItem("Texture (grey)", GREY_TEXTURE)  # as the bundled stone and grass: one channel
         self.kind.addItem("Heightmap (grey, 16-bit)", "heightmap")
+        self.kind.addItem("Material (maps)", "material")  # albedo, normal, height, roughness, AO (metallic)
+        self.kind.setItemData(
+            self.kind.count() - 1,
+            "Every map at once (albedo, height, roughness, AO; normal and metallic when the data has them),\n"
+            "from map sets (ambientCG, Poly Haven names) or colour photos (their maps derived)",
+            Qt.ItemDataRole.ToolTipRole,
+        )
         form.addRow("Makes", self.kind)
         self.recipe = QComboBox()
         self.recipe.addItem(DEFAULT_RECIPE, DEFAULT_RECIPE)
@@ -178,8 +188,10 @@ class TrainingForm(QWidget):
 
         left = QVBoxLayout(self)
         left.setContentsMargins(0, 0, 0, 0)
+        self.material_maps = MaterialMaps()
         left.addWidget(source)
         left.addWidget(setup)
+        left.addWidget(self.material_maps)
         left.addLayout(buttons)
         left.addWidget(QLabel("Command"))
         left.addWidget(self.command)
@@ -341,6 +353,10 @@ class TrainingForm(QWidget):
         new_run = not self.resume.text().strip()  # a continued run keeps its own data and recipe
         for w in (self.source_box, self.kind, self.recipe, self.conditional, self.name, self.runs_folder):
             w.setEnabled(new_run)
+        material = new_run and self.kind.currentData() == "material" and self.from_folder.isChecked()
+        self.material_maps.setVisible(material)
+        if material:
+            self.material_maps.show_folder(self.folder.text())
         self.command.setText(shlex.join(["texgen", "train", *self.arguments()[:-2]]))
         self.command.setCursorPosition(0)
 

@@ -19,12 +19,14 @@ from typing import Callable
 from PySide6.QtCore import QProcess, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -175,8 +177,18 @@ class TrainingPanel(QWidget):
         right_widget = QWidget()
         right_widget.setLayout(right)
 
+        # On a short screen the form scrolls (a material's map pictures make it taller) rather
+        # than holding the window taller than the screen.
+        column = QScrollArea()
+        column.setWidget(self.form)
+        column.setWidgetResizable(True)
+        column.setFrameShape(QFrame.Shape.NoFrame)
+        column.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = column.verticalScrollBar().sizeHint().width()
+        column.setMinimumWidth(self.form.minimumWidth() + bar)
+        column.setMaximumWidth(self.form.maximumWidth() + bar)
         split = QSplitter()
-        split.addWidget(self.form)
+        split.addWidget(column)
         split.addWidget(right_widget)
         split.setStretchFactor(1, 1)
         split.setSizes([420, 1000])  # room for the recipes' plain-words names
