@@ -236,3 +236,23 @@ def test_lit_scene_layout_and_plane_from_above_match_the_core_renderer(qapp):
     m = materials.split(img, names)
     plane = lighting.render_plane(m, (ph, pw), light, repeats=2, tilt=0.0, normal_strength=2.0)
     assert np.array_equal(canvas[:, :pw], plane)
+
+
+def test_the_screenshots_stand_in_material_model_makes_the_maps_of_its_photo(tmp_path):
+    from texgen.gui.screenshots import CROP, photo_material  # noqa: PLC0415
+    from train_helpers import material_folder  # noqa: PLC0415
+
+    sets = material_folder(tmp_path / "sets", size=CROP)
+    path = photo_material(sets / "Rock001", tmp_path / "models")
+    gen = load_generator(path, device="cpu")
+    info = gen.info
+    assert (info.kind, info.name, info.native_width) == ("material", "Rock001-photo", CROP)
+    assert "stand-in for a trained material model" in info.description
+    assert imaging.material_maps(info.channel_names) == ("albedo", "normal", "height", "roughness", "ao")
+    (s,) = sample(gen, [5], seamless=False)
+    m = materials.split(s.img, info.channel_names)
+    from texgen.gui.material_preview import preview_material  # noqa: PLC0415
+
+    ref = preview_material(sets / "Rock001", side=2 * CROP).material
+    np.testing.assert_allclose(m.albedo, ref.albedo, atol=1e-5)  # the crop is the whole 256 px set
+    np.testing.assert_allclose(m.roughness, ref.roughness, atol=1e-5)

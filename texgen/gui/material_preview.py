@@ -116,7 +116,8 @@ def first_material(root: Path) -> tuple[str, dict[str, Path], int]:
         for f, m in named.items():
             if m is not None and m not in files:
                 files[m] = f
-        first = first or (folder.relative_to(root).as_posix() or folder.name, files)
+        rel = folder.relative_to(root).as_posix()
+        first = first or (folder.name if rel == "." else rel, files)
     return first[0], first[1], found
 
 

@@ -1,14 +1,18 @@
 """Pictures of the main views for the docs, rendered offscreen.
 
     python -m texgen.gui.screenshots docs/screenshots [--texture MODEL] [--heightmap MODEL]
-        [--training-run RUN_DIR] [--size 1024x700]
+        [--material MODEL | --material-photo PHOTO_OR_MAP_SET] [--training-run RUN_DIR] [--size 1024x700]
 
-Models default to the bundled defaults (stone-texture and terrain), as the app opens them.
+Models default to the bundled defaults (stone-texture and terrain), as the app opens them. The
+material pictures use --material, else a bundled material model, else --material-photo: the maps
+of one real photograph or map set (read as the Train tab previews them) baked into a small ONNX
+material model whose seeds pick crops of it (`photo_material`), named as such on its card.
 The training panel is shown replaying a real run folder's `stats.jsonl` and latest sample
 grid through the panel's own event handler (the events `texgen train --progress json`
 sends), so the picture shows real curves without training while the picture is taken.
-Writes main-texture.png, heightmap-hillshade.png, heightmap-relief.png, export-dialog.png
-and training-panel.png; each is checked to be under 300 KB (PNG, reduced palette if needed).
+Writes main-texture.png, heightmap-hillshade.png, heightmap-relief.png, export-dialog.png,
+material-maps.png, material-lit.png and training-panel.png; each is checked to be under 300 KB
+(PNG, reduced palette if needed).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import texgen.gui  # noqa: E402, F401  (the binding guard first)
 from PySide6.QtCore import QThreadPool  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 from texgen.assets import DEFAULT_MODELS, list_models  # noqa: E402
 from texgen.gui import imaging, workers  # noqa: E402
@@ -93,6 +99,76 @@ def install(model: Path, folder: Path) -> Path:
     return target
 
 
+CROP = 256  # px: the photo material's output size
+CROPS = 6  # crops of the photo, one per seed modulo this
+
+
+def photo_material(source: Path, out: Path) -> Path:
+    """A material model (ONNX, kind material) that makes crops of one photograph's maps: the
+    maps of `source` (a photo, or a map-set folder) read as the Train tab reads them, CROPS crops
+    of CROP px stacked as constants, and the seed's latent picking one (ArgMax of its first
+    CROPS values). Not a trained model, and its card says so; it shows real maps in the app."""
+    import onnx  # noqa: PLC0415
+    from onnx import TensorProto, helper, numpy_helper  # noqa: PLC0415
+
+    from texgen import materials  # noqa: PLC0415
+    from texgen.gui.material_preview import preview_material  # noqa: PLC0415
+    from texgen.metadata import GeneratorInfo, write_metadata  # noqa: PLC0415
+
+    p = preview_material(source, side=2 * CROP)
+    m = p.material
+    if m.normal is None:  # as the trainer derives a photo's: from its height, unwrapped
+        m.normal = m.normals(2.0, False)
+    maps = ("albedo", "normal", "height", "roughness", "ao") + (("metallic",) if m.metallic is not None else ())
+    names, spaces = materials.layout_of(maps)
+    stack = materials.stack(m, names)  # H x W x C in [0, 1]
+    h, w = stack.shape[:2]
+    if min(h, w) < CROP:
+        raise SystemExit(f"{source}: {w}x{h} px is smaller than the {CROP} px crops")
+    corners = [(round(y * (h - CROP)), round(x * (w - CROP))) for y, x in
+               ((0, 0), (0, 1), (1, 0), (1, 1), (0.5, 0.5), (0.25, 0.75))][:CROPS]  # fmt: skip
+    crops = np.stack([stack[y : y + CROP, x : x + CROP].transpose(2, 0, 1) for y, x in corners]) * 2 - 1
+    z = 8
+    graph = helper.make_graph(
+        [
+            helper.make_node("Slice", ["z", "start", "end", "axis"], ["first"]),
+            helper.make_node("ArgMax", ["first"], ["pick"], axis=1, keepdims=0),
+            helper.make_node("Gather", ["crops", "pick"], ["image"], axis=0),
+        ],
+        "photo_material",
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["n", z])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", len(names), CROP, CROP])],
+        [
+            numpy_helper.from_array(crops.astype(np.float32), "crops"),
+            numpy_helper.from_array(np.array([0], np.int64), "start"),
+            numpy_helper.from_array(np.array([CROPS], np.int64), "end"),
+            numpy_helper.from_array(np.array([1], np.int64), "axis"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    name = f"{Path(source).stem.replace('_', '-')}-photo"
+    info = GeneratorInfo(
+        name=name,
+        kind="material",
+        channels=len(names),
+        latent_size=z,
+        native_height=CROP,
+        native_width=CROP,
+        description=f"Crops of the maps of one photograph ({p.name}; maps read: {', '.join(p.read)}; derived: "
+        f"{', '.join(p.derived) or 'none'}), picked by the seed: a stand-in for a trained material model",
+        dataset=str(source),
+        data_license="CC0 1.0 or public domain (see the data folder's LICENSE.txt)",
+        channel_names=names,
+        channel_spaces=spaces,
+    )
+    write_metadata(model, info)
+    target = out if out.suffix == ".onnx" else out / f"{name}.onnx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, target)
+    return target
+
+
 def replay_run(panel, run_dir: Path) -> None:
     """Feed a finished run's stats and its last sample grid to the panel, as live events."""
     config = json.loads((run_dir / "config.json").read_text())
@@ -148,6 +224,31 @@ def replay_run(panel, run_dir: Path) -> None:
     )
 
 
+def material_pictures(app: QApplication, w, model: Path, out: Path) -> None:
+    """material-maps.png (the map views, the Normal map 2 x 2) and material-lit.png."""
+    w.controls.count.setValue(8)
+    w.controls.seed.setValue(0)
+    w.start(str(model))
+    _pump(
+        app,
+        lambda: w.state.generator is not None and w.state.generator.info.kind == "material" and not w.state.generating,
+    )
+    w.controls.set_size(0)  # native
+    w.controls.go.click()
+    _pump(app, lambda: not w.state.generating)
+    w.gallery.setCurrentRow(1)
+    w.set_tiles(2)
+    w.set_view_mode(imaging.NORMAL)
+    _pump(app, lambda: w.preview.pixmap() is not None, settle=0.5)
+    save(w, out / "material-maps.png")
+    w.set_view_mode(imaging.LIT)
+    w.lit.set_light(azimuth=300.0, elevation=28.0)
+    _pump(app, w.lit.is_current, settle=0.8)
+    _pump(app, w.lit.is_current, settle=0.3)  # a resize's render, when the view settled late
+    save(w, out / "material-lit.png")
+    w.set_view_mode(imaging.ALBEDO)
+
+
 def window_size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
@@ -161,6 +262,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", type=Path)
     p.add_argument("--texture", type=Path, help="a texture model (default: the bundled one)")
     p.add_argument("--heightmap", type=Path, help="a heightmap model (default: the bundled one)")
+    p.add_argument("--material", type=Path, help="a material model (default: the bundled one, else --material-photo)")
+    p.add_argument(
+        "--material-photo",
+        type=Path,
+        help="a colour photo or a material map-set folder, baked into a stand-in material model when there is none",
+    )
     p.add_argument("--training-run", type=Path, help="a finished run folder to show in the training panel")
     p.add_argument(
         "--size", type=window_size, default=SIZE, help="the main window's size, WIDTHxHEIGHT (default 1440x900)"
@@ -179,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["TEXGEN_USER_MODELS"] = str(Path(tmp) / "models")
         texture = install(args.texture, Path(tmp) / "models") if args.texture else texture
         heightmap = install(args.heightmap, Path(tmp) / "models") if args.heightmap else heightmap
+        material = install(args.material, Path(tmp) / "models") if args.material else bundled("material")
+        if material is None and args.material_photo is not None:
+            material = photo_material(args.material_photo, Path(tmp) / "models")
         settings = Settings(file_settings(Path(tmp) / "settings.ini"))
         settings.set("export/folder", str(Path.home() / "textures"))
         w = MainWindow(settings, device="cpu")
@@ -231,6 +341,10 @@ def main(argv: list[str] | None = None) -> int:
             _pump(app)
             save(d, args.out / "export-dialog.png")
             d.close()
+        if material is not None:
+            material_pictures(app, w, material, args.out)
+        else:
+            print("no material model: give --material MODEL or --material-photo PHOTO for the material pictures")
         if args.training_run is not None:
             w.tabs.setCurrentIndex(1)
             _pump(app, lambda: w.training.form.recipe.count() > 1, timeout=60)  # recipes listed
