@@ -78,6 +78,15 @@ def test_a_material_model_shows_each_map_it_makes(qtbot, window, material_models
     spaces = "albedo (sRGB); normal, height, roughness, ao, metallic (linear)"
     assert spaces in window.library.card.text() and spaces in window.details.text.text()
     assert "material · 6 maps · any size · tileable" in window.library.summaries[str(material_models["full"])]
+    # Seven modes fit a 1000 px window: in two rows of their own above the tiling, none cut short.
+    window.resize(1000, 700)
+    drain(qtbot)
+    bar = window.viewbar
+    for b in [*bar.modes.buttons(), *bar.tiles.buttons()]:
+        r = b.geometry().translated(b.parentWidget().mapTo(bar, QPoint(0, 0)))
+        assert bar.rect().contains(r) and b.width() >= b.sizeHint().width(), b.text()
+    tops = {b.geometry().translated(b.parentWidget().mapTo(bar, QPoint(0, 0))).top() for b in bar.modes.buttons()}
+    assert len(tops) == 2
 
 
 def test_a_material_without_normals_gets_them_from_its_height(qtbot, window, material_models):

@@ -77,12 +77,9 @@ def thumbnail(image: QImage, side: int = THUMB, detail: bool = False) -> QImage:
     return image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
-def height_of(img: np.ndarray, names: tuple[str, ...] = ()) -> np.ndarray:
-    """The height field an image stands for: the heightmap itself, a texture's luminance
-    (what the exporters write as a texture's height map), or a material's height map."""
-    if names:
-        m = material_of(img, names)
-        return m.height if m is not None else maps.luminance(display_image(img, names))
+def height_of(img: np.ndarray) -> np.ndarray:
+    """The height field an image stands for: the heightmap itself, or a texture's luminance
+    (what the exporters write as a texture's height map)."""
     return maps.luminance(img)
 
 
