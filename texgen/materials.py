@@ -21,7 +21,9 @@ from one colour photograph by the heuristics documented on it (docs/materials.md
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -45,6 +47,39 @@ SPACES = ("sRGB", "linear")
 # What a map is filled with when a model does not make it: the value that changes nothing in
 # the engines' shaders (Unity's and Unreal's defaults for a material without that texture).
 NEUTRAL: dict[str, float] = {"height": 0.5, "roughness": 0.5, "ao": 1.0, "metallic": 0.0}
+
+
+# Map files by the words of their names, as the CC0 libraries name them (ambientCG:
+# NAME_1K-PNG_Color.png, _NormalGL; Poly Haven: name_diff_1k.png, _nor_gl_, packed _arm_): a word
+# -> the map it names ("normal_dx": DirectX normals, green inverted; "arm": R AO, G roughness,
+# B metallic). Read by the trainer's material data and the app's preview of it.
+MAP_WORDS: dict[str, str] = {
+    "color": "albedo", "colour": "albedo", "diff": "albedo", "diffuse": "albedo", "albedo": "albedo",
+    "basecolor": "albedo", "basecolour": "albedo",
+    "displacement": "height", "disp": "height", "height": "height",
+    "roughness": "roughness", "rough": "roughness",
+    "ambientocclusion": "ao", "ao": "ao", "occlusion": "ao",
+    "normalgl": "normal", "normal": "normal", "nor": "normal", "normaldx": "normal_dx",
+    "metalness": "metallic", "metallic": "metallic", "metal": "metallic",
+    "arm": "arm",
+}  # fmt: skip
+
+
+def map_of(path: str | Path) -> str | None:
+    """The map a file's name says it holds (MAP_WORDS; case ignored, words split at _ - . and
+    spaces, the last map word wins: "rock_diff_1k" -> albedo), or None for a plain photo. "nor"
+    names a normal map only before gl or dx, or as the last word."""
+    words = [w for w in re.split(r"[_\-.\s]+", Path(path).stem.lower()) if w]
+    for i in range(len(words) - 1, -1, -1):
+        word, after = words[i], words[i + 1] if i + 1 < len(words) else None
+        if word == "nor":
+            if after in ("gl", "dx"):
+                return "normal_dx" if after == "dx" else "normal"
+            if after is not None:
+                continue
+        if word in MAP_WORDS:
+            return MAP_WORDS[word]
+    return None
 
 
 def colour_space(channel: str) -> str:

@@ -18,14 +18,6 @@ from texgen.gui.training_form import TrainingForm
 from texgen.gui.training_process import TrainerCommand
 from train_helpers import material_folder, texture_folder
 
-NAMES = [
-    "Rock001_1K-PNG_Color.png", "Rock001_1K-PNG_NormalGL.png", "Rock001_1K-PNG_NormalDX.png",
-    "Rock001_1K-PNG_Displacement.png", "Rock001_1K-PNG_AmbientOcclusion.png", "Rock001_1K-PNG_Metalness.png",
-    "rock_diff_1k.jpg", "rock_nor_gl_1k.png", "rock_nor_dx_1k.png", "rock_arm_1k.png", "rock_rough_1k.png",
-    "rock_disp_1k.png", "rock_ao_1k.png", "nordic_stone.jpg", "brick-basecolor.png", "brick normal.png",
-    "photo.jpg", "IMG_2034.JPG", "metal_plate_metallic.png", "height.png", "diffuse.tif",
-]  # fmt: skip
-
 
 @pytest.fixture
 def form(qtbot, settings, tmp_path):
@@ -46,13 +38,6 @@ def choose(qtbot, form, folder: Path) -> material_preview.MaterialPreview:
     drain(qtbot)
     assert form.material_maps.error is None, form.material_maps.error
     return form.material_maps.preview
-
-
-def test_file_names_name_the_maps_as_the_trainer_reads_them():
-    from trainer.data.material import map_of  # noqa: PLC0415
-
-    for name in NAMES:
-        assert material_preview.map_of(Path(name)) == map_of(Path(name)), name
 
 
 def test_material_kind_trains_with_kind_material(qtbot, form, tmp_path, capsys):

@@ -79,6 +79,17 @@ def test_a_map_set_folder_loads_every_map_at_full_precision(tmp_path):
     assert np.allclose(np.sqrt((n * n).sum(axis=0)), 1.0, atol=1e-4)
 
 
+def test_one_map_set_given_as_the_folder_itself_is_named_by_it(tmp_path):
+    root = material_folder(tmp_path / "mats")
+    data = open_materials(root / "Rock001", crop=32, scale=1.0, classes=False, log=_quiet)
+    assert len(data) == 1 and data.description.startswith("1 map set from")
+    assert data.derived_maps == []
+    from trainer.data.material import find_sources  # noqa: PLC0415
+
+    (source,) = find_sources(root / "Rock001", _quiet)
+    assert source.name == "Rock001"
+
+
 def test_poly_haven_set_with_packed_arm_and_directx_normals(tmp_path):
     folder = tmp_path / "phaven" / "rock_wall"
     folder.mkdir(parents=True)

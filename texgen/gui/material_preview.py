@@ -12,7 +12,6 @@ lists them. Read at most PREVIEW_SIDE pixels a side, on a worker.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,34 +29,11 @@ from texgen.gui.workers import Latest
 PREVIEW_SIDE = 256
 THUMB = 84
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
-# The trainer's words (trainer/data/material.py WORDS; tests/gui check the two agree).
-WORDS: dict[str, str] = {
-    "color": "albedo", "colour": "albedo", "diff": "albedo", "diffuse": "albedo", "albedo": "albedo",
-    "basecolor": "albedo", "basecolour": "albedo",
-    "displacement": "height", "disp": "height", "height": "height",
-    "roughness": "roughness", "rough": "roughness",
-    "ambientocclusion": "ao", "ao": "ao", "occlusion": "ao",
-    "normalgl": "normal", "normal": "normal", "nor": "normal", "normaldx": "normal_dx",
-    "metalness": "metallic", "metallic": "metallic", "metal": "metallic",
-    "arm": "arm",
-}  # fmt: skip
 DERIVED_NORMAL_STRENGTH = 2.0  # as the trainer derives a set's missing normals
 SHOWN = ("albedo", "height", "normal", "roughness", "ao", "metallic")
 
 
-def map_of(path: Path) -> str | None:
-    """The map a file's name says it holds, or None for a plain photo (the last map word wins)."""
-    words = [w for w in re.split(r"[_\-.\s]+", Path(path).stem.lower()) if w]
-    for i in range(len(words) - 1, -1, -1):
-        word, after = words[i], words[i + 1] if i + 1 < len(words) else None
-        if word == "nor":
-            if after in ("gl", "dx"):
-                return "normal_dx" if after == "dx" else "normal"
-            if after is not None:
-                continue  # "nor" inside a name, not Poly Haven's nor_gl
-        if word in WORDS:
-            return WORDS[word]
-    return None
+map_of = materials.map_of  # the words the trainer reads too
 
 
 @dataclass

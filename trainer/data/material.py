@@ -41,34 +41,13 @@ from .imageset import ImageSet
 from .memory import check_fits
 from .pixels import convert_channels, resize
 
-# A word of a file name -> the map it names ("normal_dx": a DirectX normal map, green inverted).
-WORDS: dict[str, str] = {
-    "color": "albedo", "colour": "albedo", "diff": "albedo", "diffuse": "albedo", "albedo": "albedo",
-    "basecolor": "albedo", "basecolour": "albedo",
-    "displacement": "height", "disp": "height", "height": "height",
-    "roughness": "roughness", "rough": "roughness",
-    "ambientocclusion": "ao", "ao": "ao", "occlusion": "ao",
-    "normalgl": "normal", "normal": "normal", "nor": "normal", "normaldx": "normal_dx",
-    "metalness": "metallic", "metallic": "metallic", "metal": "metallic",
-    "arm": "arm",
-}  # fmt: skip
+WORDS = materials.MAP_WORDS  # a word of a file name -> the map it names (texgen.materials)
+map_of = materials.map_of  # the map a file's name says it holds, or None for a plain photo
 # Normal maps derived from a height (a set without its own) count a height step of 1 over a
 # pixel as this many pixels tall, as texgen's texture exports do by default.
 DERIVED_NORMAL_STRENGTH = 2.0
 # How many derived map previews a run folder gets (`derived-maps/`).
 PREVIEWS = 4
-
-
-def map_of(path: Path) -> str | None:
-    """The map a file's name says it holds (WORDS), or None for a plain photo."""
-    words = [w for w in re.split(r"[_\-.\s]+", Path(path).stem.lower()) if w]
-    for i in range(len(words) - 1, -1, -1):  # the last map word wins: "rock_diff_1k" -> diff
-        word = words[i]
-        if word == "nor" and i + 1 < len(words) and words[i + 1] in ("gl", "dx"):
-            return "normal_dx" if words[i + 1] == "dx" else "normal"
-        if word in WORDS and not (word == "nor" and i + 1 < len(words) and words[i + 1] not in ("gl", "dx")):
-            return WORDS[word]
-    return None
 
 
 @dataclass
@@ -98,7 +77,8 @@ def find_sources(root: Path, log: Callable[[str], None]) -> list[Source]:
         if not any(named.values()):
             out += [Source(f.relative_to(root).with_suffix("").as_posix(), {"photo": f}) for f in files]
             continue
-        source = Source(folder.relative_to(root).as_posix() or folder.name)
+        relative = folder.relative_to(root).as_posix()
+        source = Source(folder.name if relative == "." else relative)  # --data the set's own folder: its name
         for f, m in named.items():
             if m is None:
                 log(f"note: {f} is not named as a map of the material in {folder} (left out)")
@@ -215,9 +195,7 @@ def to_stack(m: materials.Material, maps: tuple[str, ...], scale: float) -> np.n
     return np.ascontiguousarray(img.transpose(2, 0, 1) * 2.0 - 1.0, dtype=np.float32)
 
 
-def open_materials(
-    path: Path, *, crop: int, scale: float, classes: bool, log: Callable[[str], None]
-) -> ImageSet:
+def open_materials(path: Path, *, crop: int, scale: float, classes: bool, log: Callable[[str], None]) -> ImageSet:
     """A material data set (module docstring) as an ImageSet with `channel_names`."""
     path = Path(path).expanduser()
     if not path.exists():
@@ -259,7 +237,12 @@ def open_materials(
         stack = to_stack(m, tuple(maps), scale)
         if min(stack.shape[1:]) < crop:
             too_small.append(source.name)
-            skipped.append((source.name, f"{stack.shape[2]}x{stack.shape[1]} after scale {scale:g} is smaller than the crop {crop}"))
+            skipped.append(
+                (
+                    source.name,
+                    f"{stack.shape[2]}x{stack.shape[1]} after scale {scale:g} is smaller than the crop {crop}",
+                )
+            )
             continue
         images.append(stack)
         labels.append(source.label)
@@ -278,7 +261,9 @@ def open_materials(
     n_photos = len(loaded) - n_sets
     parts = [f"{n_sets} map set{'s' if n_sets != 1 else ''}"] if n_sets else []
     parts += [f"{n_photos} photo{'s' if n_photos != 1 else ''} (maps derived)"] if n_photos else []
-    description = f"{' and '.join(parts)} from {path}; maps {', '.join(m for m in materials.MATERIAL_MAPS if m in maps)}"
+    description = (
+        f"{' and '.join(parts)} from {path}; maps {', '.join(m for m in materials.MATERIAL_MAPS if m in maps)}"
+    )
     class_names = tuple(groups) if classes else ()
     if class_names:
         description += f", {len(class_names)} classes: {', '.join(class_names)}"
