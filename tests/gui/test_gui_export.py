@@ -258,3 +258,36 @@ def test_a_longer_preset_description_grows_the_dialog_and_the_batch_starts_at_th
         app.setStyleSheet(sheet)
         app.setPalette(palette)
         app.setStyle(style)
+
+
+def test_the_scale_slider_draws_larger_features_and_the_export_and_command_carry_it(qtbot, window, models, tmp_path):
+    import json  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    from gui_helpers import qimage_array  # noqa: PLC0415
+    from texgen.gui import imaging  # noqa: PLC0415
+    from texgen.model import load_generator  # noqa: PLC0415
+    from texgen.sampling import sample  # noqa: PLC0415
+
+    c = window.controls
+    c.scale.setValue(4)  # a quarter octave a step: x2
+    assert c.texel_scale() == 2.0 and c.scale_value.text() == "× 2"
+    open_and_generate(qtbot, window, models.spatial_rgb, count=2, size=64)
+    v = window.gallery.variations()[1]
+    (ref,) = sample(load_generator(models.spatial_rgb, device="cpu"), [v.seed], size=(64, 64), scale=2.0)
+    assert np.array_equal(qimage_array(v.image), imaging.to_uint8(ref.img))
+    drain(qtbot)
+    assert "--scale 2" in window.details.command and "Scale" in window.details.text.text()
+    d = window.open_export()
+    qtbot.addWidget(d)
+    d.preset.setCurrentIndex(d.preset.findData("png"))
+    d.folder.setText(str(tmp_path / "gui"))
+    assert d.request().scale == 2.0 and "--scale 2" in d.command.text()
+    export(qtbot, d)
+    assert d.error is None, d.error
+    sidecar = json.loads(next((tmp_path / "gui").glob("*.png.json")).read_text())
+    assert sidecar["scale"] == 2.0
+    # A fixed-size model has no texel scale: the slider is off and back at 1.
+    open_and_generate(qtbot, window, models.vector_rgb, count=1, size=None)
+    assert not c.scale.isEnabled() and c.texel_scale() == 1.0 and window.state.spec.scale == 1.0

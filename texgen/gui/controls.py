@@ -1,4 +1,4 @@
-"""The generate controls: seed and "random", variations, class, size, seamless, map strength.
+"""The generate controls: seed and "random", variations, class, size, scale, seamless, map strength.
 
 `spec()` turns the widgets into a `GenerateSpec` (the arguments of `sampling.sample`), so what
 the window generates is what `texgen generate --seeds S-(S+N-1) --size ... --class ...` makes.
@@ -6,14 +6,16 @@ the window generates is what `texgen generate --seeds S-(S+N-1) --size ... --cla
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QPushButton,
+    QSlider,
     QSpinBox,
     QToolButton,
     QWidget,
@@ -21,11 +23,25 @@ from PySide6.QtWidgets import (
 
 from texgen.latents import MAX_SEED, random_seed
 from texgen.model import Generator
+from texgen.sampling import MAX_SCALE, MIN_SCALE
 from texgen.service import DEFAULT_SPATIAL_SIZE
 from texgen.gui.state import MAX_VARIATIONS, GenerateSpec
 
 SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
 NATIVE = 0  # the size combo's data for "the model's own size"
+# The scale slider moves in quarter octaves: position p is scale 2 ** (p / 4), 0.25 to 8
+# (texgen.sampling.MIN_SCALE, MAX_SCALE), 1 in the middle of its travel to the left.
+SCALE_STEPS = 4
+
+
+def scale_of(position: int) -> float:
+    return round(2.0 ** (position / SCALE_STEPS), 4)
+
+
+def position_of(scale: float) -> int:
+    import math  # noqa: PLC0415
+
+    return round(math.log2(scale) * SCALE_STEPS)
 
 
 class Controls(QWidget):
@@ -63,6 +79,24 @@ class Controls(QWidget):
         self.size = QComboBox()
         self.size.setToolTip("Output size in pixels. Tileable models make any size; others are upscaled")
         form.addRow("Size", self.size)
+
+        self.scale = QSlider(Qt.Orientation.Horizontal)
+        self.scale.setRange(position_of(MIN_SCALE), position_of(MAX_SCALE))
+        self.scale.setValue(0)
+        self.scale.setPageStep(SCALE_STEPS)
+        self.scale.setToolTip(
+            "Texel scale: 2 draws features twice as large (interpolated, softer pixels), 0.5 half as large "
+            "(made larger and filtered down); as texgen generate --scale. Double-click the value for 1"
+        )
+        self.scale_value = QLabel()
+        self.scale_value.setMinimumWidth(self.scale_value.fontMetrics().horizontalAdvance("× 0.25 ") + 4)
+        self.scale.valueChanged.connect(self._show_scale)
+        self.scale_value.mouseDoubleClickEvent = lambda _event: self.scale.setValue(0)
+        row = QHBoxLayout()
+        row.addWidget(self.scale, 1)
+        row.addWidget(self.scale_value)
+        form.addRow("Scale", row)
+        self._show_scale(0)
 
         self.seamless = QCheckBox("Seamless")
         self.seamless.setChecked(True)
@@ -115,6 +149,11 @@ class Controls(QWidget):
         want = DEFAULT_SPATIAL_SIZE if info is not None and info.spatial else NATIVE
         self.size.setCurrentIndex(max(self.size.findData(want), 0))
 
+        spatial = bool(info and info.spatial)
+        self.scale.setEnabled(spatial)
+        self.scale_value.setEnabled(spatial)
+        if not spatial:
+            self.scale.setValue(0)  # fixed-size models have no texel scale to change
         tileable = bool(info and info.tileable)
         self.seamless.setEnabled(not tileable)
         if tileable:
@@ -124,6 +163,16 @@ class Controls(QWidget):
             self.seamless.setToolTip("Repair the wrap-around seam so the texture tiles")
         self.go.setEnabled(gen is not None)
         self.random.setEnabled(gen is not None)
+
+    def texel_scale(self) -> float:
+        """The chosen texel scale (1: as the model draws)."""
+        return scale_of(self.scale.value())
+
+    def set_texel_scale(self, scale: float) -> None:
+        self.scale.setValue(position_of(min(max(scale, MIN_SCALE), MAX_SCALE)))
+
+    def _show_scale(self, position: int) -> None:
+        self.scale_value.setText(f"× {scale_of(position):.3g}")
 
     def normal_strength(self) -> float | None:
         """The chosen bumpiness, or None for the runtime's default."""
@@ -142,6 +191,7 @@ class Controls(QWidget):
             size=None if not size else (size, size),
             label=self.label.currentData(),
             seamless=self.seamless.isChecked(),
+            scale=self.texel_scale() if self.scale.isEnabled() else 1.0,
         )
 
     def set_size(self, side: int) -> None:

@@ -20,13 +20,13 @@ from texgen.gui import imaging
 from texgen.gui.state import Variation
 
 
-def regenerate_command(gen: Generator, v: Variation, seamless: bool) -> str | None:
+def regenerate_command(gen: Generator, v: Variation, seamless: bool, scale: float = 1.0) -> str | None:
     """The CLI command that writes this variation (None for an interpolated image)."""
-    request = regenerate_request(gen, v, seamless)
+    request = regenerate_request(gen, v, seamless, scale)
     return generate_command(request) if request is not None else None
 
 
-def regenerate_request(gen: Generator, v: Variation, seamless: bool) -> GenerateRequest | None:
+def regenerate_request(gen: Generator, v: Variation, seamless: bool, scale: float = 1.0) -> GenerateRequest | None:
     """The request behind regenerate_command (its size says when a terrain's edge is shared)."""
     if v.seed is None:
         return None
@@ -51,6 +51,7 @@ def regenerate_request(gen: Generator, v: Variation, seamless: bool) -> Generate
         seamless=seamless,
         preset=preset,
         out_dir="textures",
+        scale=scale,
     )
 
 
@@ -97,7 +98,9 @@ class VariationDetails(QWidget):
         layout.addWidget(self.text)
         layout.addWidget(self.copy, 0, Qt.AlignmentFlag.AlignLeft)
 
-    def show_variation(self, gen: Generator | None, v: Variation | None, seamless: bool = True) -> None:
+    def show_variation(
+        self, gen: Generator | None, v: Variation | None, seamless: bool = True, scale: float = 1.0
+    ) -> None:
         if gen is None or v is None:
             self.text.setText("Nothing selected")
             self.command = None
@@ -110,7 +113,11 @@ class VariationDetails(QWidget):
         rows.append(("Tiles", tiles_text(v)))
         if v.names:
             rows.append(("Maps", maps_text(gen, v)))
-        request = regenerate_request(gen, v, seamless)
+        if scale != 1.0:
+            rows.append(
+                ("Scale", f"× {scale:g} (features {'larger' if scale > 1 else 'smaller'} than the model draws)")
+            )
+        request = regenerate_request(gen, v, seamless, scale)
         self.command = generate_command(request) if request is not None else None
         if request is not None and request.size == (h + 1, w + 1):  # why the command asks one pixel more
             rows[1] = (

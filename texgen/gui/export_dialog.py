@@ -69,6 +69,7 @@ class ExportDialog(QDialog):
         size: tuple[int, int] | None = None,
         label: str | int | None = None,
         seamless: bool = True,
+        scale: float = 1.0,
         normal_strength: float | None = None,
         device: str = "auto",
         first_seed: int = 0,
@@ -81,6 +82,7 @@ class ExportDialog(QDialog):
         self.interpolation = interpolation  # (seed A, seed B) picked for interpolation, if any
         self.generated = size[0] if size and size[0] == size[1] else None
         self.label, self.seamless, self.strength, self.device = label, seamless, normal_strength, device
+        self.scale = scale  # the window's texel scale: the files match the preview
         self.worker: Worker | None = None
         self.result: GenerateResult | None = None
         self.error: str | None = None
@@ -364,6 +366,7 @@ class ExportDialog(QDialog):
             device=self.device,
             skip_existing=self.skip_existing.isChecked(),
             normal_strength=self.strength,
+            scale=self.scale,
             normal_convention=None if convention == p.normal_convention else convention,
             byte_order=None if order == p.byte_order else order,
             erosion=erosion if erosion is not None and erosion.active else None,

@@ -89,6 +89,7 @@ class GenerateSpec:
     size: tuple[int, int] | None = None  # (height, width); None = the model's native size
     label: int | None = None
     seamless: bool = True
+    scale: float = 1.0  # texel scale (texgen generate --scale)
 
 
 class AppState(QObject):
@@ -195,6 +196,7 @@ class AppState(QObject):
                 seamless=spec.seamless,
                 batch_size=4,
                 should_cancel=cancelled,
+                scale=spec.scale,
             ):
                 report(variation_of(gen, s))
             return time.perf_counter() - started
@@ -257,7 +259,8 @@ class AppState(QObject):
         label = a.sample.label
 
         def task(report, cancelled):
-            (s,) = interpolate(gen, a.seed, b.seed, [t], size=size, label=label, seamless=spec.seamless)
+            (s,) = interpolate(gen, a.seed, b.seed, [t], size=size, label=label, seamless=spec.seamless,
+                               scale=spec.scale)  # fmt: skip
             return variation_of(gen, s)
 
         self._interp.submit(task)

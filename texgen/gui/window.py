@@ -393,7 +393,9 @@ class MainWindow(QMainWindow):
     def _show(self, v: Variation) -> None:
         self.shown = v
         spec = self.state.spec
-        self.details.show_variation(self.state.generator, v, spec.seamless if spec else True)
+        self.details.show_variation(
+            self.state.generator, v, spec.seamless if spec else True, spec.scale if spec else 1.0
+        )
         self._refresh_view()
 
     def _refresh_view(self) -> None:
@@ -445,6 +447,7 @@ class MainWindow(QMainWindow):
             interpolation=self.interpolation.seeds(),
             label=gen.info.classes[spec.label] if spec and spec.label is not None else None,
             seamless=spec.seamless if spec else True,
+            scale=spec.scale if spec else 1.0,
             normal_strength=self.controls.normal_strength(),
             device=self.state.device,
             first_seed=self.controls.seed.value(),
