@@ -2,6 +2,8 @@
 # Trains the bundled models exactly as their model cards say, then copies each exported
 # generator and card into assets/models/. Run from the repository root:
 #   python assets/models/prepare_data.py data && bash assets/models/train_bundled.sh
+# (and, for ground-material and rock-material, first `python assets/models/prepare_colour_data.py
+# data`: it downloads a Debian package with apt-get)
 # Two lanes of one thread each run side by side (a 2-core CPU); MINUTES scales every budget.
 # The baseline (the course's lanham-wgan-32, with the course's own settings: no flips or turns)
 # gets the same wall time as the texture models. Each shipped file is one uninterrupted run of
@@ -46,6 +48,14 @@ grass_baseline=(--preset lanham-wgan-32 --data data/cc0-textures/grass --set cha
 # textures-by-kind's baseline: the same network on the same four photographs (all as one class).
 kinds_baseline=(--preset lanham-wgan-32 --data data/cc0-textures --set channels=1 --scale 0.5)
 terrain=(--preset spatial-dcgan --data data/dem --kind heightmap --set g_width=12 --set d_width=16 --set upsample_blur=true --batch 16)
+# ground-material and rock-material: colour materials (albedo, height, roughness, AO; ground also
+# normal) on the CC0 and public-domain photographs of assets/models/prepare_colour_data.py, one
+# model per class folder. stone-texture's recipe at textures-by-kind's learning rate, with
+# --kind material. One conditional model of the four classes (brick, ground, rock, wood)
+# collapsed to one flat colour per class within 200 steps under every variant tried (DCGAN at
+# 5e-5, with DiffAugment, class_affine, lr_d 2e-5 against lr_g 1e-4; WGAN-GP), where each
+# class alone trained (docs/models.md).
+material=(--preset spatial-dcgan --kind material --set g_width=24 --set d_width=24 --set upsample_blur=false --set lr_g=0.00005 --set lr_d=0.00005 --batch 16 --scale 0.5 --set crop=32 --set ema_halflife=2000 --set seed=0)
 kinds=(--preset spatial-dcgan --conditional --data data/cc0-textures --set channels=1 --set g_width=24 --set d_width=24 --set upsample_blur=false --set lr_g=0.00005 --set lr_d=0.00005 --batch 16 --scale 0.5 --set crop=32 --set ema_halflife=2000 --set augment=all,brick:flips)
 
 lane_a() {
@@ -53,11 +63,17 @@ lane_a() {
   texgen train "${baseline[@]}" --name lanham-gravel-baseline --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
   texgen train "${kinds_baseline[@]}" --name lanham-kinds-baseline --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
   texgen train "${grass_baseline[@]}" --name lanham-grass-baseline --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
+  if [ -d data/colour-materials ]; then
+    texgen train "${material[@]}" --data data/colour-materials/ground --name ground-material --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
+  fi
 }
 lane_b() {
   texgen train "${terrain[@]}" --name terrain --minutes "$(awk "BEGIN{print 60 * $M}")" "${common[@]}"
   texgen train "${kinds[@]}" --name textures-by-kind --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
   texgen train "${grass[@]}" --name grass-texture --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
+  if [ -d data/colour-materials ]; then
+    texgen train "${material[@]}" --data data/colour-materials/rock --name rock-material --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
+  fi
 }
 lane_a & a=$!
 lane_b & b=$!
@@ -73,8 +89,12 @@ declare -A about=(
   [lanham-kinds-baseline]="course WGAN 32x32 (Lanham), weight clipping: textures-by-kind's baseline, trained on brick, grass, gravel and moon"
   [terrain]="tileable terrain heightfield, any size (spatial DCGAN, trained on public-domain USGS elevation models)"
   [textures-by-kind]="tileable grey textures by class: brick, grass, gravel, moon (conditional spatial DCGAN, CC0 photographs)"
+  [ground-material]="tileable colour ground material: albedo, normal, height, roughness, AO (spatial DCGAN, CC0 and public-domain photographs of leaves, soil, sand and paving)"
+  [rock-material]="tileable colour rock material: albedo, height, roughness, AO (spatial DCGAN, public-domain and CC0 photographs of rock)"
 )
-for name in stone-texture grass-texture lanham-gravel-baseline lanham-kinds-baseline terrain textures-by-kind; do
+names=(stone-texture grass-texture lanham-gravel-baseline lanham-kinds-baseline terrain textures-by-kind)
+[ -d data/colour-materials ] && names+=(ground-material rock-material)
+for name in "${names[@]}"; do
   run=$(ls -d runs/bundled/*-"$name" | tail -n 1)
   texgen export "$run" --out "assets/models/$name.onnx" --name "$name" --description "${about[$name]}"
 done
