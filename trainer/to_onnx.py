@@ -208,7 +208,7 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
         "",
         "| | |",
         "| --- | --- |",
-        f"| makes | {info.kind}, {info.channels} channel{'s' if info.channels > 1 else ''}, {size} |",
+        f"| makes | {_makes(info)}, {info.channels} channel{'s' if info.channels > 1 else ''}, {size} |",
         f"| classes | {', '.join(info.classes) if info.classes else 'none (unconditional)'} |",
         f"| network | `{info.architecture}` ({cfg.architecture}), {info.latent_kind} latent of {info.latent_size} |",
         f"| algorithm | {info.algorithm}, {cfg.optimizer} lr G {cfg.lr_g:g} / D {cfg.lr_d:g}, batch {cfg.batch}, n_critic {cfg.n_critic} |",
@@ -241,3 +241,17 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
         lines.append("No metrics recorded.")
     lines += ["", "## Reproduce", "", "```", reproduce_command(cfg), "```", ""]
     return "\n".join(lines)
+
+
+def _makes(info) -> str:
+    """The kind, and for a material its maps with their colour spaces ("material: albedo (sRGB);
+    normal, height (linear)")."""
+    if info.kind != "material":
+        return info.kind
+    maps: dict[str, str] = {}
+    for name, space in zip(info.channel_names, info.channel_spaces):
+        maps.setdefault(name.split(".")[0], space)
+    by_space: dict[str, list[str]] = {}
+    for m, space in maps.items():
+        by_space.setdefault(space, []).append(m)
+    return "material: " + "; ".join(f"{', '.join(ms)} ({space})" for space, ms in by_space.items())

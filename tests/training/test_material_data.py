@@ -233,6 +233,12 @@ def test_two_ambientcg_sets_train_and_each_engine_preset_writes_its_layout(train
     assert convention == ("directx" if preset == "unreal-material" else "opengl")
 
 
+def test_the_card_names_the_maps_and_their_colour_spaces(trained_material):
+    card = (trained_material.parent / "model-card.md").read_text()
+    assert "| makes | material: albedo (sRGB); normal, height, roughness, ao (linear), 9 channels," in card
+    assert "2 map sets from" in card
+
+
 def test_unreal_normals_are_the_godot_ones_with_green_inverted(trained_material, tmp_path):
     normals = {}
     for preset in ("godot-material", "unreal-material"):
