@@ -96,6 +96,17 @@ def layout_of(maps: tuple[str, ...] | list[str]) -> tuple[tuple[str, ...], tuple
     return names, tuple(colour_space(c) for c in names)
 
 
+def describe_maps(names: tuple[str, ...], spaces: tuple[str, ...] = ()) -> str:
+    """The maps of a (valid) channel layout with their colour spaces, in words: "albedo (sRGB);
+    normal, height, roughness, ao (linear)". `spaces` as stored; each channel's own by default."""
+    space_of = dict(zip(names, spaces)) if len(spaces) == len(names) else {}
+    groups: dict[str, list[str]] = {}
+    for m in maps_in(tuple(names)):
+        first = LAYOUT[m][0]
+        groups.setdefault(space_of.get(first, colour_space(first)), []).append(m)
+    return "; ".join(f"{', '.join(ms)} ({space})" for space, ms in groups.items())
+
+
 def layout_problems(names: tuple[str, ...], spaces: tuple[str, ...], channels: int) -> list[str]:
     """What is wrong with a material model's channel layout (empty when nothing is)."""
     out = []

@@ -25,7 +25,7 @@ import torch
 
 from texgen.atomic import write_atomic
 from texgen.errors import ExportError
-from texgen.materials import colour_space
+from texgen.materials import colour_space, describe_maps
 from texgen.metadata import IMAGE_OUTPUT, LABEL_INPUT, LATENT_INPUT, GeneratorInfo, write_metadata
 from trainer.checkpoint import LATEST, load_checkpoint, run_dir_of
 from trainer.config import TrainConfig
@@ -244,14 +244,7 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
 
 
 def _makes(info) -> str:
-    """The kind, and for a material its maps with their colour spaces ("material: albedo (sRGB);
-    normal, height (linear)")."""
+    """The kind, and for a material its maps with their colour spaces."""
     if info.kind != "material":
         return info.kind
-    maps: dict[str, str] = {}
-    for name, space in zip(info.channel_names, info.channel_spaces):
-        maps.setdefault(name.split(".")[0], space)
-    by_space: dict[str, list[str]] = {}
-    for m, space in maps.items():
-        by_space.setdefault(space, []).append(m)
-    return "material: " + "; ".join(f"{', '.join(ms)} ({space})" for space, ms in by_space.items())
+    return f"material: {describe_maps(info.channel_names, info.channel_spaces)}"

@@ -43,7 +43,7 @@ from trainer.metrics import memorisation, swd  # noqa: E402
 
 MODELS = ROOT / "assets" / "models"
 RUNS = ROOT / "runs" / "bundled"  # where train_bundled.sh trains them
-# Trained and measured, but not shipped: assets/ stays under 25 MB. Read from its run folder.
+# Trained and measured, but not shipped, to keep assets/ small (under 25 MB then). Read from its run folder.
 UNSHIPPED = ("lanham-grass-baseline",)
 DOCS = ROOT / "docs"
 CROP = 32  # the baseline's size: every texture model is compared at it

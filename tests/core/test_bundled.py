@@ -1,5 +1,6 @@
 """The generators shipped in assets/models: each runs in the runtime, says what it makes, carries
-data that may be redistributed, and has its model card; assets/ stays under 25 MB."""
+data that may be redistributed, and has its model card; assets/ stays under 35 MB (25 MB until the
+two colour material models, 4.2 MB each, joined the grey ones)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def test_the_defaults_and_the_issue_s_models_are_shipped():
     assert set(DEFAULT_MODELS) <= set(BUNDLED)
     assert {"stone-texture", "grass-texture", "terrain", "textures-by-kind", "lanham-gravel-baseline"} <= set(BUNDLED)
     size = sum(p.stat().st_size for p in ASSETS.rglob("*") if p.is_file())
-    assert size < 25 * 1024 * 1024, f"assets/ is {size / 2**20:.1f} MiB"
+    assert size < 35 * 1024 * 1024, f"assets/ is {size / 2**20:.1f} MiB"
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -39,4 +40,9 @@ def test_each_bundled_model_runs_says_what_it_makes_and_has_its_card(name):
         assert len(lines) == side // info.pixels_per_cell - 1 and seam < 1.25 * lines.max()
     card = (ASSETS / "models" / f"{name}.md").read_text()
     assert card.startswith(f"# {name}\n") and "## Reproduce" in card and "texgen train --recipe" in card
-    assert "## Quality bar (assets/models/evaluate_bundled.py)" in card
+    # Measured figures: the older grey models against the course's baseline, the later ones at
+    # artist scales against classical synthesis.
+    assert (
+        "## Quality bar (assets/models/evaluate_bundled.py)" in card
+        or "## Quality at artist scales (bench/bench_quality.py)" in card
+    )

@@ -191,3 +191,10 @@ def test_heightmap_model_refuses_material_maps(tmp_path):
     )
     assert result.code != 0 and "error:" in result.err and "no material maps" in result.err
     assert "Traceback" not in result.err and not list((tmp_path / "out").glob("*.png"))
+
+
+def test_texgen_info_names_the_maps_and_their_colour_spaces(tmp_path, capsys):
+    model = make_material(tmp_path / "m.onnx", maps=("albedo", "normal", "height", "metallic"))
+    assert main(["info", str(model), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "  maps        albedo (sRGB); normal, height, metallic (linear)\n" in out

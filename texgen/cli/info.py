@@ -8,6 +8,7 @@ import json
 
 from texgen.assets import resolve_model
 from texgen.devices import DEVICES, available_devices
+from texgen.materials import describe_maps
 from texgen.model import load_generator
 
 
@@ -60,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         f"{'tileable' if m['tileable'] else 'not tileable (seamless post-process)'}",
         f"  latent      {latent}",
     ]
+    if m["kind"] == "material":
+        lines.append(f"  maps        {describe_maps(tuple(m['channel_names']), tuple(m['channel_spaces']))}")
     if m["classes"]:
         lines.append(f"  classes     {', '.join(f'{i}:{c}' for i, c in enumerate(m['classes']))}")
     for key, label in (

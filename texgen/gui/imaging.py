@@ -123,12 +123,7 @@ def describe_maps(names: tuple[str, ...], spaces: tuple[str, ...] = ()) -> str:
     height, roughness, ao (linear)"; for channels texgen does not know, each channel's name."""
     if layout_note(names, len(names)) is not None:
         return ", ".join(f"{n} ({s})" if s else n for n, s in zip(names, (*spaces, *[""] * len(names))))
-    space_of = dict(zip(names, spaces)) if len(spaces) == len(names) else {}
-    groups: dict[str, list[str]] = {}
-    for m in material_maps(names):
-        first = materials.LAYOUT[m][0]
-        groups.setdefault(space_of.get(first, materials.colour_space(first)), []).append(m)
-    return "; ".join(f"{', '.join(ms)} ({space})" for space, ms in groups.items())
+    return materials.describe_maps(names, spaces)
 
 
 def material_maps(names: tuple[str, ...]) -> tuple[str, ...]:
