@@ -142,13 +142,15 @@ def main() -> int:
                 shutil.copyfile(unpacked / ROOT / src, folder / dst)
                 manifest.append(f"{cls}/{name}/{dst}\t{PACKAGE} {version}:/{ROOT}/{src}\t{found[0]}")
     (tmp / "MANIFEST.tsv").write_text("\n".join(manifest) + "\n")
-    (tmp / "LICENSE.txt").write_text(
+    licence = (
         f"CC0 1.0 or public domain, as stated for each file in /{COPYRIGHT} of the Debian package\n"
         f"{PACKAGE} {version} (the last matching Files: paragraph decides). Files copied unchanged\n"
         "and renamed; MANIFEST.tsv gives each one's source path. The governing paragraphs:\n\n"
         + "\n\n".join(quoted)
         + "\n"
     )
+    for folder in (tmp, *(tmp / cls for cls in SOURCES)):  # each class trains on its own too
+        (folder / "LICENSE.txt").write_text(licence)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     print(f"wrote {out}: {len(manifest) - 1} files, {sum(len(m) for m in SOURCES.values())} materials in "

@@ -233,10 +233,10 @@ def material_pictures(app: QApplication, w, model: Path, out: Path) -> None:
         app,
         lambda: w.state.generator is not None and w.state.generator.info.kind == "material" and not w.state.generating,
     )
-    w.controls.set_size(0)  # native
+    w.controls.set_size(256 if w.state.generator.info.spatial else 0)  # a stand-in: its own size
     w.controls.go.click()
     _pump(app, lambda: not w.state.generating)
-    w.gallery.setCurrentRow(1)
+    w.gallery.setCurrentRow(0)
     w.set_tiles(2)
     w.set_view_mode(imaging.NORMAL)
     _pump(app, lambda: w.preview.pixmap() is not None, settle=0.5)
