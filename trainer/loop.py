@@ -284,6 +284,7 @@ class _Run:
         self.last_health_t = self.t0
         self.next_health_step = self.start_step + HEALTH_WARMUP
         self.reverted_from: int | None = None
+        self.untrained: str | None = None  # why the exported weights are the untrained ones, if they are
 
     def checkpoint(self, name: str = LATEST, health: dict | None = None) -> Path:
         s, dist = self.s, self.dist
@@ -435,19 +436,20 @@ class _Run:
         return last
 
     def _go_back(self) -> None:
-        """on_divergence=stop: back to the last weights found healthy (or no model at all)."""
+        """on_divergence=stop: back to the last weights found healthy; where none was found, back
+        to the untrained weights (their seeds differ), exported and marked not healthy."""
         s, snapshot = self.s, self.snapshot
-        if int(snapshot["step"]) == self.start_step and self.ckpt is None:  # only the untrained weights were kept
-            kept = not _remove_if_no_checkpoint(self.run_dir)
-            raise TexgenError(
-                f"training diverged at step {self.reverted_from}, before any step was found healthy: no model "
-                "was exported"
-                + (f", and its run folder {self.run_dir.name} was removed (nothing to resume)" if not kept else ""),
-                "lower the learning rates (--set lr_g=0.0001 --set lr_d=0.0001) or use a wgan-gp preset",
-            )
         restore_state(s, snapshot)
-        message = (f"went back to step {s.step}, the last found healthy, and stopped there "
-                   f"(on_divergence=stop); that model is exported")  # fmt: skip
+        if int(snapshot["step"]) == self.start_step and self.ckpt is None:  # only the untrained weights were kept
+            self.untrained = (f"untrained: training diverged at step {self.reverted_from}, before any step was found "
+                              f"healthy, so this model holds the untrained weights of step {s.step} (it draws noise, "
+                              "not the data); train again with lower learning rates (--set lr_g=0.0001 --set "
+                              "lr_d=0.0001) or a wgan-gp preset")  # fmt: skip
+            message = (f"went back to the untrained weights of step {s.step} (on_divergence=stop): no step was "
+                       "found healthy; they are exported, and marked not healthy")  # fmt: skip
+        else:
+            message = (f"went back to step {s.step}, the last found healthy, and stopped there "
+                       f"(on_divergence=stop); that model is exported")  # fmt: skip
         _stderr("note: " + message)
         self.emit({"event": "note", "step": s.step, "message": message})
         self.metrics = self.samples.evaluate()
@@ -472,9 +474,12 @@ class _Run:
             else []
         )
         problems += [m for m in self.diverged if self.reverted_from is None]  # it diverged and trained on
+        problems += [self.untrained] if self.untrained else []
         health = {"healthy": not problems, "problems": problems}
         if self.reverted_from is not None:
             health["reverted_from_step"] = self.reverted_from
+        if self.untrained:
+            health["untrained"] = True
         ckpt_path = self.checkpoint(health=health)
         if not same_weights(s.G, dist, self.device):
             raise RuntimeError("generator weights differ between processes: a DistributedDataParallel bug")

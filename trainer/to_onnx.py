@@ -197,7 +197,7 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
     else:
         verdict = ("not checked: the run checks its health at the end, in its last checkpoint; this one was saved "
                    "before (best.pt, a periodic one) or by an older texgen")  # fmt: skip
-    if health.get("reverted_from_step"):
+    if health.get("reverted_from_step") and not health.get("untrained"):
         verdict += f"; training diverged at step {health['reverted_from_step']} and this is the last healthy step"
     weights = (f"moving average of the generator, half-life {cfg.ema_halflife:g} steps" if ckpt.get("G_ema")
                else "the generator as last trained")  # fmt: skip
