@@ -59,6 +59,13 @@ class TrainConfig:
     # of the generator (conditional normalisation), not only its input
     class_affine: bool = False
     spatial_margin: int = 1  # spatial: latent cells beyond the crop; the critic sees a random crop
+    # spatial: blur passes of a coarse latent field made from the grid and fed beside it
+    # (0: none; 4 gives structure over about 100 px). Wants a spatial_margin of several cells,
+    # or the training torus is too small for the field to vary across it.
+    coarse_field: int = 0
+    # spatial: random crops cut from each generated image (1: one image per crop). With a large
+    # spatial_margin, several crops an image keep the generator's pixels per step as they were.
+    crops_per_image: int = 1
     critic_norm: str = "auto"  # auto (batch, none for wgan-gp) | batch | none
     critic_dropout: float = 0.0  # dropout in the critic (Lanham 0.25, Foster 0.3)
     # Optimisation
@@ -122,6 +129,7 @@ class TrainConfig:
             upsamples=self.upsamples,
             upsample_blur=self.upsample_blur,
             class_affine=self.class_affine,
+            coarse_field=self.coarse_field,
         )
 
     def to_json(self) -> str:
@@ -156,7 +164,7 @@ def check_config(cfg: TrainConfig) -> None:
         problems.append("no training data given (--data a folder, a DEM file or cifar100:CLASS)")
     if cfg.kind == "heightmap" and cfg.channels != 1:
         problems.append("a heightmap has 1 channel (use --set channels=1, or --kind heightmap sets it)")
-    for name in ("batch", "n_critic", "eval_samples"):
+    for name in ("batch", "n_critic", "eval_samples", "crops_per_image"):
         if getattr(cfg, name) < 1:
             problems.append(f"{name} is {getattr(cfg, name)}, expected at least 1")
     for name in ("sample_every", "checkpoint_every", "eval_every", "threads", "spatial_margin", "ema_halflife", "seed"):
@@ -175,6 +183,10 @@ def check_config(cfg: TrainConfig) -> None:
     for name in ("lr_g", "lr_d", "scale", "clip"):
         if getattr(cfg, name) <= 0:
             problems.append(f"{name} is {getattr(cfg, name)}, expected more than 0")
+    if cfg.crops_per_image > 1 and cfg.architecture != "spatial":
+        problems.append("crops_per_image is for the spatial architecture (leave it at 1)")
+    if cfg.crops_per_image > cfg.batch:
+        problems.append(f"crops_per_image {cfg.crops_per_image} is more than the batch {cfg.batch} (use at most the batch)")
     if cfg.class_affine and not cfg.conditional:
         problems.append("class_affine needs classes (train with --conditional, or leave class_affine off)")
     if cfg.algorithm == "wgan-gp" and cfg.critic_norm == "batch":

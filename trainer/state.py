@@ -145,6 +145,24 @@ class TrainingState:
         oy, ox = (int(v) for v in self.rng.integers(0, size - c + 1, size=2))
         return images[:, :, oy : oy + c, ox : ox + c]
 
+    def fakes(
+        self, G: nn.Module, n: int, label: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`n` generated critic inputs and their classes. Spatial with crops_per_image k > 1:
+        ceil(n / k) images (classes label[::k]), each cut into k crops at their own offsets, so
+        a large training torus (a wide spatial_margin) costs no more generator pixels a step."""
+        k = self.cfg.crops_per_image
+        if not self.spec.spatial or k <= 1:
+            return self.crop(G(self.latents(n), label)), label
+        m = -(-n // k)
+        image_label = label[::k] if label is not None else None
+        images = G(self.latents(m), image_label)
+        size, c = images.shape[-1], self.cfg.crop
+        offsets = self.rng.integers(0, size - c + 1, size=(m * k, 2))
+        crops = [images[i // k, :, oy : oy + c, ox : ox + c] for i, (oy, ox) in enumerate(offsets[:n].tolist())]
+        crop_label = image_label.repeat_interleave(k)[:n] if image_label is not None else None
+        return torch.stack(crops), crop_label
+
     @property
     def G_sample(self) -> nn.Module:
         """The generator that is sampled, evaluated and exported: the moving average when there
@@ -244,19 +262,18 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
     for _ in range(cfg.n_critic):
         real, label = s.feed.next()
         label = label if s.num_classes else None  # fakes get the real batch's classes
-        z = s.latents(n)
         if reuse:
             with s.autocast():
-                fake_g = s.crop(s.G_train(z, label))
+                fake_g, fake_label = s.fakes(s.G_train, n, label)
             fake = fake_g.detach()
         else:
             with torch.no_grad(), s.autocast():
-                fake = s.crop(s.G(z, label))
+                fake, fake_label = s.fakes(s.G, n, label)
         if cfg.diffaug:
             real, fake = diff_augment(real, cfg.diffaug), diff_augment(fake, cfg.diffaug)
         with s.autocast():
             d_real = s.D_train(real, label).float()
-            d_fake = s.D_train(fake, label).float()
+            d_fake = s.D_train(fake, fake_label).float()
         if wasserstein:
             loss_d = losses.wgan_d_loss(d_real, d_fake)
             w_sum += losses.wasserstein_estimate(d_real, d_fake).detach()
@@ -277,13 +294,12 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
     for p in s._params_d:
         p.requires_grad_(False)
     if not reuse:
-        label = s.fake_labels(n)
         with s.autocast():
-            fake_g = s.crop(s.G_train(s.latents(n), label))
+            fake_g, fake_label = s.fakes(s.G_train, n, s.fake_labels(n))
     if cfg.diffaug:
         fake_g = diff_augment(fake_g, cfg.diffaug)
     with s.autocast():
-        score = s.D(fake_g, label).float()
+        score = s.D(fake_g, fake_label).float()
     loss_g = losses.wgan_g_loss(score) if wasserstein else losses.dcgan_g_loss(score)
     _update(loss_g, s.opt_g, s.scaler_g)
     for p in s._params_d:

@@ -87,6 +87,31 @@ class WrapBlur(nn.Module):
         return F.conv2d(wrap_pad(x, 1), self.kernel, groups=self.channels)
 
 
+class CoarseField(nn.Module):
+    """A slowly varying latent field made from the fine latent grid, on the same torus.
+
+    `passes` wrapped 3x3 box blurs of the cell grid (a binomial-like kernel 2 * passes + 1 cells
+    wide, standard deviation sqrt(2 * passes / 3) cells), rescaled so that independent unit
+    normal cells give a field of unit variance. It carries structure across many cells (64 to
+    256 px at 16 px a cell) without a second input: the ONNX contract, the seeds and the tiling
+    stay as they are, and padding by wrapping keeps it exactly periodic at any grid size, even
+    one cell (AveragePool + Slice + Concat in ONNX).
+    """
+
+    def __init__(self, passes: int):
+        super().__init__()
+        self.passes = passes
+        w = torch.ones(1)
+        for _ in range(passes):  # the 1-D kernel of `passes` [1, 1, 1] / 3 blurs
+            w = F.conv1d(F.pad(w, (2, 2))[None, None], torch.full((1, 1, 3), 1 / 3))[0, 0]
+        self.gain = float(1.0 / w.pow(2).sum())  # 1 / sqrt of the 2-D kernel's sum of squares
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        for _ in range(self.passes):
+            z = F.avg_pool2d(wrap_pad(z, 1), 3, stride=1)
+        return z * self.gain
+
+
 class PixelNorm(nn.Module):
     """Normalise each pixel's feature vector to unit RMS (ProGAN, Karras et al. 2018).
 

@@ -9,6 +9,11 @@ period (h * s, w * s): rolling the latent grid by one cell rolls the image by s 
 image tiles with no seam at any grid size. PixelNorm instead of BatchNorm: no running
 statistics, so the exported (eval-mode) model computes what was trained.
 
+Coarse field (`coarse_field` > 0): a blurred copy of the latent grid (CoarseField: wrapped box
+blurs over several cells, unit variance) is concatenated to z, so that structure larger than the
+few cells the convolutions reach (brightness, density, clumps over 64-256 px) has an input to
+come from; it is computed from z, so the model's inputs and tiling are unchanged.
+
 Conditional: the class embedding is broadcast to planes over the grid and concatenated to z;
 with `class_affine`, every PixelNorm is also followed by a per-class scale and shift of its
 channels (ClassAffine), so the class steers every layer rather than only the input.
@@ -26,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.networks.layers import ClassAffine, PixelNorm, Projection, WrapBlur, WrapConv2d
+from trainer.networks.layers import ClassAffine, CoarseField, PixelNorm, Projection, WrapBlur, WrapConv2d
 from trainer.networks.spec import NetSpec
 
 
@@ -38,6 +43,8 @@ class SpatialGenerator(nn.Module):
         widths = [min(spec.g_width * 2 ** (n - i), spec.g_width * 8) for i in range(n + 1)]
         self.embed = nn.Embedding(spec.num_classes, spec.embed_dim) if spec.num_classes else None
         cin = spec.latent_size + (spec.embed_dim if spec.num_classes else 0)
+        self.coarse = CoarseField(spec.coarse_field) if spec.coarse_field else None
+        cin += spec.latent_size if self.coarse is not None else 0
         self.stem = WrapConv2d(cin, widths[0])
         self.blocks = nn.ModuleList(
             nn.Sequential(
@@ -62,6 +69,8 @@ class SpatialGenerator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        if self.coarse is not None:
+            z = torch.cat([z, self.coarse(z)], dim=1)
         if self.embed is not None:
             e = self.embed(label)[:, :, None, None]
             z = torch.cat([z, e.expand(-1, -1, z.shape[2], z.shape[3])], dim=1)

@@ -24,6 +24,7 @@ class NetSpec:
     upsamples: int = 4  # spatial: 2x upsampling blocks; pixels per latent cell = 2 ** upsamples
     upsample_blur: bool = False  # spatial: blur after each nearest upsampling (no checkerboard)
     class_affine: bool = False  # spatial, conditional: per-class scale and shift after each PixelNorm
+    coarse_field: int = 0  # spatial: blur passes of a coarse latent field fed beside the grid (0: none)
 
     @property
     def spatial(self) -> bool:
@@ -51,6 +52,10 @@ class NetSpec:
             out.append(f"upsamples {self.upsamples} must be at least 1")
         if self.spatial and r % self.pixels_per_cell:
             out.append(f"crop {r} is not a multiple of the {self.pixels_per_cell} pixels per latent cell")
+        if self.coarse_field and not self.spatial:
+            out.append(f"coarse_field is for the spatial architecture, not {self.family}")
+        if not 0 <= self.coarse_field <= 32:
+            out.append(f"coarse_field {self.coarse_field} is not between 0 (none) and 32 blur passes")
         if self.class_affine and not self.spatial:
             out.append(f"class_affine is for the spatial architecture, not {self.family}")
         if not 0.0 <= self.critic_dropout < 1.0:
