@@ -21,6 +21,7 @@ import numpy as np
 from texgen.errors import ModelError, RequestError
 from texgen.latents import latent_for_seed, slerp
 from texgen.model import Generator
+from texgen.materials import decode_normals, encode_normals
 from texgen.resample import resize
 from texgen.seamless import make_seamless
 
@@ -132,7 +133,26 @@ def _finish(img: np.ndarray, gen: Generator, size: tuple[int, int], seamless: bo
     tileable = gen.info.tileable
     if seamless and not tileable:
         img, tileable = make_seamless(img), True
-    return resize(img, *size, wrap=tileable), tileable
+    out = resize(img, *size, wrap=tileable)
+    names = gen.info.channel_names
+    if out.shape[:2] != img.shape[:2] and "normal.x" in names:
+        out = _restretch_normals(out, [names.index(f"normal.{a}") for a in "xyz"],
+                                 (out.shape[0] / img.shape[0], out.shape[1] / img.shape[1]))  # fmt: skip
+    return out, tileable
+
+
+def _restretch_normals(img: np.ndarray, xyz: list[int], factor: tuple[float, float]) -> np.ndarray:
+    """A material's own normal channels after a resize by `factor` (rows, columns): features
+    drawn f times larger have slopes 1/f as steep (the heights keep their values), so the
+    normal's x and y over its z shrink by 1/f; then back to unit length, which resampling
+    does not keep."""
+    n = decode_normals(img[..., xyz])
+    n[..., 0] = n[..., 0] / (n[..., 2] * factor[1])
+    n[..., 1] = n[..., 1] / (n[..., 2] * factor[0])
+    n[..., 2] = 1.0
+    out = img.copy()
+    out[..., xyz] = encode_normals(n / np.linalg.norm(n, axis=-1, keepdims=True))
+    return out
 
 
 def _run(

@@ -90,3 +90,24 @@ def test_cli_scale_on_a_fixed_size_model_is_one_error_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "fixed-size" in err and "leave out --scale" in err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_materials_own_normals_flatten_with_the_scale_and_stay_unit_vectors():
+    # Features drawn twice as large have half the slope: the bundled ground material's normal
+    # channels, made at 256 px and scale 2 (the model runs at 128 px), lean half as far from
+    # straight up as those it makes at 128 px, and resampling leaves them unit vectors.
+    from texgen.materials import decode_normals
+
+    gen = load_generator(resolve_model("ground-material"), device="cpu")
+    xyz = [gen.info.channel_names.index(f"normal.{a}") for a in "xyz"]
+
+    def slopes(size: int, scale: float) -> tuple[float, float]:
+        imgs = [s.img for s in sample(gen, range(4), size=(size, size), scale=scale)]
+        raw = np.stack([im[..., xyz] for im in imgs]) * 2.0 - 1.0
+        n = decode_normals(np.stack([im[..., xyz] for im in imgs]))
+        tan = np.hypot(n[..., 0], n[..., 1]) / n[..., 2]
+        return float(np.median(tan)), float(np.abs(np.linalg.norm(raw, axis=-1) - 1).max())
+
+    (flat1, _), (flat2, off2) = slopes(128, 1.0), slopes(256, 2.0)
+    assert 0.45 < flat2 / flat1 < 0.55, (flat1, flat2)  # without the fix: 1.0
+    assert off2 < 0.02  # unit length after Lanczos (within 8-bit-like rounding of the encoding)
