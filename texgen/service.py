@@ -155,9 +155,7 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
             )
         notes.append(f"{info.name}: erosion is for heightmaps; its textures are written without it")
     scaled_size(gen, (gh, gw), req.scale)  # refused before any work when the model cannot
-    maps = req.maps or preset.maps_for(info.kind)
-    if req.maps is None and "metallic" in material_maps(info) and preset.name == "png":
-        maps = (*maps, "metallic")  # png writes every map the model makes
+    maps = req.maps or default_maps(preset, info)
     try:
         check_maps(tuple(maps), info.kind)
     except RequestError as exc:
@@ -173,6 +171,15 @@ def _plan(req: GenerateRequest, gen: Generator, notes: list[str]) -> _Job:
             f"{info.name}: no normal map is written (maps: {', '.join(maps)}), so the normal convention is ignored"
         )
     return _Job(gen, preset, size, (gh, gw), extend, label, tuple(maps), model_argument(str(gen.path)))
+
+
+def default_maps(preset, info) -> tuple[str, ...]:
+    """The maps a request that names none gets: the preset's for the model's kind, and with
+    png every map a material model makes (metallic too, which png's list leaves out)."""
+    maps = preset.maps_for(info.kind)
+    if preset.name == "png" and "metallic" in material_maps(info) and "metallic" not in maps:
+        maps = (*maps, "metallic")
+    return maps
 
 
 def material_maps(info) -> tuple[str, ...]:

@@ -38,7 +38,7 @@ from texgen.maps import CONVENTIONS
 from texgen.model import Generator
 from texgen.export import MAPS, MATERIAL_ONLY, NAME_FIELDS
 from texgen.presets import PRESETS, ExportPreset
-from texgen.service import DEFAULT_PRESETS, GenerateRequest, GenerateResult, Progress, generate, material_maps
+from texgen.service import DEFAULT_PRESETS, GenerateRequest, GenerateResult, Progress, default_maps, generate
 from texgen.commands import generate_command
 from texgen.gui.settings import Settings
 from texgen.gui.workers import Worker, run_in_pool
@@ -320,10 +320,7 @@ class ExportDialog(QDialog):
     def default_maps(self, preset: ExportPreset) -> tuple[str, ...]:
         """The maps `service.generate` writes with this preset when the request names none: the
         preset's for the model's kind, and for png every map a material model makes."""
-        maps = preset.maps_for(self.gen.info.kind)
-        if preset.name == "png" and "metallic" in material_maps(self.gen.info) and "metallic" not in maps:
-            maps = (*maps, "metallic")
-        return maps
+        return default_maps(preset, self.gen.info)
 
     def source_key(self) -> str:
         return self.source.checkedButton().property("source") if self.source.checkedButton() else BATCH
