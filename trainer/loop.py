@@ -29,6 +29,10 @@ from texgen.atomic import write_atomic
 from trainer.pictures import plot_stats, save_derived_maps, save_grid
 from trainer.run_folder import StatsLog, make_run_dir, slug
 from trainer.state import TrainingState, restore_state, make_state, pick_device, state_of, set_threads, train_step
+# At the start, not at the end: a run outlives edits to the code (an update, a checkout), and
+# its export must not fail on a module that changed under it.
+from trainer.metrics import evaluate
+from trainer.to_onnx import export_generator
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -117,8 +121,6 @@ class _Samples:
 
     def evaluate(self) -> dict[str, float]:
         """SWD and memorisation against training crops; spatial: the seam score of whole outputs."""
-        from trainer.metrics import evaluate  # noqa: PLC0415
-
         fake = self.generate(self.eval_z, self.eval_labels)
         if not self.cells:
             return evaluate(self.real(), fake, tileable=False, seed=0)
@@ -484,8 +486,6 @@ class _Run:
         if not same_weights(s.G, dist, self.device):
             raise RuntimeError("generator weights differ between processes: a DistributedDataParallel bug")
         if dist.main:
-            from trainer.to_onnx import export_generator  # noqa: PLC0415
-
             onnx_path = export_generator(ckpt_path)
             done = {"event": "done", "step": s.step, "run_dir": str(self.run_dir), "onnx": str(onnx_path),
                     "stopped_early": self.stopped_early, **health}  # fmt: skip
