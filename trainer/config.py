@@ -186,7 +186,9 @@ def check_config(cfg: TrainConfig) -> None:
     if cfg.crops_per_image > 1 and cfg.architecture != "spatial":
         problems.append("crops_per_image is for the spatial architecture (leave it at 1)")
     if cfg.crops_per_image > cfg.batch:
-        problems.append(f"crops_per_image {cfg.crops_per_image} is more than the batch {cfg.batch} (use at most the batch)")
+        problems.append(
+            f"crops_per_image {cfg.crops_per_image} is more than the batch {cfg.batch} (use at most the batch)"
+        )
     if cfg.class_affine and not cfg.conditional:
         problems.append("class_affine needs classes (train with --conditional, or leave class_affine off)")
     if cfg.algorithm == "wgan-gp" and cfg.critic_norm == "batch":

@@ -29,6 +29,7 @@ from texgen.atomic import write_atomic
 from trainer.pictures import plot_stats, save_derived_maps, save_grid
 from trainer.run_folder import StatsLog, make_run_dir, slug
 from trainer.state import TrainingState, restore_state, make_state, pick_device, state_of, set_threads, train_step
+
 # At the start, not at the end: a run outlives edits to the code (an update, a checkout), and
 # its export must not fail on a module that changed under it.
 from trainer.metrics import evaluate

@@ -145,9 +145,7 @@ class TrainingState:
         oy, ox = (int(v) for v in self.rng.integers(0, size - c + 1, size=2))
         return images[:, :, oy : oy + c, ox : ox + c]
 
-    def fakes(
-        self, G: nn.Module, n: int, label: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def fakes(self, G: nn.Module, n: int, label: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """`n` generated critic inputs and their classes. Spatial with crops_per_image k > 1:
         ceil(n / k) images (classes label[::k]), each cut into k crops at their own offsets, so
         a large training torus (a wide spatial_margin) costs no more generator pixels a step."""
