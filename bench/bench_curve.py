@@ -1,0 +1,87 @@
+"""Quality against training time: a run's checkpoints measured at artist scales, beside the
+classical baselines of the same data, in one run.
+
+    python bench/bench_curve.py DATA stone-texture CHECKPOINT.pt [CHECKPOINT.pt ...] [--json F]
+
+Each checkpoint (a run's latest.pt copied as training goes, or its periodic ones) is exported
+to a temporary ONNX file and measured by bench_quality.py's code: SWD (x1e3) and the
+orientation-coherence distance on 32, 64 and 128 px crops of 512 px outputs, mean of --draws
+draws of --n crops, against the data the bundled model NAME learnt. Its rows are in training
+order, with the steps and the training minutes the checkpoint records; the floor, phase
+randomisation and image quilting come first, measured on the same real crops. Where a model
+does not reach a baseline, this is the curve that says whether more time would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_quality import CROPS as SIZES, DRAWS, N, TARGETS, measure_baselines, measure_model  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("data", type=Path, help="the folder assets/models/prepare_data.py wrote")
+    p.add_argument("model", help=f"the bundled model whose data the checkpoints learnt: {', '.join(TARGETS)}")
+    p.add_argument("checkpoints", nargs="+", type=Path, help="checkpoint files (.pt) of one or more runs")
+    p.add_argument("--n", type=int, default=N, help=f"crops per draw (default {N})")
+    p.add_argument("--draws", type=int, default=DRAWS, help=f"independent draws averaged (default {DRAWS})")
+    p.add_argument("--json", type=Path, help="write every figure here")
+    args = p.parse_args()
+    if args.model not in TARGETS:
+        raise SystemExit(f"unknown model {args.model!r}: name one of {', '.join(TARGETS)}")
+    missing = [str(c) for c in args.checkpoints if not c.is_file()]
+    if missing:
+        raise SystemExit(f"no checkpoint file {', '.join(missing)}: give .pt files a run wrote")
+    if not (args.data / TARGETS[args.model].data).exists():
+        raise SystemExit(f"no {TARGETS[args.model].data} under {args.data}: run assets/models/prepare_data.py first")
+
+    import torch  # noqa: PLC0415
+
+    from trainer.to_onnx import export_generator  # noqa: PLC0415
+
+    target = TARGETS[args.model]
+    kw = dict(n=args.n, draws=args.draws, extras=False)
+    rows: dict[str, dict] = {}
+    for label, figures in measure_baselines(target, args.data, **kw).items():
+        rows[label] = {"figures": figures}
+    points = []
+    for path in args.checkpoints:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        # A run is named by its folder: checkpoints copied aside sit in a folder named after the run.
+        run = path.parent.parent.name if path.parent.name == "checkpoints" else path.parent.name
+        points.append((run, int(ckpt["step"]), float(ckpt.get("elapsed_s", 0.0)), path))
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (run, step, elapsed, path) in enumerate(sorted(points, key=lambda p: (p[0], p[1]))):
+            onnx = export_generator(path, Path(tmp) / f"{i}.onnx")
+            figures = measure_model(onnx, target, args.data, **kw)
+            rows[f"{run} step {step}"] = {"step": step, "minutes": round(elapsed / 60, 1), "figures": figures}
+            print(f"measured {run} step {step} ({elapsed / 60:.1f} min)", file=sys.stderr, flush=True)
+
+    head = (
+        "| | steps | minutes | "
+        + " | ".join(f"SWD {s}" for s in SIZES)
+        + " | "
+        + " | ".join(f"coh {s}" for s in SIZES)
+        + " |"
+    )
+    print(head)
+    print("|" + " --- |" * (3 + 2 * len(SIZES)))
+    for label, row in rows.items():
+        f = row["figures"]
+        cells = [f"{f[str(s)]['swd']:.1f}" if str(s) in f else "" for s in SIZES]
+        cells += [f"{f[str(s)]['coherence']:.1f}" if str(s) in f else "" for s in SIZES]
+        print(f"| {label} | {row.get('step', '')} | {row.get('minutes', '')} | " + " | ".join(cells) + " |")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
