@@ -275,3 +275,52 @@ def test_a_material_model_is_measured_on_its_albedo_luminance_and_colour(tmp_pat
     assert set(figures) == {"model_mean", "data_mean", "distance", "model_chroma", "data_chroma"}
     crops = bq.model_crops(gen, 8, 32, 0, output=64)
     assert crops.shape == (8, 1, 32, 32)
+
+
+# --- Held out --------------------------------------------------------------------------------------
+
+
+def test_held_out_halves_split_the_longer_side_and_rebuild_the_image():
+    wide = np.arange(2 * 6 * 10, dtype=np.float32).reshape(2, 6, 10)
+    first, second = bq.halves(wide)
+    assert first.shape == second.shape == (2, 6, 5) and np.array_equal(np.concatenate([first, second], 2), wide)
+    tall = np.ascontiguousarray(wide.transpose(0, 2, 1))
+    first, second = bq.halves(tall)
+    assert first.shape == (2, 5, 6) and np.array_equal(np.concatenate([first, second], 1), tall)
+    reference, held = bq.split_halves(_gravel_set())
+    assert reference.images[0].shape == held.images[0].shape == (1, 256, 128)
+    assert list(reference.labels) == list(held.labels) == [0]
+
+
+def test_write_held_out_writes_the_second_half_at_full_resolution(tmp_path):
+    from png_decoder import read_png
+
+    folder = tmp_path / "data" / "cc0-textures" / "gravel"
+    folder.mkdir(parents=True)
+    gravel = skimage.data.gravel()  # 512 x 512, grey
+    Image.fromarray(gravel).save(folder / "gravel.png")
+    (folder / "LICENSE").write_text("CC0\n")
+    written = bq.write_held_out(tmp_path / "data", bq.TARGETS["stone-texture"], tmp_path / "held")
+    assert written == [tmp_path / "held" / "cc0-textures" / "gravel" / "gravel.png"]
+    assert np.array_equal(read_png(written[0]).pixels.squeeze(), gravel[:, 256:])
+    assert (written[0].parent / "LICENSE").read_text() == "CC0\n"
+    assert not [p for p in written[0].parent.iterdir() if p.name not in ("gravel.png", "LICENSE")]  # no temporaries
+    with pytest.raises(SystemExit, match="heightmap"):
+        bq.write_held_out(tmp_path / "data", bq.TARGETS["terrain"], tmp_path / "held")
+
+
+def test_held_out_rows_show_unseen_real_content_far_above_the_floor_the_copies_reached(tmp_path):
+    """Measured against one half of the gravel photograph, crops of the other half (real gravel
+    nobody could copy) sit far above crops of the same half: that gap, not the floor, is what
+    a generator making new content can close."""
+    folder = tmp_path / "cc0-textures" / "gravel"
+    folder.mkdir(parents=True)
+    Image.fromarray(skimage.data.gravel()).save(folder / "gravel.png")
+    rows = bq.measure_baselines(bq.TARGETS["stone-texture"], tmp_path, extras=False, held_out=True,
+                                n=96, draws=1, crops=(64,), projections=128)  # fmt: skip
+    assert list(rows) == ["real crops, same half", "real crops, other half",
+                          "phase randomisation, from the other half", "image quilting, from the other half"]  # fmt: skip
+    same, other = rows["real crops, same half"]["64"]["swd"], rows["real crops, other half"]["64"]["swd"]
+    assert other > 1.5 * same
+    with pytest.raises(ValueError, match="texture"):
+        bq.measure_baselines(bq.TARGETS["stone-texture"], tmp_path, extras=True, held_out=True)
