@@ -66,6 +66,11 @@ class TrainConfig:
     # spatial: random crops cut from each generated image (1: one image per crop). With a large
     # spatial_margin, several crops an image keep the generator's pixels per step as they were.
     crops_per_image: int = 1
+    # spatial: a second critic that sees crops wide_critic times the crop's side, shrunk by that
+    # factor to the crop's size (a box average): structure over 2 or 4 crops at low resolution,
+    # which the first critic's crops cannot hold (1: none; 2 or 4). The training torus must hold
+    # such a crop, and so must every data image.
+    wide_critic: int = 1
     critic_norm: str = "auto"  # auto (batch, none for wgan-gp) | batch | none
     critic_dropout: float = 0.0  # dropout in the critic (Lanham 0.25, Foster 0.3)
     # Optimisation
@@ -189,6 +194,20 @@ def check_config(cfg: TrainConfig) -> None:
         problems.append(
             f"crops_per_image {cfg.crops_per_image} is more than the batch {cfg.batch} (use at most the batch)"
         )
+    if cfg.wide_critic not in (1, 2, 4):
+        problems.append(f"wide_critic is {cfg.wide_critic}, expected 1 (none), 2 or 4")
+    elif cfg.wide_critic > 1 and cfg.architecture != "spatial":
+        problems.append("wide_critic is for the spatial architecture (leave it at 1)")
+    elif cfg.wide_critic > 1:
+        cell = 2**cfg.upsamples
+        torus = (-(-cfg.crop // cell) + cfg.spatial_margin) * cell
+        wide = cfg.crop * cfg.wide_critic
+        if torus < wide:
+            margin = -(-wide // cell) - -(-cfg.crop // cell)
+            problems.append(
+                f"wide_critic {cfg.wide_critic} sees {wide} px crops but the generated training images are "
+                f"{torus} px (raise spatial_margin to at least {margin}, a few more to vary the crops)"
+            )
     if cfg.class_affine and not cfg.conditional:
         problems.append("class_affine needs classes (train with --conditional, or leave class_affine off)")
     if cfg.algorithm == "wgan-gp" and cfg.critic_norm == "batch":

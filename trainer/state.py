@@ -25,6 +25,7 @@ from trainer.diffaug import diff_augment
 from trainer.distributed import Dist, gather
 from trainer.feed import BatchFeed
 from trainer.networks import NetSpec, build_critic, build_generator
+from trainer.networks.spatial import TwoScaleCritic
 
 
 def pick_device(name: str, d: Dist) -> torch.device:
@@ -106,6 +107,7 @@ class TrainingState:
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     feed: BatchFeed
+    wide_feed: BatchFeed | None  # real crops for the wide critic (cfg.wide_critic > 1), else None
     rng: np.random.Generator  # host-side randomness: data picks, crop offsets
     amp_dtype: torch.dtype | None
     scaler_g: torch.amp.GradScaler | None
@@ -149,17 +151,34 @@ class TrainingState:
         """`n` generated critic inputs and their classes. Spatial with crops_per_image k > 1:
         ceil(n / k) images (classes label[::k]), each cut into k crops at their own offsets, so
         a large training torus (a wide spatial_margin) costs no more generator pixels a step."""
+        return self.fakes_and_wide(G, n, label)[:2]
+
+    def fakes_and_wide(
+        self, G: nn.Module, n: int, label: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """fakes(), and with a wide critic (cfg.wide_critic f > 1) `n` crops of f x crop px cut
+        from the same images as the crops and in the same order (so they carry the same classes);
+        else None."""
         k = self.cfg.crops_per_image
-        if not self.spec.spatial or k <= 1:
-            return self.crop(G(self.latents(n), label)), label
+        if not self.spec.spatial:
+            return G(self.latents(n), label), label, None
+        wide = self.cfg.wide_critic
+        if k <= 1 and wide <= 1:
+            return self.crop(G(self.latents(n), label)), label, None
         m = -(-n // k)
         image_label = label[::k] if label is not None else None
         images = G(self.latents(m), image_label)
-        size, c = images.shape[-1], self.cfg.crop
-        offsets = self.rng.integers(0, size - c + 1, size=(m * k, 2))
-        crops = [images[i // k, :, oy : oy + c, ox : ox + c] for i, (oy, ox) in enumerate(offsets[:n].tolist())]
         crop_label = image_label.repeat_interleave(k)[:n] if image_label is not None else None
-        return torch.stack(crops), crop_label
+        return (
+            self._cut(images, n, k, self.cfg.crop),
+            crop_label,
+            (self._cut(images, n, k, self.cfg.crop * wide) if wide > 1 else None),
+        )
+
+    def _cut(self, images: torch.Tensor, n: int, k: int, c: int) -> torch.Tensor:
+        """`n` crops of side `c`: k from each of `images` in turn, each at its own offset."""
+        offsets = self.rng.integers(0, images.shape[-1] - c + 1, size=(len(images) * k, 2))[:n]
+        return torch.stack([images[i // k, :, oy : oy + c, ox : ox + c] for i, (oy, ox) in enumerate(offsets.tolist())])
 
     @property
     def G_sample(self) -> nn.Module:
@@ -192,7 +211,10 @@ def make_state(cfg: TrainConfig, data, device: torch.device, d: Dist) -> Trainin
     num_classes = len(data.class_names) if cfg.conditional else 0
     spec = cfg.net_spec(num_classes)
     torch.manual_seed(cfg.seed)
-    G, D = build_generator(spec).to(device), build_critic(spec).to(device)
+    G, D = build_generator(spec), build_critic(spec)
+    if cfg.wide_critic > 1:
+        D = TwoScaleCritic(D, build_critic(spec), cfg.crop, cfg.wide_critic)
+    G, D = G.to(device), D.to(device)
     # Channels-last (NHWC) on CUDA and the CPU: cuDNN's and oneDNN's fast convolution paths use
     # it (measured on a 2-core CPU: a lanham-wgan-32 step 25 % faster than with NCHW). Not on
     # MPS, where channels-last convolutions and BatchNorm have given wrong results in several
@@ -215,6 +237,11 @@ def make_state(cfg: TrainConfig, data, device: torch.device, d: Dist) -> Trainin
         data, crop=cfg.crop, batch=batch, augment=cfg.augment, device=device, rng=rng,
         channels_last=channels_last,
     )  # fmt: skip
+    wide_feed = None
+    if cfg.wide_critic > 1:
+        _check_wide(cfg, data, d)
+        wide_feed = BatchFeed(data, crop=cfg.crop * cfg.wide_critic, batch=batch, augment=cfg.augment, device=device,
+                              rng=rng, channels_last=channels_last)  # fmt: skip
     G_train, D_train = G, D
     if d.active:
         ids = [device.index] if device.type == "cuda" else None
@@ -225,13 +252,31 @@ def make_state(cfg: TrainConfig, data, device: torch.device, d: Dist) -> Trainin
         cfg=cfg, spec=spec, device=device, dist=d, G=G, D=D, G_train=G_train, D_train=D_train,
         opt_g=_optimizer(cfg, G.parameters(), cfg.lr_g, device),
         opt_d=_optimizer(cfg, D.parameters(), cfg.lr_d, device),
-        feed=feed, rng=rng, amp_dtype=amp,
+        feed=feed, wide_feed=wide_feed, rng=rng, amp_dtype=amp,
         scaler_g=torch.amp.GradScaler("cuda") if fp16 else None,
         scaler_d=torch.amp.GradScaler("cuda") if fp16 else None,
         batch=batch, num_classes=num_classes, channels_last=channels_last,
         G_ema=copy.deepcopy(G).eval().requires_grad_(False) if cfg.ema_halflife > 0 else None,
         _params_d=list(D.parameters()),
     )  # fmt: skip
+
+
+def _check_wide(cfg: TrainConfig, data, d: Dist) -> None:
+    """A wide critic needs data images that hold its crops, and one process."""
+    side = cfg.crop * cfg.wide_critic
+    small = [img.shape[1:] for img in data.images if min(img.shape[1:]) < side]
+    if small:
+        h, w = min(small, key=min)
+        raise RequestError(
+            f"wide_critic {cfg.wide_critic} cuts {side} px crops of the data, but {len(small)} of its images "
+            f"are smaller at the training scale (the smallest {w}x{h} px)",
+            "lower wide_critic or the crop, raise --scale, or leave out the small images",
+        )
+    if d.active:
+        raise RequestError(
+            "wide_critic runs in one process only (its two critics share one module, which DDP cannot split)",
+            "train on one GPU, or leave wide_critic at 1",
+        )
 
 
 def _update(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
@@ -256,33 +301,39 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
     w_sum = torch.zeros((), device=s.device)
     gp_sum = torch.zeros((), device=s.device)
 
-    # 1. Critic steps.
+    # 1. Critic steps (with a wide critic, its loss on the wide crops is added to the first's).
     for _ in range(cfg.n_critic):
         real, label = s.feed.next()
         label = label if s.num_classes else None  # fakes get the real batch's classes
         if reuse:
             with s.autocast():
-                fake_g, fake_label = s.fakes(s.G_train, n, label)
-            fake = fake_g.detach()
+                fake_g, fake_label, wide_g = s.fakes_and_wide(s.G_train, n, label)
+            fake, wide_fake = fake_g.detach(), (wide_g.detach() if wide_g is not None else None)
         else:
             with torch.no_grad(), s.autocast():
-                fake, fake_label = s.fakes(s.G, n, label)
-        if cfg.diffaug:
-            real, fake = diff_augment(real, cfg.diffaug), diff_augment(fake, cfg.diffaug)
-        with s.autocast():
-            d_real = s.D_train(real, label).float()
-            d_fake = s.D_train(fake, fake_label).float()
-        if wasserstein:
-            loss_d = losses.wgan_d_loss(d_real, d_fake)
-            w_sum += losses.wasserstein_estimate(d_real, d_fake).detach()
-            if cfg.algorithm == "wgan-gp":
-                gp = losses.gradient_penalty(s.D_train, real, fake, label)
-                loss_d = loss_d + cfg.gp_lambda * gp
-                gp_sum += gp.detach()
-        else:
-            loss_d = losses.dcgan_d_loss(
-                d_real, d_fake, smoothing=cfg.label_smoothing, noise=cfg.label_noise, flip=cfg.label_flip
-            )
+                fake, fake_label, wide_fake = s.fakes_and_wide(s.G, n, label)
+        pairs = [(real, label, fake)]
+        if s.wide_feed is not None:
+            wide_real, wide_label = s.wide_feed.next()
+            pairs.append((wide_real, wide_label if s.num_classes else None, wide_fake))
+        loss_d = torch.zeros((), device=s.device)
+        for real, label, fake in pairs:
+            if cfg.diffaug:
+                real, fake = diff_augment(real, cfg.diffaug), diff_augment(fake, cfg.diffaug)
+            with s.autocast():
+                d_real = s.D_train(real, label).float()
+                d_fake = s.D_train(fake, fake_label).float()
+            if wasserstein:
+                loss_d = loss_d + losses.wgan_d_loss(d_real, d_fake)
+                w_sum += losses.wasserstein_estimate(d_real, d_fake).detach()
+                if cfg.algorithm == "wgan-gp":
+                    gp = losses.gradient_penalty(s.D_train, real, fake, label)
+                    loss_d = loss_d + cfg.gp_lambda * gp
+                    gp_sum += gp.detach()
+            else:
+                loss_d = loss_d + losses.dcgan_d_loss(
+                    d_real, d_fake, smoothing=cfg.label_smoothing, noise=cfg.label_noise, flip=cfg.label_flip
+                )
         _update(loss_d, s.opt_d, s.scaler_d)
         if cfg.algorithm == "wgan":
             losses.clip_weights(s.D, cfg.clip)
@@ -293,12 +344,14 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
         p.requires_grad_(False)
     if not reuse:
         with s.autocast():
-            fake_g, fake_label = s.fakes(s.G_train, n, s.fake_labels(n))
-    if cfg.diffaug:
-        fake_g = diff_augment(fake_g, cfg.diffaug)
-    with s.autocast():
-        score = s.D(fake_g, fake_label).float()
-    loss_g = losses.wgan_g_loss(score) if wasserstein else losses.dcgan_g_loss(score)
+            fake_g, fake_label, wide_g = s.fakes_and_wide(s.G_train, n, s.fake_labels(n))
+    loss_g = torch.zeros((), device=s.device)
+    for fake in (fake_g, wide_g) if wide_g is not None else (fake_g,):
+        if cfg.diffaug:
+            fake = diff_augment(fake, cfg.diffaug)
+        with s.autocast():
+            score = s.D(fake, fake_label).float()
+        loss_g = loss_g + (losses.wgan_g_loss(score) if wasserstein else losses.dcgan_g_loss(score))
     _update(loss_g, s.opt_g, s.scaler_g)
     for p in s._params_d:
         p.requires_grad_(True)

@@ -108,6 +108,8 @@ def test_several_crops_an_image_carry_their_image_class_and_a_run_with_the_field
 
     latents = lambda n: torch.randn(n, spec.latent_size, 7, 7)  # noqa: E731
     state = SimpleNamespace(cfg=cfg, spec=spec, rng=np.random.default_rng(0), latents=latents)
+    state._cut = lambda *a: TrainingState._cut(state, *a)
+    state.fakes_and_wide = lambda *a: TrainingState.fakes_and_wide(state, *a)
     with torch.no_grad():
         crops, crop_label = TrainingState.fakes(state, generator, 7, torch.tensor([0, 0, 0, 1, 1, 1, 2]))
         images = G(torch.zeros(1, spec.latent_size, 7, 7), torch.tensor([0]))  # shape only

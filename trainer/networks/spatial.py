@@ -109,3 +109,25 @@ class SpatialCritic(nn.Module):
         if self.projection is not None:
             out = out + self.projection(h.sum(dim=(2, 3)), label)
         return out
+
+
+class TwoScaleCritic(nn.Module):
+    """Two critics as one module (one optimizer, one state dict, one set of weights to clip):
+    `local` judges crops at the training resolution, `wide` crops `factor` times larger, which
+    it sees shrunk by `factor` (a box average) to the same size. Which one scores a batch
+    follows from its side: the crop's, or `factor` times it."""
+
+    def __init__(self, local: nn.Module, wide: nn.Module, resolution: int, factor: int):
+        super().__init__()
+        self.local, self.wide = local, wide
+        self.resolution, self.factor = resolution, factor
+
+    def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        side = x.shape[-1]
+        if side == self.resolution:
+            return self.local(x, label)
+        if side == self.resolution * self.factor:
+            return self.wide(F.avg_pool2d(x, self.factor), label)
+        raise ValueError(
+            f"a {side} px batch: this critic scores {self.resolution} px crops and {self.resolution * self.factor} px ones"
+        )
