@@ -109,6 +109,9 @@ TARGETS = {
     "stone-texture": Target("cc0-textures/gravel", scale=0.5),
     "grass-texture": Target("cc0-textures/grass", scale=0.5),
     "terrain": Target("dem", kind="heightmap", augment=True),
+    # Not bundled: a terrain model trained on the SRTM and 3DEP elevation of prepare_data.py (90 m
+    # pixels; --model terrain-srtm=PATH).
+    "terrain-srtm": Target("dem-srtm", kind="heightmap", augment=True),
     "textures-by-kind": Target("cc0-textures", scale=0.5, conditional=True),
     "lanham-gravel-baseline": Target("cc0-textures/gravel", scale=0.5),
     "lanham-grass-baseline": Target("cc0-textures/grass", scale=0.5),

@@ -1,30 +1,36 @@
-"""Measure the bundled models against the quality bar and draw their contact sheets.
+"""Measure the bundled models at artist scales, write each card's figures and draw the contact sheets.
 
     python assets/models/evaluate_bundled.py data/    (after prepare_data.py and train_bundled.sh)
+    python assets/models/evaluate_bundled.py data/ --only stone-texture --n 256 --draws 1
 
-For each model, with the runtime exactly as users run it (texgen sampling, onnxruntime, CPU):
-- SWD against its training data at a common crop size (32 px, at the pixel scale it was
-  trained at; a spatial model's crops come from OUTPUT px outputs, as users generate them), for
-  the texture models and the course's baseline (lanham-wgan-32 on the same data, same wall
-  time): the bar is SWD <= half the baseline's, each the mean over DRAWS draws. stone-texture
-  is held to lanham-gravel-baseline (both trained on gravel); textures-by-kind, asked for its
-  four classes equally often, to lanham-kinds-baseline (both trained on the four photographs,
-  crops of each class equally often), and its gravel class also to the gravel baseline, which
-  spent all its time on gravel (a stricter reading). grass-texture is held to
-  lanham-grass-baseline (both trained on grass), and textures-by-kind's grass class too (the
-  stricter reading again). Other draws of real crops give the floor ("gravel-real-crops",
-  "grass-real-crops", "kinds-real-crops": what a perfect model would score);
-- the memorisation check: nearest-training-crop distance of samples over that of training crops
-  among themselves (below 1 would mean copying), the mean over DRAWS draws;
-- the seam score of 512x512 outputs against the same score of their interior lines (the image
-  rolled by whole latent cells), both at the phase of the cells: the bar is seam within 10% of
-  the interior's;
-- a contact sheet in docs/: four seeds, each tiled 3x3 (heightmaps also as hillshade).
-Writes docs/bundled-metrics.json and appends a "Quality bar" section to each model card.
+Every figure is bench/bench_quality.py's, with the runtime exactly as users run it (texgen
+sampling, onnxruntime, CPU), each model against the data it learnt and, in the same run, beside
+other real crops (the floor), phase randomisation and image quilting of the same data (and
+spectral fBm for a heightmap):
+
+- SWD (x1e3) at 32, 64 and 128 px crops of 512 px outputs and the orientation-coherence
+  distance at 128 px, the mean of --draws draws of --n crops;
+- the memorisation ratio at 64 px (1: as new as unseen data; quilting, which copies, about 0.9)
+  and the repetition score of 512 px outputs (a tiled patch: 1);
+- heightmaps: the spectral slope, the slope distribution's distance and the drainage figures of
+  128 px crops, and the drainage of DRAINAGE_COUNT crops of 256 px beside as many real ones;
+- tileable models: the seam score of 512 px outputs over that of their interior lines at the
+  same phase of the latent cells (SEAM_IMAGES images).
+
+The bar (issue 22): a texture model's SWD at 128 px at or below image quilting's, with a
+memorisation ratio of at least 1; a heightmap's drainage-area exponent within 10 % of the real
+crops' on 256 px crops; a tileable model's seam within 10 % of its interior. Fixed-size models (the course's
+32 px baselines) are measured at 32 px only and not judged.
+
+Writes docs/bundled-metrics.json, the section "Quality at artist scales" of each card (replacing
+an older quality section), and docs/contact-NAME.png: for a spatial model one 512 px output per
+class tiled 2x2 (1024 px: any seam or repeat shows), for a heightmap with its hillshade beside.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -34,58 +40,39 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]  # texgen itself comes from the installed package (pip install -e .)
 
+from texgen.atomic import atomic_path  # noqa: E402
 from texgen.maps import hillshade  # noqa: E402
 from texgen.model import load_generator  # noqa: E402
 from texgen.sampling import sample  # noqa: E402
 from texgen.seamless import seam_scores, tile  # noqa: E402
-from trainer.data import open_dataset  # noqa: E402
-from trainer.metrics import memorisation, swd  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("bench_quality", ROOT / "bench" / "bench_quality.py")
+bq = sys.modules["bench_quality"] = importlib.util.module_from_spec(_spec)  # its dataclasses look their module up
+_spec.loader.exec_module(bq)
 
 MODELS = ROOT / "assets" / "models"
 RUNS = ROOT / "runs" / "bundled"  # where train_bundled.sh trains them
 # Trained and measured, but not shipped, to keep assets/ small (under 25 MB then). Read from its run folder.
 UNSHIPPED = ("lanham-grass-baseline",)
 DOCS = ROOT / "docs"
-CROP = 32  # the baseline's size: every texture model is compared at it
-# Spatial models are cropped from outputs of this side, not their native (training) size: an
-# output of n latent cells tiles with a period of n cells, so at 2 or 4 cells the crop would
-# measure that tiny period rather than the texture (a model trained on 32 px crops scored SWD
-# 40.9 from its 32 px native outputs and 20.9 from 128 px ones). Users generate 256 to 2048 px.
-OUTPUT = 128
 SEAM_IMAGES = 128  # one border pair per image: over 64 brick images the mean spread by 0.06 (sd 0.48 each)
-N = 1024  # samples per side (at 256 the memorisation ratio moves by about 0.02 between draws)
-DRAWS = 4  # SWD and memorisation: independent draws of N samples and N real crops, averaged
-
-
-def to_batch(images: list[np.ndarray]) -> np.ndarray:
-    """HWC [0, 1] images to NCHW [-1, 1]."""
-    return np.stack([np.moveaxis(i, -1, 0) for i in images]) * 2.0 - 1.0
-
-
-def crops_of(gen, seeds, label=None, rng=None, crop=CROP) -> np.ndarray:
-    """One crop x crop crop per seed, from OUTPUT px outputs (a vector model's: its own size)."""
-    out = []
-    size = (OUTPUT, OUTPUT) if gen.info.spatial else None
-    for s in sample(gen, seeds, size=size, label=label, seamless=False, batch_size=32):
-        img = s.img
-        y, x = rng.integers(0, img.shape[0] - crop + 1), rng.integers(0, img.shape[1] - crop + 1)
-        out.append(img[y : y + crop, x : x + crop])
-    return to_batch(out)
-
-
-def sheet(gen, label=None, size=128, seeds=(1, 2, 3, 4)) -> np.ndarray:
-    """A row of seeds, each tiled 3x3; heightmaps get a hillshade row beneath."""
-    imgs = [s.img for s in sample(gen, list(seeds), size=(size, size), label=label)]
-    gap = np.ones((size * 3, 8, 1), np.float32)
-    row = np.concatenate(
-        sum(([tile(i[..., :1] if i.shape[2] == 1 else i.mean(-1, keepdims=True), 3), gap] for i in imgs), [])[:-1],
-        axis=1,
-    )
-    if gen.info.kind == "heightmap":
-        shade = [hillshade(i[..., 0], wrap=True)[..., None] for i in imgs]
-        row2 = np.concatenate(sum(([tile(h, 3), gap] for h in shade), [])[:-1], axis=1)
-        row = np.concatenate([row, np.ones((8, row.shape[1], 1), np.float32), row2], axis=0)
-    return row
+SHEET_OUTPUT = 512  # contact sheets: outputs of this side, tiled 2x2
+# The models this script measures and the order their data sets are measured in. Material
+# models need assets/models/prepare_colour_data.py's photographs; without them they are left out.
+BUNDLED = (
+    "stone-texture",
+    "lanham-gravel-baseline",
+    "grass-texture",
+    "lanham-grass-baseline",
+    "textures-by-kind",
+    "lanham-kinds-baseline",
+    "terrain",
+    "ground-material",
+    "rock-material",
+)
+BASELINE_ROWS = ("real crops", "phase randomisation", "image quilting", "spectral fBm")
+SECTION = "\n## Quality at artist scales (bench/bench_quality.py)\n"
+OLD_SECTION = "\n## Quality bar (assets/models/evaluate_bundled.py)\n"
 
 
 def seam_at_512(gen, label=None) -> dict[str, float]:
@@ -95,8 +82,7 @@ def seam_at_512(gen, label=None) -> dict[str, float]:
     pairs, each scored as if the image were cut there (`seam_scores`: every one of them,
     31 per image at 16 px a cell). A spatial generator's output is the same whichever cell it
     starts at, so for a model that tiles the two agree up to sampling noise, which the many
-    interior lines and SEAM_IMAGES images keep small; the interior's score also carries what a
-    one-pair, max-of-two-axes score reads above 1 on this texture."""
+    interior lines and SEAM_IMAGES images keep small."""
     p = gen.info.seam_period
     imgs = [s.img for s in sample(gen, list(range(11, 11 + SEAM_IMAGES)), size=(512, 512), label=label)]
     scores = [seam_scores(i, p) for i in imgs]
@@ -105,50 +91,20 @@ def seam_at_512(gen, label=None) -> dict[str, float]:
     return {"seam_score_512": seam, "interior_score_512": inner, "seam_over_interior": seam / inner}
 
 
-def over_draws(fakes, reals, swd_key: str) -> dict[str, float]:
-    """SWD (as `swd_key`) and the memorisation ratio over DRAWS independent draws (draw i:
-    `fakes(i)` against `reals(i)`): each one's mean, which the bar reads, and its least and
-    greatest value. One draw of 1024 moved the memorisation ratio by about 0.03 (the moon class:
-    0.977 to 1.039; real crops against real crops 1.00 to 1.03) and a model's SWD by about 1 in
-    16, as much as the margins the bar is judged by."""
-    swds, ratios = [], []
-    for i in range(DRAWS):
-        fake, real = fakes(i), reals(i)
-        swds.append(swd(real, fake)["swd"])
-        ratios.append(memorisation(fake, real)["memorisation_ratio"])
-    return {
-        swd_key: float(np.mean(swds)),
-        "swd_min": min(swds),
-        "swd_max": max(swds),
-        "memorisation_ratio": float(np.mean(ratios)),
-        "memorisation_min": min(ratios),
-        "memorisation_max": max(ratios),
-    }
+DRAINAGE_CROP = 256  # issue 22's bar reads the drainage of 256 px crops (a 128 px crop cuts most basins)
+DRAINAGE_COUNT = 32  # crops a side: real ones of the data, the model's from 512 px outputs (4 each)
 
 
-def model_crops(gen, label=None, crop=CROP):
-    """Draw i of a model's crops: N seeds of its own, one random crop each."""
-    return lambda i: crops_of(
-        gen, range(1000 + i * N, 1000 + (i + 1) * N), label=label, rng=np.random.default_rng(100 + i), crop=crop
-    )
-
-
-def every_class_crops(gen, crop=CROP):
-    """Draw i of a conditional model's crops: N seeds, each class asked for N / classes of them."""
-    classes = gen.info.classes
-    per = N // len(classes)
-    seeds = lambda i, c: range(1000 + i * N + c * per, 1000 + i * N + (c + 1) * per)  # noqa: E731
-    return lambda i: np.concatenate(
-        [
-            crops_of(gen, seeds(i, c), label=name, rng=np.random.default_rng([100 + i, c]), crop=crop)
-            for c, name in enumerate(classes)
-        ]
-    )
-
-
-def real_crops(dataset, crop=CROP, augment=False, first=1):
-    """Draw i of real crops (seed first + i)."""
-    return lambda i: dataset.batch(np.random.default_rng(first + i), N, crop, augment=augment)[0]
+def drainage_256(gen, target, root: Path) -> dict[str, dict] | None:
+    """The drainage figures (bench_quality.drainage_statistics) of DRAINAGE_COUNT crops of
+    DRAINAGE_CROP px of the data and of the model's 512 px outputs; None if no data image
+    holds such a crop."""
+    data = bq.fitting(bq.open_target(root, target), DRAINAGE_CROP)
+    if data is None:
+        return None
+    real = bq.real_crops(data, DRAINAGE_COUNT, DRAINAGE_CROP, 7, target.augment)
+    made = bq.model_crops(gen, DRAINAGE_COUNT, DRAINAGE_CROP, 7, output=512)
+    return {"crop": DRAINAGE_CROP, "real": bq.drainage_statistics(real), "model": bq.drainage_statistics(made)}
 
 
 def model_path(name: str) -> Path:
@@ -164,210 +120,173 @@ def model_path(name: str) -> Path:
     return runs[-1]
 
 
-def main(data: Path) -> None:
-    results: dict[str, dict] = {}
-    # Each single-texture model, its baseline and the conditional model's class of that texture,
-    # against crops of the photograph at the same crop size and pixel scale; other draws of real
-    # crops give the floor, scored like a model's (no model is below it).
-    for texture, names in (
-        ("gravel", ("stone-texture", "lanham-gravel-baseline")),
-        ("grass", ("grass-texture", "lanham-grass-baseline")),
-    ):
-        photo = open_dataset(str(data / "cc0-textures" / texture), channels=1, crop=CROP, scale=0.5, log=lambda m: None)
-        reals, key = real_crops(photo), f"swd_vs_{texture}_32px"
-        results[f"{texture}-real-crops"] = over_draws(real_crops(photo, first=101), reals, key)
-        for name, label in ((names[0], None), (names[1], None), ("textures-by-kind", texture)):
-            gen = load_generator(model_path(name), device="cpu")
-            r = over_draws(model_crops(gen, label), reals, key)
-            if gen.info.tileable:
-                r.update(seam_at_512(gen, label))
-            results[name if label is None else f"{name}[{label}]"] = r
-
-    # The conditional model over all its classes, and the baseline trained on the same four
-    # photographs, against crops of each class equally often (stratified by class).
-    kinds = load_generator(MODELS / "textures-by-kind.onnx", device="cpu")
-    four = open_dataset(str(data / "cc0-textures"), channels=1, crop=CROP, scale=0.5, classes=True, log=lambda m: None)
-    if four.class_names != kinds.info.classes:
-        raise SystemExit(f"textures-by-kind's classes {kinds.info.classes} are not the data's {four.class_names}")
-    kind_reals = real_crops(four)
-    results["kinds-real-crops"] = over_draws(real_crops(four, first=101), kind_reals, "swd_vs_kinds_32px")
-    results["textures-by-kind[all]"] = over_draws(every_class_crops(kinds), kind_reals, "swd_vs_kinds_32px")
-    results["lanham-kinds-baseline"] = over_draws(
-        model_crops(load_generator(MODELS / "lanham-kinds-baseline.onnx", device="cpu")),
-        kind_reals,
-        "swd_vs_kinds_32px",
-    )
-
-    # The conditional model's other classes, each against its own data.
-    for cls in kinds.info.classes:
-        if cls in ("gravel", "grass"):
-            continue
-        own = real_crops(
-            open_dataset(str(data / "cc0-textures" / cls), channels=1, crop=CROP, scale=0.5, log=lambda m: None)
-        )
-        results[f"textures-by-kind[{cls}]"] = {
-            **over_draws(model_crops(kinds, cls), own, "swd_vs_own_class_32px"),
-            **seam_at_512(kinds, cls),
-        }
-
-    # Terrain: against the DEM crops at its own training crop.
-    terrain = load_generator(MODELS / "terrain.onnx", device="cpu")
-    dem = real_crops(
-        open_dataset(str(data / "dem"), kind="heightmap", channels=1, crop=64, log=lambda m: None),
-        crop=64,
-        augment=True,
-    )
-    results["terrain"] = {**over_draws(model_crops(terrain, crop=64), dem, "swd_vs_dem_64px"), **seam_at_512(terrain)}
-
-    for key, baseline in BASELINE_OF.items():
-        swd_key = _swd_key(results[key])
-        results[key]["swd_over_baseline"] = results[key][swd_key] / results[baseline][swd_key]
-
-    # Contact sheets.
-    DOCS.mkdir(exist_ok=True)
-    for name in (
-        "stone-texture",
-        "grass-texture",
-        "terrain",
-        "lanham-gravel-baseline",
-        "lanham-grass-baseline",
-        "lanham-kinds-baseline",
-    ):
-        gen = load_generator(model_path(name), device="cpu")
-        size = 128 if gen.info.spatial else gen.info.native_height * 4
-        _save(sheet(gen, size=size), DOCS / f"contact-{name}.png")
-    rows = [sheet(kinds, label=c) for c in kinds.info.classes]
-    _save(
-        np.concatenate(sum(([r, np.ones((8, r.shape[1], 1), np.float32)] for r in rows), [])[:-1], axis=0),
-        DOCS / "contact-textures-by-kind.png",
-    )
-
-    (DOCS / "bundled-metrics.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    for name in BUNDLED:
-        _append_quality(MODELS / f"{name}.md", name, results)
-    print(json.dumps(results, indent=2, sort_keys=True))
-
-
-BUNDLED = (
-    "stone-texture",
-    "grass-texture",
-    "lanham-gravel-baseline",
-    "lanham-kinds-baseline",
-    "terrain",
-    "textures-by-kind",
-)
-# Rows a card shows beside its own: the real-crop floors and the baselines it is held to.
-BESIDE = {
-    "stone-texture": ("gravel-real-crops", "lanham-gravel-baseline"),
-    "grass-texture": ("grass-real-crops", "lanham-grass-baseline"),
-    "lanham-gravel-baseline": ("gravel-real-crops",),
-    "lanham-kinds-baseline": ("kinds-real-crops",),
-    "textures-by-kind": (
-        "gravel-real-crops",
-        "grass-real-crops",
-        "kinds-real-crops",
-        "lanham-gravel-baseline",
-        "lanham-grass-baseline",
-        "lanham-kinds-baseline",
-    ),
-}
-BASELINE_OF = {
-    "stone-texture": "lanham-gravel-baseline",
-    "grass-texture": "lanham-grass-baseline",
-    "textures-by-kind[all]": "lanham-kinds-baseline",
-    "textures-by-kind[gravel]": "lanham-gravel-baseline",
-    "textures-by-kind[grass]": "lanham-grass-baseline",
-}
-# The stricter readings: a class of the conditional model against a baseline that spent all its
-# time on that class, where the conditional model spent a quarter of its steps on it.
-STRICTER = {"textures-by-kind[gravel]": "gravel", "textures-by-kind[grass]": "grass"}
-MARK = "\n## Quality bar (assets/models/evaluate_bundled.py)\n"
-
-
-def _append_quality(card: Path, name: str, results: dict[str, dict]) -> None:
-    """Replace the card's quality section with the measured figures for this model."""
-    text = card.read_text().split(MARK)[0].rstrip() + "\n"
-    lines = [
-        MARK,
-        f"Measured with the runtime on CPU, {N} samples against {N} real crops.",
-        "",
-        "| measured on | metric | value |",
-        "| --- | --- | --- |",
-    ]
-    for key, values in sorted(results.items()):
-        if _of_model(key, name) or key in BESIDE.get(name, ()):
-            for metric, value in sorted(values.items()):
-                lines.append(f"| {key} | {metric} | {value:.4g} |")
-    if any(key == name or key.startswith(name + "[") for key in BASELINE_OF):
-        swd_bar = (
-            "SWD at 32 px at most half the lanham-wgan-32 baseline's (trained on the same data for\nthe same wall time)"
-        )
-    elif name in BASELINE_OF.values():
-        swd_bar = "SWD (this model is the baseline that texture models are measured against)"
-    else:
-        swd_bar = (
-            "SWD (the bar compares texture models with their baseline; this model has none, so its SWD\n"
-            "is reported, not judged)"
-        )
-    lines += [
-        "",
-        f"Bars: {swd_bar}, each the mean of {DRAWS} draws (swd_min and swd_max: the least and greatest);",
-        f"memorisation_ratio, the mean of {DRAWS} draws of {N} samples, not below 1",
-        "(samples are not copies); seam_over_interior within 1 +/- 0.10 (the wrap-around scores like",
-        f"the interior lines at the same phase of the latent cells, {SEAM_IMAGES} images of 512 px).",
-        f"Contact sheet: `docs/contact-{name}.png`.",
-        "",
-    ]
-    lines += [f"- {verdict}" for verdict in _verdicts(name, results)]
-    lines += ["", TRAINED_ON, ""]
-    card.write_text(text + "\n".join(lines))
-
-
-TRAINED_ON = (
-    "The shipped files were trained on a 2-core CPU (no GPU was available to us), each in one\n"
-    "uninterrupted run on one core beside another run on the second. See\n"
-    "`assets/models/train_bundled.sh`."
-)
-
-
-def _swd_key(r: dict[str, float]) -> str:
-    """The SWD a results row holds ("swd_vs_gravel_32px", ...)."""
-    return next(k for k in r if k.startswith("swd_vs_"))
-
-
-def _of_model(key: str, name: str) -> bool:
-    """Whether a results key ("model" or "model[class]") measures this model."""
-    return key == name or key.startswith(name + "[")
-
-
-def _verdicts(name: str, results: dict[str, dict]) -> list[str]:
-    """Each bar this model is held to, with its measured value: met or NOT met."""
+def verdicts(name: str, figures: dict, baselines: dict[str, dict]) -> list[str]:
+    """Each bar this model is held to, with its measured values: met or NOT met."""
     out = []
-    for key, r in sorted(results.items()):
-        if not _of_model(key, name) or name.startswith("lanham-"):
-            continue
-        if "swd_over_baseline" in r:
-            v, base = r["swd_over_baseline"], BASELINE_OF[key]
-            swd_key = _swd_key(r)
-            spread = f"mean of {DRAWS} draws, {r['swd_min']:.2f} to {r['swd_max']:.2f}"
-            stricter = f" (stricter: that baseline spent all its time on {STRICTER[key]})" if key in STRICTER else ""
+    kind = bq.TARGETS[name].kind
+    if name.startswith("lanham-"):
+        return ["the course's network, measured for comparison: not judged"]
+    if kind in ("texture", "material"):
+        own, quilt = figures.get("128", {}).get("swd"), baselines["image quilting"].get("128", {}).get("swd")
+        if own is not None and quilt is not None:
+            out.append(f"SWD at 128 px {own:.1f} against image quilting's {quilt:.1f} (bar: at or below): "
+                       f"{'met' if own <= quilt else 'NOT met'}")  # fmt: skip
+        ratio = figures.get("memorisation", {}).get("64", {}).get("ratio")
+        if ratio is not None:
             out.append(
-                f"{key}: SWD / {base} {v:.3f} (SWD {r[swd_key]:.2f} against {results[base][swd_key]:.2f}, "
-                f"{spread}; bar <= 0.5){stricter}: {'met' if v <= 0.5 else 'NOT met'}"
+                f"memorisation ratio at 64 px {ratio:.2f} (bar: at least 1): {'met' if ratio >= 1 else 'NOT met'}"
             )
-        v = r["memorisation_ratio"]
-        spread = f"mean of {DRAWS} draws, {r['memorisation_min']:.3f} to {r['memorisation_max']:.3f}; "
-        out.append(f"{key}: memorisation ratio {v:.3f} ({spread}bar >= 1): {'met' if v >= 1 else 'NOT met'}")
-        if "seam_over_interior" in r:
-            v = r["seam_over_interior"]
-            out.append(f"{key}: seam / interior {v:.3f} (bar 0.9 to 1.1): {'met' if abs(v - 1) <= 0.1 else 'NOT met'}")
+    if kind == "heightmap" and figures.get("drainage_256"):
+        d = figures["drainage_256"]
+        own, real = d["model"]["area_exponent"], d["real"]["area_exponent"]
+        off = abs(own - real) / abs(real)
+        out.append(f"drainage-area exponent on {d['crop']} px crops {own:.2f} against the real crops' {real:.2f}, "
+                   f"{off:.0%} off (bar: within 10 %): {'met' if off <= 0.10 else 'NOT met'}")  # fmt: skip
+    if "seam_over_interior" in figures:
+        v = figures["seam_over_interior"]
+        out.append(f"seam / interior {v:.3f} (bar 0.9 to 1.1): {'met' if abs(v - 1) <= 0.1 else 'NOT met'}")
     return out
 
 
-def _save(img: np.ndarray, path: Path) -> None:
-    Image.fromarray(np.round(np.clip(img[..., 0], 0, 1) * 255).astype(np.uint8)).save(path, optimize=True)
-    print(f"wrote {path}")
+def card_section(name: str, figures: dict, baselines: dict[str, dict], n: int, draws: int) -> str:
+    """The card's quality section: its row and its data's baseline rows, then the verdicts."""
+    target = bq.TARGETS[name]
+    rows = {label: baselines[label] for label in BASELINE_ROWS if label in baselines}
+    rows[name] = figures
+    lines = [
+        SECTION,
+        f"`python assets/models/evaluate_bundled.py data` (--n {n} --draws {draws}): bench/bench_quality.py's figures",
+        f"against crops of `data/{target.data}`"
+        + (f" at x{target.scale:g}" if target.scale != 1 else "")
+        + ", each row computed in the same run (docs/quality-measures.md says what each column means).",
+        "SWD x1e3 and the coherence distance: lower is closer; mem 64: 1 is as new as unseen data, below 1",
+        "copies; repeat: the highest autocorrelation peak of a 512 px output away from zero shift.",
+        "",
+        "```",
+        bq.table({f"{label}": row for label, row in rows.items()}),
+        "```",
+        "",
+    ]
+    for cls, colour in figures.get("colour", {}).items():
+        lines.append(f"Colour{'' if cls == 'all' else ' of ' + cls} (8 outputs of 256 px against the photographs): mean "
+                     f"albedo {tuple(colour['model_mean'])} against the data's {tuple(colour['data_mean'])} (sRGB, "
+                     f"distance {colour['distance']}); mean chroma {colour['model_chroma']} against {colour['data_chroma']}.")  # fmt: skip
+    lines += ["" if "colour" in figures else None]
+    lines = [line for line in lines if line is not None]
+    lines += [f"- {v}" for v in verdicts(name, figures, baselines)]
+    lines += [
+        "",
+        f"Contact sheet: `docs/contact-{name}.png`. All figures: `docs/bundled-metrics.json`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_card_section(card: Path, section: str) -> None:
+    """Replace the card's quality section (new or old heading) with `section`, whole or not at all."""
+    text = card.read_text()
+    for mark in (SECTION, OLD_SECTION):
+        if mark in text:
+            head, _, rest = text.partition(mark)
+            # keep what follows the section (a later "## " heading), drop the section itself
+            tail = rest[rest.index("\n## ") :] if "\n## " in rest else ""
+            text = head.rstrip() + "\n" + tail
+    with atomic_path(card, keep_suffix=True) as part:
+        part.write_text(text.rstrip() + "\n" + section)
+
+
+def sheet(gen, label=None) -> np.ndarray:
+    """HxWx1 or HxWx3 in [0, 1]. Spatial: one SHEET_OUTPUT px output tiled 2x2 (a heightmap: its
+    hillshade beside it; a material: its albedo). Fixed size: 4 seeds, each tiled 3x3, 4x larger."""
+    gap = 16
+    if not gen.info.spatial:
+        imgs = [s.img for s in sample(gen, [1, 2, 3, 4], label=label)]
+        tiles = [np.kron(tile(i[..., :1], 3), np.ones((4, 4, 1), np.float32)) for i in imgs]
+        return _row(tiles, gap)
+    (s,) = sample(gen, [1], size=(SHEET_OUTPUT, SHEET_OUTPUT), label=label)
+    img = s.img
+    if gen.info.kind == "material":
+        names = list(gen.info.channel_names)
+        img = img[..., [names.index(f"albedo.{c}") for c in "rgb"]]
+    elif img.shape[2] != 1:
+        img = img.mean(-1, keepdims=True)
+    parts = [tile(img, 2)]
+    if gen.info.kind == "heightmap":
+        parts.append(tile(hillshade(img[..., 0], wrap=True)[..., None], 2))
+    return _row(parts, gap)
+
+
+def _row(images: list[np.ndarray], gap: int) -> np.ndarray:
+    channels = max(i.shape[2] for i in images)
+    images = [np.repeat(i, channels, axis=2) if i.shape[2] != channels else i for i in images]
+    h = max(i.shape[0] for i in images)
+    space = np.ones((h, gap, channels), np.float32)
+    return np.concatenate(sum(([i, space] for i in images), [])[:-1], axis=1)
+
+
+def save_sheet(img: np.ndarray, path: Path) -> None:
+    pixels = np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
+    with atomic_path(path, keep_suffix=True) as part:
+        Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels).save(part, optimize=True)
+    print(f"wrote {path}", flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("data", type=Path, nargs="?", default=Path("data"), help="the folder prepare_data.py wrote")
+    p.add_argument("--only", action="append", default=[], metavar="NAME", help="measure only these models")
+    p.add_argument("--n", type=int, default=bq.N, help=f"crops per draw (default {bq.N})")
+    p.add_argument("--draws", type=int, default=bq.DRAWS, help=f"draws averaged (default {bq.DRAWS})")
+    args = p.parse_args()
+    unknown = [name for name in args.only if name not in BUNDLED]
+    if unknown:
+        raise SystemExit(f"not a bundled model: {', '.join(unknown)} (name one of {', '.join(BUNDLED)})")
+    if not args.data.is_dir():
+        raise SystemExit(f"no data folder {args.data}: run `python assets/models/prepare_data.py {args.data}` first")
+    names = [name for name in BUNDLED if not args.only or name in args.only]
+    missing = [name for name in names if not (args.data / bq.TARGETS[name].data).exists()]
+    if missing:
+        print(f"note: no data for {', '.join(missing)} under {args.data} (materials: run "
+              f"assets/models/prepare_colour_data.py {args.data}); left out", flush=True)  # fmt: skip
+        names = [name for name in names if name not in missing]
+    untrained = [name for name in names if name in UNSHIPPED and not list(RUNS.glob(f"*-{name}/generator.onnx"))]
+    if untrained:
+        print(f"note: {', '.join(untrained)} not shipped and not trained in {RUNS} "
+              "(assets/models/train_bundled.sh trains it); left out", flush=True)  # fmt: skip
+        names = [name for name in names if name not in untrained]
+    metrics_file = DOCS / "bundled-metrics.json"
+    results = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    results = {k: v for k, v in results.items() if isinstance(v, dict) and "figures" in v}  # drop the old layout
+    kw = dict(n=args.n, draws=args.draws)
+    measured: dict[str, dict[str, dict]] = {}  # data folder -> baseline rows
+    for name in names:
+        target = bq.TARGETS[name]
+        if target.data not in measured:
+            print(f"baselines of {target.data} ...", flush=True)
+            measured[target.data] = bq.measure_baselines(target, args.data, **kw)
+        baselines = measured[target.data]
+        print(f"{name} ...", flush=True)
+        path = model_path(name)
+        figures = bq.measure_model(path, target, args.data, **kw)
+        gen = load_generator(path, device="cpu")
+        if gen.info.tileable:
+            figures.update(seam_at_512(gen, gen.info.classes[0] if gen.info.classes else None))
+        if target.kind == "heightmap":
+            figures["drainage_256"] = drainage_256(gen, target, args.data)
+        results[name] = {"data": target.data, "n": args.n, "draws": args.draws, "figures": figures,
+                         "baselines": baselines, "verdicts": verdicts(name, figures, baselines)}  # fmt: skip
+        rows = [sheet(gen, label=c) for c in (gen.info.classes or [None])]
+        width = max(r.shape[1] for r in rows)
+        rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=1.0) for r in rows]
+        space = np.ones((16, width, rows[0].shape[2]), np.float32)
+        save_sheet(np.concatenate(sum(([r, space] for r in rows), [])[:-1], axis=0), DOCS / f"contact-{name}.png")
+        if name not in UNSHIPPED:
+            write_card_section(MODELS / f"{name}.md", card_section(name, figures, baselines, args.n, args.draws))
+        print(bq.table({**{k: v for k, v in baselines.items()}, name: figures}), flush=True)
+        print("\n".join(f"  {v}" for v in results[name]["verdicts"]), flush=True)
+    with atomic_path(metrics_file, keep_suffix=True) as part:
+        part.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "data"))
+    main()

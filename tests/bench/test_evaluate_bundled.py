@@ -1,0 +1,55 @@
+"""assets/models/evaluate_bundled.py: the cards' quality section and the verdicts it writes."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+_path = Path(__file__).resolve().parents[2] / "assets" / "models" / "evaluate_bundled.py"
+_spec = importlib.util.spec_from_file_location("evaluate_bundled", _path)
+ev = sys.modules["evaluate_bundled"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ev)
+
+
+def _rows(model_128: float, ratio: float) -> tuple[dict, dict]:
+    baselines = {
+        "real crops": {"128": {"swd": 5.0, "coherence": 0.2}},
+        "phase randomisation": {"128": {"swd": 31.0, "coherence": 39.0}},
+        "image quilting": {"128": {"swd": 26.5, "coherence": 5.7}},
+    }
+    figures = {"128": {"swd": model_128, "coherence": 9.0}, "memorisation": {"64": {"ratio": ratio}},
+               "seam_over_interior": 1.02}  # fmt: skip
+    return figures, baselines
+
+
+def test_the_verdicts_read_the_bar_of_issue_22():
+    figures, baselines = _rows(31.9, 0.99)
+    assert ev.verdicts("stone-texture", figures, baselines) == [
+        "SWD at 128 px 31.9 against image quilting's 26.5 (bar: at or below): NOT met",
+        "memorisation ratio at 64 px 0.99 (bar: at least 1): NOT met",
+        "seam / interior 1.020 (bar 0.9 to 1.1): met",
+    ]
+    figures, baselines = _rows(25.0, 1.03)
+    assert all(v.endswith(": met") for v in ev.verdicts("grass-texture", figures, baselines))
+    terrain = {"drainage_256": {"crop": 256, "real": {"area_exponent": -0.52}, "model": {"area_exponent": -0.59}}}
+    (verdict,) = ev.verdicts("terrain", terrain, baselines)
+    assert verdict.startswith("drainage-area exponent on 256 px crops -0.59 against the real crops' -0.52, 13% off")
+    assert verdict.endswith("NOT met")
+    assert ev.verdicts("lanham-gravel-baseline", figures, baselines) == [
+        "the course's network, measured for comparison: not judged"
+    ]
+
+
+def test_the_card_section_replaces_the_old_one_and_keeps_what_follows(tmp_path):
+    card = tmp_path / "stone-texture.md"
+    card.write_text("# stone-texture\n\nintro\n" + ev.OLD_SECTION + "\nold figures\n\n## Later\n\nkept\n")
+    figures, baselines = _rows(31.9, 0.99)
+    section = ev.card_section("stone-texture", figures, baselines, n=256, draws=2)
+    ev.write_card_section(card, section)
+    text = card.read_text()
+    assert "old figures" not in text and ev.OLD_SECTION not in text and "## Later\n\nkept" in text
+    assert text.count(ev.SECTION) == 1 and "image quilting" in text and "(--n 256 --draws 2)" in text
+    ev.write_card_section(card, section)  # again: still one section, nothing doubled
+    assert card.read_text() == text
+    assert [p.name for p in tmp_path.iterdir()] == ["stone-texture.md"]  # no temporary left
