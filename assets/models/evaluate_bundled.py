@@ -134,7 +134,7 @@ def verdicts(name: str, figures: dict, baselines: dict[str, dict]) -> list[str]:
         ratio = figures.get("memorisation", {}).get("64", {}).get("ratio")
         if ratio is not None:
             out.append(
-                f"memorisation ratio at 64 px {ratio:.2f} (bar: at least 1): {'met' if ratio >= 1 else 'NOT met'}"
+                f"memorisation ratio at 64 px {ratio:.3f} (bar: at least 1): {'met' if ratio >= 1 else 'NOT met'}"
             )
     if kind == "heightmap" and figures.get("drainage_256"):
         d = figures["drainage_256"]

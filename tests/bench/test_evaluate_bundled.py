@@ -27,7 +27,7 @@ def test_the_verdicts_read_the_bar_of_issue_22():
     figures, baselines = _rows(31.9, 0.99)
     assert ev.verdicts("stone-texture", figures, baselines) == [
         "SWD at 128 px 31.9 against image quilting's 26.5 (bar: at or below): NOT met",
-        "memorisation ratio at 64 px 0.99 (bar: at least 1): NOT met",
+        "memorisation ratio at 64 px 0.990 (bar: at least 1): NOT met",
         "seam / interior 1.020 (bar 0.9 to 1.1): met",
     ]
     figures, baselines = _rows(25.0, 1.03)
