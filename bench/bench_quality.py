@@ -338,12 +338,19 @@ def quilted_crops(data: ImageSet, n: int, crop: int, seed: int, augment: bool = 
 # --- Held out: sources that may not copy the crops they are measured against ----------------
 
 
+def half_boxes(width: int, height: int) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """(left, top, right, bottom) of the first and the second half of a width x height image, cut
+    across its longer side (its width when square): what halves() and write_held_out() cut."""
+    if width >= height:
+        return (0, 0, width // 2, height), (width // 2, 0, width, height)
+    return (0, 0, width, height // 2), (0, height // 2, width, height)
+
+
 def halves(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A CxHxW image cut across its longer side (its width when square): (first, second half)."""
-    _, h, w = image.shape
-    if w >= h:
-        return image[:, :, : w // 2], image[:, :, w // 2 :]
-    return image[:, : h // 2], image[:, h // 2 :]
+    return tuple(
+        image[:, top:bottom, left:right] for left, top, right, bottom in half_boxes(image.shape[2], image.shape[1])
+    )
 
 
 def split_halves(data: ImageSet) -> tuple[ImageSet, ImageSet]:
@@ -370,8 +377,7 @@ def write_held_out(root: Path, target: Target, out: Path) -> list[Path]:
     written = []
     for f in files:
         with Image.open(f) as im:
-            w, h = im.size
-            half = im.crop((w // 2, 0, w, h) if w >= h else (0, h // 2, w, h))
+            half = im.crop(half_boxes(*im.size)[1])
             dest = out / target.data / f.relative_to(source).with_suffix(".png")
             dest.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(dest, keep_suffix=True) as part:
@@ -1027,9 +1033,11 @@ def measure_baselines(
         return None if fit is None else real_crops(fit, n, crop, 101 + d, aug)
 
     def made_from_other(make):  # a synthesis source, None where the other half is too small
-        return lambda crop, d: (
-            None if fitting(synthesis_data, crop) is None else make(fitting(synthesis_data, crop), crop, d)
-        )
+        def source(crop: int, d: int) -> np.ndarray | None:
+            fit = fitting(synthesis_data, crop)
+            return None if fit is None else make(fit, crop, d)
+
+        return source
 
     def syntheses(make, seed: int):
         rng = np.random.default_rng([seed, OUTPUT])
@@ -1149,9 +1157,9 @@ def main() -> None:
                 f"--held-out and --write-held-out are for texture data; "
                 f"{', '.join(d for d, k in kinds.items() if k != 'texture')} is not (name texture models with --model)"
             )
-    if args.write_held_out:
-        for name in dict.fromkeys(n for n, _ in models.values()):
-            for path in write_held_out(args.data, TARGETS[name], args.write_held_out):
+    if args.write_held_out:  # once per data folder, however many models learnt it
+        for target in {TARGETS[n].data: TARGETS[n] for n, _ in models.values()}.values():
+            for path in write_held_out(args.data, target, args.write_held_out):
                 print(f"wrote {path}")
         return
     kw = dict(n=args.n, draws=args.draws, device=args.device, extras=not (args.no_extras or args.held_out))

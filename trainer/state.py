@@ -317,17 +317,17 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
             wide_real, wide_label = s.wide_feed.next()
             pairs.append((wide_real, wide_label if s.num_classes else None, wide_fake))
         loss_d = torch.zeros((), device=s.device)
-        for real, label, fake in pairs:
+        for real_x, real_label, fake_x in pairs:
             if cfg.diffaug:
-                real, fake = diff_augment(real, cfg.diffaug), diff_augment(fake, cfg.diffaug)
+                real_x, fake_x = diff_augment(real_x, cfg.diffaug), diff_augment(fake_x, cfg.diffaug)
             with s.autocast():
-                d_real = s.D_train(real, label).float()
-                d_fake = s.D_train(fake, fake_label).float()
+                d_real = s.D_train(real_x, real_label).float()
+                d_fake = s.D_train(fake_x, fake_label).float()
             if wasserstein:
                 loss_d = loss_d + losses.wgan_d_loss(d_real, d_fake)
                 w_sum += losses.wasserstein_estimate(d_real, d_fake).detach()
                 if cfg.algorithm == "wgan-gp":
-                    gp = losses.gradient_penalty(s.D_train, real, fake, label)
+                    gp = losses.gradient_penalty(s.D_train, real_x, fake_x, real_label)
                     loss_d = loss_d + cfg.gp_lambda * gp
                     gp_sum += gp.detach()
             else:

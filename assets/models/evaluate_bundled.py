@@ -202,7 +202,7 @@ def sheet(gen, label=None) -> np.ndarray:
     if not gen.info.spatial:
         imgs = [s.img for s in sample(gen, [1, 2, 3, 4], label=label)]
         tiles = [np.kron(tile(i[..., :1], 3), np.ones((4, 4, 1), np.float32)) for i in imgs]
-        return _row(tiles, gap)
+        return join(tiles, gap, axis=1)
     (s,) = sample(gen, [1], size=(SHEET_OUTPUT, SHEET_OUTPUT), label=label)
     img = s.img
     if gen.info.kind == "material":
@@ -213,15 +213,24 @@ def sheet(gen, label=None) -> np.ndarray:
     parts = [tile(img, 2)]
     if gen.info.kind == "heightmap":
         parts.append(tile(hillshade(img[..., 0], wrap=True)[..., None], 2))
-    return _row(parts, gap)
+    return join(parts, gap, axis=1)
 
 
-def _row(images: list[np.ndarray], gap: int) -> np.ndarray:
+def join(images: list[np.ndarray], gap: int, axis: int) -> np.ndarray:
+    """HxWxC images side by side (axis 1) or stacked (axis 0), `gap` px of white between them;
+    grey ones repeated to the others' channels, each padded with white to the largest across."""
     channels = max(i.shape[2] for i in images)
     images = [np.repeat(i, channels, axis=2) if i.shape[2] != channels else i for i in images]
-    h = max(i.shape[0] for i in images)
-    space = np.ones((h, gap, channels), np.float32)
-    return np.concatenate(sum(([i, space] for i in images), [])[:-1], axis=1)
+    across = 1 - axis
+    size = max(i.shape[across] for i in images)
+    pad = [[(0, 0)] * 3 for _ in images]
+    for i, p in zip(images, pad):
+        p[across] = (0, size - i.shape[across])
+    images = [np.pad(i, p, constant_values=1.0) for i, p in zip(images, pad)]
+    space_shape = [0, 0, channels]
+    space_shape[axis], space_shape[across] = gap, size
+    space = np.ones(space_shape, np.float32)
+    return np.concatenate(sum(([i, space] for i in images), [])[:-1], axis=axis)
 
 
 def save_sheet(img: np.ndarray, path: Path) -> None:
@@ -276,13 +285,10 @@ def main() -> None:
         results[name] = {"data": target.data, "n": args.n, "draws": args.draws, "figures": figures,
                          "baselines": baselines, "verdicts": verdicts(name, figures, baselines)}  # fmt: skip
         rows = [sheet(gen, label=c) for c in (gen.info.classes or [None])]
-        width = max(r.shape[1] for r in rows)
-        rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=1.0) for r in rows]
-        space = np.ones((16, width, rows[0].shape[2]), np.float32)
-        save_sheet(np.concatenate(sum(([r, space] for r in rows), [])[:-1], axis=0), DOCS / f"contact-{name}.png")
+        save_sheet(join(rows, 16, axis=0), DOCS / f"contact-{name}.png")
         if name not in UNSHIPPED:
             write_card_section(MODELS / f"{name}.md", card_section(name, figures, baselines, args.n, args.draws))
-        print(bq.table({**{k: v for k, v in baselines.items()}, name: figures}), flush=True)
+        print(bq.table({**baselines, name: figures}), flush=True)
         print("\n".join(f"  {v}" for v in results[name]["verdicts"]), flush=True)
     with atomic_path(metrics_file, keep_suffix=True) as part:
         part.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
