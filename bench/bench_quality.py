@@ -70,7 +70,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import heapq
 import json
 from pathlib import Path
 from typing import Callable
@@ -78,6 +77,7 @@ from typing import Callable
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from texgen.erosion import fill_depressions  # Priority-Flood+epsilon, open borders as outlets
 from texgen.model import Generator, load_generator
 from texgen.sampling import sample
 from trainer.data import open_dataset
@@ -787,41 +787,6 @@ def slope_distance(real: np.ndarray, fake: np.ndarray) -> float:
 
 
 _NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
-
-
-def fill_depressions(heights: np.ndarray) -> np.ndarray:
-    """Priority-Flood+epsilon (Barnes, Lehman & Mulla 2014): every cell of a 2-D height array
-    raised just enough that a strictly descending path leads from it to the border. The border
-    cells seed a priority queue; the lowest cell is taken, and each unvisited neighbour no
-    higher than it is raised to the next float above it, then queued. A cell that was in a
-    pit ends one ulp above the cell it drains through."""
-    h, w = heights.shape
-    padded = np.full((h + 2, w + 2), np.nan)
-    padded[1:-1, 1:-1] = heights
-    z = padded.ravel()
-    width = w + 2
-    done = np.isnan(z)  # the ring of padding counts as visited
-    steps = [dy * width + dx for dy, dx in _NEIGHBOURS]
-    border = np.zeros((h + 2, w + 2), bool)
-    border[1:-1, 1:-1] = True
-    border[2:-2, 2:-2] = False
-    seeds = np.flatnonzero(border)
-    done[seeds] = True
-    heap = [(float(z[i]), int(i)) for i in seeds]
-    heapq.heapify(heap)
-    pop, push, after = heapq.heappop, heapq.heappush, np.nextafter
-    zl, donel = z.tolist(), done.tolist()  # Python lists: faster element access than numpy
-    while heap:
-        level, i = pop(heap)
-        for s in steps:
-            j = i + s
-            if donel[j]:
-                continue
-            donel[j] = True
-            if zl[j] <= level:
-                zl[j] = float(after(level, np.inf))
-            push(heap, (zl[j], j))
-    return np.array(zl).reshape(h + 2, w + 2)[1:-1, 1:-1]
 
 
 def d8_receivers(filled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

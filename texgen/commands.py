@@ -63,7 +63,7 @@ def generate_command(req: GenerateRequest, *, out: bool = True, model: str | Non
     if req.scale != 1.0:
         args += ["--scale", f"{req.scale:g}" if float(f"{req.scale:g}") == req.scale else repr(req.scale)]
     if req.erosion is not None and req.erosion.active:
-        args += ["--erosion", f"{req.erosion.rain!r},{req.erosion.thermal}"]
+        args += ["--erosion", req.erosion.flag()]
     if req.skip_existing:
         args.append("--skip-existing")
     if req.device != "auto":

@@ -1,33 +1,46 @@
 """Erosion: a post-process for any heightmap, as terrain tools (Gaea, World Machine) offer.
 
 Generated terrain (and fBm) has hills but no drainage: valleys that never join. Water does
-that work in nature, and two classical simulations do it here, vectorised in numpy:
+that work in nature, and three classical simulations do it here, vectorised in numpy, run in
+this order:
 
+- **rivers** (stream power; Braun & Willett 2013, "FastScape"): the lowest 2 % of the map (and
+  an open map's border) is base level, depressions are filled to their spill point, and each
+  iteration routes all water downhill (D8), sums the drainage area A of every cell and lowers
+  each cell towards the one it drains to in proportion to A^0.5, implicitly, from the outlets
+  upstream. Big rivers cut deepest and capture their neighbours' water, so the valleys join
+  into one network: on 256 px crops of the bundled terrain 5 iterations bring the drainage-area
+  exponent from -0.59 to -0.55 (real DEMs: -0.52; docs/models.md); with 1 thermal iteration
+  after them the power spectrum and slope distribution stay as close to real DEMs' as before.
+  The cut channels are a cell wide (D8). `rivers` iterations, about 0.15 s each for 512 px.
 - **hydraulic** (droplets; Beyer 2015, "Implementation of a method for hydraulic erosion"):
   raindrops start on random cells, run downhill with some inertia, pick up sediment where they
   speed up and the slope can carry more (capacity = slope x speed x water x `capacity`), drop
   it where they slow down or the ground rises, and evaporate. Thousands run at once, each step
   of all of them one set of array operations (they read the heights of the step before, so two
-  in one cell do not see each other's change within a step). Gullies form where drops gather,
-  and gullies join: a drainage pattern. `rain` droplets per cell (1: as many droplets as cells).
+  in one cell do not see each other's change within a step). Gullies form where drops gather
+  and the sediment fills the basins (so the drainage statistics do not move towards real
+  ones: `rivers` does that). `rain` droplets per cell (1: as many droplets as cells).
 - **thermal** (talus; Musgrave et al. 1989): material slides from a cell to lower neighbours
   where the slope is steeper than the talus slope, and settles at that slope: scree at the
   foot of cliffs, softened crests. `thermal` iterations; the talus slope is the map's mean
   slope, so the steeper parts move (about a third of a terrain), at any height scale.
 
-Heights are H x W floats in any range. The simulation runs on the map scaled to a relief of
+Heights are H x W floats in any range. The droplet simulation runs on the map scaled to a relief of
 side / 85 (6 for a 512 px map: Beyer's constants were set for slopes of about a hundredth per
 cell on 0-1 heights, and a 512 px generated terrain's are a third of that; at 1 or 2 the
 droplets bury every valley in sediment) and is scaled back, so a map looks eroded alike at
 any size. With `wrap`, every step reads across the borders and droplets leave one side to
-come in on the other, so a tileable map stays exactly tileable (the tests check the seam);
-without it droplets that leave the map are gone and thermal flow stops at the edge.
+come in on the other, and rivers flow across the seams, so a tileable map stays exactly
+tileable (the tests check the seam); without it droplets and rivers that leave the map are
+gone and thermal flow stops at the edge.
 
 Deterministic: the same heights, settings and seed give the same result.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -37,8 +50,12 @@ from texgen.errors import RequestError
 
 MAX_RAIN = 8.0  # droplets per cell: beyond this the map is washed flat and the time is minutes
 MAX_THERMAL = 500  # iterations
+MAX_RIVERS = 200  # iterations of stream-power incision
 TALUS = 1.0  # the talus slope over the map's mean slope: the steeper third of a terrain moves
 RELIEF_CELLS = 85  # the simulated relief is the map's side over this (see the module's docstring)
+RIVER_K = 0.05  # stream power: a cell sinks towards its receiver by K x A^M / step per iteration
+RIVER_M = 0.5  # the area exponent of the stream-power law (m/n of 0.5: real rivers' concavity)
+SEA = 0.02  # the lowest share of a map's cells is its base level: water leaves the map there
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,7 @@ class Erosion:
 
     rain: float = 0.0
     thermal: int = 0
+    rivers: int = 0  # iterations of stream-power incision (run first: the valleys, then gullies and scree)
     inertia: float = 0.05  # how much a droplet keeps its direction (0: straight down the slope)
     capacity: float = 4.0  # sediment a droplet can carry per unit of slope x speed x water
     deposition: float = 0.3  # share of the excess sediment dropped per step
@@ -60,7 +78,7 @@ class Erosion:
 
     @property
     def active(self) -> bool:
-        return self.rain > 0 or self.thermal > 0
+        return self.rain > 0 or self.thermal > 0 or self.rivers > 0
 
     def problems(self) -> list[str]:
         out = []
@@ -68,24 +86,46 @@ class Erosion:
             out.append(f"erosion rain {self.rain} is not between 0 and {MAX_RAIN:g} droplets per cell")
         if not 0 <= self.thermal <= MAX_THERMAL:
             out.append(f"thermal erosion {self.thermal} is not between 0 and {MAX_THERMAL} iterations")
+        if not 0 <= self.rivers <= MAX_RIVERS:
+            out.append(f"river erosion {self.rivers} is not between 0 and {MAX_RIVERS} iterations")
         return out
 
     def describe(self) -> dict:
-        """What a sidecar records: the two settings an artist gives (the constants are fixed)."""
-        return {"rain": self.rain, "thermal": self.thermal, "method": "droplets (Beyer 2015) then talus"}
+        """What a sidecar records: the three settings an artist gives (the constants are fixed)."""
+        return {"rain": self.rain, "thermal": self.thermal, "rivers": self.rivers,
+                "method": "stream power (Braun & Willett 2013), then droplets (Beyer 2015), then talus"}  # fmt: skip
+
+    def flag(self) -> str:
+        """The `--erosion` value that gives these settings back."""
+        return f"{self.rain!r},{self.thermal},{self.rivers}" if self.rivers else f"{self.rain!r},{self.thermal}"
+
+
+EROSION_FORMS = "RAIN[,THERMAL[,RIVERS]] or NAME=VALUE pairs (rain=, thermal=, rivers=)"
+_NAMES = ("rain", "thermal", "rivers")
 
 
 def parse_erosion(text: str) -> Erosion:
-    """`--erosion RAIN[,THERMAL]`, e.g. "1" or "1.5,40": droplets per cell, talus iterations."""
+    """`--erosion RAIN[,THERMAL[,RIVERS]]`, e.g. "1", "1.5,40" or "0,0,40": droplets per cell,
+    talus iterations, stream-power iterations; or the same by name, e.g. "rivers=40,rain=0.5"."""
     parts = [p.strip() for p in str(text).split(",")]
     try:
-        if len(parts) > 2 or not parts[0]:
-            raise ValueError
-        e = Erosion(rain=float(parts[0]), thermal=int(parts[1]) if len(parts) == 2 and parts[1] else 0)
+        if any("=" in p for p in parts):
+            pairs = [p.split("=", 1) for p in parts]
+            names = [k.strip().lower() for k, _ in pairs]
+            if any(k not in _NAMES for k in names) or len(set(names)) != len(names):
+                raise ValueError
+            given = {k: v.strip() for k, (_, v) in zip(names, pairs)}
+        else:
+            if len(parts) > 3 or not parts[0]:
+                raise ValueError
+            given = {k: v for k, v in zip(_NAMES, parts) if v}
+        e = Erosion(rain=float(given.get("rain", 0)), thermal=int(given.get("thermal", 0)),
+                    rivers=int(given.get("rivers", 0)))  # fmt: skip
     except ValueError:
         raise RequestError(
-            f"erosion {text!r} is not RAIN or RAIN,THERMAL",
-            "give droplets per cell and, optionally, talus iterations, e.g. --erosion 1 or --erosion 1.5,40",
+            f"erosion {text!r} is not {EROSION_FORMS}",
+            "give droplets per cell, then optionally talus and river iterations, e.g. --erosion 1, "
+            "--erosion 1.5,40 or --erosion rivers=5,thermal=1",
         ) from None
     check_erosion(e)
     return e
@@ -94,11 +134,14 @@ def parse_erosion(text: str) -> Erosion:
 def check_erosion(e: Erosion) -> None:
     problems = e.problems()
     if problems:
-        raise RequestError(problems[0], f"use a rain of 0 to {MAX_RAIN:g} and 0 to {MAX_THERMAL} thermal iterations")
+        raise RequestError(
+            problems[0],
+            f"use a rain of 0 to {MAX_RAIN:g}, 0 to {MAX_THERMAL} thermal and 0 to {MAX_RIVERS} river iterations",
+        )
 
 
 def erode(height: np.ndarray, settings: Erosion, *, wrap: bool = True, seed: int = 0) -> np.ndarray:
-    """`height` (H x W, or H x W x 1) eroded as `settings` say: hydraulic, then thermal."""
+    """`height` (H x W, or H x W x 1) eroded as `settings` say: rivers, hydraulic, thermal."""
     check_erosion(settings)
     h = np.asarray(height, dtype=np.float64)
     squeeze = h.ndim == 3
@@ -115,12 +158,127 @@ def erode(height: np.ndarray, settings: Erosion, *, wrap: bool = True, seed: int
     low, span = float(h.min()), float(np.ptp(h)) or 1.0
     relief = max(h.shape) / RELIEF_CELLS
     u = (h - low) / span * relief
+    if settings.rivers > 0:
+        u = _rivers(u, settings.rivers, wrap)
     if settings.rain > 0:
         u = _hydraulic(u, settings, wrap, np.random.default_rng(seed))
     if settings.thermal > 0:
         u = _thermal(u, settings.thermal, wrap)
     out = (u / relief * span + low).astype(np.float32)
     return out[..., None] if squeeze else out
+
+
+_NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+
+
+# --- rivers: stream power ------------------------------------------------------------------
+
+
+def _neighbours(hgt: int, wid: int, wrap: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(cells x 8 flat indices of each cell's neighbours, -1 off an open map; their 8 distances)."""
+    rows, cols = np.mgrid[0:hgt, 0:wid]
+    out = np.empty((hgt * wid, len(_NEIGHBOURS)), np.int64)
+    for k, (dy, dx) in enumerate(_NEIGHBOURS):
+        r, c = rows + dy, cols + dx
+        if wrap:
+            out[:, k] = ((r % hgt) * wid + c % wid).ravel()
+        else:
+            out[:, k] = np.where((r >= 0) & (r < hgt) & (c >= 0) & (c < wid), r * wid + c, -1).ravel()
+    return out, np.array([math.hypot(dy, dx) for dy, dx in _NEIGHBOURS])
+
+
+def _border(hgt: int, wid: int) -> np.ndarray:
+    edge = np.zeros((hgt, wid), bool)
+    edge[[0, -1], :] = edge[:, [0, -1]] = True
+    return edge.ravel()
+
+
+def fill_depressions(
+    heights: np.ndarray, *, wrap: bool = False, outlets: np.ndarray | None = None, epsilon: float = 0.0
+) -> np.ndarray:
+    """Priority-Flood+epsilon (Barnes, Lehman & Mulla 2014): every cell of a 2-D height array
+    raised just enough that a strictly descending path leads from it to an outlet. The outlets
+    (a flat boolean mask; by default the border of an open map) seed a priority queue; the
+    lowest cell is taken, and each unvisited neighbour no higher than it is raised to just above
+    it (`epsilon` above, or the next float with 0), then queued. `wrap`: neighbours across the
+    borders, as on a tileable map."""
+    hgt, wid = heights.shape
+    if outlets is None:
+        outlets = _border(hgt, wid)
+    seeds = np.flatnonzero(outlets)
+    if not len(seeds):
+        raise ValueError("no outlet: water has nowhere to leave the map")
+    nb, _ = _neighbours(hgt, wid, wrap)
+    zl = heights.astype(np.float64).ravel().tolist()  # Python lists: faster element access than numpy
+    done = outlets.tolist()
+    heap = [(zl[i], i) for i in seeds.tolist()]
+    heapq.heapify(heap)
+    pop, push, after, nbl = heapq.heappop, heapq.heappush, math.nextafter, nb.tolist()
+    while heap:
+        level, i = pop(heap)
+        for j in nbl[i]:
+            if j < 0 or done[j]:
+                continue
+            done[j] = True
+            if zl[j] <= level:
+                zl[j] = level + epsilon if epsilon > 0 else after(level, math.inf)
+            push(heap, (zl[j], j))
+    return np.array(zl).reshape(hgt, wid)
+
+
+def _levels(receiver: np.ndarray) -> list[np.ndarray]:
+    """The cells grouped by how many steps downstream their outlet is (1, 2, ...): a cell's
+    receiver is always in the group before its own. Depth by pointer jumping: log2 of the
+    longest path of array operations."""
+    depth = (receiver >= 0).astype(np.int64)
+    ahead = receiver.copy()
+    while True:
+        going = np.flatnonzero(ahead >= 0)
+        if not len(going):
+            break
+        nxt = ahead[going]
+        depth_next, ahead_next = depth.copy(), ahead.copy()
+        depth_next[going] += depth[nxt]
+        ahead_next[going] = ahead[nxt]
+        depth, ahead = depth_next, ahead_next
+    order = np.argsort(depth, kind="stable")
+    bounds = np.searchsorted(depth[order], np.arange(1, int(depth.max()) + 1))
+    return np.split(order, bounds)[1:]
+
+
+def _rivers(u: np.ndarray, iterations: int, wrap: bool) -> np.ndarray:
+    """Stream-power incision, implicit in time (Braun & Willett 2013, "FastScape"): the map's
+    lowest SEA share (and an open map's border) is base level; depressions are filled to their
+    spill point (lakes silted up); then each iteration routes water by steepest descent (D8),
+    accumulates drainage area A (cells) and lowers every cell towards its receiver, from the
+    outlets upstream: z = (z + f z_receiver) / (1 + f), f = RIVER_K A^RIVER_M / step. Big
+    rivers cut deep and capture their neighbours' flow, so valleys join into one network: real
+    drainage statistics (the area exponent of 0.5 measured on DEMs, where generated terrain
+    has 0.6). Linear in the heights, so the relief's scale does not matter."""
+    hgt, wid = u.shape
+    z = u.ravel().astype(np.float64)
+    outlet = z <= np.quantile(z, SEA)
+    if not wrap:
+        outlet |= _border(hgt, wid)
+    eps = 1e-9 * (float(np.ptp(z)) or 1.0)  # the least drop kept along a flow path: no flats, no pits
+    z = fill_depressions(u, wrap=wrap, outlets=outlet, epsilon=eps).ravel()
+    nb, dist = _neighbours(hgt, wid, wrap)
+    cells = np.arange(z.size)
+    for _ in range(iterations):
+        below = np.where(nb >= 0, z[np.maximum(nb, 0)], np.inf)
+        slopes = (z[:, None] - below) / dist[None, :]
+        k = np.argmax(slopes, axis=1)
+        receiver = np.where((slopes[cells, k] > 0) & ~outlet, nb[cells, k], -1)
+        step = dist[k]
+        levels = _levels(receiver)
+        area = np.ones(z.size)
+        for group in reversed(levels):
+            np.add.at(area, receiver[group], area[group])
+        f = RIVER_K * area**RIVER_M / step
+        for group in levels:
+            low = z[receiver[group]]
+            z[group] = np.maximum((z[group] + f[group] * low) / (1 + f[group]), low + eps * step[group])
+    return z.reshape(hgt, wid)
 
 
 # --- hydraulic: droplets -------------------------------------------------------------------
@@ -232,8 +390,6 @@ def _sample(flat: np.ndarray, y: np.ndarray, x: np.ndarray, hgt: int, wid: int, 
 
 
 # --- thermal: talus --------------------------------------------------------------------------
-
-_NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 
 
 def _thermal(u: np.ndarray, iterations: int, wrap: bool, rate: float = 0.5) -> np.ndarray:

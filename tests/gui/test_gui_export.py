@@ -39,9 +39,12 @@ def test_terrain_export_matches_the_cli_byte_for_byte(qtbot, window, models, tmp
     assert d.rain.isVisibleTo(d) and d.request().erosion is None  # none until asked
     d.rain.setValue(0.5)
     d.thermal.setValue(10)
+    assert "--erosion 0.5,10 " in d.command.text() + " "  # no rivers: the two-number form of older commands
+    d.rivers.setValue(5)
     req = d.request()
     assert req.seeds == [5, 6, 7] and req.byte_order == "big" and req.size == (65, 65)
-    assert (req.erosion.rain, req.erosion.thermal) == (0.5, 10) and "--erosion 0.5,10" in d.command.text()
+    assert (req.erosion.rain, req.erosion.thermal, req.erosion.rivers) == (0.5, 10, 5)
+    assert "--erosion 0.5,10,5" in d.command.text()
     export(qtbot, d)
     assert d.error is None, d.error
     assert d.progress.value() == 3 and "Wrote" in d.status.text()
@@ -69,7 +72,7 @@ def test_terrain_export_matches_the_cli_byte_for_byte(qtbot, window, models, tmp
             "--device",
             "cpu",
             "--erosion",
-            "0.5,10",
+            "rivers=5,rain=0.5,thermal=10",  # the dialog's positional form, by name
         ]
     )
     assert code == 0
@@ -91,7 +94,7 @@ def test_selected_variations_with_a_material_preset_match_the_cli(qtbot, window,
     seeds = [g.variations()[1].seed, g.variations()[3].seed]
     d = window.open_export()
     qtbot.addWidget(d)
-    assert not d.rain.isVisibleTo(d) and not d.thermal.isVisibleTo(d)  # erosion is for heightmaps
+    assert not any(w.isVisibleTo(d) for w in (d.rain, d.thermal, d.rivers))  # erosion is for heightmaps
     assert d.use_selection.isChecked() and d.seeds() == seeds
     d.preset.setCurrentIndex(d.preset.findData("unreal-texture"))
     assert not d.byte_order.isEnabled()

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from texgen.erosion import MAX_RAIN, MAX_THERMAL, Erosion
+from texgen.erosion import MAX_RAIN, MAX_RIVERS, MAX_THERMAL, Erosion
 from texgen.maps import CONVENTIONS
 from texgen.model import Generator
 from texgen.export import MAPS, MATERIAL_ONLY, NAME_FIELDS
@@ -117,7 +117,7 @@ class ExportDialog(QDialog):
                 {"opengl": "OpenGL (Y+: Unity, Godot, Blender)", "directx": "DirectX (Y−: Unreal, Substance)"}[c], c
             )
         form.addRow("Normal map", self.convention)
-        # Erosion (heightmaps): droplets per cell and talus iterations, as --erosion RAIN,THERMAL.
+        # Erosion (heightmaps): droplets per cell, talus and river iterations, as --erosion RAIN,THERMAL,RIVERS.
         self.rain = QDoubleSpinBox()
         self.rain.setRange(0.0, MAX_RAIN)
         self.rain.setSingleStep(0.25)
@@ -132,14 +132,22 @@ class ExportDialog(QDialog):
         self.thermal.setSingleStep(10)
         self.thermal.setSpecialValueText("none")
         self.thermal.setToolTip("thermal erosion: iterations of scree sliding down slopes steeper than the map's mean")
+        self.rivers = QSpinBox()
+        self.rivers.setRange(0, MAX_RIVERS)
+        self.rivers.setSingleStep(5)
+        self.rivers.setSpecialValueText("none")
+        self.rivers.setToolTip(
+            "river erosion: iterations of stream-power incision that join the valleys into one drainage network "
+            "(5 with thermal 1 drains like real terrain; about 2 s a 512 px map)"
+        )
         erosion_row = QHBoxLayout()
-        for text, w in (("rain", self.rain), ("thermal", self.thermal)):
+        for text, w in (("rivers", self.rivers), ("rain", self.rain), ("thermal", self.thermal)):
             erosion_row.addWidget(QLabel(text))
             erosion_row.addWidget(w)
         erosion_row.addStretch(1)
         self.erosion_label = QLabel("Erosion")
         form.addRow(self.erosion_label, erosion_row)
-        for w in (self.rain, self.thermal, self.erosion_label):
+        for w in (self.rivers, self.rain, self.thermal, self.erosion_label):
             w.setVisible(self.gen.info.kind == "heightmap")
 
         # Two rows: the maps of every kind, then the material maps (made by a material model,
@@ -245,7 +253,7 @@ class ExportDialog(QDialog):
             w.currentIndexChanged.connect(self._update_command)
         for w in (self.folder, self.template):
             w.textChanged.connect(self._update_command)
-        for w in (self.batch_count, self.batch_start, self.frame_count, self.rain, self.thermal):
+        for w in (self.batch_count, self.batch_start, self.frame_count, self.rain, self.thermal, self.rivers):
             w.valueChanged.connect(self._update_command)
         self.source.idToggled.connect(lambda *_: self._update_command())
         self.skip_existing.toggled.connect(self._update_command)
@@ -261,6 +269,7 @@ class ExportDialog(QDialog):
         self.template.setText(s.text("export/template", ""))
         self.rain.setValue(min(max(s.real("export/erosion_rain", 0.0), 0.0), MAX_RAIN))
         self.thermal.setValue(min(max(s.number("export/erosion_thermal", 0), 0), MAX_THERMAL))
+        self.rivers.setValue(min(max(s.number("export/erosion_rivers", 0), 0), MAX_RIVERS))
         (
             self.use_selection
             if self.selected_seeds
@@ -346,7 +355,9 @@ class ExportDialog(QDialog):
         convention = self.convention.currentData()
         frames = self.source_key() == FRAMES
         erosion = (
-            Erosion(rain=round(self.rain.value(), 2), thermal=self.thermal.value()) if kind == "heightmap" else None
+            Erosion(rain=round(self.rain.value(), 2), thermal=self.thermal.value(), rivers=self.rivers.value())
+            if kind == "heightmap"
+            else None
         )
         return GenerateRequest(
             model=str(self.gen.path),
@@ -470,6 +481,7 @@ class ExportDialog(QDialog):
         if self.gen.info.kind == "heightmap":
             s.set("export/erosion_rain", self.rain.value())
             s.set("export/erosion_thermal", self.thermal.value())
+            s.set("export/erosion_rivers", self.rivers.value())
         s.set("export/folder", self.folder.text())
         s.set("export/template", self.template.text())
 
