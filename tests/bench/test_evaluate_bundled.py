@@ -36,6 +36,14 @@ def test_the_verdicts_read_the_bar_of_issue_22():
     (verdict,) = ev.verdicts("terrain", terrain, baselines)
     assert verdict.startswith("drainage-area exponent on 256 px crops -0.59 against the real crops' -0.52, 13% off")
     assert verdict.endswith("NOT met")
+    plain = {"area_exponent": -0.59, "spectral_slope": -4.02, "slope_distance": 5.0}
+    terrain["eroded"] = {"erosion": "rivers=5,thermal=1", "real": {"area_exponent": -0.52, "spectral_slope": -4.24},
+                         "generated": plain, "eroded": {**plain, "area_exponent": -0.55, "spectral_slope": -4.18}}  # fmt: skip
+    drained = ev.verdicts("terrain", terrain, baselines)[1]
+    assert drained.startswith(
+        "with `--erosion rivers=5,thermal=1` (tileable outputs): drainage-area exponent -0.55 (as generated"
+    )
+    assert "-0.52, 6% off (bar: within 10 %): met; spectral slope -4.18 (as generated -4.02, real -4.24)" in drained
     assert ev.verdicts("lanham-gravel-baseline", figures, baselines) == [
         "the course's network, measured for comparison: not judged"
     ]

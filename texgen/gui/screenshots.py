@@ -335,8 +335,8 @@ def main(argv: list[str] | None = None) -> int:
             d.preset.setCurrentIndex(d.preset.findData("unity-terrain"))
             d.use_batch.setChecked(True)
             d.batch_count.setValue(100)
-            d.rain.setValue(1.0)
-            d.thermal.setValue(20)
+            d.rivers.setValue(5)  # the erosion the terrain card advises: river networks, softened channels
+            d.thermal.setValue(1)
             d.resize(680, d.sizeHint().height())
             _pump(app)
             save(d, args.out / "export-dialog.png")
