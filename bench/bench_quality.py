@@ -77,7 +77,7 @@ from typing import Callable
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from texgen.erosion import fill_depressions  # Priority-Flood+epsilon, open borders as outlets
+from texgen.erosion import d8_receivers, fill_depressions  # open borders: the flow leaves there
 from texgen.model import Generator, load_generator
 from texgen.sampling import sample
 from trainer.data import open_dataset
@@ -784,29 +784,6 @@ def slope_distance(real: np.ndarray, fake: np.ndarray) -> float:
     a = np.sort(a[np.linspace(0, len(a) - 1, n).astype(int)])
     b = np.sort(b[np.linspace(0, len(b) - 1, n).astype(int)])
     return 100.0 * float(np.abs(a - b).mean() / max(a.mean(), 1e-12))
-
-
-_NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
-
-
-def d8_receivers(filled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(receiver, step): for every cell (flat index) the neighbour of steepest descent (drop
-    over distance, diagonals sqrt 2 away), -1 where no neighbour is lower (the flow leaves the
-    crop), and the length of that step (0 for those)."""
-    h, w = filled.shape
-    padded = np.pad(filled, 1, constant_values=np.inf)
-    best = np.zeros((h, w))
-    receiver = np.full((h, w), -1, np.int64)
-    step = np.zeros((h, w))
-    rows, cols = np.mgrid[0:h, 0:w]
-    for dy, dx in _NEIGHBOURS:
-        length = float(np.hypot(dy, dx))
-        drop = (filled - padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]) / length
-        better = drop > best
-        best = np.where(better, drop, best)
-        receiver = np.where(better, (rows + dy) * w + cols + dx, receiver)
-        step = np.where(better, length, step)
-    return receiver.ravel(), step.ravel()
 
 
 def drainage(heights: np.ndarray) -> tuple[np.ndarray, float]:

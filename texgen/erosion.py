@@ -228,10 +228,11 @@ def fill_depressions(
     return np.array(zl).reshape(hgt + 2, width)[1:-1, 1:-1]
 
 
-def _receivers(z: np.ndarray, outlet: np.ndarray, wrap: bool) -> tuple[np.ndarray, np.ndarray]:
+def d8_receivers(z: np.ndarray, outlet: np.ndarray | None = None, wrap: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(receiver, step) of every cell of the H x W heights `z`, flat: the neighbour of steepest
     descent (drop over distance, diagonals sqrt 2 away) and its distance; -1 (step 1) at the
-    outlets and where no neighbour is lower. One pass a direction: memory of a few maps."""
+    `outlet` cells (a flat mask) and where no neighbour is lower (off an open map's edge the
+    flow leaves it). One pass a direction: memory of a few maps."""
     hgt, wid = z.shape
     padded = np.pad(z, 1, mode="wrap") if wrap else np.pad(z, 1, constant_values=np.inf)
     rows, cols = np.mgrid[0:hgt, 0:wid]
@@ -246,7 +247,8 @@ def _receivers(z: np.ndarray, outlet: np.ndarray, wrap: bool) -> tuple[np.ndarra
         receiver = np.where(better, ((rows + dy) % hgt) * wid + (cols + dx) % wid, receiver)
         step = np.where(better, length, step)
     receiver = receiver.ravel()
-    receiver[outlet] = -1
+    if outlet is not None:
+        receiver[outlet] = -1
     return receiver, step.ravel()
 
 
@@ -286,7 +288,7 @@ def _rivers(u: np.ndarray, iterations: int, wrap: bool) -> np.ndarray:
     eps = 1e-9 * (float(np.ptp(u)) or 1.0)  # the least drop kept along a flow path: no flats, no pits
     z = fill_depressions(u, wrap=wrap, outlets=outlet, epsilon=eps).ravel()
     for _ in range(iterations):
-        receiver, step = _receivers(z.reshape(hgt, wid), outlet, wrap)
+        receiver, step = d8_receivers(z.reshape(hgt, wid), outlet, wrap)
         levels = _levels(receiver)
         area = np.ones(z.size)
         for group in reversed(levels):
