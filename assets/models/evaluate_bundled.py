@@ -114,14 +114,14 @@ RIVERS = Erosion(thermal=1, rivers=5)
 ERODED_OUTPUTS = 8  # tileable 512 px outputs, 4 crops of 256 px and 8 of 128 px each
 
 
-def eroded_terrain(gen, target, root: Path) -> dict | None:
+def eroded_terrain(gen, target, root: Path, drainage: dict | None) -> dict | None:
     """The drainage of 256 px crops and the spectral slope and slope distance of 128 px crops of
     ERODED_OUTPUTS tileable 512 px outputs, as generated and after RIVERS (the same outputs and
-    crops), beside the data's real crops; None if no data image holds a 256 px crop."""
-    data = bq.fitting(bq.open_target(root, target), DRAINAGE_CROP)
-    if data is None:
+    crops), beside the data's real crops (their drainage: drainage_256's `drainage`); None if no
+    data image holds a 256 px crop."""
+    if drainage is None:
         return None
-    real = bq.real_crops(data, DRAINAGE_COUNT, DRAINAGE_CROP, 7, target.augment)
+    data = bq.fitting(bq.open_target(root, target), DRAINAGE_CROP)
     real_small = bq.real_crops(bq.fitting(data, 128), 8 * ERODED_OUTPUTS, 128, 7, target.augment)
     plain = [s.img[..., 0].astype(np.float64) * 2 - 1 for s in sample(gen, range(ERODED_OUTPUTS), size=(512, 512),
                                                                        seamless=True, batch_size=4)]  # fmt: skip
@@ -132,7 +132,7 @@ def eroded_terrain(gen, target, root: Path) -> dict | None:
     def crops(maps, c):
         return np.stack([m[None, y : y + c, x : x + c] for m in maps for y, x in spots[c]]).astype(np.float32)
 
-    out = {"erosion": f"rivers={RIVERS.rivers},thermal={RIVERS.thermal}", "real": bq.drainage_statistics(real)}
+    out = {"erosion": f"rivers={RIVERS.rivers},thermal={RIVERS.thermal}", "real": dict(drainage["real"])}
     for key, maps in (("generated", plain), ("eroded", eroded)):
         small = crops(maps, 128)
         out[key] = {**bq.drainage_statistics(crops(maps, 256)), "spectral_slope": bq.spectral_fit(small)[0],
@@ -327,7 +327,7 @@ def main() -> None:
             figures.update(seam_at_512(gen, gen.info.classes[0] if gen.info.classes else None))
         if target.kind == "heightmap":
             figures["drainage_256"] = drainage_256(gen, target, args.data)
-            figures["eroded"] = eroded_terrain(gen, target, args.data)
+            figures["eroded"] = eroded_terrain(gen, target, args.data, figures["drainage_256"])
         results[name] = {"data": target.data, "n": args.n, "draws": args.draws, "figures": figures,
                          "baselines": baselines, "verdicts": verdicts(name, figures, baselines)}  # fmt: skip
         rows = [sheet(gen, label=c) for c in (gen.info.classes or [None])]

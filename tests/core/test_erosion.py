@@ -12,7 +12,7 @@ import pytest
 from matplotlib import cbook
 
 from texgen.cli import main
-from texgen.erosion import Erosion, erode, fill_depressions, parse_erosion
+from texgen.erosion import Erosion, d8_receivers, erode, fill_depressions, parse_erosion
 from texgen.errors import RequestError
 
 
@@ -97,14 +97,8 @@ def drained_area_exponent(h: np.ndarray) -> float:
     open, depressions filled), from 4 cells to 1/32 of the map: bench/bench_quality.py's rule."""
     filled = fill_depressions(h)
     n = h.size
-    rows, cols = np.mgrid[0 : h.shape[0], 0 : h.shape[1]]
-    padded = np.pad(filled, 1, constant_values=np.inf)
-    best, receiver = np.zeros(h.shape), np.full(h.shape, -1)
-    for dy, dx in [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]:
-        drop = (filled - padded[1 + dy : 1 + dy + h.shape[0], 1 + dx : 1 + dx + h.shape[1]]) / np.hypot(dy, dx)
-        better = drop > best
-        best, receiver = np.where(better, drop, best), np.where(better, (rows + dy) * h.shape[1] + cols + dx, receiver)
-    area, rec = np.ones(n), receiver.ravel()
+    rec, _ = d8_receivers(filled)
+    area = np.ones(n)
     for i in np.argsort(-filled.ravel(), kind="stable"):
         if rec[i] >= 0:
             area[rec[i]] += area[i]
