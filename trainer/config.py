@@ -71,6 +71,10 @@ class TrainConfig:
     # which the first critic's crops cannot hold (1: none; 2 or 4). The training torus must hold
     # such a crop, and so must every data image.
     wide_critic: int = 1
+    # Weight of a multi-scale patch sliced-Wasserstein loss (trainer/losses.py patch_swd) added
+    # to the generator's: its crops (the wide critic's, when there is one) against the real
+    # crops of the same step, at every level of a Laplacian pyramid (0: off, a pure GAN).
+    patch_swd: float = 0.0
     critic_norm: str = "auto"  # auto (batch, none for wgan-gp) | batch | none
     critic_dropout: float = 0.0  # dropout in the critic (Lanham 0.25, Foster 0.3)
     # Optimisation
@@ -208,6 +212,8 @@ def check_config(cfg: TrainConfig) -> None:
                 f"wide_critic {cfg.wide_critic} sees {wide} px crops but the generated training images are "
                 f"{torus} px (raise spatial_margin to at least {margin}, a few more to vary the crops)"
             )
+    if not cfg.patch_swd >= 0 or cfg.patch_swd == float("inf"):
+        problems.append(f"patch_swd is {cfg.patch_swd}, expected 0 (off) or a positive weight such as 1")
     if cfg.class_affine and not cfg.conditional:
         problems.append("class_affine needs classes (train with --conditional, or leave class_affine off)")
     if cfg.algorithm == "wgan-gp" and cfg.critic_norm == "batch":
