@@ -55,6 +55,7 @@ class Recipe:
     why: str
     ships: bool = True  # a product model (baselines are measured, never shipped from here)
     default: bool = True  # trained unless --recipes names others
+    data: str = ""  # its data under the data folder; "" = the data the bundled model learnt
 
     @property
     def key(self) -> str:
@@ -80,17 +81,44 @@ _KINDS = _SPATIAL + ("--conditional", "--set", "g_width=24", "--set", "d_width=2
                      "--set", "lr_d=0.00005", "--set", "augment=all,brick:flips")  # fmt: skip
 _TERRAIN = ("--preset", "spatial-dcgan", "--kind", "heightmap", "--set", "g_width=12", "--set", "d_width=16",
             "--set", "upsample_blur=true")  # fmt: skip
+# stone-texture's recipe since 2026-12-05 (train_bundled.sh): a coarse latent field and a second
+# critic that judges 128 px crops shrunk to 32 px.
+_WIDE_CRITIC = ("--set", "coarse_field=4", "--set", "spatial_margin=7", "--set", "crops_per_image=4",
+                "--set", "wide_critic=4")  # fmt: skip
 _BASELINE = ("--preset", "lanham-wgan-32", "--set", "channels=1", "--scale", "0.5")
 _CPU = "the card's recipe, batch 64 (16 on the CPU): more images per step at almost no cost on a GPU"
 _WIDE = "batch 64 and 64 px crops: the critic judges structure twice as large (128 px of the photograph)"
 RECIPES = (
-    Recipe("stone-texture", "cpu-recipe", _TEXTURE + ("--batch", "64", "--set", "crop=32"), _CPU),
+    Recipe("stone-texture", "cpu-recipe", _TEXTURE + ("--batch", "64", "--set", "crop=32") + _WIDE_CRITIC, _CPU),
     Recipe("stone-texture", "wide-view", _TEXTURE + ("--batch", "64", "--set", "crop=64"), _WIDE, default=False),
     Recipe("grass-texture", "cpu-recipe", _TEXTURE + ("--batch", "64", "--set", "crop=32"), _CPU),
     Recipe("grass-texture", "wide-view", _TEXTURE + ("--batch", "64", "--set", "crop=64"), _WIDE, default=False),
     Recipe("textures-by-kind", "cpu-recipe", _KINDS + ("--batch", "64", "--set", "crop=32"), _CPU),
     Recipe("textures-by-kind", "wide-view", _KINDS + ("--batch", "64", "--set", "crop=64"), _WIDE, default=False),
     Recipe("terrain", "cpu-recipe", _TERRAIN + ("--batch", "64"), "the card's recipe (64 px crops), batch 64"),
+    # The CPU's best terrain for drainage (docs/models.md, "A wide critic for terrain"): its area
+    # exponent at the bar's edge after 60 minutes and still moving, at 3990 steps where the card's
+    # recipe made 8878. The 256 px crops need the larger elevation model alone.
+    Recipe(
+        "terrain",
+        "wide-critic",
+        _TERRAIN
+        + (
+            "--batch",
+            "64",
+            "--set",
+            "coarse_field=4",
+            "--set",
+            "spatial_margin=13",
+            "--set",
+            "crops_per_image=8",
+            "--set",
+            "wide_critic=4",
+        ),  # fmt: skip
+        "a coarse latent field and a critic of 256 px crops seen at 64 px (highlands, lowlands, "
+        "drainage), batch 64; on the Jacksboro DEM alone",
+        data="dem/jacksboro_fault_dem.npy",
+    ),
     Recipe(
         "terrain",
         "wide-view",
@@ -418,7 +446,7 @@ def train_all(work: Path, data: Path, mode: Mode, minutes: float, recipes: list[
     procs = {}
     for r in recipes:
         name = r.key
-        cmd = [sys.executable, "-m", "texgen", "train", *r.args, "--data", str(data / TARGETS[r.model].data),
+        cmd = [sys.executable, "-m", "texgen", "train", *r.args, "--data", str(data / (r.data or TARGETS[r.model].data)),
                "--out", str(runs), "--name", name, "--device", mode.device, "--progress", "json",
                "--steps", str(mode.steps), "--minutes", f"{minutes:.3f}", "--set", "threads=1",
                "--set", "sample_every=0", "--set", "checkpoint_every=0", "--set", "eval_every=0",
@@ -447,7 +475,7 @@ def train_all(work: Path, data: Path, mode: Mode, minutes: float, recipes: list[
 
 def _run_result(log: Path, code: int, r: Recipe) -> dict:
     out = {"model": r.model, "variant": r.variant, "why": r.why, "exit_code": code,
-           "command": "texgen train " + " ".join(r.args)}  # fmt: skip
+           "command": "texgen train " + " ".join(r.args) + (f" --data DATA/{r.data}" if r.data else "")}  # fmt: skip
     events = []
     for line in log.read_text().splitlines():
         if line.startswith("{"):
