@@ -85,6 +85,8 @@ _TERRAIN = ("--preset", "spatial-dcgan", "--kind", "heightmap", "--set", "g_widt
 # critic that judges 128 px crops shrunk to 32 px.
 _WIDE_CRITIC = ("--set", "coarse_field=4", "--set", "spatial_margin=7", "--set", "crops_per_image=4",
                 "--set", "wide_critic=4")  # fmt: skip
+_TERRAIN_WIDE = _TERRAIN + ("--batch", "64", "--set", "coarse_field=4", "--set", "spatial_margin=13",
+                            "--set", "crops_per_image=8", "--set", "wide_critic=4")  # fmt: skip
 _BASELINE = ("--preset", "lanham-wgan-32", "--set", "channels=1", "--scale", "0.5")
 _CPU = "the card's recipe, batch 64 (16 on the CPU): more images per step at almost no cost on a GPU"
 _WIDE = "batch 64 and 64 px crops: the critic judges structure twice as large (128 px of the photograph)"
@@ -102,19 +104,7 @@ RECIPES = (
     Recipe(
         "terrain",
         "wide-critic",
-        _TERRAIN
-        + (
-            "--batch",
-            "64",
-            "--set",
-            "coarse_field=4",
-            "--set",
-            "spatial_margin=13",
-            "--set",
-            "crops_per_image=8",
-            "--set",
-            "wide_critic=4",
-        ),  # fmt: skip
+        _TERRAIN_WIDE,
         "a coarse latent field and a critic of 256 px crops seen at 64 px (highlands, lowlands, "
         "drainage), batch 64; on the Jacksboro DEM alone",
         data="dem/jacksboro_fault_dem.npy",
