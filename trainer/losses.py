@@ -169,12 +169,12 @@ def patch_swd(
         real, fake = real.detach().float(), fake.float()
         total = torch.zeros((), device=fake.device)
         levels = list(zip(_laplacian_levels(real, min_res), _laplacian_levels(fake, min_res)))
+        c = real.shape[1]
         for level_real, level_fake in levels:
             count = min(patches, (level_real.shape[-1] - side + 1) * (level_real.shape[-2] - side + 1))
             d_real, d_fake = _patches(level_real, count, side), _patches(level_fake, count, side)
             m = min(len(d_real), len(d_fake))
             d_real, d_fake = d_real[:m], d_fake[:m]
-            c = real.shape[1]
             per_channel = d_real.view(m, c, side * side)
             mean = per_channel.mean(dim=(0, 2)).repeat_interleave(side * side)
             std = per_channel.std(dim=(0, 2)).repeat_interleave(side * side).clamp_min(1e-6)

@@ -316,7 +316,6 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
         if s.wide_feed is not None:
             wide_real, wide_label = s.wide_feed.next()
             pairs.append((wide_real, wide_label if s.num_classes else None, wide_fake))
-            real = wide_real  # the patch loss below compares the widest crops
         loss_d = torch.zeros((), device=s.device)
         for real_x, real_label, fake_x in pairs:
             if cfg.diffaug:
@@ -353,8 +352,9 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
         with s.autocast():
             score = s.D(fake, fake_label).float()
         loss_g = loss_g + (losses.wgan_g_loss(score) if wasserstein else losses.dcgan_g_loss(score))
-    if cfg.patch_swd > 0:
-        patch = losses.patch_swd(real, wide_g if wide_g is not None else fake_g)
+    if cfg.patch_swd > 0:  # the widest crops of the step: the wide critic's when there is one
+        target, made = (wide_real, wide_g) if wide_g is not None else (real, fake_g)
+        patch = losses.patch_swd(target, made)
         loss_g = loss_g + cfg.patch_swd * patch
     _update(loss_g, s.opt_g, s.scaler_g)
     for p in s._params_d:
