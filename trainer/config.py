@@ -17,6 +17,7 @@ from texgen.errors import RequestError
 from trainer.data.imageset import augment_mode, parse_augment
 from trainer.diffaug import POLICIES, parse_policy
 from trainer.networks import CRITIC_NORMS, FAMILIES, NetSpec
+from trainer.networks.spec import noise_channels
 
 ALGORITHMS = ("dcgan", "wgan", "wgan-gp")
 KINDS = ("texture", "heightmap", "material")
@@ -63,6 +64,12 @@ class TrainConfig:
     # (0: none; 4 gives structure over about 100 px). Wants a spatial_margin of several cells,
     # or the training torus is too small for the field to vary across it.
     coarse_field: int = 0
+    # Spatial: per-pixel noise added after each upsampling block's second convolution, with a
+    # learnt strength per channel that starts at zero (StyleGAN's noise inputs, Karras et al. 2019),
+    # so fine stochastic detail (grain, blades) need not be made from the 16 px cells alone. The
+    # noise is drawn as more channels of the latent grid (noise_channels(upsamples), shuffled to
+    # pixels), so the ONNX contract, the seeds and the exact tiling stay as they are.
+    pixel_noise: bool = False
     # spatial: random crops cut from each generated image (1: one image per crop). With a large
     # spatial_margin, several crops an image keep the generator's pixels per step as they were.
     crops_per_image: int = 1
@@ -127,7 +134,7 @@ class TrainConfig:
         return NetSpec(
             family=self.architecture,
             channels=self.channels,
-            latent_size=self.latent_size,
+            latent_size=self.latent_size + (noise_channels(self.upsamples) if self.pixel_noise else 0),
             resolution=self.crop,
             num_classes=num_classes if self.conditional else 0,
             embed_dim=self.embed_dim,
@@ -139,6 +146,7 @@ class TrainConfig:
             upsample_blur=self.upsample_blur,
             class_affine=self.class_affine,
             coarse_field=self.coarse_field,
+            pixel_noise=self.pixel_noise,
         )
 
     def to_json(self) -> str:

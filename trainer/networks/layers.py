@@ -112,6 +112,26 @@ class CoarseField(nn.Module):
         return z * self.gain
 
 
+class PixelNoise(nn.Module):
+    """One map of per-pixel noise, added to every channel at a strength learnt per channel
+    (StyleGAN's noise inputs, Karras et al. 2019), starting at zero so a new generator computes
+    what it would without it.
+
+    The noise comes from the latent grid itself: `4 ** k` channels of each cell, laid out as
+    the cell's `2 ** k` x `2 ** k` pixels (pixel shuffle, DepthToSpace in ONNX). Rolling the grid
+    by one cell rolls the map by one cell's pixels, so the output stays exactly periodic, and a
+    seed still decides the whole image.
+    """
+
+    def __init__(self, channels: int, factor: int):
+        super().__init__()
+        self.factor = factor
+        self.weight = nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+    def forward(self, x: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
+        return x + self.weight * F.pixel_shuffle(cells, self.factor)
+
+
 class PixelNorm(nn.Module):
     """Normalise each pixel's feature vector to unit RMS (ProGAN, Karras et al. 2018).
 

@@ -14,6 +14,11 @@ blurs over several cells, unit variance) is concatenated to z, so that structure
 few cells the convolutions reach (brightness, density, clumps over 64-256 px) has an input to
 come from; it is computed from z, so the model's inputs and tiling are unchanged.
 
+Pixel noise (`pixel_noise`): the grid's last `spec.noise_channels` channels are not fed to the
+stem but shuffled into one map of per-pixel noise per block (PixelNoise), added after the block's
+second convolution at a learnt strength per channel: fine stochastic detail has an input at
+every scale. The coarse field blurs the structured channels alone.
+
 Conditional: the class embedding is broadcast to planes over the grid and concatenated to z;
 with `class_affine`, every PixelNorm is also followed by a per-class scale and shift of its
 channels (ClassAffine), so the class steers every layer rather than only the input.
@@ -31,7 +36,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.networks.layers import ClassAffine, CoarseField, PixelNorm, Projection, WrapBlur, WrapConv2d
+from trainer.networks.layers import (
+    ClassAffine,
+    CoarseField,
+    PixelNoise,
+    PixelNorm,
+    Projection,
+    WrapBlur,
+    WrapConv2d,
+)
 from trainer.networks.spec import NetSpec
 
 
@@ -42,9 +55,10 @@ class SpatialGenerator(nn.Module):
         n = spec.upsamples
         widths = [min(spec.g_width * 2 ** (n - i), spec.g_width * 8) for i in range(n + 1)]
         self.embed = nn.Embedding(spec.num_classes, spec.embed_dim) if spec.num_classes else None
-        cin = spec.latent_size + (spec.embed_dim if spec.num_classes else 0)
+        self.structured = spec.latent_size - spec.noise_channels  # latent channels fed to the stem
+        cin = self.structured + (spec.embed_dim if spec.num_classes else 0)
         self.coarse = CoarseField(spec.coarse_field) if spec.coarse_field else None
-        cin += spec.latent_size if self.coarse is not None else 0
+        cin += self.structured if self.coarse is not None else 0
         self.stem = WrapConv2d(cin, widths[0])
         self.blocks = nn.ModuleList(
             nn.Sequential(
@@ -67,8 +81,12 @@ class SpatialGenerator(nn.Module):
             if spec.num_classes and spec.class_affine
             else None
         )
+        self.noise = (
+            nn.ModuleList(PixelNoise(widths[i + 1], 2 ** (i + 1)) for i in range(n)) if spec.pixel_noise else None
+        )
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        z, noise = z[:, : self.structured], z[:, self.structured :]
         if self.coarse is not None:
             z = torch.cat([z, self.coarse(z)], dim=1)
         if self.embed is not None:
@@ -76,9 +94,16 @@ class SpatialGenerator(nn.Module):
             z = torch.cat([z, e.expand(-1, -1, z.shape[2], z.shape[3])], dim=1)
         x = F.leaky_relu(self.stem(z), 0.2)
         affines = iter(self.affines) if self.affines is not None else None
-        for block in self.blocks:
+        start = 0
+        for i, block in enumerate(self.blocks):
+            convs = 0
             for layer in block:
                 x = layer(x)
+                convs += isinstance(layer, WrapConv2d)
+                if self.noise is not None and convs == 2 and isinstance(layer, WrapConv2d):
+                    step = 4 ** (i + 1)
+                    x = self.noise[i](x, noise[:, start : start + step])
+                    start += step
                 if affines is not None and isinstance(layer, PixelNorm):
                     x = next(affines)(x, label)
         return torch.tanh(self.to_image(x))

@@ -25,6 +25,12 @@ class NetSpec:
     upsample_blur: bool = False  # spatial: blur after each nearest upsampling (no checkerboard)
     class_affine: bool = False  # spatial, conditional: per-class scale and shift after each PixelNorm
     coarse_field: int = 0  # spatial: blur passes of a coarse latent field fed beside the grid (0: none)
+    pixel_noise: bool = False  # spatial: the grid's last noise_channels(upsamples) channels are per-pixel noise
+
+    @property
+    def noise_channels(self) -> int:
+        """Latent channels that are per-pixel noise (the rest of latent_size is the structured grid)."""
+        return noise_channels(self.upsamples) if self.pixel_noise else 0
 
     @property
     def spatial(self) -> bool:
@@ -58,6 +64,19 @@ class NetSpec:
             out.append(f"coarse_field {self.coarse_field} is not between 0 (none) and 32 blur passes")
         if self.class_affine and not self.spatial:
             out.append(f"class_affine is for the spatial architecture, not {self.family}")
+        if self.pixel_noise and not self.spatial:
+            out.append(f"pixel_noise is for the spatial architecture, not {self.family}")
+        elif self.pixel_noise and self.latent_size <= self.noise_channels:
+            out.append(
+                f"latent size {self.latent_size} leaves no structured channels beside the"
+                f" {self.noise_channels} channels of pixel noise"
+            )
         if not 0.0 <= self.critic_dropout < 1.0:
             out.append(f"critic dropout {self.critic_dropout} is not in [0, 1)")
         return out
+
+
+def noise_channels(upsamples: int) -> int:
+    """Per-pixel noise for every upsampling block: block i works at 2 ** (i + 1) pixels a cell,
+    so one noise map there takes 4 ** (i + 1) channels of each cell (340 for 4 blocks)."""
+    return sum(4 ** (i + 1) for i in range(upsamples))
