@@ -125,7 +125,7 @@ def parse_erosion(text: str) -> Erosion:
         raise RequestError(
             f"erosion {text!r} is not {EROSION_FORMS}",
             "give droplets per cell, then optionally talus and river iterations, e.g. --erosion 1, "
-            "--erosion 1.5,40 or --erosion rivers=5,thermal=1",
+            "--erosion 1.5,40 or --erosion rivers=10,thermal=1",
         ) from None
     check_erosion(e)
     return e

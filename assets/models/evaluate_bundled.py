@@ -113,7 +113,7 @@ def drainage_256(gen, target, root: Path) -> dict[str, dict] | None:
 
 # The erosion the terrain card and README advise for drainage: stream-power rivers, then a
 # little talus to soften the one-cell channels (docs/models.md has the settings tried).
-RIVERS = Erosion(thermal=1, rivers=5)
+RIVERS = Erosion(thermal=1, rivers=10)
 ERODED_OUTPUTS = 32  # tileable 512 px outputs, 4 crops of 256 px and 8 of 128 px each (as many as DRAINAGE_COUNT)
 
 

@@ -120,8 +120,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         "--erosion",
         metavar="RAIN[,THERMAL[,RIVERS]]",
         help="erode heightmaps: hydraulic droplets per cell (0.5 light, 1 clear, up to 8), thermal talus iterations "
-        "and stream-power river iterations (5 joins the valleys into a drainage network), e.g. 1, 1,30 or by name "
-        "rivers=5,thermal=1 (droplets: about 5 s a 512 px map per droplet per cell; rivers: about 1 s)",
+        "and stream-power river iterations (10 joins the valleys into a drainage network), e.g. 1, 1,30 or by name "
+        "rivers=10,thermal=1 (droplets: about 5 s a 512 px map per droplet per cell; rivers: about 1 s)",
     )
     p.add_argument(
         "--progress", choices=("bar", "json", "none"), help="progress display (default: a bar on a terminal, else none)"

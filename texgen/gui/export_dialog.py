@@ -138,7 +138,7 @@ class ExportDialog(QDialog):
         self.rivers.setSpecialValueText("none")
         self.rivers.setToolTip(
             "river erosion: iterations of stream-power incision that join the valleys into one drainage network "
-            "(5 with thermal 1 drains like real terrain; about 1 s a 512 px map)"
+            "(10 with thermal 1 drains like real terrain; about 1 s a 512 px map)"
         )
         erosion_row = QHBoxLayout()
         for text, w in (("rivers", self.rivers), ("rain", self.rain), ("thermal", self.thermal)):
