@@ -86,7 +86,9 @@ class SpatialGenerator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
-        z, noise = z[:, : self.structured], z[:, self.structured :]
+        noise = None
+        if self.noise is not None:  # no slicing (nor a Slice node in ONNX) without pixel noise
+            z, noise = z[:, : self.structured], z[:, self.structured :]
         if self.coarse is not None:
             z = torch.cat([z, self.coarse(z)], dim=1)
         if self.embed is not None:
