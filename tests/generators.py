@@ -212,3 +212,32 @@ class _NanGen(nn.Module):
 def make_nan(path: Path) -> Path:
     info = GeneratorInfo(name="nan", channels=1, kind="heightmap", latent_size=1, native_height=4, native_width=4)
     return export(_NanGen(), path, info, spatial=False, conditional=False, z=1)
+
+
+def check_periodic_and_exact(g: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """Assert what every spatial generator owes the contract and return g(z): rolling its
+    latent grid by (2, 1) cells rolls the image by as many cells' pixels, a 2x2 repeat of the
+    grid gives the 2x2 tiled image, and exported to ONNX it gives torch's numbers in
+    onnxruntime at grid sizes it was not exported at."""
+    import numpy as np
+    import onnxruntime as ort
+
+    with torch.no_grad():
+        out = g(z)
+        rolled = g(torch.roll(z, (2, 1), dims=(2, 3)))
+        tiled = g(z.repeat(1, 1, 2, 2))
+    cell = out.shape[2] // z.shape[2]
+    torch.testing.assert_close(rolled, torch.roll(out, (2 * cell, cell), dims=(2, 3)), rtol=0, atol=1e-5)
+    torch.testing.assert_close(tiled, out.repeat(1, 1, 2, 2), rtol=0, atol=1e-5)
+    buf = io.BytesIO()
+    torch.onnx.export(g, (torch.randn(1, z.shape[1], 4, 4),), buf, dynamo=False, input_names=["z"],
+                      output_names=["image"], opset_version=17,
+                      dynamic_axes={"z": {0: "n", 2: "h", 3: "w"}, "image": {0: "n", 2: "H", 3: "W"}})  # fmt: skip
+    session = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
+    for h, w in ((1, 1), (2, 3), (5, 9)):
+        z2 = torch.randn(1, z.shape[1], h, w)
+        with torch.no_grad():
+            ref = g(z2).numpy()
+        got = session.run(None, {"z": z2.numpy()})[0]
+        assert got.shape == (1, out.shape[1], cell * h, cell * w) and np.abs(got - ref).max() < 1e-4
+    return out

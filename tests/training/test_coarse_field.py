@@ -4,7 +4,6 @@ The field is computed from the latent grid, so a model with it keeps the ONNX co
 input, exactly periodic output, the same numbers in onnxruntime as in torch at any grid size.
 """
 
-import io
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,26 +11,12 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from generators import check_periodic_and_exact
 from trainer.config import TrainConfig, check_config
 from trainer.networks import NetSpec, build_generator
 from trainer.networks.layers import CoarseField
 from trainer.state import TrainingState
 from texgen.errors import RequestError
-
-
-def _export(g: torch.nn.Module, z: torch.Tensor) -> ort.InferenceSession:
-    buf = io.BytesIO()
-    torch.onnx.export(
-        g,
-        (z,),
-        buf,
-        dynamo=False,
-        input_names=["z"],
-        output_names=["image"],
-        dynamic_axes={"z": {0: "n", 2: "h", 3: "w"}, "image": {0: "n", 2: "H", 3: "W"}},
-        opset_version=17,
-    )
-    return ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
 
 
 def test_the_field_has_unit_variance_varies_slowly_and_wraps():
@@ -55,25 +40,13 @@ def test_a_generator_with_the_field_is_periodic_and_exports_exactly_at_any_grid_
     spec = NetSpec(family="spatial", channels=1, latent_size=8, resolution=32, g_width=8, upsamples=3, coarse_field=3)
     g = build_generator(spec).eval()
     z = torch.randn(1, 8, 6, 7)
-    with torch.no_grad():
-        out = g(z)
-        rolled = g(torch.roll(z, (2, 1), dims=(2, 3)))
-        tiled = g(z.repeat(1, 1, 2, 2))
-    torch.testing.assert_close(rolled, torch.roll(out, (16, 8), dims=(2, 3)), rtol=0, atol=1e-5)
-    torch.testing.assert_close(tiled, out.repeat(1, 1, 2, 2), rtol=0, atol=1e-5)
+    out = check_periodic_and_exact(g, z)
     # The field reaches far: changing one cell changes pixels that the plain network cannot.
     far = z.clone()
     far[:, :, 0, 0] += 3.0
     with torch.no_grad():
         moved = (g(far) - out).abs()[0, 0]
     assert float(moved[24:32, 28:36].max()) > 1e-3  # 3 cells away from the changed one
-    session = _export(g, torch.randn(1, 8, 4, 4))
-    for h, w in ((1, 1), (2, 3), (5, 9)):
-        z2 = torch.randn(1, 8, h, w)
-        with torch.no_grad():
-            ref = g(z2).numpy()
-        got = session.run(None, {"z": z2.numpy()})[0]
-        assert got.shape == (1, 1, 8 * h, 8 * w) and np.abs(got - ref).max() < 1e-4
 
 
 def test_the_field_is_refused_outside_the_spatial_family_and_out_of_range():

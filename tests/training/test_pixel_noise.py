@@ -5,14 +5,13 @@ contract: one input, exactly periodic output, the same numbers in onnxruntime as
 grid size, and a seed still decides the whole image.
 """
 
-import io
 import json
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 import torch
 
+from generators import check_periodic_and_exact
 from texgen.errors import RequestError
 from trainer.config import TrainConfig, check_config
 from trainer.networks import NetSpec, build_generator
@@ -53,12 +52,7 @@ def test_a_noisy_generator_is_periodic_exports_exactly_and_its_noise_stays_local
     spec = _spec(coarse_field=2)
     g = _noisy(spec)
     z = torch.randn(1, spec.latent_size, 5, 6)
-    with torch.no_grad():
-        out = g(z)
-        rolled = g(torch.roll(z, (2, 1), dims=(2, 3)))
-        tiled = g(z.repeat(1, 1, 2, 2))
-    torch.testing.assert_close(rolled, torch.roll(out, (16, 8), dims=(2, 3)), rtol=0, atol=1e-5)
-    torch.testing.assert_close(tiled, out.repeat(1, 1, 2, 2), rtol=0, atol=1e-5)
+    out = check_periodic_and_exact(g, z)
     # The finest block's noise of one cell moves that cell's pixels and their few neighbours
     # (two 3x3 convolutions after it), nothing a cell away: it is detail, not structure.
     fine = z.clone()
@@ -69,17 +63,6 @@ def test_a_noisy_generator_is_periodic_exports_exactly_and_its_noise_stays_local
     outside = moved.clone()
     outside[14:26, 22:34] = 0.0
     assert float(outside.max()) == 0.0
-    buf = io.BytesIO()
-    torch.onnx.export(g, (torch.randn(1, spec.latent_size, 4, 4),), buf, dynamo=False, input_names=["z"],
-                      output_names=["image"], opset_version=17,
-                      dynamic_axes={"z": {0: "n", 2: "h", 3: "w"}, "image": {0: "n", 2: "H", 3: "W"}})  # fmt: skip
-    session = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
-    for h, w in ((1, 1), (2, 3), (5, 9)):
-        z2 = torch.randn(1, spec.latent_size, h, w)
-        with torch.no_grad():
-            ref = g(z2).numpy()
-        got = session.run(None, {"z": z2.numpy()})[0]
-        assert got.shape == (1, 1, 8 * h, 8 * w) and np.abs(got - ref).max() < 1e-4
 
 
 def test_pixel_noise_is_refused_outside_the_spatial_family_and_without_structured_channels():
