@@ -131,6 +131,7 @@ def main() -> int:
             files = [(colour, f"{name}_Color{Path(colour).suffix}")]
             if normal:
                 files.append((normal, f"{name}_Normal{convention}{Path(normal).suffix}"))
+            own: dict[str, str] = {}  # this material's licences and their paragraphs
             for src, dst in files:
                 found = licence_of(f"data/{src}", paras)
                 if found is None or found[0] not in FREE:
@@ -139,8 +140,16 @@ def main() -> int:
                     shutil.rmtree(tmp, ignore_errors=True)
                     return 2
                 quoted[found[1]] = None
+                own[found[1]] = found[0]
                 shutil.copyfile(unpacked / ROOT / src, folder / dst)
                 manifest.append(f"{cls}/{name}/{dst}\t{PACKAGE} {version}:/{ROOT}/{src}\t{found[0]}")
+            # A material trains on its own too (the bundled ground-material learns one), so its
+            # folder says its own files' licence.
+            (folder / "LICENSE.txt").write_text(
+                f"{' and '.join(sorted(set(own.values())))}, as stated for these files by the Debian package {PACKAGE} {version}\n"
+                f"(/{COPYRIGHT}). Files copied unchanged and renamed (see ../../MANIFEST.tsv).\n"
+                "The governing paragraphs:\n\n" + "\n\n".join(own) + "\n"
+            )
     (tmp / "MANIFEST.tsv").write_text("\n".join(manifest) + "\n")
     licence = (
         f"CC0 1.0 or public domain, as stated for each file in /{COPYRIGHT} of the Debian package\n"
