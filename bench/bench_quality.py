@@ -549,10 +549,16 @@ def positioned_crops(data: ImageSet, count: int, crop: int, seed: int) -> tuple[
 _SEARCHES: dict = {}
 
 
-def _search(data: ImageSet, crop: int, augment: bool) -> tuple[CropSearch, float | None]:
+COPY_TOLERANCE = 0.02  # a data crop this close (x the data's deviation) to another is a copy of it
+COPY_SHARE = 0.1  # the data repeats itself where this share of real crops has a copy elsewhere in it
+
+
+def _search(data: ImageSet, crop: int, augment: bool) -> tuple[CropSearch, float | str]:
     """The search over data's crops and the fresh-content distance (median distance of real
     crops to the nearest data crop that does not overlap them), computed once per data set
-    (the model and its baselines share it)."""
+    (the model and its baselines share it); instead of the distance, why there is none: most
+    crops overlap every other one, or the data repeats itself (a texture tiled within its own
+    file: its crops have exact copies, so "as far as fresh content" would be 0)."""
     digest = hashlib.sha1()
     for img in data.images:
         digest.update(np.ascontiguousarray(img).tobytes())
@@ -563,8 +569,16 @@ def _search(data: ImageSet, crop: int, augment: bool) -> tuple[CropSearch, float
         if len(_SEARCHES) >= 3:  # one data set at a time (the bench measures them in turn)
             _SEARCHES.pop(next(iter(_SEARCHES)))
         distances = search.nearest(crops, at)  # inf: every data crop overlaps this one
-        usable = np.isfinite(distances).mean() >= 0.5
-        _SEARCHES[key] = (search, float(np.median(distances)) if usable else None)
+        deviation = float(np.mean([img.std() for img in data.images if min(img.shape[1:]) >= crop]))
+        copies = float((distances < COPY_TOLERANCE * deviation).mean())
+        if np.isfinite(distances).mean() < 0.5:
+            reference = f"most {crop} px crops of the data overlap every other one: no fresh content to compare"
+        elif copies >= COPY_SHARE:
+            reference = (f"the data repeats itself: {copies:.0%} of its {crop} px crops have an exact copy elsewhere "
+                         "in it (a texture tiled within its file), so fresh content cannot be told from a copy")  # fmt: skip
+        else:
+            reference = float(np.median(distances))
+        _SEARCHES[key] = (search, reference)
     return _SEARCHES[key]
 
 
@@ -575,11 +589,12 @@ def memorisation_ratio(crops: np.ndarray, data: ImageSet, augment: bool, *, fres
     them (fresh content from the same data). About 1: as far from the data as new content of
     it; towards 0: copies. `fresh`: ignore `crops` and measure another draw of real crops as
     the reference is measured (the floor, about 1). {"skipped": why} where most real crops
-    overlap every other crop of the data (images under about twice the crop's side)."""
+    overlap every other crop of the data (images under about twice the crop's side), or where
+    the data repeats itself (see _search)."""
     crop = crops.shape[-1]
     search, reference = _search(data, crop, augment)
-    if reference is None:
-        return {"skipped": f"most {crop} px crops of the data overlap every other one: no fresh content to compare"}
+    if isinstance(reference, str):
+        return {"skipped": reference}
     if fresh:
         queries, at = positioned_crops(data, min(len(crops), MEMORISATION_QUERIES), crop, seed=2)
         distances = search.nearest(queries, at)

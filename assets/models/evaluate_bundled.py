@@ -168,11 +168,14 @@ def verdicts(name: str, figures: dict, baselines: dict[str, dict]) -> list[str]:
         if own is not None and quilt is not None:
             out.append(f"SWD at 128 px {own:.1f} against image quilting's {quilt:.1f} (bar: at or below): "
                        f"{'met' if own <= quilt else 'NOT met'}")  # fmt: skip
-        ratio = figures.get("memorisation", {}).get("64", {}).get("ratio")
-        if ratio is not None:
+        mem = figures.get("memorisation", {}).get("64", {})
+        if mem.get("ratio") is not None:
+            ratio = mem["ratio"]
             out.append(
                 f"memorisation ratio at 64 px {ratio:.3f} (bar: at least 1): {'met' if ratio >= 1 else 'NOT met'}"
             )
+        elif mem.get("skipped"):
+            out.append(f"memorisation ratio at 64 px: not measured ({mem['skipped']})")
     if kind == "heightmap" and figures.get("drainage_256"):
         d = figures["drainage_256"]
         own, real = d["model"]["area_exponent"], d["real"]["area_exponent"]

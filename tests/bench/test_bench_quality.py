@@ -148,6 +148,21 @@ def test_memorisation_puts_copies_at_zero_quilting_below_fresh_content_and_rando
     assert "skipped" in bq.memorisation_ratio(np.zeros((4, 1, 128, 128), np.float32), data, False)
 
 
+def test_memorisation_is_not_measured_on_data_that_repeats_itself():
+    """A game texture tiled within its own file (the bundled forest floor is): its crops have
+    exact copies elsewhere in it, so "as far as fresh content" would be 0 and every ratio
+    huge. The bench says why instead of dividing by almost nothing."""
+    quarter = _gravel_set().images[0][:, :128, :128]
+    tiled = np.ascontiguousarray(np.tile(quarter + np.float32(0.001), (1, 2, 2)))
+    data = bq.ImageSet([tiled], np.zeros(1, np.int64), (), "tiled gravel", "CC0")
+    crops = bq.phase_randomised_crops(_gravel_set(), 16, 32, 0)
+    figures = bq.memorisation_ratio(crops, data, False)
+    assert "ratio" not in figures and "repeats itself" in figures["skipped"]
+    # The untiled quarter is measured as before.
+    single = bq.ImageSet([np.ascontiguousarray(quarter)], np.zeros(1, np.int64), (), "gravel", "CC0")
+    assert 0.8 < bq.memorisation_ratio(crops, single, False)["ratio"] < 1.3
+
+
 def test_memorisation_finds_turned_copies_only_when_told_the_data_was_trained_turned():
     data = _gravel_set()
     real, _ = bq.positioned_crops(data, 16, 32, seed=6)

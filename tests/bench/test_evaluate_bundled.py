@@ -32,6 +32,10 @@ def test_the_verdicts_read_the_bar_of_issue_22():
     ]
     figures, baselines = _rows(25.0, 1.03)
     assert all(v.endswith(": met") for v in ev.verdicts("grass-texture", figures, baselines))
+    figures["memorisation"]["64"] = {"skipped": "the data repeats itself: 60% of its 64 px crops have an exact copy"}
+    assert ev.verdicts("ground-material", figures, baselines)[1] == (
+        "memorisation ratio at 64 px: not measured (the data repeats itself: 60% of its 64 px crops have an exact copy)"
+    )
     terrain = {"drainage_256": {"crop": 256, "real": {"area_exponent": -0.52}, "model": {"area_exponent": -0.59}}}
     (verdict,) = ev.verdicts("terrain", terrain, baselines)
     assert verdict.startswith("drainage-area exponent on 256 px crops -0.59 against the real crops' -0.52, 13% off")
