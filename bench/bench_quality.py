@@ -118,7 +118,7 @@ TARGETS = {
     "lanham-kinds-baseline": Target("cc0-textures", scale=0.5),
     # Material models are measured on their albedo's luminance (structure: every column of the
     # table) and, in the JSON's "colour", on the albedo's mean colour per class.
-    "ground-material": Target("colour-materials/ground", kind="material", scale=0.5),
+    "ground-material": Target("colour-materials/ground/forest_floor", kind="material", scale=0.5),
     "rock-material": Target("colour-materials/rock", kind="material", scale=0.5),
 }
 REC709 = np.array([0.2126, 0.7152, 0.0722], np.float32)

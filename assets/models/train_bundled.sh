@@ -51,8 +51,10 @@ grass_baseline=(--preset lanham-wgan-32 --data data/cc0-textures/grass --set cha
 kinds_baseline=(--preset lanham-wgan-32 --data data/cc0-textures --set channels=1 --scale 0.5)
 terrain=(--preset spatial-dcgan --data data/dem --kind heightmap --set g_width=12 --set d_width=16 --set upsample_blur=true --batch 16)
 # ground-material and rock-material: colour materials (albedo, height, roughness, AO; ground also
-# normal) on the CC0 and public-domain photographs of assets/models/prepare_colour_data.py, one
-# model per class folder. stone-texture's recipe at textures-by-kind's learning rate, with
+# normal) on the CC0 and public-domain photographs of assets/models/prepare_colour_data.py:
+# ground-material on the forest floor alone (trained on all five grounds, it mixed leaves, sand,
+# concrete and paving in blotches within one image; docs/models.md), rock-material on the rock
+# class folder. stone-texture's recipe at textures-by-kind's learning rate, with
 # --kind material. One conditional model of the four classes (brick, ground, rock, wood)
 # collapsed to one flat colour per class within 200 steps under every variant tried (DCGAN at
 # 5e-5, with DiffAugment, class_affine, lr_d 2e-5 against lr_g 1e-4; WGAN-GP), where each
@@ -66,7 +68,7 @@ lane_a() {
   texgen train "${kinds_baseline[@]}" --name lanham-kinds-baseline --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
   texgen train "${grass_baseline[@]}" --name lanham-grass-baseline --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
   if [ -d data/colour-materials ]; then
-    texgen train "${material[@]}" --data data/colour-materials/ground --name ground-material --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
+    texgen train "${material[@]}" --data data/colour-materials/ground/forest_floor --name ground-material --minutes "$(awk "BEGIN{print 36 * $M}")" "${common[@]}"
   fi
 }
 lane_b() {
@@ -91,7 +93,7 @@ declare -A about=(
   [lanham-kinds-baseline]="course WGAN 32x32 (Lanham), weight clipping: textures-by-kind's baseline, trained on brick, grass, gravel and moon"
   [terrain]="tileable terrain heightfield, any size (spatial DCGAN, trained on public-domain USGS elevation models)"
   [textures-by-kind]="tileable grey textures by class: brick, grass, gravel, moon (conditional spatial DCGAN, CC0 photographs)"
-  [ground-material]="tileable colour ground material: albedo, normal, height, roughness, AO (spatial DCGAN, CC0 and public-domain photographs of leaves, soil, sand and paving)"
+  [ground-material]="tileable colour forest-floor material: albedo, normal, height, roughness, AO (spatial DCGAN, one CC0 photograph of fallen leaves and its normal map)"
   [rock-material]="tileable colour rock material: albedo, height, roughness, AO (spatial DCGAN, public-domain and CC0 photographs of rock)"
 )
 names=(stone-texture grass-texture lanham-gravel-baseline lanham-kinds-baseline terrain textures-by-kind)
