@@ -45,6 +45,11 @@ it is blind):
 - repeat: the highest normalised linear autocorrelation away from the central lobe, at shifts
   up to half the side, of 512 px outputs (syntheses; the data images' largest squares); a
   64 px patch tiled scores 1, the gravel photograph 0.05.
+- textures and materials, on 128 px crops: comp, the component distance (how differently sized
+  the components of the data's grey levels are: stones, gaps, blades; 0.2 is a fifth of the
+  real count missing, extra or an octave off), and peaks, the spectral-peak distance (how much
+  sharper the peaks of 32 px windows' spectra are: hatching, stripes, checkerboards), over the
+  real crops' spread. bench/bench_shape.py checks both on the pieces that looked wrong.
 - heightmaps only, on 128 px crops: PSD exp (slope of log power against log radial frequency,
   4 to 32 px wavelengths), grad W1 (Wasserstein distance of the |gradient| distributions, % of
   the real mean), and drainage after Priority-Flood+epsilon and D8: area exp (slope of the
@@ -62,7 +67,8 @@ and a model should have been trained on the second halves (--write-held-out DIR 
 On gravel at 128 px the unseen half scores about 3 times the floor (docs/quality-measures.md).
 
 Prints one table and, with --json, writes every figure (the new ones under "memorisation",
-"repetition" and "terrain"; --no-extras: the SWD and coherence only).
+"repetition", "shape" and "terrain"; --no-extras: the SWD and coherence only; --held-out: those
+and "shape").
 """
 
 from __future__ import annotations
@@ -714,6 +720,89 @@ def model_images(gen: Generator, count: int, seed: int, output: int | None = Non
         yield _grey(gen, np.moveaxis(s.img, -1, 0) * 2.0 - 1.0)
 
 
+# --- Shape: the sizes of the things drawn, and periodic artefacts -----------------------------
+
+SHAPE_CROP = 128  # px: the crops the shape figures read (the largest measured of 64 px or more, if not this)
+SHAPE_SMOOTH = 1.0  # px: Gaussian blur before thresholding, so one-pixel noise makes no component
+SHAPE_LEVELS = (0.2, 0.35, 0.5, 0.65, 0.8)  # quantiles of the real crops' values: the thresholds
+SHAPE_LEAST_AREA = 4  # px: smaller components are noise, not things
+PEAK_WINDOW = 32  # px: the windows whose spectra are searched for sharp peaks (half overlapping)
+PEAK_BAND = 0.12  # cycles/px: only frequencies above this (periods under about 8 px)
+PEAK_SMOOTH = 5  # frequency bins: the local mean each bin's log power is compared with
+
+
+def component_counts(crops: np.ndarray, thresholds) -> np.ndarray:
+    """(levels x 2) x bins: per threshold and phase (the pixels above it, then those at or
+    below), the mean number per crop of 8-connected components whose area falls in each octave
+    bin (4-8 px, 8-16 px, ... up to the crop's area), over NCHW crops (channels averaged,
+    blurred by SHAPE_SMOOTH px): how many stones, blades, plates or gaps of each size."""
+    from scipy import ndimage  # noqa: PLC0415 (as in coherence())
+
+    grey = ndimage.gaussian_filter(crops.mean(axis=1).astype(np.float64), (0, SHAPE_SMOOTH, SHAPE_SMOOTH))
+    edges = SHAPE_LEAST_AREA * 2.0 ** np.arange(0, np.log2(grey[0].size / SHAPE_LEAST_AREA) + 1.01)
+    eight = np.ones((3, 3), bool)
+    out = []
+    for t in thresholds:
+        for above in (True, False):
+            counts = np.zeros(len(edges) - 1)
+            for g in grey:
+                labels, _ = ndimage.label(g > t if above else g <= t, structure=eight)
+                counts += np.histogram(np.bincount(labels.ravel())[1:], edges)[0]
+            out.append(counts / len(grey))
+    return np.array(out)
+
+
+def quantile_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """1-D Wasserstein distance between two samples, by 100 quantiles (nan if one is empty)."""
+    if not len(a) or not len(b):
+        return float("nan")
+    q = np.linspace(0.005, 0.995, 100)
+    return float(np.abs(np.quantile(a, q) - np.quantile(b, q)).mean())
+
+
+def component_distance(real: np.ndarray, fake: np.ndarray) -> float:
+    """How differently sized the things in fake crops are from those in real ones: at each of
+    the real crops' grey levels at SHAPE_LEVELS, for each phase, the L1 distance between the
+    two crops' component_counts over the real crops' total, mean over levels and phases. 0: as
+    many components of every size; 0.2: a fifth of the real count missing, extra or of
+    another octave of size."""
+    thresholds = np.quantile(real.mean(axis=1), SHAPE_LEVELS)
+    r, f = component_counts(real, thresholds), component_counts(fake, thresholds)
+    return float(np.mean(np.abs(r - f).sum(axis=1) / np.maximum(r.sum(axis=1), 1e-12)))
+
+
+def peakiness(crops: np.ndarray) -> np.ndarray:
+    """Per NCHW crop (channels averaged): the mean over its PEAK_WINDOW px windows (half
+    overlapping, less their mean, Hann-weighted) of the largest excess of log power over its
+    PEAK_SMOOTH-bin local mean, above PEAK_BAND cycles/px. Hatching, stripes and checkerboards
+    a few pixels apart make sharp peaks; natural detail has a smooth local spectrum."""
+    from scipy import ndimage  # noqa: PLC0415 (as in coherence())
+
+    w = PEAK_WINDOW
+    grey = crops.mean(axis=1).astype(np.float64)
+    windows = sliding_window_view(grey, (w, w), axis=(1, 2))[:, :: w // 2, :: w // 2]
+    windows = windows - windows.mean(axis=(-2, -1), keepdims=True)
+    power = np.abs(np.fft.fft2(windows * np.outer(np.hanning(w), np.hanning(w)))) ** 2
+    log = np.log(power + 1e-12 * (power.mean(axis=(-2, -1), keepdims=True) + 1e-30))
+    local = ndimage.uniform_filter(log, (0, 0, 0, PEAK_SMOOTH, PEAK_SMOOTH), mode="wrap")
+    f = np.fft.fftfreq(w)
+    band = np.hypot(f[:, None], f[None, :]) > PEAK_BAND
+    return (log - local)[..., band].max(axis=-1).mean(axis=(1, 2))
+
+
+def shape_figures(kept: dict) -> dict:
+    """{"crop", "components", "peaks"} on the kept (real, source) crops of SHAPE_CROP px (else
+    the largest kept of at least 64): component_distance, and the Wasserstein distance between
+    the crops' peakiness over the real crops' spread of it."""
+    crop = SHAPE_CROP if SHAPE_CROP in kept else max([c for c in kept if c >= 64], default=None)
+    if crop is None:
+        return {"skipped": "no crop of 64 px or more measured"}
+    real, fake = kept[crop]
+    pr, pf = peakiness(real), peakiness(fake)
+    return {"crop": crop, "components": component_distance(real, fake),
+            "peaks": quantile_gap(pr, pf) / max(float(pr.std()), 1e-12)}  # fmt: skip
+
+
 # --- Heightmaps: spectrum, slopes and drainage ------------------------------------------------------
 
 TERRAIN_CROP = 128  # px: the crops the heightmap figures read (the largest measured, if not this)
@@ -875,10 +964,12 @@ def terrain_crop(kept: dict) -> int | None:
 
 def extra_figures(kept: dict, data: ImageSet, target: Target, images, *, fresh: bool = False) -> dict:
     """The figures beside SWD and coherence, under their own keys: "memorisation" (each crop
-    size kept), "repetition" (of `images`, an iterable of whole images) and, for heightmaps,
-    "terrain". `fresh`: the source is the real crops (memorisation by the floor's rule)."""
+    size kept), "repetition" (of `images`, an iterable of whole images), "shape" (textures and
+    materials) and, for heightmaps, "terrain". `fresh`: the source is the real crops (memorisation by the floor's rule)."""
     out: dict = {"memorisation": memorisation_figures(kept, data, target.augment, fresh=fresh),
                  "repetition": repetition_figures(images)}  # fmt: skip
+    if target.kind != "heightmap":
+        out["shape"] = shape_figures(kept)
     if target.kind == "heightmap":
         crop = terrain_crop(kept)
         out["terrain"] = terrain_figures(*kept[crop]) if crop else {"skipped": "no crop of 64 px or more measured"}
@@ -904,6 +995,8 @@ def measure_model(
     n = kw.get("n", N)
     kept: dict = {}
     out = measure(lambda crop, d: model_crops(gen, n, crop, 1000 + d), data, target.augment, keep=kept, **kw)
+    if held_out:
+        out["shape"] = shape_figures(kept)
     if extras:
         images = model_images(gen, max(REPETITION_IMAGES, len(gen.info.classes)), 5000)
         out.update(extra_figures(kept, data, target, images))
@@ -1016,6 +1109,8 @@ def measure_baselines(
     for label, (source, images) in sources.items():
         kept: dict = {}
         out[label] = measure(source, data, aug, keep=kept, **kw)
+        if held_out:
+            out[label]["shape"] = shape_figures(kept)
         if extras:
             out[label].update(extra_figures(kept, data, target, images(), fresh=label == "real crops"))
             if label == "spectral fBm":
@@ -1033,6 +1128,8 @@ def measure_baselines(
 EXTRA_COLUMNS = (
     (f"mem {MEMORISATION_CROP}", "memorisation", (str(MEMORISATION_CROP), "ratio"), "9.2f", 1.0),
     ("repeat", "repetition", ("score",), "9.2f", 1.0),
+    ("comp", "shape", ("components",), "9.2f", 1.0),
+    ("peaks", "shape", ("peaks",), "9.2f", 1.0),
     ("PSD exp", "terrain", ("spectral_slope",), "9.2f", 1.0),
     ("grad W1", "terrain", ("slope_distance",), "9.1f", 1.0),
     ("area exp", "terrain", ("area_exponent",), "9.2f", 1.0),

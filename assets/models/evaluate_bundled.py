@@ -211,7 +211,9 @@ def card_section(name: str, figures: dict, baselines: dict[str, dict], n: int, d
         + (f" at x{target.scale:g}" if target.scale != 1 else "")
         + ", each row computed in the same run (docs/quality-measures.md says what each column means).",
         "SWD x1e3 and the coherence distance: lower is closer; mem 64: 1 is as new as unseen data, below 1",
-        "copies; repeat: the highest autocorrelation peak of a 512 px output away from zero shift.",
+        "copies; repeat: the highest autocorrelation peak of a 512 px output away from zero shift; comp and",
+        "peaks (textures and materials, 128 px crops): how differently sized its components are, and how much",
+        "sharper the peaks of its local spectra (hatching) are, than the data's; 0 is the data's.",
         "",
         "```",
         bq.table({f"{label}": row for label, row in rows.items()}),

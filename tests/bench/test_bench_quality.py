@@ -126,6 +126,55 @@ def test_phase_randomisation_to_a_larger_side_keeps_the_mean_and_contrast_and_do
     assert bq.repetition(out)["score"] < 0.15  # a 2x2 tiling of the same-size synthesis would score 1
 
 
+# --- Shape ------------------------------------------------------------------------------------------
+
+
+def _float_crops(image: np.ndarray, n: int, size: int, seed: int) -> np.ndarray:
+    return _crops((image + 1) * 127.5, n, size, seed)  # _crops reads 0-255
+
+
+def test_the_component_distance_sees_stones_twice_as_large_and_random_phases_own_blobs():
+    gravel = _grey(skimage.data.gravel())  # 512 px: stones about 20 px across
+    real, other = _float_crops(gravel, 96, 128, 1), _float_crops(gravel, 96, 128, 2)
+    larger = np.kron(gravel[:256, :256], np.ones((2, 2), np.float32))[None]  # the same stones, twice as large
+    shuffled = bq.phase_randomised(gravel[None], np.random.default_rng(0))
+    floor = bq.component_distance(real, other)
+    assert floor < 0.15
+    assert bq.component_distance(real, _float_crops(larger[0], 96, 128, 3)) > 3 * floor
+    assert bq.component_distance(real, _float_crops(shuffled[0], 96, 128, 3)) > 3 * floor
+    # Counts of components, binned by size, per threshold and phase: all of one crop's pixels
+    # are in some component of each phase.
+    counts = bq.component_counts(real[:1], [0.0])
+    assert counts.shape[0] == 2 and counts.sum() >= 2
+
+
+def test_peaks_see_a_faint_hatching_that_the_swd_hardly_does():
+    gravel = _grey(skimage.data.gravel())
+    real, other = _float_crops(gravel, 96, 128, 1), _float_crops(gravel, 96, 128, 2)
+    rows = np.arange(gravel.shape[0])[:, None]
+    hatched = gravel + 0.15 * gravel.std() * np.sign(np.sin(2 * np.pi * rows / 3 + 0.5))  # stripes 3 px apart
+    fake = _float_crops(hatched.astype(np.float32), 96, 128, 2)
+    pr = bq.peakiness(real)
+    floor = bq.quantile_gap(pr, bq.peakiness(other)) / pr.std()
+    assert floor < 0.5
+    assert bq.quantile_gap(pr, bq.peakiness(fake)) / pr.std() > 5 * floor
+    assert (
+        swd(real[:, :, :32, :32], fake[:, :, :32, :32], seed=0)["swd"]
+        < 2 * swd(real[:, :, :32, :32], other[:, :, :32, :32], seed=0)["swd"]
+    )
+
+
+def test_shape_figures_read_the_largest_kept_crop_and_say_when_there_is_none():
+    gravel = _grey(skimage.data.gravel())
+    kept = {32: (_float_crops(gravel, 8, 32, 1), _float_crops(gravel, 8, 32, 2))}
+    assert "skipped" in bq.shape_figures(kept)
+    kept[64] = (_float_crops(gravel, 16, 64, 1), _float_crops(gravel, 16, 64, 2))
+    figures = bq.shape_figures(kept)
+    assert figures["crop"] == 64 and figures["components"] < 0.3 and np.isfinite(figures["peaks"])
+    line = bq.table({"a": {"32": {"swd": 1.0, "coherence": 2.0}, "shape": figures}}).splitlines()
+    assert line[0].split()[-2:] == ["comp", "peaks"]
+
+
 # --- Memorisation ----------------------------------------------------------------------------------
 
 
