@@ -525,19 +525,36 @@ def evaluate(
     return out
 
 
+# How much worse than the shipped file a new one may read on the shape figures and still beat it:
+# about the spread of comp between draws of crops, and of peaks between outputs (docs/quality-measures.md).
+COMPONENTS_SLACK = 0.03
+PEAKS_SLACK = 0.5
+
+
 def means(figures: dict | None) -> dict:
-    """{"mean_swd": .., "mean_coherence": ..} over the crop sizes measured (None: none)."""
+    """{"mean_swd": .., "mean_coherence": ..} over the crop sizes measured (None: none), and
+    "components" and "peaks" (bench_quality's shape figures; None where not measured)."""
     out = {}
     for key in ("swd", "coherence"):
         values = [f[key] for f in (figures or {}).values() if isinstance(f, dict) and key in f]
         out[f"mean_{key}"] = sum(values) / len(values) if values else None
+    shape = (figures or {}).get("shape") or {}
+    for key in ("components", "peaks"):
+        out[key] = shape.get(key) if isinstance(shape.get(key), (int, float)) else None
     return out
 
 
 def beats(new: dict, old: dict) -> bool:
-    """Lower on both figures: a lower SWD alone once picked curly grass over straight blades."""
+    """Lower on both mean figures (a lower SWD alone once picked curly grass over straight
+    blades) and, where both have them, no worse on the shape figures than their slack (lower SWD
+    and coherence together once picked hatched grass and creased gravel)."""
     keys = ("mean_swd", "mean_coherence")
-    return all(new[k] is not None and old[k] is not None and new[k] < old[k] for k in keys)
+    if not all(new[k] is not None and old[k] is not None and new[k] < old[k] for k in keys):
+        return False
+    for key, slack in (("components", COMPONENTS_SLACK), ("peaks", PEAKS_SLACK)):
+        if new.get(key) is not None and old.get(key) is not None and new[key] > old[key] + slack:
+            return False
+    return True
 
 
 def export_winner(run: dict, name: str, out: Path, timeout: float = 180) -> str:
@@ -671,7 +688,7 @@ def job(ns) -> int:
 def choose(rd: dict, runs: dict, figures: dict, out: Path, work: Path, mode: Mode, export_timeout: float = 180) -> None:
     """Per model: every variant's figures, the best one (lowest mean SWD), whether it beats the
     shipped file (lower mean SWD and lower mean coherence distance over the crop sizes, against
-    the same real crops), and, if it does, its files in OUT. The contact sheet is for the eye:
+    the same real crops, and no worse on the shape figures: see beats), and, if it does, its files in OUT. The contact sheet is for the eye:
     a model that the figures pass must still be looked at before it ships."""
     models: dict[str, dict] = {}
     winners: dict[str, dict] = {}
@@ -748,14 +765,16 @@ def summary(rd: dict) -> str:
         old = m["shipped"]
         lines.append(f"  {name}: best {best} ({new.get('steps')} steps), mean SWD {_f(new.get('mean_swd'))} "
                      f"and coherence {_f(new.get('mean_coherence'))} against shipped {_f(old['mean_swd'])} and "
-                     f"{_f(old['mean_coherence'])}: {'BEATS the shipped file' if m.get('beats_shipped') else 'keeps the shipped file'}")  # fmt: skip
+                     f"{_f(old['mean_coherence'])}, comp {_f(new.get('components'), 2)} and peaks {_f(new.get('peaks'), 2)} "
+                     f"against {_f(old.get('components'), 2)} and {_f(old.get('peaks'), 2)}: "
+                     f"{'BEATS the shipped file' if m.get('beats_shipped') else 'keeps the shipped file'}")  # fmt: skip
     failed = [k for k, s in rd["stages"].items() if s["status"] == "failed"]
     lines.append(f"  stages failed: {', '.join(failed) if failed else 'none'}")
     return "\n".join(lines)
 
 
-def _f(v) -> str:
-    return "-" if v is None else f"{v:.1f}"
+def _f(v, digits: int = 1) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
 
 
 def main() -> int:

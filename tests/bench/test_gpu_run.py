@@ -3,6 +3,7 @@ found here and never on a lent GPU's few minutes."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -81,3 +82,18 @@ def _cuda() -> bool:
         subprocess.run([sys.executable, "-c", "import torch, sys; sys.exit(not torch.cuda.is_available())"]).returncode
         == 0
     )
+
+
+def test_a_new_file_beats_the_shipped_one_only_if_no_worse_on_the_shape_figures():
+    spec = importlib.util.spec_from_file_location("gpu_run", ROOT / "bench" / "gpu_run.py")
+    gr = sys.modules["gpu_run"] = importlib.util.module_from_spec(spec)  # dataclasses look their module up
+    spec.loader.exec_module(gr)
+    shipped = gr.means({"128": {"swd": 36.0, "coherence": 9.0}, "shape": {"components": 0.18, "peaks": 0.4}})
+    assert shipped == {"mean_swd": 36.0, "mean_coherence": 9.0, "components": 0.18, "peaks": 0.4}
+    better = {"mean_swd": 33.0, "mean_coherence": 8.0, "components": 0.19, "peaks": 0.5}
+    assert gr.beats(better, shipped)
+    assert not gr.beats({**better, "peaks": 3.2}, shipped)  # hatched grass: lower SWD and coherence
+    assert not gr.beats({**better, "components": 0.24}, shipped)  # smeared stones
+    assert not gr.beats({**better, "mean_coherence": 9.5}, shipped)
+    # Figures of a run without the shape figures (a heightmap, an old result) judge on the means.
+    assert gr.beats({**better, "components": None, "peaks": None}, gr.means({"128": {"swd": 36.0, "coherence": 9.0}}))
