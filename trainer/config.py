@@ -78,6 +78,10 @@ class TrainConfig:
     # which the first critic's crops cannot hold (1: none; 2 or 4). The training torus must hold
     # such a crop, and so must every data image.
     wide_critic: int = 1
+    # How the wide critic shrinks its crops: box (a box average) or blur (a binomial pyramid, a
+    # low-pass filter: the box cannot see stripes whose period divides the factor, and runs with
+    # it drew hatching 4 and 8 px apart; trainer/networks/spatial.py TwoScaleCritic).
+    wide_shrink: str = "box"
     # Weight of a multi-scale patch sliced-Wasserstein loss (trainer/losses.py patch_swd) added
     # to the generator's: its crops (the wide critic's, when there is one) against the real
     # crops of the same step, at every level of a Laplacian pyramid (0: off, a pure GAN).
@@ -208,6 +212,8 @@ def check_config(cfg: TrainConfig) -> None:
         )
     if cfg.wide_critic not in (1, 2, 4):
         problems.append(f"wide_critic is {cfg.wide_critic}, expected 1 (none), 2 or 4")
+    elif cfg.wide_shrink not in ("box", "blur"):
+        problems.append(f"wide_shrink is {cfg.wide_shrink!r}, expected box or blur")
     elif cfg.wide_critic > 1 and cfg.architecture != "spatial":
         problems.append("wide_critic is for the spatial architecture (leave it at 1)")
     elif cfg.wide_critic > 1:

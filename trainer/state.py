@@ -213,7 +213,7 @@ def make_state(cfg: TrainConfig, data, device: torch.device, d: Dist) -> Trainin
     torch.manual_seed(cfg.seed)
     G, D = build_generator(spec), build_critic(spec)
     if cfg.wide_critic > 1:
-        D = TwoScaleCritic(D, build_critic(spec), cfg.crop, cfg.wide_critic)
+        D = TwoScaleCritic(D, build_critic(spec), cfg.crop, cfg.wide_critic, cfg.wide_shrink)
     G, D = G.to(device), D.to(device)
     # Channels-last (NHWC) on CUDA and the CPU: cuDNN's and oneDNN's fast convolution paths use
     # it (measured on a 2-core CPU: a lanham-wgan-32 step 25 % faster than with NCHW). Not on

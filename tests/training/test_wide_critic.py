@@ -80,3 +80,31 @@ def test_data_too_small_for_the_wide_crops_is_refused_before_training(tmp_path):
     with pytest.raises(RequestError, match=r"wide_critic 4 cuts 512 px crops of the data, but 6 of its images"):
         train(cfg, Events())
     assert not list((tmp_path / "runs").glob("*/checkpoints/*"))  # nothing half-made left behind
+
+
+def test_the_blur_shrink_does_not_let_hatching_pass_for_large_structure():
+    """Stripes 4 px apart beating slowly (0.25 + 1/32 cycles/px): a 4x box average aliases them
+    into a wave 32 px long, large structure as the wide critic sees it, so a generator could
+    answer that critic with hatching (runs with the box drew such patches). The binomial pyramid
+    keeps a flat image flat and all but erases them, and its gradient is not one value per box."""
+    spec = NetSpec(family="spatial", channels=1, resolution=16, d_width=4, critic_norm="none")
+    box = TwoScaleCritic(build_critic(spec), build_critic(spec), resolution=16, factor=4)
+    blur = TwoScaleCritic(build_critic(spec), build_critic(spec), resolution=16, factor=4, shrink="blur")
+    rows = torch.arange(64.0).view(1, 1, 64, 1).expand(1, 1, 64, 64)
+    beating = torch.cos(2 * torch.pi * (0.25 + 1 / 32) * rows)
+    assert box.shrunk(beating).std() > 0.05  # a 32 px wave in the 16 px shrunk crop, 12 % of the stripes
+    assert blur.shrunk(beating)[..., 2:-2, :].std() < 0.002  # away from the reflected border
+    torch.testing.assert_close(blur.shrunk(torch.full((2, 3, 64, 64), 0.7)), torch.full((2, 3, 16, 16), 0.7))
+    x = torch.randn(1, 1, 64, 64, requires_grad=True)
+    (blur.shrunk(x) * torch.randn(1, 1, 16, 16)).sum().backward()
+    block = x.grad[0, 0, 16:20, 16:20]
+    assert block.std() > 0.1 * block.abs().mean()
+    with pytest.raises(ValueError, match="shrink is 'lanczos', expected one of box, blur"):
+        TwoScaleCritic(build_critic(spec), build_critic(spec), resolution=16, factor=4, shrink="lanczos")
+
+
+def test_a_bad_wide_shrink_names_the_choices():
+    with pytest.raises(RequestError, match="wide_shrink is 'gauss', expected box or blur"):
+        check_config(
+            TrainConfig(data="x", architecture="spatial", wide_critic=2, spatial_margin=3, wide_shrink="gauss")
+        )

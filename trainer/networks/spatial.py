@@ -138,23 +138,48 @@ class SpatialCritic(nn.Module):
         return out
 
 
+WIDE_SHRINKS = ("box", "blur")  # how the wide critic shrinks its crops (TwoScaleCritic)
+
+
 class TwoScaleCritic(nn.Module):
     """Two critics as one module (one optimizer, one state dict, one set of weights to clip):
     `local` judges crops at the training resolution, `wide` crops `factor` times larger, which
-    it sees shrunk by `factor` (a box average) to the same size. Which one scores a batch
-    follows from its side: the crop's, or `factor` times it."""
+    it sees shrunk by `factor` to the same size. Which one scores a batch follows from its side:
+    the crop's, or `factor` times it.
 
-    def __init__(self, local: nn.Module, wide: nn.Module, resolution: int, factor: int):
+    `shrink`: "box", a box average (each output pixel the mean of a factor x factor block), or
+    "blur", a binomial pyramid (per halving, a [1, 4, 6, 4, 1] / 16 blur each way, reflected at
+    the border, then every second pixel). A box average passes stripes whose period divides the
+    factor straight to zero, so the wide critic cannot see them, and it hands the generator
+    gradients that are constant over each block: with the box, wide-critic runs drew hatching
+    with periods of 4 and 8 px (docs/models.md). The blur is a low-pass filter with neither."""
+
+    def __init__(self, local: nn.Module, wide: nn.Module, resolution: int, factor: int, shrink: str = "box"):
         super().__init__()
+        if shrink not in WIDE_SHRINKS:
+            raise ValueError(f"shrink is {shrink!r}, expected one of {', '.join(WIDE_SHRINKS)}")
         self.local, self.wide = local, wide
-        self.resolution, self.factor = resolution, factor
+        self.resolution, self.factor, self.shrink = resolution, factor, shrink
+        self.register_buffer("kernel", torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0, persistent=False)
+
+    def shrunk(self, x: torch.Tensor) -> torch.Tensor:
+        if self.shrink == "box":
+            return F.avg_pool2d(x, self.factor)
+        c = x.shape[1]
+        k = self.kernel.to(x.dtype)
+        for _ in range(self.factor.bit_length() - 1):
+            x = F.pad(x, (2, 2, 2, 2), mode="reflect")
+            x = F.conv2d(x, k.view(1, 1, 1, 5).expand(c, 1, 1, 5), groups=c)
+            x = F.conv2d(x, k.view(1, 1, 5, 1).expand(c, 1, 5, 1), groups=c)
+            x = x[:, :, ::2, ::2]
+        return x
 
     def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         side = x.shape[-1]
         if side == self.resolution:
             return self.local(x, label)
         if side == self.resolution * self.factor:
-            return self.wide(F.avg_pool2d(x, self.factor), label)
+            return self.wide(self.shrunk(x), label)
         raise ValueError(
             f"a {side} px batch: this critic scores {self.resolution} px crops and {self.resolution * self.factor} px ones"
         )
