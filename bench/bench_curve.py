@@ -69,7 +69,7 @@ def curve(data: Path, target, checkpoints: list[Path], held_out: bool = False, *
 
     from trainer.to_onnx import export_generator  # noqa: PLC0415
 
-    kw = dict(kw, extras=False, held_out=held_out)
+    kw = dict(kw, extras=False, held_out=held_out, shape=True)
     rows: dict[str, dict] = {}
     for label, figures in measure_baselines(target, data, **kw).items():
         rows[label] = {"figures": figures}
@@ -89,19 +89,24 @@ def curve(data: Path, target, checkpoints: list[Path], held_out: bool = False, *
 
 
 def markdown(rows: dict[str, dict]) -> str:
-    """The rows as a Markdown table: steps, minutes, then SWD and coherence at each size."""
+    """The rows as a Markdown table: steps, minutes, then SWD and coherence at each size, then
+    the shape figures (comp, peaks) where some row has them."""
+    shape = any(isinstance(r["figures"].get("shape"), dict) and "peaks" in r["figures"]["shape"] for r in rows.values())
     head = (
         "| | steps | minutes | "
         + " | ".join(f"SWD {s}" for s in SIZES)
         + " | "
         + " | ".join(f"coh {s}" for s in SIZES)
+        + (" | comp | peaks" if shape else "")
         + " |"
     )
-    lines = [head, "|" + " --- |" * (3 + 2 * len(SIZES))]
+    lines = [head, "|" + " --- |" * (3 + 2 * len(SIZES) + 2 * shape)]
     for label, row in rows.items():
         f = row["figures"]
         cells = [f"{f[str(s)]['swd']:.1f}" if str(s) in f else "" for s in SIZES]
         cells += [f"{f[str(s)]['coherence']:.1f}" if str(s) in f else "" for s in SIZES]
+        if shape:
+            cells += [f"{f['shape'][k]:.2f}" if k in f.get("shape", {}) else "" for k in ("components", "peaks")]
         lines.append(f"| {label} | {row.get('step', '')} | {row.get('minutes', '')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -983,19 +983,21 @@ def measure_model(
     threads: int | None = None,
     extras: bool = True,
     held_out: bool = False,
+    shape: bool | None = None,
     **kw,
 ) -> dict[str, dict]:
     """The model's figures: {"32": {"swd", "coherence", ...}, ...} and, with `extras`,
     "memorisation", "repetition" (of REPETITION_IMAGES outputs of OUTPUT px, or one of each
-    class if more) and, for a heightmap, "terrain" (see extra_figures). `held_out`: against
-    the first half of each data image only (see measure_baselines)."""
+    class if more), "shape" and, for a heightmap, "terrain" (see extra_figures). `held_out`:
+    against the first half of each data image only (see measure_baselines). `shape`: the shape
+    figures without the other extras (default: with the extras or held out)."""
     gen = load_generator(path, device="cpu", threads=threads)
     data = open_target(root, target)
     data = split_halves(data)[0] if held_out else data
     n = kw.get("n", N)
     kept: dict = {}
     out = measure(lambda crop, d: model_crops(gen, n, crop, 1000 + d), data, target.augment, keep=kept, **kw)
-    if held_out:
+    if (shape if shape is not None else held_out) and not extras and target.kind != "heightmap":
         out["shape"] = shape_figures(kept)
     if extras:
         images = model_images(gen, max(REPETITION_IMAGES, len(gen.info.classes)), 5000)
@@ -1057,7 +1059,7 @@ def fbm_crops(
 
 
 def measure_baselines(
-    target: Target, root: Path, extras: bool = True, held_out: bool = False, **kw
+    target: Target, root: Path, extras: bool = True, held_out: bool = False, shape: bool | None = None, **kw
 ) -> dict[str, dict[str, dict]]:
     """The floor (other real crops), phase randomisation and image quilting, for one data set,
     and for a heightmap spectral fBm fitted to it. With `extras` each also has the figures of
@@ -1067,7 +1069,8 @@ def measure_baselines(
     `held_out` (textures; no extras): every row is measured against crops of the first half of
     each data image, the syntheses are made from the second half, and a row "real crops, other
     half" gives what new content of the same material scores, where nothing can copy the
-    reference. A model measured so should have learnt the second halves (write_held_out)."""
+    reference. A model measured so should have learnt the second halves (write_held_out).
+    `shape`: as in measure_model."""
     if held_out and (extras or target.kind != "texture"):
         raise ValueError("held_out measures the SWD and coherence of texture data only (extras=False)")
     data = open_target(root, target)
@@ -1109,7 +1112,7 @@ def measure_baselines(
     for label, (source, images) in sources.items():
         kept: dict = {}
         out[label] = measure(source, data, aug, keep=kept, **kw)
-        if held_out:
+        if (shape if shape is not None else held_out) and not extras and target.kind != "heightmap":
             out[label]["shape"] = shape_figures(kept)
         if extras:
             out[label].update(extra_figures(kept, data, target, images(), fresh=label == "real crops"))

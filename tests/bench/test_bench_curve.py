@@ -55,8 +55,16 @@ def test_held_out_checkpoints_of_a_run_on_the_other_half_sit_beside_the_unseen_r
         assert rows[label]["figures"]["64"]["swd"] > 0
     # An untrained model is far from gravel; the unseen half is not.
     assert rows[labels[4]]["figures"]["64"]["swd"] > rows["real crops, other half"]["figures"]["64"]["swd"]
+    # An untrained model's blobs are far from the stones' sizes (comp), as phase randomisation's are.
+    for label in labels:
+        assert rows[label]["figures"]["shape"]["crop"] == 64
+    assert (
+        rows[labels[4]]["figures"]["shape"]["components"]
+        > rows["real crops, same half"]["figures"]["shape"]["components"]
+    )
     table = bc.markdown(rows).splitlines()
     assert len(table) == 2 + len(rows) and table[-1].startswith(f"| {labels[-1]} | 3 |")
+    assert table[0].endswith("| comp | peaks |") and table[-1].count("|") == table[0].count("|")
 
 
 def test_bad_requests_get_one_line_naming_the_fix(tmp_path):
