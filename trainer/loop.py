@@ -412,7 +412,7 @@ class _Run:
             self.last_health_t = now
             self.next_health_step = self.start_step + 2 * (s.step - self.start_step)
             found = _output_problems(
-                self.samples.generate(self.health_z, self.health_labels), s.step, self.health_labels
+                self.samples.generate(self.health_z, self.health_labels), s.step, self.health_labels, s.cfg
             )
             problem = found[0] if found else None
             if not found and self.snapshot is not None:
@@ -463,7 +463,7 @@ class _Run:
         path = save_grid(grid, self.run_dir / "samples" / f"step-{s.step:06d}.png", self.data_facts["channel_names"])
         self.emit({"event": "sample", "step": s.step, "path": str(path)})
         if not last:
-            for problem in _output_problems(grid, s.step, self.samples.grid_labels):
+            for problem in _output_problems(grid, s.step, self.samples.grid_labels, s.cfg):
                 self.warn(problem)
         plot_stats(self.stats.read(), self.run_dir / "plot.png")
 
@@ -472,7 +472,9 @@ class _Run:
         ranks never drifted apart."""
         s, dist = self.s, self.dist
         problems = (
-            _output_problems(self.samples.generate(self.health_z, self.health_labels), s.step, self.health_labels)
+            _output_problems(
+                self.samples.generate(self.health_z, self.health_labels), s.step, self.health_labels, s.cfg
+            )
             if dist.main
             else []
         )
@@ -602,19 +604,22 @@ def _weights_finite(s: TrainingState) -> bool:
     return all(bool(torch.isfinite(p).all()) for net in (s.G, s.D) for p in net.parameters())
 
 
-def _output_problems(images: np.ndarray, step: int, labels=None) -> list[str]:
+def _output_problems(images: np.ndarray, step: int, labels=None, cfg: TrainConfig | None = None) -> list[str]:
     """What is wrong with outputs of different latents (and, for a conditional model, their
     classes): flat (the collapse message), else saturated or the same for every latent of a
     class (trainer/health.py)."""
     labels = None if labels is None else np.asarray(labels)
-    return [collapse_message(step)] if flat_samples(images) else output_problems(images, step, labels)
+    if flat_samples(images):
+        return [collapse_message(step, *((cfg.lr_g, cfg.lr_d) if cfg is not None else ()))]
+    return output_problems(images, step, labels)
 
 
-def collapse_message(step: int) -> str:
+def collapse_message(step: int, lr_g: float = 2e-4, lr_d: float = 2e-4) -> str:
+    """The collapse warning, its advice half the run's own learning rates."""
     return (
         f"the generator has collapsed at step {step}: every sample is one flat colour, and a collapsed "
-        "GAN rarely recovers. Stop, then start again with lower learning rates (--set lr_g=0.0001 "
-        "--set lr_d=0.0001), a narrower network, or a wgan-gp preset"
+        f"GAN rarely recovers. Stop, then start again with lower learning rates (--set lr_g={lr_g / 2:g} "
+        f"--set lr_d={lr_d / 2:g}), a narrower network, or a wgan-gp preset"
     )
 
 

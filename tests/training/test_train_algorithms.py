@@ -180,7 +180,9 @@ def test_a_collapsed_generator_is_reported_once_and_the_run_goes_on(data, tmp_pa
     train(cfg, events)
     warnings = events.of("warning")
     assert [w["step"] for w in warnings] == [2] and "collapsed at step 2" in warnings[0]["message"]
-    assert "lr_g" in warnings[0]["message"] and events.kinds()[-1] == "done"
+    # Its advice is half the run's own learning rates, never the rates it already has.
+    assert f"--set lr_g={cfg.lr_g / 2:g} --set lr_d={cfg.lr_d / 2:g}" in warnings[0]["message"]
+    assert events.kinds()[-1] == "done"
     assert capsys.readouterr().err.count("warning: the generator has collapsed") == 1
 
 
