@@ -79,8 +79,8 @@ class TrainConfig:
     # such a crop, and so must every data image.
     wide_critic: int = 1
     # How the wide critic shrinks its crops: box (a box average) or blur (a binomial pyramid, a
-    # low-pass filter: the box cannot see stripes whose period divides the factor, and runs with
-    # it drew hatching 4 and 8 px apart; trainer/networks/spatial.py TwoScaleCritic).
+    # low-pass filter: the box aliases stripes near 4 px apart into large structure, and runs
+    # with it drew hatching 4 and 8 px apart; trainer/networks/spatial.py TwoScaleCritic).
     wide_shrink: str = "box"
     # Weight of a multi-scale patch sliced-Wasserstein loss (trainer/losses.py patch_swd) added
     # to the generator's: its crops (the wide critic's, when there is one) against the real

@@ -149,10 +149,11 @@ class TwoScaleCritic(nn.Module):
 
     `shrink`: "box", a box average (each output pixel the mean of a factor x factor block), or
     "blur", a binomial pyramid (per halving, a [1, 4, 6, 4, 1] / 16 blur each way, reflected at
-    the border, then every second pixel). A box average passes stripes whose period divides the
-    factor straight to zero, so the wide critic cannot see them, and it hands the generator
-    gradients that are constant over each block: with the box, wide-critic runs drew hatching
-    with periods of 4 and 8 px (docs/models.md). The blur is a low-pass filter with neither."""
+    the border, then every second pixel). A box average aliases stripes near 4 px apart (for a
+    factor of 4) into waves as long as the crop, large structure as the wide critic sees it, so
+    a generator can answer that critic with hatching; with the box, wide-critic runs drew
+    hatching 4 and 8 px apart (docs/models.md). The pyramid is a low-pass filter: it leaves such
+    stripes at about 0.2 % of the box's alias, and its gradient is not one value per block."""
 
     def __init__(self, local: nn.Module, wide: nn.Module, resolution: int, factor: int, shrink: str = "box"):
         super().__init__()
