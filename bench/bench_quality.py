@@ -790,17 +790,21 @@ def peakiness(crops: np.ndarray) -> np.ndarray:
     return (log - local)[..., band].max(axis=-1).mean(axis=(1, 2))
 
 
+def peak_distance(real: np.ndarray, fake: np.ndarray, real_peakiness: np.ndarray | None = None) -> float:
+    """The Wasserstein distance between the peakiness of real and fake crops over the real
+    crops' spread of it (`real_peakiness`: the real crops', when already computed)."""
+    pr = peakiness(real) if real_peakiness is None else real_peakiness
+    return quantile_gap(pr, peakiness(fake)) / max(float(pr.std()), 1e-12)
+
+
 def shape_figures(kept: dict) -> dict:
     """{"crop", "components", "peaks"} on the kept (real, source) crops of SHAPE_CROP px (else
-    the largest kept of at least 64): component_distance, and the Wasserstein distance between
-    the crops' peakiness over the real crops' spread of it."""
+    the largest kept of at least 64): component_distance and peak_distance."""
     crop = SHAPE_CROP if SHAPE_CROP in kept else max([c for c in kept if c >= 64], default=None)
     if crop is None:
         return {"skipped": "no crop of 64 px or more measured"}
     real, fake = kept[crop]
-    pr, pf = peakiness(real), peakiness(fake)
-    return {"crop": crop, "components": component_distance(real, fake),
-            "peaks": quantile_gap(pr, pf) / max(float(pr.std()), 1e-12)}  # fmt: skip
+    return {"crop": crop, "components": component_distance(real, fake), "peaks": peak_distance(real, fake)}
 
 
 # --- Heightmaps: spectrum, slopes and drainage ------------------------------------------------------

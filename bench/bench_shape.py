@@ -29,16 +29,16 @@ from bench_quality import (  # noqa: E402
     REC709,
     TARGETS,
     component_distance,
+    model_images,
     open_target,
+    peak_distance,
     peakiness,
     phase_randomised,
-    quantile_gap,
     quilt,
     real_crops,
 )
 from texgen.errors import TexgenError  # noqa: E402
 from texgen.model import load_generator  # noqa: E402
-from texgen.sampling import sample  # noqa: E402
 
 DOCS = ROOT / "docs"
 N = 256
@@ -83,15 +83,8 @@ def crops(images: list[np.ndarray], n: int, crop: int, seed: int) -> np.ndarray:
     return np.stack(out).astype(np.float32)
 
 
-def model_outputs(name: str, count: int = 4) -> list[np.ndarray]:
-    gen = load_generator(ROOT / "assets" / "models" / f"{name}.onnx", device="cpu")
-    grey = []
-    for s in sample(gen, range(700, 700 + count), size=(512, 512), seamless=False, batch_size=2):
-        img = np.moveaxis(s.img, -1, 0) * 2.0 - 1.0
-        if gen.info.kind == "material":
-            img = np.tensordot(REC709, img[[gen.info.channel_names.index(f"albedo.{c}") for c in "rgb"]], 1)[None]
-        grey.append(img.astype(np.float32))
-    return grey
+def gen(model: str):
+    return load_generator(ROOT / "assets" / "models" / f"{model}.onnx", device="cpu")
 
 
 def sources(model: str, data) -> dict[str, list[np.ndarray]]:
@@ -100,7 +93,7 @@ def sources(model: str, data) -> dict[str, list[np.ndarray]]:
     out = {
         "image quilting": [quilt(img, 512, rng) for img in big],
         "phase randomisation": [phase_randomised(img, rng, 512) for img in big],
-        f"{model} (bundled, 4 fresh 512 px outputs)": model_outputs(model),
+        f"{model} (bundled, 4 fresh 512 px outputs)": list(model_images(gen(model), 4, 700)),
     }
     for label, *where in PIECES[model]:
         out[label] = [piece(*where)]
@@ -121,16 +114,15 @@ def main() -> None:
         rows = {"real crops (floor)": None, **sources(model, data)}
         print(f"\n{model}: {target.data} (lower is better; the eye's verdict in the row's name)")
         print(f"{'':46s}{'comp 64':>9s}{'comp 128':>9s}{'peaks 64':>9s}{'peaks 128':>10s}")
+        real = {crop: real_crops(data, N, crop, 1, target.augment) for crop in (64, 128)}
+        real_peaks = {crop: peakiness(r) for crop, r in real.items()}
         for label, images in rows.items():
-            line = f"{label:46s}"
             comps, peaks = [], []
-            for crop in (64, 128):
-                real = real_crops(data, N, crop, 1, target.augment)
+            for crop, r in real.items():
                 made = real_crops(data, N, crop, 2, target.augment) if images is None else crops(images, N, crop, 3)
-                pr = peakiness(real)
-                comps.append(component_distance(real, made))
-                peaks.append(quantile_gap(pr, peakiness(made)) / pr.std())
-            print(line + "".join(f"{v:9.2f}" for v in comps) + f"{peaks[0]:9.2f}{peaks[1]:10.2f}")
+                comps.append(component_distance(r, made))
+                peaks.append(peak_distance(r, made, real_peaks[crop]))
+            print(f"{label:46s}" + "".join(f"{v:9.2f}" for v in comps) + f"{peaks[0]:9.2f}{peaks[1]:10.2f}")
 
 
 if __name__ == "__main__":
