@@ -980,6 +980,12 @@ def extra_figures(kept: dict, data: ImageSet, target: Target, images, *, fresh: 
     return out
 
 
+def _shape_alone(shape: bool | None, held_out: bool, extras: bool, target: Target) -> bool:
+    """Whether a measurement without the extras still gets the shape figures (`shape`, by
+    default when held out; never for heightmaps; with the extras they come in extra_figures)."""
+    return bool(shape if shape is not None else held_out) and not extras and target.kind != "heightmap"
+
+
 def measure_model(
     path: Path,
     target: Target,
@@ -1001,7 +1007,7 @@ def measure_model(
     n = kw.get("n", N)
     kept: dict = {}
     out = measure(lambda crop, d: model_crops(gen, n, crop, 1000 + d), data, target.augment, keep=kept, **kw)
-    if (shape if shape is not None else held_out) and not extras and target.kind != "heightmap":
+    if _shape_alone(shape, held_out, extras, target):
         out["shape"] = shape_figures(kept)
     if extras:
         images = model_images(gen, max(REPETITION_IMAGES, len(gen.info.classes)), 5000)
@@ -1116,7 +1122,7 @@ def measure_baselines(
     for label, (source, images) in sources.items():
         kept: dict = {}
         out[label] = measure(source, data, aug, keep=kept, **kw)
-        if (shape if shape is not None else held_out) and not extras and target.kind != "heightmap":
+        if _shape_alone(shape, held_out, extras, target):
             out[label]["shape"] = shape_figures(kept)
         if extras:
             out[label].update(extra_figures(kept, data, target, images(), fresh=label == "real crops"))
