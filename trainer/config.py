@@ -56,6 +56,10 @@ class TrainConfig:
     d_width: int = 32  # spatial: critic channels at the finest level
     upsamples: int = 4  # spatial: 2 ** upsamples pixels per latent cell
     upsample_blur: bool = False  # spatial: [1,2,1] blur after each upsampling (smooth heightmaps)
+    # spatial, with upsample_blur: false leaves the last upsampling unblurred (nearest), so the
+    # finest pixels stay sharp while the inner upsamplings, whose nearest copies print stripes
+    # 4 and 8 px apart, are smoothed
+    blur_last: bool = True
     # spatial, conditional: the class also scales and shifts the channels after every PixelNorm
     # of the generator (conditional normalisation), not only its input
     class_affine: bool = False
@@ -148,6 +152,7 @@ class TrainConfig:
             d_width=self.d_width,
             upsamples=self.upsamples,
             upsample_blur=self.upsample_blur,
+            blur_last=self.blur_last,
             class_affine=self.class_affine,
             coarse_field=self.coarse_field,
             pixel_noise=self.pixel_noise,
@@ -228,6 +233,8 @@ def check_config(cfg: TrainConfig) -> None:
             )
     if not cfg.patch_swd >= 0 or cfg.patch_swd == float("inf"):
         problems.append(f"patch_swd is {cfg.patch_swd}, expected 0 (off) or a positive weight such as 1")
+    if not cfg.blur_last and not cfg.upsample_blur:
+        problems.append("blur_last=false changes the upsampling blur, which is off (set upsample_blur=true too)")
     if cfg.class_affine and not cfg.conditional:
         problems.append("class_affine needs classes (train with --conditional, or leave class_affine off)")
     if cfg.algorithm == "wgan-gp" and cfg.critic_norm == "batch":

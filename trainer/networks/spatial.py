@@ -63,7 +63,7 @@ class SpatialGenerator(nn.Module):
         self.blocks = nn.ModuleList(
             nn.Sequential(
                 nn.Upsample(scale_factor=2.0, mode="nearest"),
-                *([WrapBlur(widths[i])] if spec.upsample_blur else []),
+                *([WrapBlur(widths[i])] if spec.upsample_blur and (spec.blur_last or i < n - 1) else []),
                 WrapConv2d(widths[i], widths[i + 1]),
                 PixelNorm(),
                 nn.LeakyReLU(0.2),

@@ -23,6 +23,7 @@ class NetSpec:
     d_width: int = 32  # spatial: critic channels at the finest level (x2 per coarser level)
     upsamples: int = 4  # spatial: 2x upsampling blocks; pixels per latent cell = 2 ** upsamples
     upsample_blur: bool = False  # spatial: blur after each nearest upsampling (no checkerboard)
+    blur_last: bool = True  # spatial, with upsample_blur: the last upsampling is blurred too
     class_affine: bool = False  # spatial, conditional: per-class scale and shift after each PixelNorm
     coarse_field: int = 0  # spatial: blur passes of a coarse latent field fed beside the grid (0: none)
     pixel_noise: bool = False  # spatial: the grid's last noise_channels(upsamples) channels are per-pixel noise
