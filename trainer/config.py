@@ -90,6 +90,11 @@ class TrainConfig:
     # to the generator's: its crops (the wide critic's, when there is one) against the real
     # crops of the same step, at every level of a Laplacian pyramid (0: off, a pure GAN).
     patch_swd: float = 0.0
+    # Weight of a spectral loss (trainer/losses.py spectral_loss) added to the generator's: the
+    # mean absolute gap between the log power spectra of its crops (the wide critic's, when there
+    # is one) and of the real crops (a moving average over steps), frequency by frequency, against
+    # faint periodic grain the critic does not see (0: off).
+    spectral: float = 0.0
     critic_norm: str = "auto"  # auto (batch, none for wgan-gp) | batch | none
     critic_dropout: float = 0.0  # dropout in the critic (Lanham 0.25, Foster 0.3)
     # Optimisation
@@ -235,6 +240,8 @@ def check_config(cfg: TrainConfig) -> None:
         problems.append(f"patch_swd is {cfg.patch_swd}, expected 0 (off) or a positive weight such as 1")
     if not cfg.blur_last and not cfg.upsample_blur:
         problems.append("blur_last=false changes the upsampling blur, which is off (set upsample_blur=true too)")
+    if not cfg.spectral >= 0 or cfg.spectral == float("inf"):
+        problems.append(f"spectral is {cfg.spectral}, expected 0 (off) or a positive weight such as 1")
     if cfg.class_affine and not cfg.conditional:
         problems.append("class_affine needs classes (train with --conditional, or leave class_affine off)")
     if cfg.algorithm == "wgan-gp" and cfg.critic_norm == "batch":

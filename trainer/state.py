@@ -119,6 +119,9 @@ class TrainingState:
     channels_last: bool = False
     _params_d: list[torch.Tensor] = field(default_factory=list)
     _ema_stats_step: int = -1  # the step at which G_ema's BatchNorm statistics were last measured
+    # cfg.spectral > 0: the real crops' mean power spectrum, a moving average over steps (not in
+    # checkpoints: a resumed run measures it again from its first batches)
+    real_power: torch.Tensor | None = None
 
     # -- latents ------------------------------------------------------------------------
     @property
@@ -290,6 +293,9 @@ def _update(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.Gr
         scaler.update()
 
 
+SPECTRUM_AVERAGE = 0.02  # weight of each step's real crops in the real spectrum (about 50 steps)
+
+
 def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
     """One generator iteration. Returns detached scalar losses (no host sync)."""
     cfg, n = s.cfg, s.batch
@@ -356,6 +362,13 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
         target, made = (wide_real, wide_g) if wide_g is not None else (real, fake_g)
         patch = losses.patch_swd(target, made)
         loss_g = loss_g + cfg.patch_swd * patch
+    if cfg.spectral > 0:  # the same crops as the patch loss
+        target, made = (wide_real, wide_g) if wide_g is not None else (real, fake_g)
+        with torch.no_grad():
+            power = losses.power_spectrum(target)
+            s.real_power = power if s.real_power is None else torch.lerp(s.real_power, power, SPECTRUM_AVERAGE)
+        spectral = losses.spectral_loss(s.real_power, made)
+        loss_g = loss_g + cfg.spectral * spectral
     _update(loss_g, s.opt_g, s.scaler_g)
     for p in s._params_d:
         p.requires_grad_(True)
@@ -366,6 +379,8 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
     out = {"d": d_sum / cfg.n_critic, "g": loss_g.detach()}
     if cfg.patch_swd > 0:
         out["patch_swd"] = patch.detach()
+    if cfg.spectral > 0:
+        out["spectral"] = spectral.detach()
     if wasserstein:
         out["wasserstein"] = w_sum / cfg.n_critic
     if cfg.algorithm == "wgan-gp":
