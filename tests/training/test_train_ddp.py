@@ -57,10 +57,12 @@ def test_two_gloo_processes_train_one_model_and_stop_together(tmp_path):
     # rank 1). checkpoint_every=1: a periodic checkpoint at step 1, then the stop's at step 2.
     data = texture_folder(tmp_path / "textures")
     cfg = tiny("spatial-wgan-gp", data, tmp_path / "runs", channels=1, steps=50, batch=8, checkpoint_every=1)
-    for attempt in range(2):
+    attempts = 3
+    for attempt in range(attempts):
         # Once in about five runs on 2 cores, gloo aborts a process while the group is torn
         # down at the very end ("terminate called without an active exception"; seen before
-        # and after the 14th session's changes): that one abort is run again, anything else fails.
+        # and after the 14th session's changes, and twice in a row in one CI run of the 25th):
+        # that abort is run again, up to three runs in all; anything else fails at once.
         shutil.rmtree(tmp_path / "runs", ignore_errors=True)
         store = dist.TCPStore("127.0.0.1", 0, None, True, timedelta(seconds=120), wait_for_workers=False)
         context = mp.spawn(_worker, args=(2, store.port, cfg, str(tmp_path)), nprocs=2, join=False)
@@ -70,7 +72,7 @@ def test_two_gloo_processes_train_one_model_and_stop_together(tmp_path):
                 assert time.monotonic() < deadline, "the processes hung after a stop that reached one of them"
             break
         except mp.ProcessExitedException as exc:
-            if attempt or exc.signal_name != "SIGABRT":
+            if attempt == attempts - 1 or exc.signal_name != "SIGABRT":
                 raise
         finally:
             for p in context.processes:
