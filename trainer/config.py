@@ -91,9 +91,9 @@ class TrainConfig:
     # crops of the same step, at every level of a Laplacian pyramid (0: off, a pure GAN).
     patch_swd: float = 0.0
     # Weight of a spectral loss (trainer/losses.py spectral_loss) added to the generator's: the
-    # mean absolute gap between the log power spectra of its crops (the wide critic's, when there
-    # is one) and of the real crops (a moving average over steps), frequency by frequency, against
-    # faint periodic grain the critic does not see (0: off).
+    # squared relative error of each 2-D frequency's amplitude between its crops (the wide
+    # critic's, when there is one) and the real crops (their spectrum a moving average over
+    # steps), against faint periodic grain the critic does not see (0: off).
     spectral: float = 0.0
     critic_norm: str = "auto"  # auto (batch, none for wgan-gp) | batch | none
     critic_dropout: float = 0.0  # dropout in the critic (Lanham 0.25, Foster 0.3)

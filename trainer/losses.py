@@ -190,7 +190,7 @@ def patch_swd(
 def power_spectrum(x: torch.Tensor) -> torch.Tensor:
     """The mean 2-D power spectrum [H, W] of a batch [N, C, H, W]: each crop and channel less
     its mean, under a 2-D Hann window (no leakage from the crop's edges, which do not wrap),
-    averaged over crops and channels. The DC bin is left at 0."""
+    averaged over crops and channels (spectral_loss leaves out its DC bin)."""
     with torch.autocast(device_type=x.device.type, enabled=False):
         x = x.float()
         h, w = x.shape[-2:]
