@@ -236,12 +236,12 @@ def check_config(cfg: TrainConfig) -> None:
                 f"wide_critic {cfg.wide_critic} sees {wide} px crops but the generated training images are "
                 f"{torus} px (raise spatial_margin to at least {margin}, a few more to vary the crops)"
             )
-    if not cfg.patch_swd >= 0 or cfg.patch_swd == float("inf"):
-        problems.append(f"patch_swd is {cfg.patch_swd}, expected 0 (off) or a positive weight such as 1")
+    for name in ("patch_swd", "spectral"):  # the generator's extra losses
+        weight = getattr(cfg, name)
+        if not weight >= 0 or weight == float("inf"):
+            problems.append(f"{name} is {weight}, expected 0 (off) or a positive weight such as 1")
     if not cfg.blur_last and not cfg.upsample_blur:
         problems.append("blur_last=false changes the upsampling blur, which is off (set upsample_blur=true too)")
-    if not cfg.spectral >= 0 or cfg.spectral == float("inf"):
-        problems.append(f"spectral is {cfg.spectral}, expected 0 (off) or a positive weight such as 1")
     if cfg.class_affine and not cfg.conditional:
         problems.append("class_affine needs classes (train with --conditional, or leave class_affine off)")
     if cfg.algorithm == "wgan-gp" and cfg.critic_norm == "batch":

@@ -358,12 +358,12 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
         with s.autocast():
             score = s.D(fake, fake_label).float()
         loss_g = loss_g + (losses.wgan_g_loss(score) if wasserstein else losses.dcgan_g_loss(score))
-    if cfg.patch_swd > 0:  # the widest crops of the step: the wide critic's when there is one
-        target, made = (wide_real, wide_g) if wide_g is not None else (real, fake_g)
+    # The extra losses read the widest crops of the step: the wide critic's when there is one.
+    target, made = (wide_real, wide_g) if wide_g is not None else (real, fake_g)
+    if cfg.patch_swd > 0:
         patch = losses.patch_swd(target, made)
         loss_g = loss_g + cfg.patch_swd * patch
-    if cfg.spectral > 0:  # the same crops as the patch loss
-        target, made = (wide_real, wide_g) if wide_g is not None else (real, fake_g)
+    if cfg.spectral > 0:
         with torch.no_grad():
             power = losses.power_spectrum(target)
             s.real_power = power if s.real_power is None else torch.lerp(s.real_power, power, SPECTRUM_AVERAGE)

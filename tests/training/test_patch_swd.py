@@ -62,14 +62,21 @@ def test_mismatched_batches_are_refused_with_their_shapes():
     assert patch_swd(torch.rand(4, 1, 32, 32), torch.rand(2, 1, 32, 32)).isfinite()
 
 
+# The generator's extra losses share their weight's check and their place in the step: both are
+# tested here (the spectral loss's own tests are in test_spectral_loss.py).
+EXTRA_LOSSES = ("patch_swd", "spectral")
+
+
+@pytest.mark.parametrize("name", EXTRA_LOSSES)
 @pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
-def test_a_bad_weight_names_the_fix(bad):
-    with pytest.raises(RequestError, match="patch_swd is .*, expected 0 \\(off\\) or a positive weight"):
-        check_config(TrainConfig(data="x", architecture="spatial", patch_swd=bad))
+def test_a_bad_weight_names_the_fix(name, bad):
+    with pytest.raises(RequestError, match=f"{name} is .*, expected 0 \\(off\\) or a positive weight"):
+        check_config(TrainConfig(data="x", architecture="spatial", **{name: bad}))
 
 
+@pytest.mark.parametrize("name", EXTRA_LOSSES)
 @pytest.mark.parametrize("wide", [1, 2])
-def test_a_run_with_the_loss_logs_it_and_it_changes_the_training(tmp_path, wide):
+def test_a_run_with_the_loss_logs_it_and_it_changes_the_training(tmp_path, name, wide):
     import json
 
     from train_helpers import Events, texture_folder, tiny
@@ -81,11 +88,11 @@ def test_a_run_with_the_loss_logs_it_and_it_changes_the_training(tmp_path, wide)
     kw = dict(wide_critic=2, spatial_margin=6, crops_per_image=2) if wide > 1 else {}
     runs = []
     for weight in (0.0, 1.0):
-        cfg = tiny("spatial-dcgan", data, tmp_path / f"runs{weight}", steps=3, patch_swd=weight, **kw)
+        cfg = tiny("spatial-dcgan", data, tmp_path / f"runs{weight}", steps=3, **{name: weight}, **kw)
         runs.append(train(cfg, Events()))
     lines = [json.loads(x) for x in (runs[1] / "stats.jsonl").read_text().splitlines()]
-    logged = [x["losses"]["patch_swd"] for x in lines if "losses" in x]
-    assert logged and all(np.isfinite(logged))
-    assert "patch_swd" in (runs[1] / "model-card.md").read_text()  # the card's command holds the weight
+    logged = [x["losses"][name] for x in lines if "losses" in x]
+    assert logged and all(np.isfinite(logged)) and all(v > 0 for v in logged)
+    assert f"{name}=1.0" in (runs[1] / "model-card.md").read_text()  # the card's command holds the weight
     g0, g1 = (load_checkpoint(r)["G"] for r in runs)
     assert any(not torch.equal(g0[k], g1[k]) for k in g0)  # same seed, other loss: other weights

@@ -1,14 +1,10 @@
 """The spectral loss (trainer/losses.py spectral_loss): the generator's extra term that holds
 its crops' log power spectrum, frequency by frequency, to the real crops'."""
 
-import json
-
 import numpy as np
 import pytest
 import torch
 
-from texgen.errors import RequestError
-from trainer.config import TrainConfig, check_config
 from trainer.losses import power_spectrum, spectral_loss
 
 
@@ -71,28 +67,4 @@ def test_a_spectrum_of_another_size_is_refused_with_both_sizes():
         spectral_loss(torch.ones(32, 32), torch.zeros(2, 1, 64, 64))
 
 
-@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
-def test_a_bad_weight_names_the_fix(bad):
-    with pytest.raises(RequestError, match="spectral is .*, expected 0 \\(off\\) or a positive weight"):
-        check_config(TrainConfig(data="x", architecture="spatial", spectral=bad))
-
-
-@pytest.mark.parametrize("wide", [1, 2])
-def test_a_run_with_the_loss_logs_it_and_it_changes_the_training(tmp_path, wide):
-    from train_helpers import Events, texture_folder, tiny
-
-    from trainer.checkpoint import load_checkpoint
-    from trainer.loop import train
-
-    data = texture_folder(tmp_path / "textures")
-    kw = dict(wide_critic=2, spatial_margin=6, crops_per_image=2) if wide > 1 else {}
-    runs = []
-    for weight in (0.0, 1.0):
-        cfg = tiny("spatial-dcgan", data, tmp_path / f"runs{weight}", steps=3, spectral=weight, **kw)
-        runs.append(train(cfg, Events()))
-    lines = [json.loads(x) for x in (runs[1] / "stats.jsonl").read_text().splitlines()]
-    logged = [x["losses"]["spectral"] for x in lines if "losses" in x]
-    assert logged and all(np.isfinite(logged)) and all(v > 0 for v in logged)
-    assert "spectral=1.0" in (runs[1] / "model-card.md").read_text()  # the card's command holds the weight
-    g0, g1 = (load_checkpoint(r)["G"] for r in runs)
-    assert any(not torch.equal(g0[k], g1[k]) for k in g0)  # same seed, other loss: other weights
+# Its weight's check and a run with it: test_patch_swd.py, beside the patch loss's.
