@@ -604,17 +604,17 @@ def _weights_finite(s: TrainingState) -> bool:
     return all(bool(torch.isfinite(p).all()) for net in (s.G, s.D) for p in net.parameters())
 
 
-def _output_problems(images: np.ndarray, step: int, labels=None, cfg: TrainConfig | None = None) -> list[str]:
+def _output_problems(images: np.ndarray, step: int, labels, cfg: TrainConfig) -> list[str]:
     """What is wrong with outputs of different latents (and, for a conditional model, their
     classes): flat (the collapse message), else saturated or the same for every latent of a
     class (trainer/health.py)."""
     labels = None if labels is None else np.asarray(labels)
     if flat_samples(images):
-        return [collapse_message(step, *((cfg.lr_g, cfg.lr_d) if cfg is not None else ()))]
+        return [collapse_message(step, cfg.lr_g, cfg.lr_d)]
     return output_problems(images, step, labels)
 
 
-def collapse_message(step: int, lr_g: float = 2e-4, lr_d: float = 2e-4) -> str:
+def collapse_message(step: int, lr_g: float, lr_d: float) -> str:
     """The collapse warning, its advice half the run's own learning rates."""
     return (
         f"the generator has collapsed at step {step}: every sample is one flat colour, and a collapsed "
