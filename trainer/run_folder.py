@@ -28,8 +28,19 @@ def slug(text: str) -> str:
     return s[:60] or "run"
 
 
+_NUMBERED = re.compile(r"(\d{5})(?:-|$)")  # a run folder "NNNNN-name", or a number held by a starting run
+
+
+def _numbers(out: Path) -> set[int]:
+    return {int(m.group(1)) for p in out.iterdir() if (m := _NUMBERED.match(p.name))}
+
+
 def make_run_dir(out: Path, name: str) -> Path:
-    """Create `out/NNNNN-name` with the next free number (safe against a concurrent run)."""
+    """Create `out/NNNNN-name` with the next free number, unique even against runs that start
+    at the same moment under other names. A number is taken by creating the folder `NNNNN`
+    (mkdir fails if another run holds it), checked again against the folders that exist now
+    (another run may have taken it between our look and our mkdir, and renamed its folder
+    since), and the folder is then renamed to its full name."""
     out = Path(out).expanduser()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -43,12 +54,17 @@ def make_run_dir(out: Path, name: str) -> Path:
             "choose a writable folder with --out",
         ) from None
     while True:
-        numbers = [int(m.group(1)) for p in out.iterdir() if (m := re.match(r"(\d{5})-", p.name))]
-        run = out / f"{max(numbers, default=-1) + 1:05d}-{slug(name)}"
+        number = max(_numbers(out), default=-1) + 1
+        held = out / f"{number:05d}"
         try:
-            run.mkdir()
+            held.mkdir()
         except FileExistsError:
             continue
+        if any(p != held and (m := _NUMBERED.match(p.name)) and int(m.group(1)) == number for p in out.iterdir()):
+            held.rmdir()  # taken by a run that looked before us and has renamed its folder since
+            continue
+        run = out / f"{number:05d}-{slug(name)}"
+        held.rename(run)  # no other folder has this number while we hold it
         (run / "samples").mkdir()
         (run / "checkpoints").mkdir()
         return run
