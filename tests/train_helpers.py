@@ -138,3 +138,17 @@ def material_folder(root: Path, *, size: int = 128) -> Path:
         Image.fromarray(np.round(normal_map(m.height, strength=4) * 255).astype(np.uint8)).save(f"{stem}NormalGL.png")
     (root / "LICENSE.txt").write_text("CC0 1.0 (scikit-image's gravel and brick)\n")
     return root
+
+
+def descend(loss, x, *, lr: float, steps: int):
+    """`steps` Adam steps on the tensor `x` alone (it requires grad) down `loss(x)`; returns x.
+    For the tests that check what a generator loss does to an image it is the only term of."""
+    import torch
+
+    opt = torch.optim.Adam([x], lr=lr)
+    for _ in range(steps):
+        value = loss(x)
+        opt.zero_grad()
+        value.backward()
+        opt.step()
+    return x
