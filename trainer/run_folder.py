@@ -31,8 +31,13 @@ def slug(text: str) -> str:
 _NUMBERED = re.compile(r"(\d{5})(?:-|$)")  # a run folder "NNNNN-name", or a number held by a starting run
 
 
+def _number(path: Path) -> int | None:
+    m = _NUMBERED.match(path.name)
+    return int(m.group(1)) if m else None
+
+
 def _numbers(out: Path) -> set[int]:
-    return {int(m.group(1)) for p in out.iterdir() if (m := _NUMBERED.match(p.name))}
+    return {n for p in out.iterdir() if (n := _number(p)) is not None}
 
 
 def make_run_dir(out: Path, name: str) -> Path:
@@ -60,7 +65,7 @@ def make_run_dir(out: Path, name: str) -> Path:
             held.mkdir()
         except FileExistsError:
             continue
-        if any(p != held and (m := _NUMBERED.match(p.name)) and int(m.group(1)) == number for p in out.iterdir()):
+        if any(p != held and _number(p) == number for p in out.iterdir()):
             held.rmdir()  # taken by a run that looked before us and has renamed its folder since
             continue
         run = out / f"{number:05d}-{slug(name)}"
