@@ -97,6 +97,12 @@ def _train_parser() -> _Parser:
     p.add_argument("--name", help="run name")
     p.add_argument("--seed", type=int, help="seed of the networks' weights and the run's random streams")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its latest checkpoint")
+    p.add_argument(
+        "--init-from",
+        metavar="RUN_DIR",
+        help="start a new run from another run's weights (its generator, and its critic where it fits; "
+        "e.g. add a wide critic to a finished run: docs/training.md)",
+    )
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any setting (repeatable); --dry-run lists them")  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="print the resolved settings as JSON and exit")
@@ -143,9 +149,15 @@ def _config(args: argparse.Namespace):
             "out",
             "name",
             "seed",
+            "init_from",
         )
         if getattr(args, name) is not None
     }
+    if args.resume and args.init_from:
+        raise RequestError(
+            "--resume continues a run, --init-from starts a new one from another run's weights: not both",
+            "give --resume RUN_DIR to go on with that run, or --init-from RUN_DIR for a new run",
+        )
     if args.resume and args.recipe and args.recipe != cfg.preset:
         flags["preset"] = args.recipe  # reported as a change the checkpoint cannot take
     if flags.get("kind") == "heightmap":

@@ -131,6 +131,13 @@ class TrainConfig:
     eval_samples: int = 256  # images per side for metrics
     log_seconds: float = 1.0  # at most one stats line / progress event per this many seconds
     resume: str = ""  # run folder (or checkpoint) to continue; set by --resume
+    # A new run that starts from another run's weights (a run folder or checkpoint; set by
+    # --init-from): its generator and moving average, which must have this run's shape, and its
+    # critic wherever names and shapes match (a critic added since, such as a wide critic, starts
+    # fresh). Optimizers, the step and the random streams start fresh. Staged training: blades
+    # drawn with the 32 px critic first, then the wide critic for the large structure
+    # (docs/training.md).
+    init_from: str = ""
     # What a diverged run does (trainer/health.py finds it: exploding losses, saturated or
     # seed-independent output): warn (say so, train on) or stop (go back to the last healthy
     # weights, checked every few seconds, and export those). One process only.

@@ -28,7 +28,8 @@ from trainer.distributed import any_rank, any_ranks, broadcast, finish_distribut
 from texgen.atomic import write_atomic
 from trainer.pictures import plot_stats, save_derived_maps, save_grid
 from trainer.run_folder import StatsLog, make_run_dir, slug
-from trainer.state import TrainingState, restore_state, make_state, pick_device, state_of, set_threads, train_step
+from trainer.state import (TrainingState, restore_state, make_state, pick_device, start_from, state_of, set_threads,
+                           train_step)  # fmt: skip
 
 # At the start, not at the end: a run outlives edits to the code (an update, a checkout), and
 # its export must not fail on a module that changed under it.
@@ -157,6 +158,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
         )
     device = _start_device(cfg, dist)
     cfg, ckpt = _resume(cfg)
+    source = _init_source(cfg, ckpt)
     # Open the data before making any folder: a bad data spec leaves nothing behind.
     data = _open_data(cfg, _stderr if dist.main else (lambda m: None))
     if cfg.kind == "material":  # the networks make every map the data holds, channels stacked
@@ -176,6 +178,7 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
     s = make_state(cfg, data, device, dist)
     if ckpt is not None:
         restore_state(s, ckpt)
+    started = start_from(s, source) if source is not None else None
     run = _Run(
         cfg,
         dist,
@@ -186,6 +189,9 @@ def _train(cfg: TrainConfig, dist, emit: Progress | None, should_stop: Callable[
         ckpt,
         _run_folder(cfg, ckpt, s, dist, data),
     )
+    if started and dist.main:
+        _stderr("note: " + started)
+        run.emit({"event": "note", "step": s.step, "message": started})
     while not run.iteration():
         pass
     return run.finish()
@@ -220,6 +226,14 @@ def _resume(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
             f"resume with --minutes larger than {ran:.3g} (the budget counts from the run's start), or --steps",
         )
     return cfg, ckpt
+
+
+def _init_source(cfg: TrainConfig, ckpt: dict | None) -> dict | None:
+    """The checkpoint a new run starts from (cfg.init_from), read before any folder is made; a
+    resumed run continues its own weights, whatever it once started from."""
+    if not cfg.init_from or ckpt is not None:
+        return None
+    return load_checkpoint(cfg.init_from, "cpu")
 
 
 def _run_folder(cfg: TrainConfig, ckpt: dict | None, s: TrainingState, dist, data) -> Path:

@@ -485,3 +485,54 @@ def restore_state(s: TrainingState, state: dict) -> None:
             torch.mps.set_rng_state(r["mps"])
         s.rng.bit_generator.state = r["numpy"]
         random.setstate(r["python"])
+
+
+# What a generator's weights mean besides their shapes: a run started from another run's weights
+# (cfg.init_from) must have the same values for all of these.
+GENERATOR_FIELDS = ("family", "channels", "latent_size", "num_classes", "embed_dim", "g_width", "upsamples",
+                    "upsample_blur", "blur_last", "class_affine", "coarse_field", "pixel_noise")  # fmt: skip
+
+
+def start_from(s: TrainingState, source: dict) -> str:
+    """Start a new run from another run's weights (cfg.init_from; `source` is its checkpoint):
+    the generator and its moving average as they were (the two runs' generators must be built
+    alike: RequestError naming what differs), the critic wherever a tensor of the same name and
+    shape exists (a plain critic fills a TwoScaleCritic's `local` half, and the other way round),
+    the rest as make_state drew it. Optimizers, the step and the random streams stay fresh.
+    Returns a line that says what was taken."""
+    src_cfg: TrainConfig = source["config"]
+    src_classes = len(source.get("data", {}).get("class_names") or []) if src_cfg.conditional else 0
+    mine, theirs = s.spec, src_cfg.net_spec(src_classes)
+    differ = [f"{f} {getattr(theirs, f)} there, {getattr(mine, f)} here" for f in GENERATOR_FIELDS
+              if getattr(theirs, f) != getattr(mine, f)]  # fmt: skip
+    if src_cfg.kind != s.cfg.kind:
+        differ.insert(0, f"kind {src_cfg.kind} there, {s.cfg.kind} here")
+    if differ:
+        raise RequestError(
+            f"init_from {source['path']}: its generator is built otherwise ({'; '.join(differ)})",
+            "start from a run whose generator settings match this run's, or change this run's to match",
+        )
+    s.G.load_state_dict(source["G"])
+    if s.G_ema is not None:
+        s.G_ema.load_state_dict(source.get("G_ema") or source["G"])
+    theirs_d = source["D"]
+
+    def counterpart(key: str) -> str:
+        if isinstance(s.D, TwoScaleCritic) and not any(k.startswith("local.") for k in theirs_d):
+            return key.removeprefix("local.") if key.startswith("local.") else ""
+        if not isinstance(s.D, TwoScaleCritic) and any(k.startswith("local.") for k in theirs_d):
+            return "local." + key
+        return key
+
+    critic = s.D.state_dict()
+    taken = {
+        k: theirs_d[c] for k, v in critic.items() if (c := counterpart(k)) in theirs_d and theirs_d[c].shape == v.shape
+    }
+    s.D.load_state_dict({**critic, **taken})
+    fresh = len(critic) - len(taken)
+    minutes = float(source.get("elapsed_s", 0.0)) / 60
+    return (
+        f"started from {source['path']} (step {source['step']}, {minutes:.3g} minutes): its generator"
+        f"{' and moving average' if s.G_ema is not None else ''}, and {len(taken)} of the critic's {len(critic)} "
+        f"tensors{f' ({fresh} start fresh)' if fresh else ''}; step, optimizers and random streams start anew"
+    )
