@@ -463,12 +463,17 @@ def coherence_distance(real: np.ndarray, fake: np.ndarray) -> float:
     over COHERENCE_SCALES (equal-size samples: the mean gap of the sorted values)."""
     out = []
     for scale in COHERENCE_SCALES:
-        a, b = coherence(real, scale), coherence(fake, scale)
-        n = min(len(a), len(b))
-        a = np.sort(a[np.linspace(0, len(a) - 1, n).astype(int)])
-        b = np.sort(b[np.linspace(0, len(b) - 1, n).astype(int)])
-        out.append(np.abs(a - b).mean())
+        out.append(sample_gap(coherence(real, scale), coherence(fake, scale)))
     return 1e3 * float(np.mean(out))
+
+
+def sample_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """1-D Wasserstein distance between two large samples: the larger thinned evenly to the
+    smaller's size, then the mean gap of the sorted values."""
+    n = min(len(a), len(b))
+    a = np.sort(a[np.linspace(0, len(a) - 1, n).astype(int)])
+    b = np.sort(b[np.linspace(0, len(b) - 1, n).astype(int)])
+    return float(np.abs(a - b).mean())
 
 
 # --- Memorisation: how close a source's crops come to a crop of the data ------------------------
@@ -887,11 +892,8 @@ def slope_distance(real: np.ndarray, fake: np.ndarray) -> float:
     """The 1-D Wasserstein distance between the |gradient| distributions of real and fake
     height crops, in per cent of the real crops' mean |gradient| (both in the data's units:
     each DEM file spans [-1, 1], and a heightmap model learnt and outputs those units)."""
-    a, b = slope_magnitudes(real), slope_magnitudes(fake)
-    n = min(len(a), len(b))
-    a = np.sort(a[np.linspace(0, len(a) - 1, n).astype(int)])
-    b = np.sort(b[np.linspace(0, len(b) - 1, n).astype(int)])
-    return 100.0 * float(np.abs(a - b).mean() / max(a.mean(), 1e-12))
+    a = slope_magnitudes(real)
+    return 100.0 * sample_gap(a, slope_magnitudes(fake)) / max(float(a.mean()), 1e-12)
 
 
 def drainage(heights: np.ndarray) -> tuple[np.ndarray, float]:
