@@ -119,6 +119,9 @@ class TrainingState:
     channels_last: bool = False
     _params_d: list[torch.Tensor] = field(default_factory=list)
     _ema_stats_step: int = -1  # the step at which G_ema's BatchNorm statistics were last measured
+    # Generator steps the weights had before this run's first (cfg.init_from: the source run's),
+    # so the moving average's half-life is not cut back as for weights fresh from their draw
+    steps_before: int = 0
     # cfg.spectral > 0: the real crops' mean power spectrum, a moving average over steps (not in
     # checkpoints: a resumed run measures it again from its first batches)
     real_power: torch.Tensor | None = None
@@ -392,7 +395,7 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
 def update_ema(s: TrainingState) -> None:
     """G_ema <- beta * G_ema + (1 - beta) * G; BatchNorm statistics copied as they are, to be
     measured again for the averaged weights before G_ema is used (TrainingState.G_sample)."""
-    halflife = min(s.cfg.ema_halflife, max(1.0, 0.1 * s.step))
+    halflife = min(s.cfg.ema_halflife, max(1.0, 0.1 * (s.step + s.steps_before)))
     beta = 0.5 ** (1.0 / halflife)
     ema, live = list(s.G_ema.parameters()), list(s.G.parameters())
     torch._foreach_lerp_(ema, live, 1.0 - beta)
@@ -461,11 +464,13 @@ def state_of(s: TrainingState) -> dict:
         "scaler_g": s.scaler_g.state_dict() if s.scaler_g else None,
         "scaler_d": s.scaler_d.state_dict() if s.scaler_d else None,
         "rng": rngs,  # one entry per rank
+        "steps_before": s.steps_before,
     }
 
 
 def restore_state(s: TrainingState, state: dict) -> None:
     s.step = int(state["step"])
+    s.steps_before = int(state.get("steps_before", 0))
     s.G.load_state_dict(state["G"])
     s.D.load_state_dict(state["D"])
     if s.G_ema is not None:
@@ -498,7 +503,8 @@ def start_from(s: TrainingState, source: dict) -> str:
     the generator and its moving average as they were (the two runs' generators must be built
     alike: RequestError naming what differs), the critic wherever a tensor of the same name and
     shape exists (a plain critic fills a TwoScaleCritic's `local` half, and the other way round),
-    the rest as make_state drew it. Optimizers, the step and the random streams stay fresh.
+    the rest as make_state drew it. Optimizers, the step and the random streams stay fresh; the
+    moving average's half-life counts the source's steps (s.steps_before), as if it had gone on.
     Returns a line that says what was taken."""
     src_cfg: TrainConfig = source["config"]
     src_classes = len(source.get("data", {}).get("class_names") or []) if src_cfg.conditional else 0
@@ -513,6 +519,7 @@ def start_from(s: TrainingState, source: dict) -> str:
             "start from a run whose generator settings match this run's, or change this run's to match",
         )
     s.G.load_state_dict(source["G"])
+    s.steps_before = int(source["step"]) + int(source.get("steps_before", 0))
     if s.G_ema is not None:
         s.G_ema.load_state_dict(source.get("G_ema") or source["G"])
     theirs_d = source["D"]

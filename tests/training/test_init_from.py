@@ -53,6 +53,7 @@ def test_a_wide_critic_run_starts_from_the_generator_and_the_critic_of_a_plain_o
     n = len(source["D"])
     assert f"and {n} of the critic's {2 * n} tensors ({n} start fresh)" in message
     assert f"step {source['step']}" in message
+    assert s.steps_before == source["step"]  # the moving average's half-life is not cut back
 
     # The run itself: it says where it started, counts its own steps and trains from there.
     events = Events()
@@ -61,6 +62,7 @@ def test_a_wide_critic_run_starts_from_the_generator_and_the_critic_of_a_plain_o
     assert len(notes) == 1 and str(run) in notes[0]
     trained = load_checkpoint(new_run)
     assert trained["step"] == 1 and trained["config"].init_from == str(run)
+    assert trained["steps_before"] == source["step"]  # kept for a resume
     key = next(iter(source["G"]))
     assert not torch.allclose(trained["G"][key], source["G"][key])  # trained on from there
     assert (new_run / "generator.onnx").is_file()
