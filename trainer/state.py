@@ -119,14 +119,20 @@ class TrainingState:
     channels_last: bool = False
     _params_d: list[torch.Tensor] = field(default_factory=list)
     _ema_stats_step: int = -1  # the step at which G_ema's BatchNorm statistics were last measured
-    # Generator steps the weights had before this run's first (cfg.init_from: the source run's),
-    # so the moving average's half-life is not cut back as for weights fresh from their draw
-    steps_before: int = 0
+    # cfg.init_from: the run this one started from, and the steps and seconds of training its
+    # weights had had by then, all earlier stages together ({"path", "steps", "elapsed_s"})
+    origin: dict | None = None
     # cfg.spectral > 0: the real crops' mean power spectrum, a moving average over steps (not in
     # checkpoints: a resumed run measures it again from its first batches)
     real_power: torch.Tensor | None = None
 
     # -- latents ------------------------------------------------------------------------
+    @property
+    def steps_before(self) -> int:
+        """Generator steps the weights had before this run's first (0 unless it started from
+        another run's), so the moving average's half-life is not cut back as for fresh weights."""
+        return int(self.origin["steps"]) if self.origin else 0
+
     @property
     def train_cells(self) -> int:
         """Spatial: latent cells per side while training (crop plus a margin to crop from)."""
@@ -464,13 +470,13 @@ def state_of(s: TrainingState) -> dict:
         "scaler_g": s.scaler_g.state_dict() if s.scaler_g else None,
         "scaler_d": s.scaler_d.state_dict() if s.scaler_d else None,
         "rng": rngs,  # one entry per rank
-        "steps_before": s.steps_before,
+        "origin": s.origin,
     }
 
 
 def restore_state(s: TrainingState, state: dict) -> None:
     s.step = int(state["step"])
-    s.steps_before = int(state.get("steps_before", 0))
+    s.origin = state.get("origin")
     s.G.load_state_dict(state["G"])
     s.D.load_state_dict(state["D"])
     if s.G_ema is not None:
@@ -504,7 +510,7 @@ def start_from(s: TrainingState, source: dict) -> str:
     alike: RequestError naming what differs), the critic wherever a tensor of the same name and
     shape exists (a plain critic fills a TwoScaleCritic's `local` half, and the other way round),
     the rest as make_state drew it. Optimizers, the step and the random streams stay fresh; the
-    moving average's half-life counts the source's steps (s.steps_before), as if it had gone on.
+    moving average's half-life counts the source's steps (s.origin), as if it had gone on.
     Returns a line that says what was taken."""
     src_cfg: TrainConfig = source["config"]
     src_classes = len(source.get("data", {}).get("class_names") or []) if src_cfg.conditional else 0
@@ -519,7 +525,12 @@ def start_from(s: TrainingState, source: dict) -> str:
             "start from a run whose generator settings match this run's, or change this run's to match",
         )
     s.G.load_state_dict(source["G"])
-    s.steps_before = int(source["step"]) + int(source.get("steps_before", 0))
+    earlier = source.get("origin") or {"steps": 0, "elapsed_s": 0.0}
+    s.origin = {
+        "path": str(source["path"]),
+        "steps": int(source["step"]) + int(earlier["steps"]),
+        "elapsed_s": float(source.get("elapsed_s", 0.0)) + float(earlier["elapsed_s"]),
+    }
     if s.G_ema is not None:
         s.G_ema.load_state_dict(source.get("G_ema") or source["G"])
     theirs_d = source["D"]

@@ -214,7 +214,7 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
         f"| algorithm | {info.algorithm}, {cfg.optimizer} lr G {cfg.lr_g:g} / D {cfg.lr_d:g}, batch {cfg.batch}, n_critic {cfg.n_critic} |",
         f"| data | {info.dataset} |",
         f"| data licence | {info.data_license} |",
-        f"| training | {info.training_steps} generator steps in {_duration(ckpt.get('elapsed_s', 0.0))} on {ckpt.get('device', 'unknown')} |",
+        f"| training | {_training(info, ckpt)} |",
         f"| weights | {weights} |",
         f"| seed | {cfg.seed} |",
         f"| health | {verdict} |",
@@ -241,6 +241,21 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
         lines.append("No metrics recorded.")
     lines += ["", "## Reproduce", "", "```", reproduce_command(cfg), "```", ""]
     return "\n".join(lines)
+
+
+def _training(info: GeneratorInfo, ckpt: dict[str, Any]) -> str:
+    """Steps and time on which device; for a run started from another's weights (--init-from),
+    the earlier stages' steps and time too, and the sums."""
+    line = f"{info.training_steps} generator steps in {_duration(ckpt.get('elapsed_s', 0.0))} on {ckpt.get('device', 'unknown')}"
+    origin = ckpt.get("origin")
+    if not origin:
+        return line
+    steps, elapsed = info.training_steps + origin["steps"], ckpt.get("elapsed_s", 0.0) + origin["elapsed_s"]
+    source = Path(origin["path"])  # a run's checkpoints/latest.pt: the run's name, else the file's
+    name = source.parent.parent.name if source.parent.name == "checkpoints" else source.name
+    return (f"{line}, started from the weights of `{name}` "
+            f"(`--init-from`: {origin['steps']} steps in {_duration(origin['elapsed_s'])} before): "
+            f"{steps} steps in {_duration(elapsed)} in all")  # fmt: skip
 
 
 def _makes(info) -> str:

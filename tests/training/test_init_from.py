@@ -62,7 +62,13 @@ def test_a_wide_critic_run_starts_from_the_generator_and_the_critic_of_a_plain_o
     assert len(notes) == 1 and str(run) in notes[0]
     trained = load_checkpoint(new_run)
     assert trained["step"] == 1 and trained["config"].init_from == str(run)
-    assert trained["steps_before"] == source["step"]  # kept for a resume
+    assert trained["origin"] == {"path": str(source["path"]), "steps": source["step"],
+                                 "elapsed_s": source["elapsed_s"]}  # kept for a resume  # fmt: skip
+    card = (new_run / "model-card.md").read_text()
+    training = next(line for line in card.splitlines() if line.startswith("| training |"))
+    assert "| training | 1 generator steps in 0 min 0" in training
+    assert f"started from the weights of `{run.name}` (`--init-from`: {source['step']} steps in 0 min 0" in training
+    assert f"{source['step'] + 1} steps in 0 min 0" in training
     key = next(iter(source["G"]))
     assert not torch.allclose(trained["G"][key], source["G"][key])  # trained on from there
     assert (new_run / "generator.onnx").is_file()
@@ -91,7 +97,9 @@ def test_a_generator_built_otherwise_is_refused_before_any_folder_is_made(first_
     other = dataclasses.replace(cfg, g_width=12, coarse_field=2, init_from=str(run), out=str(tmp_path / "runs"))
     with pytest.raises(RequestError) as info:
         train(other, Events())
-    assert "its generator is built otherwise (g_width 8 there, 12 here; coarse_field 0 there, 2 here)" in str(info.value)
+    assert "its generator is built otherwise (g_width 8 there, 12 here; coarse_field 0 there, 2 here)" in str(
+        info.value
+    )
     assert "whose generator settings match" in info.value.fix
     assert not (tmp_path / "runs").exists()
     with pytest.raises(RequestError, match="kind texture there, heightmap here"):
