@@ -33,7 +33,9 @@ import dataclasses
 import json
 import os
 import platform
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -56,6 +58,10 @@ class Recipe:
     ships: bool = True  # a product model (baselines are measured, never shipped from here)
     default: bool = True  # trained unless --recipes names others
     data: str = ""  # its data under the data folder; "" = the data the bundled model learnt
+    # A second stage: these arguments added, started from the first stage's weights (--init-from)
+    # for the last `then_share` of the training time (docs/training.md, "Stages")
+    then: tuple[str, ...] = ()
+    then_share: float = 1 / 3
 
     @property
     def key(self) -> str:
@@ -437,14 +443,23 @@ def train_all(work: Path, data: Path, mode: Mode, minutes: float, recipes: list[
     for r in recipes:
         name = r.key
         cmd = [sys.executable, "-m", "texgen", "train", *r.args, "--data", str(data / (r.data or TARGETS[r.model].data)),
-               "--out", str(runs), "--name", name, "--device", mode.device, "--progress", "json",
-               "--steps", str(mode.steps), "--minutes", f"{minutes:.3f}", "--set", "threads=1",
-               "--set", "sample_every=0", "--set", "checkpoint_every=0", "--set", "eval_every=0",
+               "--out", str(runs), "--device", mode.device, "--progress", "json", "--steps", str(mode.steps),
+               "--set", "threads=1", "--set", "sample_every=0", "--set", "checkpoint_every=0", "--set", "eval_every=0",
                "--set", f"eval_samples={32 if mode.smoke else 256}"]  # fmt: skip
+        if r.then:  # two trainers one after the other; the second finds the first's run folder
+            first = minutes * (1 - r.then_share)
+            stage1 = shlex.join(cmd + ["--name", f"{name}-stage1", "--minutes", f"{first:.3f}"])
+            stage2 = shlex.join(cmd + [*r.then, "--name", name, "--minutes", f"{minutes - first:.3f}"])
+            source = f'"$(ls -d {shlex.quote(str(runs))}/*-{name}-stage1 | tail -n 1)"'
+            cmd = ["bash", "-c", f"{stage1} && exec {stage2} --init-from {source}"]
+        else:
+            cmd += ["--name", name, "--minutes", f"{minutes:.3f}"]
         log = open(work / f"train-{name}.log", "w")
-        procs[name] = (r, subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True), log)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        procs[name] = (r, proc, log)
     print(f"training {len(procs)} recipes at once for {minutes:.2f} min each", flush=True)
-    deadline = time.monotonic() + minutes * 60 + 120  # start, final evaluation and export
+    stages = max((2 if r.then else 1) for r in recipes) if recipes else 1
+    deadline = time.monotonic() + minutes * 60 + 120 * stages  # each stage's start, final evaluation and export
     try:
         shipped = shipped_eval()  # the shipped files and the baselines, measured meanwhile on the CPU cores
         results = {}
@@ -452,20 +467,30 @@ def train_all(work: Path, data: Path, mode: Mode, minutes: float, recipes: list[
             try:
                 proc.wait(timeout=max(1.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                proc.kill()
+                _kill(proc)
                 proc.wait()
             log.close()
             results[name] = _run_result(work / f"train-{name}.log", proc.returncode, r)
     finally:  # never leave a trainer on the GPU, whatever failed here
         for _, proc, _ in procs.values():
             if proc.poll() is None:
-                proc.kill()
+                _kill(proc)
     return {"runs": results, "shipped": shipped}
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """Kill a trainer and whatever it started (a staged recipe's shell and its trainer)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session (start_new_session): its group
+    except (AttributeError, ProcessLookupError, PermissionError):
+        proc.kill()
 
 
 def _run_result(log: Path, code: int, r: Recipe) -> dict:
     out = {"model": r.model, "variant": r.variant, "why": r.why, "exit_code": code,
-           "command": "texgen train " + " ".join(r.args) + (f" --data DATA/{r.data}" if r.data else "")}  # fmt: skip
+           "command": "texgen train " + " ".join(r.args) + (f" --data DATA/{r.data}" if r.data else "")
+                      + (f", then {r.then_share:.2g} of the time with " + " ".join(r.then) + " --init-from (the first)"
+                         if r.then else "")}  # fmt: skip
     events = []
     for line in log.read_text().splitlines():
         if line.startswith("{"):
@@ -476,6 +501,9 @@ def _run_result(log: Path, code: int, r: Recipe) -> dict:
     done = [e for e in events if e.get("event") == "done"]
     steps = [e for e in events if e.get("event") == "step"]
     warnings = [e.get("message") for e in events if e.get("event") == "warning"]
+    if r.then:  # the model is the second stage's; the first stage's steps are kept beside its own
+        out["first_stage_steps"] = done[0].get("step") if done else None
+        done = done[1:]
     if done:
         d = done[-1]
         out.update(steps=d.get("step"), onnx=d.get("onnx"), run_dir=d.get("run_dir"), metrics=d.get("metrics"))

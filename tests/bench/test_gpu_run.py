@@ -97,3 +97,34 @@ def test_a_new_file_beats_the_shipped_one_only_if_no_worse_on_the_shape_figures(
     assert not gr.beats({**better, "mean_coherence": 9.5}, shipped)
     # Figures of a run without the shape figures (a heightmap, an old result) judge on the means.
     assert gr.beats({**better, "components": None, "peaks": None}, gr.means({"128": {"swd": 36.0, "coherence": 9.0}}))
+
+
+def test_a_staged_recipe_trains_its_second_stage_from_the_first_and_reports_that(tmp_path, monkeypatch):
+    from train_helpers import texture
+
+    from PIL import Image
+
+    spec = importlib.util.spec_from_file_location("gpu_run", ROOT / "bench" / "gpu_run.py")
+    gr = sys.modules["gpu_run"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gr)
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))  # train_all reads bench_quality's targets
+    data = tmp_path / "data"
+    (data / "cc0-textures" / "grass").mkdir(parents=True)
+    Image.fromarray(texture("grass")).save(data / "cc0-textures" / "grass" / "grass.png")
+    tiny = ("--preset", "spatial-dcgan", "--set", "channels=1", "--set", "g_width=8", "--set", "d_width=8",
+            "--set", "latent_size=8", "--set", "crop=16", "--set", "upsamples=2", "--batch", "8")  # fmt: skip
+    wide = ("--set", "spatial_margin=6", "--set", "crops_per_image=2", "--set", "wide_critic=2")
+    recipe = gr.Recipe("grass-texture", "staged", tiny, "a test", then=wide)
+    mode = gr.modes(True, None, None)
+    result = gr.train_all(tmp_path, data, mode, 0.05, [recipe], lambda: {"nothing": "measured"})
+    run = result["runs"]["grass-texture--staged"]
+    assert run["exit_code"] == 0, run.get("error")
+    assert run["first_stage_steps"] == mode.steps and run["steps"] == mode.steps
+    assert Path(run["onnx"]).is_file() and Path(run["run_dir"]).name.endswith("-grass-texture--staged")
+    assert "then 0.33 of the time with --set spatial_margin=6" in run["command"]
+    from trainer.checkpoint import load_checkpoint
+
+    second = load_checkpoint(run["run_dir"])
+    assert second["config"].wide_critic == 2 and second["origin"]["steps"] == mode.steps
+    assert Path(second["config"].init_from).name.endswith("-grass-texture--staged-stage1")
+    assert result["shipped"] == {"nothing": "measured"}
