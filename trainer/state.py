@@ -26,6 +26,7 @@ from trainer.distributed import Dist, gather
 from trainer.feed import BatchFeed
 from trainer.networks import NetSpec, build_critic, build_generator
 from trainer.networks.spatial import TwoScaleCritic
+from trainer.recipes import reproduce_command
 
 
 def pick_device(name: str, d: Dist) -> torch.device:
@@ -530,6 +531,8 @@ def start_from(s: TrainingState, source: dict) -> str:
         "path": str(source["path"]),
         "steps": int(source["step"]) + int(earlier["steps"]),
         "elapsed_s": float(source.get("elapsed_s", 0.0)) + float(earlier["elapsed_s"]),
+        # the commands of the earlier stages, first first, for the model card's Reproduce section
+        "commands": [*earlier.get("commands", []), reproduce_command(src_cfg)],
     }
     if s.G_ema is not None:
         s.G_ema.load_state_dict(source.get("G_ema") or source["G"])

@@ -239,8 +239,21 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
         ]
     else:
         lines.append("No metrics recorded.")
-    lines += ["", "## Reproduce", "", "```", reproduce_command(cfg), "```", ""]
+    lines += ["", "## Reproduce", "", *_reproduce(cfg, ckpt.get("origin")), ""]
     return "\n".join(lines)
+
+
+def _reproduce(cfg: TrainConfig, origin: dict | None) -> list[str]:
+    """The command that rebuilds the run; for a staged run (--init-from), every stage's, in order."""
+    last = ["```", reproduce_command(cfg), "```"]
+    earlier = (origin or {}).get("commands")
+    if not earlier:
+        return last
+    lines = [f"In {len(earlier) + 1} stages, each started from the weights of the run the one before made "
+             "(its `init_from`: that run's folder)."]  # fmt: skip
+    for i, command in enumerate(earlier, 1):
+        lines += ["", f"Stage {i}:", "", "```", command, "```"]
+    return [*lines, "", f"Stage {len(earlier) + 1}:", "", *last]
 
 
 def _training(info: GeneratorInfo, ckpt: dict[str, Any]) -> str:

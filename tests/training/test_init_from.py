@@ -10,6 +10,7 @@ import torch
 
 from texgen.errors import RequestError
 from trainer.checkpoint import load_checkpoint
+from trainer.recipes import reproduce_command
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +63,20 @@ def test_a_wide_critic_run_starts_from_the_generator_and_the_critic_of_a_plain_o
     assert len(notes) == 1 and str(run) in notes[0]
     trained = load_checkpoint(new_run)
     assert trained["step"] == 1 and trained["config"].init_from == str(run)
-    assert trained["origin"] == {"path": str(source["path"]), "steps": source["step"],
-                                 "elapsed_s": source["elapsed_s"]}  # kept for a resume  # fmt: skip
+    first_command = reproduce_command(cfg)
+    assert trained["origin"] == {"path": str(source["path"]), "steps": source["step"], "elapsed_s": source["elapsed_s"],
+                                 "commands": [first_command]}  # kept for a resume  # fmt: skip
     card = (new_run / "model-card.md").read_text()
     training = next(line for line in card.splitlines() if line.startswith("| training |"))
     assert "| training | 1 generator steps in 0 min 0" in training
     assert f"started from the weights of `{run.name}` (`--init-from`: {source['step']} steps in 0 min 0" in training
     assert f"{source['step'] + 1} steps in 0 min 0" in training
+    # Its Reproduce section gives both stages' commands, in order: the second one's init_from.
+    reproduce = card.split("## Reproduce", 1)[1]
+    assert "In 2 stages" in reproduce
+    assert reproduce.index("Stage 1:") < reproduce.index(first_command) < reproduce.index("Stage 2:")
+    assert f"--set init_from={run}" in reproduce.split("Stage 2:", 1)[1]
+    assert "init_from" not in first_command
     key = next(iter(source["G"]))
     assert not torch.allclose(trained["G"][key], source["G"][key])  # trained on from there
     assert (new_run / "generator.onnx").is_file()
@@ -82,10 +90,16 @@ def test_a_plain_run_takes_the_local_half_of_a_wide_critic(first_run, tmp_path):
     cfg, run = first_run
     wide_run = train(dataclasses.replace(cfg, wide_critic=2, crops_per_image=2, out=str(tmp_path)), Events())
     events = Events()
-    train(dataclasses.replace(cfg, init_from=str(wide_run), out=str(tmp_path), steps=1), events)
+    plain_run = train(dataclasses.replace(cfg, init_from=str(wide_run), out=str(tmp_path), steps=1), events)
     note = next(e["message"] for e in events.of("note") if e["message"].startswith("started from"))
     n = len(load_checkpoint(run)["D"])
     assert f"and {n} of the critic's {n} tensors;" in note  # all of them, nothing fresh
+
+    # A third stage counts all the steps before it and lists both earlier commands.
+    third = load_checkpoint(train(dataclasses.replace(cfg, init_from=str(plain_run), out=str(tmp_path), steps=1),
+                                  Events()))  # fmt: skip
+    assert third["origin"]["steps"] == load_checkpoint(wide_run)["step"] + 1
+    assert len(third["origin"]["commands"]) == 2 and "wide_critic=2" in third["origin"]["commands"][0]
 
 
 def test_a_generator_built_otherwise_is_refused_before_any_folder_is_made(first_run, tmp_path):
