@@ -249,8 +249,8 @@ def _reproduce(cfg: TrainConfig, origin: dict | None) -> list[str]:
     earlier = (origin or {}).get("commands")
     if not earlier:
         return last
-    lines = [f"In {len(earlier) + 1} stages, each started from the weights of the run the one before made "
-             "(its `init_from`: that run's folder)."]  # fmt: skip
+    lines = [f"In {len(earlier) + 1} stages: each after the first starts from the weights of the run the stage "
+             "before made (its `init_from`: that run's folder)."]  # fmt: skip
     for i, command in enumerate(earlier, 1):
         lines += ["", f"Stage {i}:", "", "```", command, "```"]
     return [*lines, "", f"Stage {len(earlier) + 1}:", "", *last]
