@@ -121,7 +121,8 @@ class TrainingState:
     _params_d: list[torch.Tensor] = field(default_factory=list)
     _ema_stats_step: int = -1  # the step at which G_ema's BatchNorm statistics were last measured
     # cfg.init_from: the run this one started from, and the steps and seconds of training its
-    # weights had had by then, all earlier stages together ({"path", "steps", "elapsed_s"})
+    # weights had had by then, all earlier stages together, and those stages' commands
+    # ({"path", "steps", "elapsed_s", "commands"})
     origin: dict | None = None
     # cfg.spectral > 0: the real crops' mean power spectrum, a moving average over steps (not in
     # checkpoints: a resumed run measures it again from its first batches)
