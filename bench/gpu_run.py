@@ -89,13 +89,12 @@ _TERRAIN = ("--preset", "spatial-dcgan", "--kind", "heightmap", "--set", "g_widt
             "--set", "upsample_blur=true")  # fmt: skip
 # stone-texture's recipe since 2026-12-05 (train_bundled.sh): a coarse latent field and a second
 # critic that judges 128 px crops shrunk to 32 px.
-_WIDE_CRITIC = ("--set", "coarse_field=4", "--set", "spatial_margin=7", "--set", "crops_per_image=4",
-                "--set", "wide_critic=4")  # fmt: skip
-# The 32 px recipe, then from its weights for the last third of the time the wide critic with a
-# low-pass shrink and no coarse field (Recipe.then). On the CPU (docs/models.md, grass-texture)
+_WIDE_CROPS = ("--set", "spatial_margin=7", "--set", "crops_per_image=4", "--set", "wide_critic=4")
+_WIDE_CRITIC = ("--set", "coarse_field=4") + _WIDE_CROPS
+# The 32 px recipe, then from its weights for the last third of the time the same wide critic with
+# a low-pass shrink and no coarse field (Recipe.then). On the CPU (docs/models.md, grass-texture)
 # it beat the shipped grass at 32 and 128 px and on coherence, and drew a web of strands: on request only.
-_WIDE_STAGE = ("--set", "spatial_margin=7", "--set", "crops_per_image=4", "--set", "wide_critic=4",
-               "--set", "wide_shrink=blur")  # fmt: skip
+_WIDE_STAGE = _WIDE_CROPS + ("--set", "wide_shrink=blur")
 _TERRAIN_WIDE = _TERRAIN + ("--batch", "64", "--set", "coarse_field=4", "--set", "spatial_margin=13",
                             "--set", "crops_per_image=8", "--set", "wide_critic=4")  # fmt: skip
 _BASELINE = ("--preset", "lanham-wgan-32", "--set", "channels=1", "--scale", "0.5")
