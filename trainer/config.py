@@ -74,6 +74,10 @@ class TrainConfig:
     # noise is drawn as more channels of the latent grid (noise_channels(upsamples), shuffled to
     # pixels), so the ONNX contract, the seeds and the exact tiling stay as they are.
     pixel_noise: bool = False
+    # spatial: more 3x3 convolutions at the latent cells' resolution, after the stem (0 to 8),
+    # each reaching one cell (16 px) further, so that strokes longer than two or three cells
+    # can be drawn straight (trainer/networks/spatial.py)
+    cell_convs: int = 0
     # spatial: random crops cut from each generated image (1: one image per crop). With a large
     # spatial_margin, several crops an image keep the generator's pixels per step as they were.
     crops_per_image: int = 1
@@ -167,6 +171,7 @@ class TrainConfig:
             blur_last=self.blur_last,
             class_affine=self.class_affine,
             coarse_field=self.coarse_field,
+            cell_convs=self.cell_convs,
             pixel_noise=self.pixel_noise,
         )
 

@@ -503,7 +503,7 @@ def restore_state(s: TrainingState, state: dict) -> None:
 # What a generator's weights mean besides their shapes: a run started from another run's weights
 # (cfg.init_from) must have the same values for all of these.
 GENERATOR_FIELDS = ("family", "channels", "latent_size", "num_classes", "embed_dim", "g_width", "upsamples",
-                    "upsample_blur", "blur_last", "class_affine", "coarse_field", "pixel_noise")  # fmt: skip
+                    "upsample_blur", "blur_last", "class_affine", "coarse_field", "pixel_noise", "cell_convs")  # fmt: skip
 
 
 def start_from(s: TrainingState, source: dict) -> str:

@@ -14,6 +14,13 @@ blurs over several cells, unit variance) is concatenated to z, so that structure
 few cells the convolutions reach (brightness, density, clumps over 64-256 px) has an input to
 come from; it is computed from z, so the model's inputs and tiling are unchanged.
 
+Cell convolutions (`cell_convs`): more wrapped 3x3 convolutions (with PixelNorm and LReLU) at
+the latent grid's own resolution, after the stem. The blocks above reach about one cell each
+way, so a stroke longer than two or three cells (a blade of grass across 60 px) has to be
+continued from cell to cell by features that each see only their neighbours; each of these
+reaches one cell further, where the channels are widest and the maps smallest (a few per cent
+of a step's time).
+
 Pixel noise (`pixel_noise`): the grid's last `spec.noise_channels` channels are not fed to the
 stem but shuffled into one map of per-pixel noise per block (PixelNoise), added after the block's
 second convolution at a learnt strength per channel: fine stochastic detail has an input at
@@ -60,6 +67,13 @@ class SpatialGenerator(nn.Module):
         self.coarse = CoarseField(spec.coarse_field) if spec.coarse_field else None
         cin += self.structured if self.coarse is not None else 0
         self.stem = WrapConv2d(cin, widths[0])
+        self.cell_convs = nn.Sequential(
+            *(
+                layer
+                for _ in range(spec.cell_convs)
+                for layer in (WrapConv2d(widths[0], widths[0]), PixelNorm(), nn.LeakyReLU(0.2))
+            )
+        )
         self.blocks = nn.ModuleList(
             nn.Sequential(
                 nn.Upsample(scale_factor=2.0, mode="nearest"),
@@ -94,7 +108,7 @@ class SpatialGenerator(nn.Module):
         if self.embed is not None:
             e = self.embed(label)[:, :, None, None]
             z = torch.cat([z, e.expand(-1, -1, z.shape[2], z.shape[3])], dim=1)
-        x = F.leaky_relu(self.stem(z), 0.2)
+        x = self.cell_convs(F.leaky_relu(self.stem(z), 0.2))
         affines = iter(self.affines) if self.affines is not None else None
         start = 0
         for i, block in enumerate(self.blocks):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 FAMILIES = ("lanham", "foster", "spatial")
 CRITIC_NORMS = ("batch", "none")
 MAX_CHANNELS = 16  # a material stacks up to 10 (texgen.materials.LAYOUT)
+MAX_CELL_CONVS = 8  # each reaches one latent cell further
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class NetSpec:
     class_affine: bool = False  # spatial, conditional: per-class scale and shift after each PixelNorm
     coarse_field: int = 0  # spatial: blur passes of a coarse latent field fed beside the grid (0: none)
     pixel_noise: bool = False  # spatial: the grid's last noise_channels(upsamples) channels are per-pixel noise
+    cell_convs: int = 0  # spatial: more 3x3 convolutions at the latent cells' resolution, after the stem
 
     @property
     def noise_channels(self) -> int:
@@ -72,6 +74,10 @@ class NetSpec:
                 f"latent size {self.latent_size} leaves no structured channels beside the"
                 f" {self.noise_channels} channels of pixel noise"
             )
+        if self.cell_convs and not self.spatial:
+            out.append(f"cell_convs is for the spatial architecture, not {self.family}")
+        if not 0 <= self.cell_convs <= MAX_CELL_CONVS:
+            out.append(f"cell_convs {self.cell_convs} is not between 0 (none) and {MAX_CELL_CONVS}")
         if not 0.0 <= self.critic_dropout < 1.0:
             out.append(f"critic dropout {self.critic_dropout} is not in [0, 1)")
         return out
