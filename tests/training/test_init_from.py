@@ -108,11 +108,14 @@ def test_a_generator_built_otherwise_is_refused_before_any_folder_is_made(first_
     from trainer.loop import train
 
     cfg, run = first_run
-    other = dataclasses.replace(cfg, g_width=12, coarse_field=2, init_from=str(run), out=str(tmp_path / "runs"))
+    other = dataclasses.replace(
+        cfg, g_width=12, coarse_field=2, cell_convs=1, init_from=str(run), out=str(tmp_path / "runs")
+    )
     with pytest.raises(RequestError) as info:
         train(other, Events())
-    assert "its generator is built otherwise (g_width 8 there, 12 here; coarse_field 0 there, 2 here)" in str(
-        info.value
+    assert (
+        "its generator is built otherwise (g_width 8 there, 12 here; coarse_field 0 there, 2 here;"
+        " cell_convs 0 there, 1 here)" in str(info.value)
     )
     assert "whose generator settings match" in info.value.fix
     assert not (tmp_path / "runs").exists()
