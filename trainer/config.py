@@ -75,8 +75,8 @@ class TrainConfig:
     # pixels), so the ONNX contract, the seeds and the exact tiling stay as they are.
     pixel_noise: bool = False
     # spatial: more 3x3 convolutions at the latent cells' resolution, after the stem (0 to 8),
-    # each reaching one cell (16 px) further, so that strokes longer than two or three cells
-    # can be drawn straight (trainer/networks/spatial.py)
+    # each reaching one cell (16 px) further, for strokes longer than two or three cells
+    # (trainer/networks/spatial.py; what they did: docs/models.md)
     cell_convs: int = 0
     # spatial: random crops cut from each generated image (1: one image per crop). With a large
     # spatial_margin, several crops an image keep the generator's pixels per step as they were.

@@ -18,8 +18,8 @@ Cell convolutions (`cell_convs`): more wrapped 3x3 convolutions (with PixelNorm 
 the latent grid's own resolution, after the stem. The blocks above reach about one cell each
 way, so a stroke longer than two or three cells (a blade of grass across 60 px) has to be
 continued from cell to cell by features that each see only their neighbours; each of these
-reaches one cell further, where the channels are widest and the maps smallest (a few per cent
-of a step's time).
+reaches one cell further, where the channels are widest and the maps smallest (about 5 % of a
+step's time).
 
 Pixel noise (`pixel_noise`): the grid's last `spec.noise_channels` channels are not fed to the
 stem but shuffled into one map of per-pixel noise per block (PixelNoise), added after the block's
