@@ -90,6 +90,12 @@ class TrainConfig:
     # low-pass filter: the box aliases stripes near 4 px apart into large structure, and runs
     # with it drew hatching 4 and 8 px apart; trainer/networks/spatial.py TwoScaleCritic).
     wide_shrink: str = "box"
+    # How far into the generator the wide critic's loss reaches, in stages from the latent grid:
+    # 1 the stem (with the coarse field's input and the cell convolutions), 2 also the first
+    # upsampling block, and so on up to `upsamples`; 0 (the default) every layer. The layers it
+    # does not reach answer to the first critic alone, so the wide critic can move where things
+    # fall (leaves, gaps, clusters over 128 px) but not how the finest pixels are drawn.
+    wide_reach: int = 0
     # Weight of a multi-scale patch sliced-Wasserstein loss (trainer/losses.py patch_swd) added
     # to the generator's: its crops (the wide critic's, when there is one) against the real
     # crops of the same step, at every level of a Laplacian pyramid (0: off, a pure GAN).
@@ -239,6 +245,11 @@ def check_config(cfg: TrainConfig) -> None:
     elif cfg.wide_critic > 1 and cfg.architecture != "spatial":
         problems.append("wide_critic is for the spatial architecture (leave it at 1)")
     elif cfg.wide_critic > 1:
+        if not 0 <= cfg.wide_reach <= cfg.upsamples:
+            problems.append(
+                f"wide_reach {cfg.wide_reach} is not between 0 (every layer) and {cfg.upsamples} "
+                "(the stem and all but the last upsampling block)"
+            )
         cell = 2**cfg.upsamples
         torus = (-(-cfg.crop // cell) + cfg.spatial_margin) * cell
         wide = cfg.crop * cfg.wide_critic
@@ -248,6 +259,10 @@ def check_config(cfg: TrainConfig) -> None:
                 f"wide_critic {cfg.wide_critic} sees {wide} px crops but the generated training images are "
                 f"{torus} px (raise spatial_margin to at least {margin}, a few more to vary the crops)"
             )
+    if cfg.wide_reach and cfg.wide_critic == 1:
+        problems.append(
+            "wide_reach limits a wide critic, and there is none (set wide_critic=2 or 4, or leave wide_reach at 0)"
+        )
     for name in ("patch_swd", "spectral"):  # the generator's extra losses
         weight = getattr(cfg, name)
         if not weight >= 0 or weight == float("inf"):

@@ -119,6 +119,9 @@ class TrainingState:
     step: int = 0
     channels_last: bool = False
     _params_d: list[torch.Tensor] = field(default_factory=list)
+    # cfg.wide_reach > 0: the generator's parameters that the wide critic's loss trains (the
+    # first wide_reach stages); empty: it trains them all, as the first critic's does
+    wide_params: list[torch.Tensor] = field(default_factory=list)
     _ema_stats_step: int = -1  # the step at which G_ema's BatchNorm statistics were last measured
     # cfg.init_from: the run this one started from, and the steps and seconds of training its
     # weights had had by then, all earlier stages together, and those stages' commands
@@ -272,6 +275,7 @@ def make_state(cfg: TrainConfig, data, device: torch.device, d: Dist) -> Trainin
         batch=batch, num_classes=num_classes, channels_last=channels_last,
         G_ema=copy.deepcopy(G).eval().requires_grad_(False) if cfg.ema_halflife > 0 else None,
         _params_d=list(D.parameters()),
+        wide_params=G.stage_parameters(cfg.wide_reach) if cfg.wide_critic > 1 and cfg.wide_reach else [],
     )  # fmt: skip
 
 
@@ -300,6 +304,30 @@ def _update(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.Gr
         opt.step()
     else:
         scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+
+
+def _update_reaching(
+    loss: torch.Tensor,
+    partial: torch.Tensor,
+    reach: list[torch.Tensor],
+    opt: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+) -> None:
+    """_update(loss + partial) with `partial`'s gradient kept to the parameters in `reach`:
+    every other parameter is trained by `loss` alone (cfg.wide_reach). One more backward pass
+    through the graph that `partial` shares with `loss`."""
+    opt.zero_grad(set_to_none=True)
+    scale = scaler.scale if scaler is not None else (lambda t: t)
+    grads = torch.autograd.grad(scale(partial), reach, retain_graph=True, allow_unused=True)
+    scale(loss).backward()
+    for p, g in zip(reach, grads):
+        if g is not None:
+            p.grad = g if p.grad is None else p.grad + g
+    if scaler is None:
+        opt.step()
+    else:
         scaler.step(opt)
         scaler.update()
 
@@ -363,12 +391,17 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
         with s.autocast():
             fake_g, fake_label, wide_g = s.fakes_and_wide(s.G_train, n, s.fake_labels(n))
     loss_g = torch.zeros((), device=s.device)
-    for fake in (fake_g, wide_g) if wide_g is not None else (fake_g,):
+    loss_wide = None  # the wide critic's part, when cfg.wide_reach keeps it to the first stages
+    for i, fake in enumerate((fake_g, wide_g) if wide_g is not None else (fake_g,)):
         if cfg.diffaug:
             fake = diff_augment(fake, cfg.diffaug)
         with s.autocast():
             score = s.D(fake, fake_label).float()
-        loss_g = loss_g + (losses.wgan_g_loss(score) if wasserstein else losses.dcgan_g_loss(score))
+        part = losses.wgan_g_loss(score) if wasserstein else losses.dcgan_g_loss(score)
+        if i == 1 and s.wide_params:
+            loss_wide = part
+        else:
+            loss_g = loss_g + part
     # The extra losses read the widest crops of the step: the wide critic's when there is one.
     target, made = (wide_real, wide_g) if wide_g is not None else (real, fake_g)
     if cfg.patch_swd > 0:
@@ -380,7 +413,11 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
             s.real_power = power if s.real_power is None else torch.lerp(s.real_power, power, SPECTRUM_AVERAGE)
         spectral = losses.spectral_loss(s.real_power, made)
         loss_g = loss_g + cfg.spectral * spectral
-    _update(loss_g, s.opt_g, s.scaler_g)
+    if loss_wide is None:
+        _update(loss_g, s.opt_g, s.scaler_g)
+    else:
+        _update_reaching(loss_g, loss_wide, s.wide_params, s.opt_g, s.scaler_g)
+        loss_g = loss_g + loss_wide.detach()
     for p in s._params_d:
         p.requires_grad_(True)
     s.step += 1

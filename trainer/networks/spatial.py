@@ -99,6 +99,20 @@ class SpatialGenerator(nn.Module):
             nn.ModuleList(PixelNoise(widths[i + 1], 2 ** (i + 1)) for i in range(n)) if spec.pixel_noise else None
         )
 
+    def stage_parameters(self, stages: int) -> list[nn.Parameter]:
+        """The parameters of the first `stages` stages from the latent grid: 1 the class
+        embedding, the stem and the cell convolutions; each more adds the next upsampling block
+        (with its class affines and noise strengths), up to all but the last. What a wide
+        critic limited by `wide_reach` trains."""
+        modules: list[nn.Module | None] = [self.embed, self.stem, self.cell_convs]
+        for i in range(min(stages, len(self.blocks)) - 1):  # never the last block
+            modules.append(self.blocks[i])
+            if self.affines is not None:
+                modules += [self.affines[2 * i], self.affines[2 * i + 1]]
+            if self.noise is not None:
+                modules.append(self.noise[i])
+        return [p for m in modules if m is not None for p in m.parameters()]
+
     def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         noise = None
         if self.noise is not None:  # no slicing (nor a Slice node in ONNX) without pixel noise
