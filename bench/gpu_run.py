@@ -569,6 +569,10 @@ def evaluate(
 # about the spread of comp between draws of crops, and of peaks between outputs (docs/quality-measures.md).
 COMPONENTS_SLACK = 0.03
 PEAKS_SLACK = 0.5
+# A heightmap's bar is its drainage (issue 22): how far its drainage-area exponent lies from the
+# real crops' in the same run may grow by this much, about twice the shipped terrain's spread
+# between draws of 16 crops of 128 px (0.009 over six draws, 2026-12-07).
+DRAINAGE_SLACK = 0.02
 
 
 def means(figures: dict | None) -> dict:
@@ -581,17 +585,23 @@ def means(figures: dict | None) -> dict:
     shape = (figures or {}).get("shape") or {}
     for key in ("components", "peaks"):
         out[key] = shape.get(key) if isinstance(shape.get(key), (int, float)) else None
+    terrain = (figures or {}).get("terrain") or {}
+    exponents = (terrain.get("area_exponent"), (terrain.get("real") or {}).get("area_exponent"))
+    ok = all(isinstance(e, (int, float)) and e == e for e in exponents)  # neither missing nor nan
+    out["drainage_gap"] = abs(exponents[0] - exponents[1]) if ok else None
     return out
 
 
 def beats(new: dict, old: dict) -> bool:
     """Lower on both mean figures (a lower SWD alone once picked curly grass over straight
     blades) and, where both have them, no worse on the shape figures than their slack (lower SWD
-    and coherence together once picked hatched grass and creased gravel)."""
+    and coherence together once picked hatched grass and creased gravel), nor, for heightmaps,
+    on drainage (SWD and coherence say nothing of whether valleys join)."""
     keys = ("mean_swd", "mean_coherence")
     if not all(new[k] is not None and old[k] is not None and new[k] < old[k] for k in keys):
         return False
-    for key, slack in (("components", COMPONENTS_SLACK), ("peaks", PEAKS_SLACK)):
+    guards = (("components", COMPONENTS_SLACK), ("peaks", PEAKS_SLACK), ("drainage_gap", DRAINAGE_SLACK))
+    for key, slack in guards:
         if new.get(key) is not None and old.get(key) is not None and new[key] > old[key] + slack:
             return False
     return True
@@ -806,7 +816,10 @@ def summary(rd: dict) -> str:
         lines.append(f"  {name}: best {best} ({new.get('steps')} steps), mean SWD {_f(new.get('mean_swd'))} "
                      f"and coherence {_f(new.get('mean_coherence'))} against shipped {_f(old['mean_swd'])} and "
                      f"{_f(old['mean_coherence'])}, comp {_f(new.get('components'), 2)} and peaks {_f(new.get('peaks'), 2)} "
-                     f"against {_f(old.get('components'), 2)} and {_f(old.get('peaks'), 2)}: "
+                     f"against {_f(old.get('components'), 2)} and {_f(old.get('peaks'), 2)}"
+                     + (f", drainage exponent {_f(new.get('drainage_gap'), 3)} from the real crops' against "
+                        f"{_f(old.get('drainage_gap'), 3)}" if old.get("drainage_gap") is not None else "")
+                     + ": "
                      f"{'BEATS the shipped file' if m.get('beats_shipped') else 'keeps the shipped file'}")  # fmt: skip
     failed = [k for k, s in rd["stages"].items() if s["status"] == "failed"]
     lines.append(f"  stages failed: {', '.join(failed) if failed else 'none'}")

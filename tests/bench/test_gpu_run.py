@@ -89,7 +89,7 @@ def test_a_new_file_beats_the_shipped_one_only_if_no_worse_on_the_shape_figures(
     gr = sys.modules["gpu_run"] = importlib.util.module_from_spec(spec)  # dataclasses look their module up
     spec.loader.exec_module(gr)
     shipped = gr.means({"128": {"swd": 36.0, "coherence": 9.0}, "shape": {"components": 0.18, "peaks": 0.4}})
-    assert shipped == {"mean_swd": 36.0, "mean_coherence": 9.0, "components": 0.18, "peaks": 0.4}
+    assert shipped == {"mean_swd": 36.0, "mean_coherence": 9.0, "components": 0.18, "peaks": 0.4, "drainage_gap": None}
     better = {"mean_swd": 33.0, "mean_coherence": 8.0, "components": 0.19, "peaks": 0.5}
     assert gr.beats(better, shipped)
     assert not gr.beats({**better, "peaks": 3.2}, shipped)  # hatched grass: lower SWD and coherence
@@ -97,6 +97,28 @@ def test_a_new_file_beats_the_shipped_one_only_if_no_worse_on_the_shape_figures(
     assert not gr.beats({**better, "mean_coherence": 9.5}, shipped)
     # Figures of a run without the shape figures (a heightmap, an old result) judge on the means.
     assert gr.beats({**better, "components": None, "peaks": None}, gr.means({"128": {"swd": 36.0, "coherence": 9.0}}))
+
+
+def test_a_new_terrain_beats_the_shipped_one_only_if_it_drains_no_worse():
+    spec = importlib.util.spec_from_file_location("gpu_run", ROOT / "bench" / "gpu_run.py")
+    gr = sys.modules["gpu_run"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gr)
+
+    def terrain(swd: float, exponent: float) -> dict:
+        real = {"area_exponent": -0.55, "spectral_slope": -4.2}
+        return {"128": {"swd": swd, "coherence": swd / 5},
+                "terrain": {"area_exponent": exponent, "spectral_slope": -4.0, "real": real}}  # fmt: skip
+
+    shipped = gr.means(terrain(50.0, -0.61))
+    assert shipped["drainage_gap"] == pytest.approx(0.06)
+    assert gr.beats(gr.means(terrain(45.0, -0.57)), shipped)
+    assert gr.beats(gr.means(terrain(45.0, -0.62)), shipped)  # within the slack of draws
+    assert not gr.beats(gr.means(terrain(45.0, -0.66)), shipped)  # closer in SWD, drains like noise
+    assert gr.means(terrain(45.0, float("nan")))["drainage_gap"] is None  # too few cells to fit: not judged
+    report = {"mode": "smoke", "stages": {}, "models": {"terrain": {
+        "best": "cpu-recipe", "variants": {"cpu-recipe": {"steps": 9, **gr.means(terrain(45.0, -0.66))}},
+        "shipped": shipped, "beats_shipped": False}}}  # fmt: skip
+    assert "drainage exponent 0.110 from the real crops' against 0.060: keeps the shipped file" in gr.summary(report)
 
 
 def test_a_staged_recipe_trains_its_second_stage_from_the_first_and_reports_that(tmp_path, monkeypatch):
