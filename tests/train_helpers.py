@@ -13,9 +13,11 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from trainer.config import TrainConfig
+from texgen.errors import RequestError
+from trainer.config import TrainConfig, check_config
 from trainer.recipes import get_recipe
 
 TEXTURES = ("gravel", "brick", "grass")
@@ -102,6 +104,14 @@ def tiny(preset: str, data: Path | str, out: Path, **changes) -> TrainConfig:
     )  # fmt: skip
     base.update(changes)
     return dataclasses.replace(get_recipe(preset), **base)
+
+
+def spatial_config_problems(**changes) -> str:
+    """The message check_config refuses a spatial-family TrainConfig with `changes` with (the
+    test fails if it is accepted)."""
+    with pytest.raises(RequestError) as info:
+        check_config(TrainConfig(data="x", architecture="spatial", **changes))
+    return str(info.value)
 
 
 class Events(list):

@@ -77,6 +77,14 @@ def test_without_an_output_folder_it_says_so_and_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def _gpu_run():
+    """bench/gpu_run.py as a module (registered first: its dataclasses look their module up)."""
+    spec = importlib.util.spec_from_file_location("gpu_run", ROOT / "bench" / "gpu_run.py")
+    gr = sys.modules["gpu_run"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gr)
+    return gr
+
+
 def _cuda() -> bool:
     return (
         subprocess.run([sys.executable, "-c", "import torch, sys; sys.exit(not torch.cuda.is_available())"]).returncode
@@ -85,9 +93,7 @@ def _cuda() -> bool:
 
 
 def test_a_new_file_beats_the_shipped_one_only_if_no_worse_on_the_shape_figures():
-    spec = importlib.util.spec_from_file_location("gpu_run", ROOT / "bench" / "gpu_run.py")
-    gr = sys.modules["gpu_run"] = importlib.util.module_from_spec(spec)  # dataclasses look their module up
-    spec.loader.exec_module(gr)
+    gr = _gpu_run()
     shipped = gr.means({"128": {"swd": 36.0, "coherence": 9.0}, "shape": {"components": 0.18, "peaks": 0.4}})
     assert shipped == {"mean_swd": 36.0, "mean_coherence": 9.0, "components": 0.18, "peaks": 0.4, "drainage_gap": None}
     better = {"mean_swd": 33.0, "mean_coherence": 8.0, "components": 0.19, "peaks": 0.5}
@@ -100,9 +106,7 @@ def test_a_new_file_beats_the_shipped_one_only_if_no_worse_on_the_shape_figures(
 
 
 def test_a_new_terrain_beats_the_shipped_one_only_if_it_drains_no_worse():
-    spec = importlib.util.spec_from_file_location("gpu_run", ROOT / "bench" / "gpu_run.py")
-    gr = sys.modules["gpu_run"] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gr)
+    gr = _gpu_run()
 
     def terrain(swd: float, exponent: float) -> dict:
         real = {"area_exponent": -0.55, "spectral_slope": -4.2}
@@ -126,9 +130,7 @@ def test_a_staged_recipe_trains_its_second_stage_from_the_first_and_reports_that
 
     from PIL import Image
 
-    spec = importlib.util.spec_from_file_location("gpu_run", ROOT / "bench" / "gpu_run.py")
-    gr = sys.modules["gpu_run"] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gr)
+    gr = _gpu_run()
     monkeypatch.syspath_prepend(str(ROOT / "bench"))  # train_all reads bench_quality's targets
     data = tmp_path / "data"
     (data / "cc0-textures" / "grass").mkdir(parents=True)

@@ -31,10 +31,7 @@ def test_each_critic_scores_its_own_side_and_the_wide_one_sees_the_crop_shrunk()
 
 
 def test_bad_wide_critic_settings_name_the_fix():
-    def problems(**kw) -> str:
-        with pytest.raises(RequestError) as info:
-            check_config(TrainConfig(data="x", architecture="spatial", **kw))
-        return str(info.value)
+    from train_helpers import spatial_config_problems as problems
 
     assert "wide_critic is 3, expected 1 (none), 2 or 4" in problems(wide_critic=3)
     # 32 px crops at 16 px a cell: 2 cells, plus a margin of 1: 48 px images, where 64 px are needed.

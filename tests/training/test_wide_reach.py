@@ -4,7 +4,6 @@ upsampling blocks in order), and the rest answers to the first critic alone."""
 import pytest
 import torch
 
-from texgen.errors import RequestError
 from trainer.config import TrainConfig, check_config
 from trainer.networks import NetSpec, build_generator
 from trainer.state import _update_reaching
@@ -82,10 +81,7 @@ def test_in_training_a_different_wide_critic_changes_only_the_stages_it_reaches(
 
 
 def test_bad_wide_reach_names_the_fix():
-    def problems(**kw) -> str:
-        with pytest.raises(RequestError) as info:
-            check_config(TrainConfig(data="x", architecture="spatial", **kw))
-        return str(info.value)
+    from train_helpers import spatial_config_problems as problems
 
     assert "wide_reach limits a wide critic, and there is none (set wide_critic=2 or 4" in problems(wide_reach=1)
     wide = dict(crop=32, wide_critic=2, spatial_margin=2)
