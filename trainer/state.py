@@ -299,11 +299,14 @@ def _check_wide(cfg: TrainConfig, data, d: Dist) -> None:
 
 def _update(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
     opt.zero_grad(set_to_none=True)
+    (loss if scaler is None else scaler.scale(loss)).backward()
+    _step(opt, scaler)
+
+
+def _step(opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
     if scaler is None:
-        loss.backward()
         opt.step()
     else:
-        scaler.scale(loss).backward()
         scaler.step(opt)
         scaler.update()
 
@@ -325,11 +328,7 @@ def _update_reaching(
     for p, g in zip(reach, grads):
         if g is not None:
             p.grad = g if p.grad is None else p.grad + g
-    if scaler is None:
-        opt.step()
-    else:
-        scaler.step(opt)
-        scaler.update()
+    _step(opt, scaler)
 
 
 SPECTRUM_AVERAGE = 0.02  # weight of each step's real crops in the real spectrum (about 50 steps)
