@@ -100,6 +100,12 @@ class Erosion:
         return f"{self.rain!r},{self.thermal},{self.rivers}" if self.rivers else f"{self.rain!r},{self.thermal}"
 
 
+# What the terrain card advises, and what the app's Erosion menu offers: stream-power rivers, then
+# one talus iteration to soften their one-cell channels. On the bundled terrain it brings the
+# drainage-area exponent within 10 % of real DEMs' (5 % off, where the terrain as generated is 13 %)
+# and keeps its power spectrum and slope distribution (docs/models.md, "River erosion").
+DRAINAGE = Erosion(rivers=10, thermal=1)
+
 EROSION_FORMS = "RAIN[,THERMAL[,RIVERS]] or NAME=VALUE pairs (rain=, thermal=, rivers=)"
 _NAMES = ("rain", "thermal", "rivers")
 

@@ -44,7 +44,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]  # texgen itself comes from the installed package (pip install -e .)
 
 from texgen.atomic import atomic_path  # noqa: E402
-from texgen.erosion import Erosion, erode  # noqa: E402
+from texgen.erosion import DRAINAGE, erode  # noqa: E402
 from texgen.maps import hillshade  # noqa: E402
 from texgen.model import load_generator  # noqa: E402
 from texgen.sampling import sample  # noqa: E402
@@ -116,7 +116,7 @@ def drainage_256(gen, target, root: Path) -> dict[str, dict] | None:
 
 # The erosion the terrain card and README advise for drainage: stream-power rivers, then a
 # little talus to soften the one-cell channels (docs/models.md has the settings tried).
-RIVERS = Erosion(thermal=1, rivers=10)
+RIVERS = DRAINAGE
 ERODED_OUTPUTS = 32  # tileable 512 px outputs, 4 crops of 256 px and 8 of 128 px each (as many as DRAINAGE_COUNT)
 
 
