@@ -294,3 +294,45 @@ def test_the_scale_slider_draws_larger_features_and_the_export_and_command_carry
     # A fixed-size model has no texel scale: the slider is off and back at 1.
     open_and_generate(qtbot, window, models.vector_rgb, count=1, size=None)
     assert not c.scale.isEnabled() and c.texel_scale() == 1.0 and window.state.spec.scale == 1.0
+
+
+def test_the_erosion_menu_erodes_the_preview_and_the_export_and_command_carry_it(qtbot, window, models, tmp_path):
+    import json  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    from texgen.erosion import DRAINAGE, erode  # noqa: PLC0415
+
+    c = window.controls
+    open_and_generate(qtbot, window, models.spatial_height, count=2, size=64)
+    assert c.erosion.isEnabled() and c.erosion.currentData() is None and window.state.spec.erosion is None
+    plain = {v.seed: v.img.copy() for v in window.gallery.variations()}
+    c.erosion.setCurrentIndex(c.erosion.findData(DRAINAGE))
+    with qtbot.waitSignal(window.state.generation_finished, timeout=30_000):
+        c.go.click()
+    drain(qtbot)
+    assert window.state.spec.erosion == DRAINAGE
+    for v in window.gallery.variations():  # each heightmap eroded as the export erodes it
+        want = erode(plain[v.seed], DRAINAGE, wrap=True, seed=v.seed)
+        assert np.array_equal(v.img, want) and not np.array_equal(v.img, plain[v.seed])
+    shown = window.shown
+    assert "--erosion 0.0,1,10" in window.details.command and "rivers 10, thermal 1" in window.details.text.text()
+    d = window.open_export()
+    qtbot.addWidget(d)
+    assert (d.rivers.value(), d.rain.value(), d.thermal.value()) == (10, 0.0, 1)  # the dialog starts with it
+    d.preset.setCurrentIndex(d.preset.findData("png"))
+    d.size.setCurrentIndex(d.size.findData(64))
+    d.folder.setText(str(tmp_path / "gui"))
+    d.use_batch.setChecked(True)
+    d.batch_start.setValue(shown.seed)
+    d.batch_count.setValue(1)
+    assert d.request().erosion == DRAINAGE
+    export(qtbot, d)
+    assert d.error is None, d.error
+    (png,) = (tmp_path / "gui").glob("*height*.png")
+    assert json.loads(png.with_name(png.name + ".json").read_text())["erosion"]["rivers"] == 10
+    written = np.asarray(Image.open(png), dtype=np.float64) / 65535
+    assert np.abs(written - shown.img[..., 0]).max() <= 1 / 65535  # the file is the preview
+    # A texture model is not eroded: the menu is off and back at none.
+    open_and_generate(qtbot, window, models.spatial_rgb, count=1, size=64)
+    assert not c.erosion.isEnabled() and c.erosion.currentData() is None and window.state.spec.erosion is None

@@ -1,4 +1,5 @@
-"""The generate controls: seed and "random", variations, class, size, scale, seamless, map strength.
+"""The generate controls: seed and "random", variations, class, size, scale, seamless, erosion
+(heightmaps), map strength.
 
 `spec()` turns the widgets into a `GenerateSpec` (the arguments of `sampling.sample`), so what
 the window generates is what `texgen generate --seeds S-(S+N-1) --size ... --class ...` makes.
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from texgen.erosion import DRAINAGE
 from texgen.latents import MAX_SEED, random_seed
 from texgen.model import Generator
 from texgen.sampling import MAX_SCALE, MIN_SCALE
@@ -102,6 +104,17 @@ class Controls(QWidget):
         self.seamless.setChecked(True)
         form.addRow("", self.seamless)
 
+        # Heightmaps: the erosion the export writes, shown in every view before exporting.
+        self.erosion = QComboBox()
+        self.erosion.addItem("None", None)
+        self.erosion.addItem(f"Rivers {DRAINAGE.rivers} · thermal {DRAINAGE.thermal}", DRAINAGE)
+        self.erosion.setToolTip(
+            "Erode each heightmap after generating it, as the export does (texgen generate --erosion "
+            f"rivers={DRAINAGE.rivers},thermal={DRAINAGE.thermal}): river networks cut as in real terrain, about 1.5 s a 512 px map. "
+            "The export dialog starts with it; set other amounts there"
+        )
+        form.addRow("Erosion", self.erosion)
+
         self.strength = QDoubleSpinBox()
         self.strength.setRange(0.0, 500.0)
         self.strength.setSingleStep(0.5)
@@ -154,6 +167,10 @@ class Controls(QWidget):
         self.scale_value.setEnabled(spatial)
         if not spatial:
             self.scale.setValue(0)  # fixed-size models have no texel scale to change
+        heightmap = bool(info and info.kind == "heightmap")
+        self.erosion.setEnabled(heightmap)
+        if not heightmap:
+            self.erosion.setCurrentIndex(0)  # textures are not eroded
         tileable = bool(info and info.tileable)
         self.seamless.setEnabled(not tileable)
         if tileable:
@@ -192,6 +209,7 @@ class Controls(QWidget):
             label=self.label.currentData(),
             seamless=self.seamless.isChecked(),
             scale=self.texel_scale() if self.scale.isEnabled() else 1.0,
+            erosion=self.erosion.currentData() if self.erosion.isEnabled() else None,
         )
 
     def set_size(self, side: int) -> None:

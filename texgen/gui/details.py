@@ -12,6 +12,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from texgen.commands import generate_command
+from texgen.erosion import Erosion
 from texgen.errors import RequestError
 from texgen.model import Generator
 from texgen.presets import get_preset
@@ -20,14 +21,19 @@ from texgen.gui import imaging
 from texgen.gui.state import Variation
 
 
-def regenerate_command(gen: Generator, v: Variation, seamless: bool, scale: float = 1.0) -> str | None:
+def regenerate_command(
+    gen: Generator, v: Variation, seamless: bool, scale: float = 1.0, erosion: Erosion | None = None
+) -> str | None:
     """The CLI command that writes this variation (None for an interpolated image)."""
-    request = regenerate_request(gen, v, seamless, scale)
+    request = regenerate_request(gen, v, seamless, scale, erosion)
     return generate_command(request) if request is not None else None
 
 
-def regenerate_request(gen: Generator, v: Variation, seamless: bool, scale: float = 1.0) -> GenerateRequest | None:
-    """The request behind regenerate_command (its size says when a terrain's edge is shared)."""
+def regenerate_request(
+    gen: Generator, v: Variation, seamless: bool, scale: float = 1.0, erosion: Erosion | None = None
+) -> GenerateRequest | None:
+    """The request behind regenerate_command (its size says when a terrain's edge is shared);
+    `erosion`: what the window eroded the heightmap with."""
     if v.seed is None:
         return None
     h, w = v.img.shape[:2]
@@ -52,6 +58,7 @@ def regenerate_request(gen: Generator, v: Variation, seamless: bool, scale: floa
         preset=preset,
         out_dir="textures",
         scale=scale,
+        erosion=erosion if erosion is not None and erosion.active and gen.info.kind == "heightmap" else None,
     )
 
 
@@ -99,7 +106,12 @@ class VariationDetails(QWidget):
         layout.addWidget(self.copy, 0, Qt.AlignmentFlag.AlignLeft)
 
     def show_variation(
-        self, gen: Generator | None, v: Variation | None, seamless: bool = True, scale: float = 1.0
+        self,
+        gen: Generator | None,
+        v: Variation | None,
+        seamless: bool = True,
+        scale: float = 1.0,
+        erosion: Erosion | None = None,
     ) -> None:
         if gen is None or v is None:
             self.text.setText("Nothing selected")
@@ -117,7 +129,11 @@ class VariationDetails(QWidget):
             rows.append(
                 ("Scale", f"× {scale:g} (features {'larger' if scale > 1 else 'smaller'} than the model draws)")
             )
-        request = regenerate_request(gen, v, seamless, scale)
+        request = regenerate_request(gen, v, seamless, scale, erosion)
+        if request is not None and request.erosion is not None:
+            e = request.erosion
+            amounts = [f"{n} {getattr(e, n):g}" for n in ("rivers", "rain", "thermal") if getattr(e, n)]
+            rows.append(("Erosion", ", ".join(amounts)))
         self.command = generate_command(request) if request is not None else None
         if request is not None and request.size == (h + 1, w + 1):  # why the command asks one pixel more
             rows[1] = (

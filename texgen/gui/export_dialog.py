@@ -70,6 +70,7 @@ class ExportDialog(QDialog):
         label: str | int | None = None,
         seamless: bool = True,
         scale: float = 1.0,
+        erosion: Erosion | None = None,
         normal_strength: float | None = None,
         device: str = "auto",
         first_seed: int = 0,
@@ -83,6 +84,7 @@ class ExportDialog(QDialog):
         self.generated = size[0] if size and size[0] == size[1] else None
         self.label, self.seamless, self.strength, self.device = label, seamless, normal_strength, device
         self.scale = scale  # the window's texel scale: the files match the preview
+        self.preview_erosion = erosion  # the window's erosion: the dialog starts with it, so the files match
         self.worker: Worker | None = None
         self.result: GenerateResult | None = None
         self.error: str | None = None
@@ -270,6 +272,11 @@ class ExportDialog(QDialog):
         self.rain.setValue(min(max(s.real("export/erosion_rain", 0.0), 0.0), MAX_RAIN))
         self.thermal.setValue(min(max(s.number("export/erosion_thermal", 0), 0), MAX_THERMAL))
         self.rivers.setValue(min(max(s.number("export/erosion_rivers", 0), 0), MAX_RIVERS))
+        e = self.preview_erosion
+        if e is not None and e.active:
+            self.rain.setValue(e.rain)
+            self.thermal.setValue(e.thermal)
+            self.rivers.setValue(e.rivers)
         (
             self.use_selection
             if self.selected_seeds

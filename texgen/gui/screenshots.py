@@ -35,6 +35,7 @@ from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 import numpy as np  # noqa: E402
 
 from texgen.assets import DEFAULT_MODELS, list_models  # noqa: E402
+from texgen.erosion import DRAINAGE  # noqa: E402
 from texgen.gui import imaging, workers  # noqa: E402
 from texgen.gui.app import style_app  # noqa: E402
 from texgen.gui.settings import Settings, file_settings  # noqa: E402
@@ -324,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
                     and not w.state.generating
                 ),
             )
+            # The erosion the terrain card advises, in the preview (the export dialog starts with it).
+            w.controls.erosion.setCurrentIndex(w.controls.erosion.findData(DRAINAGE))
+            w.controls.go.click()
+            _pump(app, lambda: not w.state.generating)
             w.set_tiles(1)
             w.set_view_mode(imaging.HILLSHADE)
             _pump(app)
@@ -335,8 +340,6 @@ def main(argv: list[str] | None = None) -> int:
             d.preset.setCurrentIndex(d.preset.findData("unity-terrain"))
             d.use_batch.setChecked(True)
             d.batch_count.setValue(100)
-            d.rivers.setValue(5)  # the erosion the terrain card advises: river networks, softened channels
-            d.thermal.setValue(1)
             d.resize(680, d.sizeHint().height())
             _pump(app)
             save(d, args.out / "export-dialog.png")

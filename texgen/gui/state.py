@@ -8,6 +8,7 @@ model-to-view tests drive.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from texgen.erosion import Erosion, erode
 from texgen.model import Generator, load_generator
 from texgen.sampling import Sample, interpolate, sample
 from texgen.seamless import seam_scores
@@ -73,6 +75,15 @@ def make_variation(s: Sample, period: int = 1, texture: bool = True, names: tupl
     return Variation(s, image, thumb, seam, seam_lines=spread, texture=texture, names=tuple(names))
 
 
+def eroded(gen: Generator, s: Sample, erosion: Erosion | None, seed: int | None = None) -> Sample:
+    """`s` with its heightmap eroded as `texgen generate --erosion` erodes it (with the image's
+    seed, or `seed`: an interpolation's first), so the preview shows what the export writes;
+    `s` itself when there is no erosion or the model does not make heightmaps."""
+    if erosion is None or not erosion.active or gen.info.kind != "heightmap":
+        return s
+    return dataclasses.replace(s, img=erode(s.img, erosion, wrap=s.tileable, seed=s.seed if seed is None else seed))
+
+
 def variation_of(gen: Generator, s: Sample) -> Variation:
     """`make_variation` with what the model says about its images: its cell period, whether
     they are textures (a material is one) and a material's channel names."""
@@ -90,6 +101,7 @@ class GenerateSpec:
     label: int | None = None
     seamless: bool = True
     scale: float = 1.0  # texel scale (texgen generate --scale)
+    erosion: Erosion | None = None  # heightmaps: texgen generate --erosion, after sampling
 
 
 class AppState(QObject):
@@ -198,7 +210,7 @@ class AppState(QObject):
                 should_cancel=cancelled,
                 scale=spec.scale,
             ):
-                report(variation_of(gen, s))
+                report(variation_of(gen, eroded(gen, s, spec.erosion)))
             return time.perf_counter() - started
 
         def added(v: Variation) -> None:
@@ -261,7 +273,7 @@ class AppState(QObject):
         def task(report, cancelled):
             (s,) = interpolate(gen, a.seed, b.seed, [t], size=size, label=label, seamless=spec.seamless,
                                scale=spec.scale)  # fmt: skip
-            return variation_of(gen, s)
+            return variation_of(gen, eroded(gen, s, spec.erosion, seed=a.seed))
 
         self._interp.submit(task)
 

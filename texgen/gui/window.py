@@ -394,7 +394,11 @@ class MainWindow(QMainWindow):
         self.shown = v
         spec = self.state.spec
         self.details.show_variation(
-            self.state.generator, v, spec.seamless if spec else True, spec.scale if spec else 1.0
+            self.state.generator,
+            v,
+            spec.seamless if spec else True,
+            spec.scale if spec else 1.0,
+            spec.erosion if spec else None,
         )
         self._refresh_view()
 
@@ -448,6 +452,7 @@ class MainWindow(QMainWindow):
             label=gen.info.classes[spec.label] if spec and spec.label is not None else None,
             seamless=spec.seamless if spec else True,
             scale=spec.scale if spec else 1.0,
+            erosion=spec.erosion if spec else None,
             normal_strength=self.controls.normal_strength(),
             device=self.state.device,
             first_seed=self.controls.seed.value(),
