@@ -336,3 +336,23 @@ def test_the_erosion_menu_erodes_the_preview_and_the_export_and_command_carry_it
     # A texture model is not eroded: the menu is off and back at none.
     open_and_generate(qtbot, window, models.spatial_rgb, count=1, size=64)
     assert not c.erosion.isEnabled() and c.erosion.currentData() is None and window.state.spec.erosion is None
+
+
+def test_an_interpolated_heightmap_is_eroded_with_its_first_seed_and_a_texture_never(models):
+    import numpy as np  # noqa: PLC0415
+
+    from texgen.erosion import DRAINAGE, Erosion, erode  # noqa: PLC0415
+    from texgen.gui.state import eroded  # noqa: PLC0415
+    from texgen.model import load_generator  # noqa: PLC0415
+    from texgen.sampling import interpolate  # noqa: PLC0415
+
+    height = load_generator(models.spatial_height, device="cpu")
+    (frame,) = interpolate(height, 3, 9, [0.5], size=(64, 64))
+    assert frame.seed is None
+    rain = Erosion(rain=0.5, thermal=1)  # droplets fall where the seed says
+    assert np.array_equal(eroded(height, frame, rain, seed=3).img, erode(frame.img, rain, wrap=True, seed=3))
+    assert not np.array_equal(eroded(height, frame, rain, seed=3).img, eroded(height, frame, rain, seed=4).img)
+    assert eroded(height, frame, None) is frame and eroded(height, frame, Erosion()) is frame
+    texture = load_generator(models.spatial_rgb, device="cpu")
+    (s,) = interpolate(texture, 3, 9, [0.5], size=(64, 64))
+    assert eroded(texture, s, DRAINAGE, seed=3) is s
