@@ -236,26 +236,37 @@ def fill_depressions(
 
 def d8_receivers(z: np.ndarray, outlet: np.ndarray | None = None, wrap: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(receiver, step) of every cell of the H x W heights `z`, flat: the neighbour of steepest
-    descent (drop over distance, diagonals sqrt 2 away) and its distance; -1 (step 1) at the
-    `outlet` cells (a flat mask) and where no neighbour is lower (off an open map's edge the
-    flow leaves it). One pass a direction: memory of a few maps."""
+    descent (drop over distance, diagonals sqrt 2 away; of equal drops the first in
+    _NEIGHBOURS' order) and its distance; -1 (step 1) at the `outlet` cells (a flat mask) and
+    where no neighbour is lower (off an open map's edge the flow leaves it). Each direction
+    updates the best drop and its direction's number in place; the receivers are computed once
+    from the winning numbers: memory of a few maps, no index map per direction."""
     hgt, wid = z.shape
     padded = np.pad(z, 1, mode="wrap") if wrap else np.pad(z, 1, constant_values=np.inf)
-    rows, cols = np.mgrid[0:hgt, 0:wid]
     best = np.zeros((hgt, wid))
-    receiver = np.full((hgt, wid), -1, np.int64)
-    step = np.ones((hgt, wid))
-    for dy, dx in _NEIGHBOURS:
-        length = math.hypot(dy, dx)
-        drop = (z - padded[1 + dy : 1 + dy + hgt, 1 + dx : 1 + dx + wid]) / length
-        better = drop > best
-        best = np.where(better, drop, best)
-        receiver = np.where(better, ((rows + dy) % hgt) * wid + (cols + dx) % wid, receiver)
-        step = np.where(better, length, step)
-    receiver = receiver.ravel()
+    drop = np.empty((hgt, wid))
+    better = np.empty((hgt, wid), bool)
+    code = np.full((hgt, wid), -1, np.int8)  # the winning direction's index in _NEIGHBOURS
+    for k, (dy, dx) in enumerate(_NEIGHBOURS):
+        np.subtract(z, padded[1 + dy : 1 + dy + hgt, 1 + dx : 1 + dx + wid], out=drop)
+        np.divide(drop, math.hypot(dy, dx), out=drop)
+        np.greater(drop, best, out=better)
+        np.copyto(best, drop, where=better)
+        code[better] = k
+    code = code.ravel()
+    flows = code >= 0
+    dys, dxs = np.array(_NEIGHBOURS).T
+    lengths = np.hypot(dys, dxs)
+    cells = np.flatnonzero(flows)
+    rows, cols = np.divmod(cells, wid)
+    c = code[cells]
+    receiver = np.full(hgt * wid, -1, np.int64)
+    receiver[cells] = ((rows + dys[c]) % hgt) * wid + (cols + dxs[c]) % wid
+    step = np.ones(hgt * wid)
+    step[cells] = lengths[c]
     if outlet is not None:
         receiver[outlet] = -1
-    return receiver, step.ravel()
+    return receiver, step
 
 
 def _levels(receiver: np.ndarray) -> list[np.ndarray]:

@@ -176,3 +176,35 @@ def test_erosion_of_a_texture_model_is_refused_by_name_and_noted_among_the_defau
         == 0
     )
     assert "stone-texture: erosion is for heightmaps" in capsys.readouterr().err
+
+
+def test_each_cell_drains_to_its_steepest_neighbour_diagonals_farther_ties_to_the_first():
+    z = np.array(
+        [
+            [5.0, 5.0, 5.0, 5.0],
+            [5.0, 4.0, 3.0, 5.0],
+            [5.0, 2.9, 9.0, 5.0],
+            [0.0, 5.0, 5.0, 5.0],
+        ]
+    )
+    receiver, step = d8_receivers(z)
+    idx = lambda r, c: r * 4 + c  # noqa: E731
+    # (1, 1): a drop of 1.1 straight down beats 1 to the right; (2, 1) drops 2.9 over sqrt 2
+    # (2.05) diagonally to (3, 0), the lowest, rather than nothing elsewhere; (2, 2) drops 6.1 to
+    # the left rather than 6.0 up or 5 over sqrt 2 diagonally.
+    assert receiver[idx(1, 1)] == idx(2, 1) and step[idx(1, 1)] == 1
+    assert receiver[idx(2, 1)] == idx(3, 0) and step[idx(2, 1)] == pytest.approx(np.sqrt(2))
+    assert receiver[idx(2, 2)] == idx(2, 1)
+    # Off an open map's edge the flow leaves it; a corner with no lower neighbour is a pit.
+    assert receiver[idx(3, 0)] == -1 and step[idx(3, 0)] == 1
+    # Equal drops go to the first neighbour in the order up-left, up, up-right, left, right, ...:
+    # a peak drains up, not to the equal drops left, right and down, nor to the diagonals.
+    flat = np.zeros((3, 3))
+    flat[1, 1] = 1.0
+    assert d8_receivers(flat)[0][4] == 1
+    # Wrapped: a cell of the top row sees the bottom row across the border; outlets drain nowhere.
+    wrapped, _ = d8_receivers(z, wrap=True)
+    assert wrapped[idx(0, 0)] == idx(3, 0)  # straight up across the border: 5 -> 0
+    outlet = np.zeros(16, bool)
+    outlet[idx(2, 1)] = True
+    assert d8_receivers(z, outlet)[0][idx(2, 1)] == -1 and d8_receivers(z, outlet)[0][idx(1, 1)] == idx(2, 1)

@@ -1,0 +1,72 @@
+"""Erosion benchmark: where `--erosion rivers=10,thermal=1` (texgen.erosion.DRAINAGE, the
+terrain card's advice) spends its time, on the bundled terrain's tileable outputs.
+
+For each side (512 and 1024 px; 2048 with --big), on one output of the bundled `terrain`
+model (seed 0), each stage timed alone as the erosion runs it, best of --repeat runs:
+
+- fill: Priority-Flood+epsilon (`fill_depressions`), once per map, a Python loop over every cell;
+- d8: steepest-descent receivers (`d8_receivers`), once per river iteration;
+- levels: the drainage tree's levels by pointer jumping (`_levels`), once per river iteration;
+- erode: the whole `erode(..., DRAINAGE)`;
+
+then the share of the whole that the fill and the ten iterations' d8 and levels take, so a
+faster stage shows as a smaller share in the same run. Usage: python bench/bench_erosion.py [--big]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from texgen import erosion as er
+from texgen.assets import resolve_model
+from texgen.model import load_generator
+from texgen.sampling import sample
+
+
+def best_of(fn, repeat: int) -> float:
+    """The fastest of `repeat` runs, in seconds: the least disturbed one."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--big", action="store_true", help="also 2048 px (about a minute a run)")
+    p.add_argument("--repeat", type=int, default=3, help="runs of each stage; the fastest counts (default 3)")
+    args = p.parse_args()
+    gen = load_generator(resolve_model("terrain"), device="cpu")
+    e = er.DRAINAGE
+    print(
+        f"erode rivers={e.rivers},thermal={e.thermal} on the bundled terrain, seed 0, tileable; best of {args.repeat}"
+    )
+    print(
+        "side | fill s | d8 s (one iteration) | levels s (one iteration) | erode s | fill share | ten iterations of d8 + levels, share"
+    )
+    for side in (512, 1024) + ((2048,) if args.big else ()):
+        (s,) = sample(gen, [0], size=(side, side))
+        h = s.img[..., 0].astype(np.float64)
+        # The heights the river stage sees: scaled as erode scales them, the base level marked.
+        u = (h - h.min()) / np.ptp(h) * (side / er.RELIEF_CELLS)
+        outlet = (u <= np.quantile(u, er.SEA)).ravel()
+        eps = 1e-9 * float(np.ptp(u))
+        filled = er.fill_depressions(u, wrap=True, outlets=outlet, epsilon=eps)
+        receiver, _ = er.d8_receivers(filled, outlet, True)
+        fill = best_of(lambda: er.fill_depressions(u, wrap=True, outlets=outlet, epsilon=eps), args.repeat)
+        d8 = best_of(lambda: er.d8_receivers(filled, outlet, True), args.repeat)
+        levels = best_of(lambda: er._levels(receiver), args.repeat)
+        whole = best_of(lambda: er.erode(h, e, wrap=True), args.repeat)
+        iters = e.rivers * (d8 + levels)
+        print(
+            f"{side:4d} | {fill:6.2f} | {d8:6.3f} | {levels:6.3f} | {whole:7.2f} | {fill / whole:9.0%} | {iters / whole:6.0%}"
+        )
+
+
+if __name__ == "__main__":
+    main()
