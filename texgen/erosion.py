@@ -272,20 +272,21 @@ def d8_receivers(z: np.ndarray, outlet: np.ndarray | None = None, wrap: bool = F
 def _levels(receiver: np.ndarray) -> list[np.ndarray]:
     """The cells grouped by how many steps downstream their outlet is (1, 2, ...): a cell's
     receiver is always in the group before its own. Depth by pointer jumping: log2 of the
-    longest path of array operations."""
+    longest path of array operations, each over the cells whose jump has not yet reached an
+    outlet (the right-hand sides are read before the assignments, so every cell jumps from the
+    round before's values). The cells are then sorted by depth, stably, by a radix sort where
+    the depths fit 16 bits."""
     depth = (receiver >= 0).astype(np.int64)
     ahead = receiver.copy()
-    while True:
-        going = np.flatnonzero(ahead >= 0)
-        if not len(going):
-            break
+    going = np.flatnonzero(ahead >= 0)
+    while len(going):
         nxt = ahead[going]
-        depth_next, ahead_next = depth.copy(), ahead.copy()
-        depth_next[going] += depth[nxt]
-        ahead_next[going] = ahead[nxt]
-        depth, ahead = depth_next, ahead_next
-    order = np.argsort(depth, kind="stable")
-    bounds = np.searchsorted(depth[order], np.arange(1, int(depth.max()) + 1))
+        depth[going] += depth[nxt]
+        ahead[going] = ahead[nxt]
+        going = going[ahead[going] >= 0]
+    deepest = int(depth.max())
+    order = np.argsort(depth.astype(np.uint16) if deepest < 2**16 else depth, kind="stable")
+    bounds = np.searchsorted(depth[order], np.arange(1, deepest + 1))
     return np.split(order, bounds)[1:]
 
 
