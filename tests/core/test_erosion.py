@@ -208,3 +208,22 @@ def test_each_cell_drains_to_its_steepest_neighbour_diagonals_farther_ties_to_th
     outlet = np.zeros(16, bool)
     outlet[idx(2, 1)] = True
     assert d8_receivers(z, outlet)[0][idx(2, 1)] == -1 and d8_receivers(z, outlet)[0][idx(1, 1)] == idx(2, 1)
+
+
+def test_the_drainage_levels_put_every_cell_after_its_receiver_even_past_16_bits_of_depth():
+    from texgen.erosion import _levels  # noqa: PLC0415
+
+    z = fbm(64, seed=3)
+    receiver, _ = d8_receivers(fill_depressions(z), None)
+    # A chain 70,000 cells long (deeper than a 16-bit depth), each cell draining to the one before.
+    chain = np.arange(-1, 69_999)
+    for rec in (receiver, chain):
+        levels = _levels(rec)
+        depth = np.zeros(rec.size, np.int64)
+        for d, group in enumerate(levels, start=1):
+            depth[group] = d
+        assert sorted(np.concatenate(levels).tolist()) == np.flatnonzero(rec >= 0).tolist()  # each once
+        flows = rec >= 0
+        assert np.all(depth[flows] == depth[rec[flows]] + 1)  # one level after its receiver
+        assert all(np.all(np.diff(g) > 0) for g in levels)  # in cell order within a level
+    assert len(_levels(chain)) == 69_999
