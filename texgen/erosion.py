@@ -100,6 +100,12 @@ class Erosion:
         return f"{self.rain!r},{self.thermal},{self.rivers}" if self.rivers else f"{self.rain!r},{self.thermal}"
 
 
+def erodes(erosion: Erosion | None, kind: str) -> bool:
+    """Whether `erosion` changes an image of a model of this kind: given, doing something, and
+    the image a heightmap (textures and materials are written without it)."""
+    return erosion is not None and erosion.active and kind == "heightmap"
+
+
 # What the terrain card advises, and what the app's Erosion menu offers: stream-power rivers, then
 # one talus iteration to soften their one-cell channels. On the bundled terrain it brings the
 # drainage-area exponent within 10 % of real DEMs' (5 % off, where the terrain as generated is 13 %)

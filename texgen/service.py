@@ -28,7 +28,7 @@ from texgen.atomic import MAX_NAME_BYTES, check_writable, sweep_temp
 from texgen.model import Generator, load_generator
 from texgen import materials
 from texgen.export import MATERIAL_ONLY, UNSAFE_IN_NAMES, check_maps
-from texgen.erosion import Erosion, check_erosion, erode
+from texgen.erosion import Erosion, check_erosion, erode, erodes
 from texgen.export import export_image, planned_paths
 from texgen.presets import ExportPreset, get_preset
 from texgen.sampling import Sample, check_batch_size, check_size, interpolate, resolve_label, sample, scaled_size
@@ -297,11 +297,7 @@ def _sidecar(job: _Job, req: GenerateRequest, seed: int, t: float | None = None,
         "preset": job.preset.name,
         "seamless": bool(req.seamless or info.tileable),
         "scale": req.scale,
-        **(
-            {"erosion": req.erosion.describe()}
-            if req.erosion is not None and req.erosion.active and info.kind == "heightmap"
-            else {}
-        ),
+        **({"erosion": req.erosion.describe()} if erodes(req.erosion, info.kind) else {}),
         "device": job.gen.device,
         "regenerate": generate_command(one, out=False, model=job.model_arg),
     }
@@ -519,12 +515,12 @@ def _write_all(
             seed, frame = (None, key) if req.interpolate is not None else (key, None)
             on_progress(Progress(done, total, job.gen.info.name, seed, frame=frame, tile=(i, n)))
 
-        erodes = req.erosion is not None and req.erosion.active and job.gen.info.kind == "heightmap"
+        eroded = erodes(req.erosion, job.gen.info.kind)
         for key, s in _samples(job, req, todo, should_cancel, tile_done if on_progress else None):
             names = _names(req, job, key, position[key])
             # Eroded with the image's seed (an interpolation's frames all with its first seed,
             # so the droplets fall alike along the morph): a regenerate command gives it again.
-            img = erode(s.img, req.erosion, wrap=s.tileable, seed=names["seed"]) if erodes else s.img
+            img = erode(s.img, req.erosion, wrap=s.tileable, seed=names["seed"]) if eroded else s.img
             files = export_image(
                 img,
                 kind=job.gen.info.kind,

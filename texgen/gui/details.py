@@ -12,7 +12,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from texgen.commands import generate_command
-from texgen.erosion import Erosion
+from texgen.erosion import Erosion, erodes
 from texgen.errors import RequestError
 from texgen.model import Generator
 from texgen.presets import get_preset
@@ -58,7 +58,7 @@ def regenerate_request(
         preset=preset,
         out_dir="textures",
         scale=scale,
-        erosion=erosion if erosion is not None and erosion.active and gen.info.kind == "heightmap" else None,
+        erosion=erosion if erodes(erosion, gen.info.kind) else None,
     )
 
 

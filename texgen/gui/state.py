@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from texgen.erosion import Erosion, erode
+from texgen.erosion import Erosion, erode, erodes
 from texgen.model import Generator, load_generator
 from texgen.sampling import Sample, interpolate, sample
 from texgen.seamless import seam_scores
@@ -79,7 +79,7 @@ def eroded(gen: Generator, s: Sample, erosion: Erosion | None, seed: int | None 
     """`s` with its heightmap eroded as `texgen generate --erosion` erodes it (with the image's
     seed, or `seed`: an interpolation's first), so the preview shows what the export writes;
     `s` itself when there is no erosion or the model does not make heightmaps."""
-    if erosion is None or not erosion.active or gen.info.kind != "heightmap":
+    if not erodes(erosion, gen.info.kind):
         return s
     return dataclasses.replace(s, img=erode(s.img, erosion, wrap=s.tileable, seed=s.seed if seed is None else seed))
 
