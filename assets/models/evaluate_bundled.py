@@ -167,17 +167,13 @@ def verdicts(name: str, figures: dict, baselines: dict[str, dict]) -> list[str]:
     if name.startswith("lanham-"):
         return ["the course's network, measured for comparison: not judged"]
     if kind in ("texture", "material"):
-        own, quilt = figures.get("128", {}).get("swd"), baselines["image quilting"].get("128", {}).get("swd")
-        if own is not None and quilt is not None:
-            out.append(f"SWD at 128 px {own:.1f} against image quilting's {quilt:.1f} (bar: at or below): "
-                       f"{'met' if own <= quilt else 'NOT met'}")  # fmt: skip
-        own, quilt = (
-            figures.get("128", {}).get("coherence"),
-            baselines["image quilting"].get("128", {}).get("coherence"),
-        )
-        if own is not None and quilt is not None:
-            out.append(f"coherence distance at 128 px {own:.1f} against image quilting's {quilt:.1f} (bar: at or "
-                       f"below; SWD alone passes blurred shapes): {'met' if own <= quilt else 'NOT met'}")  # fmt: skip
+        against = (("swd", "SWD", "at or below"),
+                   ("coherence", "coherence distance", "at or below; SWD alone passes blurred shapes"))  # fmt: skip
+        for key, figure, bar in against:
+            own, quilt = figures.get("128", {}).get(key), baselines["image quilting"].get("128", {}).get(key)
+            if own is not None and quilt is not None:
+                out.append(f"{figure} at 128 px {own:.1f} against image quilting's {quilt:.1f} (bar: {bar}): "
+                           f"{'met' if own <= quilt else 'NOT met'}")  # fmt: skip
         mem = figures.get("memorisation", {}).get("64", {})
         if mem.get("ratio") is not None:
             ratio = mem["ratio"]
