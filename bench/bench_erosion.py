@@ -2,7 +2,8 @@
 terrain card's advice) spends its time, on the bundled terrain's tileable outputs.
 
 For each side (512 and 1024 px; 2048 with --big), on one output of the bundled `terrain`
-model (seed 0), each stage timed alone as the erosion runs it, best of --repeat runs:
+model (seed 0), each stage timed alone as the erosion runs it, best of --repeat runs after
+one warm-up:
 
 - fill: Priority-Flood+epsilon (`fill_depressions`), once per map, a Python loop over every cell;
 - d8: steepest-descent receivers (`d8_receivers`), once per river iteration;
@@ -16,7 +17,8 @@ faster stage shows as a smaller share in the same run. Usage: python bench/bench
 from __future__ import annotations
 
 import argparse
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -25,15 +27,8 @@ from texgen.assets import resolve_model
 from texgen.model import load_generator
 from texgen.sampling import sample
 
-
-def best_of(fn, repeat: int) -> float:
-    """The fastest of `repeat` runs, in seconds: the least disturbed one."""
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_runtime import best_of  # noqa: E402  (one warm-up, then the fastest of `repeat`)
 
 
 def main() -> None:
@@ -44,7 +39,7 @@ def main() -> None:
     gen = load_generator(resolve_model("terrain"), device="cpu")
     e = er.DRAINAGE
     print(
-        f"erode rivers={e.rivers},thermal={e.thermal} on the bundled terrain, seed 0, tileable; best of {args.repeat}"
+        f"erode rivers={e.rivers},thermal={e.thermal} on the bundled terrain, seed 0, tileable; best of {args.repeat} after a warm-up"
     )
     print(
         "side | fill s | d8 s (one iteration) | levels s (one iteration) | erode s | fill share | ten iterations of d8 + levels, share"
