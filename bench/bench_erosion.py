@@ -5,7 +5,7 @@ For each side (512 and 1024 px; 2048 with --big), on one output of the bundled `
 model (seed 0), each stage timed alone as the erosion runs it, best of --repeat runs after
 one warm-up:
 
-- fill: Priority-Flood+epsilon (`fill_depressions`), once per map, a Python loop over every cell;
+- fill: depression filling (`fill_depressions`: the basins' spill levels, then the flats tilted), once per map;
 - d8: steepest-descent receivers (`d8_receivers`), once per river iteration;
 - levels: the drainage tree's levels by pointer jumping (`_levels`), once per river iteration;
 - erode: the whole `erode(..., DRAINAGE)`;
