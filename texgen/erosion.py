@@ -97,8 +97,11 @@ class Erosion:
                 "method": "stream power (Braun & Willett 2013), then droplets (Beyer 2015), then talus"}  # fmt: skip
 
     def flag(self) -> str:
-        """The `--erosion` value that gives these settings back."""
-        return f"{self.rain!r},{self.thermal},{self.rivers}" if self.rivers else f"{self.rain!r},{self.thermal}"
+        """The `--erosion` value that gives these settings back, by name in the order they run
+        (e.g. "rivers=10,thermal=1"); older commands' positional form still parses."""
+        rain = f"{self.rain:g}" if float(f"{self.rain:g}") == self.rain else repr(self.rain)
+        named = [("rivers", self.rivers), ("rain", rain), ("thermal", self.thermal)]
+        return ",".join(f"{k}={v}" for k, v in named if float(v)) or "rain=0"
 
 
 def erodes(erosion: Erosion | None, kind: str) -> bool:

@@ -90,7 +90,11 @@ def test_erosion_settings_by_position_or_by_name():
     assert parse_erosion("1.5,40") == Erosion(rain=1.5, thermal=40) and parse_erosion("0.5") == Erosion(rain=0.5)
     assert parse_erosion("0,1,5") == parse_erosion("rivers=5, thermal=1") == Erosion(thermal=1, rivers=5)
     assert parse_erosion(Erosion(rain=0.5, thermal=3, rivers=7).flag()) == Erosion(rain=0.5, thermal=3, rivers=7)
-    assert Erosion(rain=1.0, thermal=10).flag() == "1.0,10"  # the form older sidecars' commands carry
+    assert parse_erosion("1.0,10") == Erosion(rain=1.0, thermal=10)  # the form older sidecars' commands carry
+    assert Erosion(rain=1.0, thermal=10).flag() == "rain=1,thermal=10" and Erosion().flag() == "rain=0"
+    assert Erosion(rivers=10, thermal=1).flag() == "rivers=10,thermal=1"  # in the order they run
+    odd = Erosion(rain=0.1 + 0.2, rivers=3)
+    assert odd.flag() == "rivers=3,rain=0.30000000000000004" and parse_erosion(odd.flag()) == odd
 
 
 def drained_area_exponent(h: np.ndarray) -> float:
@@ -140,7 +144,7 @@ def test_generate_erodes_a_terrain_records_it_and_its_regenerate_command_writes_
     assert raw.read_bytes() != (plain / raw.name).read_bytes()
     side = json.loads(raw.with_name(raw.name + ".json").read_text())
     assert (side["erosion"]["rain"], side["erosion"]["thermal"], side["erosion"]["rivers"]) == (1.0, 10, 3)
-    assert "--erosion 1.0,10,3" in side["regenerate"]
+    assert "--erosion rivers=3,rain=1,thermal=10" in side["regenerate"]
     # 129 = a tileable 128 with its first row and column repeated: the eroded map keeps that.
     h = np.frombuffer(raw.read_bytes(), "<u2").reshape(129, 129)
     np.testing.assert_array_equal(h[0], h[-1])

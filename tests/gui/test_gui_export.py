@@ -39,12 +39,12 @@ def test_terrain_export_matches_the_cli_byte_for_byte(qtbot, window, models, tmp
     assert d.rain.isVisibleTo(d) and d.request().erosion is None  # none until asked
     d.rain.setValue(0.5)
     d.thermal.setValue(10)
-    assert "--erosion 0.5,10 " in d.command.text() + " "  # no rivers: the two-number form of older commands
+    assert "--erosion rain=0.5,thermal=10 " in d.command.text() + " "  # by name: no rivers
     d.rivers.setValue(5)
     req = d.request()
     assert req.seeds == [5, 6, 7] and req.byte_order == "big" and req.size == (65, 65)
     assert (req.erosion.rain, req.erosion.thermal, req.erosion.rivers) == (0.5, 10, 5)
-    assert "--erosion 0.5,10,5" in d.command.text()
+    assert "--erosion rivers=5,rain=0.5,thermal=10" in d.command.text()
     export(qtbot, d)
     assert d.error is None, d.error
     assert d.progress.value() == 3 and "Wrote" in d.status.text()
@@ -316,7 +316,10 @@ def test_the_erosion_menu_erodes_the_preview_and_the_export_and_command_carry_it
         want = erode(plain[v.seed], DRAINAGE, wrap=True, seed=v.seed)
         assert np.array_equal(v.img, want) and not np.array_equal(v.img, plain[v.seed])
     shown = window.shown
-    assert "--erosion 0.0,1,10" in window.details.command and "rivers 10, thermal 1" in window.details.text.text()
+    assert (
+        "--erosion rivers=10,thermal=1" in window.details.command
+        and "rivers 10, thermal 1" in window.details.text.text()
+    )
     d = window.open_export()
     qtbot.addWidget(d)
     assert (d.rivers.value(), d.rain.value(), d.thermal.value()) == (10, 0.0, 1)  # the dialog starts with it
