@@ -16,7 +16,7 @@ from typing import Any
 from texgen.errors import RequestError
 from trainer.data.imageset import augment_mode, parse_augment
 from trainer.diffaug import POLICIES, parse_policy
-from trainer.networks import CRITIC_NORMS, FAMILIES, NetSpec
+from trainer.networks import CRITIC_NORMS, FAMILIES, PROJECTIONS, NetSpec
 from trainer.networks.spec import noise_channels
 
 ALGORITHMS = ("dcgan", "wgan", "wgan-gp")
@@ -63,6 +63,11 @@ class TrainConfig:
     # spatial, conditional: the class also scales and shifts the channels after every PixelNorm
     # of the generator (conditional normalisation), not only its input
     class_affine: bool = False
+    # conditional: the critic's class term. sum: Miyato & Koyama's projection (a free-length class
+    # vector against the summed features); unit: the class vector at unit length against the
+    # features' mean, which kept a conditional model of colour materials from drawing one flat
+    # colour per class (docs/models.md, "ground-material and rock-material")
+    projection: str = "sum"
     spatial_margin: int = 1  # spatial: latent cells beyond the crop; the critic sees a random crop
     # spatial: blur passes of a coarse latent field made from the grid and fed beside it
     # (0: none; 4 gives structure over about 100 px). Wants a spatial_margin of several cells,
@@ -176,6 +181,7 @@ class TrainConfig:
             upsample_blur=self.upsample_blur,
             blur_last=self.blur_last,
             class_affine=self.class_affine,
+            projection=self.projection,
             coarse_field=self.coarse_field,
             cell_convs=self.cell_convs,
             pixel_noise=self.pixel_noise,
@@ -205,6 +211,7 @@ def check_config(cfg: TrainConfig) -> None:
     choice("amp", AMP_MODES)
     choice("on_divergence", ("warn", "stop"))
     choice("critic_norm", ("auto",) + CRITIC_NORMS)
+    choice("projection", PROJECTIONS)
     try:
         parse_augment(cfg.augment)  # the class names it gives are checked against the data later
     except RequestError as e:
@@ -271,6 +278,10 @@ def check_config(cfg: TrainConfig) -> None:
         problems.append("blur_last=false changes the upsampling blur, which is off (set upsample_blur=true too)")
     if cfg.class_affine and not cfg.conditional:
         problems.append("class_affine needs classes (train with --conditional, or leave class_affine off)")
+    if cfg.projection != "sum" and not cfg.conditional:
+        problems.append(
+            f"projection {cfg.projection} needs classes (train with --conditional, or leave projection sum)"
+        )
     if cfg.algorithm == "wgan-gp" and cfg.critic_norm == "batch":
         problems.append("wgan-gp with a BatchNorm critic breaks the per-sample penalty (use critic_norm none)")
     if cfg.architecture in FAMILIES and cfg.critic_norm in ("auto",) + CRITIC_NORMS:

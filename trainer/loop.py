@@ -621,11 +621,15 @@ def _weights_finite(s: TrainingState) -> bool:
 def _output_problems(images: np.ndarray, step: int, labels, cfg: TrainConfig) -> list[str]:
     """What is wrong with outputs of different latents (and, for a conditional model, their
     classes): flat (the collapse message), else saturated or the same for every latent of a
-    class (trainer/health.py)."""
+    class (trainer/health.py). A conditional run with the free class term is also told of the
+    unit one, which kept colour materials from collapsing (docs/training.md)."""
     labels = None if labels is None else np.asarray(labels)
-    if flat_samples(images):
-        return [collapse_message(step, cfg.lr_g, cfg.lr_d)]
-    return output_problems(images, step, labels)
+    found = (
+        [collapse_message(step, cfg.lr_g, cfg.lr_d)] if flat_samples(images) else output_problems(images, step, labels)
+    )
+    if labels is not None and cfg.projection == "sum":
+        found = [f"{p}; for a conditional model, also --set projection=unit" if "collapse" in p else p for p in found]
+    return found
 
 
 def collapse_message(step: int, lr_g: float, lr_d: float) -> str:

@@ -58,7 +58,8 @@ terrain=(--preset spatial-dcgan --data data/dem --kind heightmap --set g_width=1
 # --kind material. One conditional model of the four classes (brick, ground, rock, wood)
 # collapsed to one flat colour per class within 200 steps under every variant tried (DCGAN at
 # 5e-5, with DiffAugment, class_affine, lr_d 2e-5 against lr_g 1e-4; WGAN-GP), where each
-# class alone trained (docs/models.md).
+# class alone trained; with projection=unit it no longer goes flat, but its classes mix and its
+# seeds hardly differ (docs/models.md).
 material=(--preset spatial-dcgan --kind material --set g_width=24 --set d_width=24 --set upsample_blur=false --set lr_g=0.00005 --set lr_d=0.00005 --batch 16 --scale 0.5 --set crop=32 --set ema_halflife=2000 --set seed=0)
 kinds=(--preset spatial-dcgan --conditional --data data/cc0-textures --set channels=1 --set g_width=24 --set d_width=24 --set upsample_blur=false --set lr_g=0.00005 --set lr_d=0.00005 --batch 16 --scale 0.5 --set crop=32 --set ema_halflife=2000 --set augment=all,brick:flips)
 

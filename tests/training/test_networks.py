@@ -111,6 +111,29 @@ def test_class_affine_starts_as_the_plain_conditional_generator_and_keeps_its_na
     ]
 
 
+@pytest.mark.parametrize("family", ["spatial", "lanham", "foster"])
+def test_the_unit_projection_is_the_class_vector_at_unit_length_against_the_mean_features(family):
+    """projection=unit: the critic's class term is <embed / |embed|, mean features>, so growing
+    a class's vector does not make it louder; the free term (sum) grows with it. Both critics
+    have the same parameters: a checkpoint of either loads into the other."""
+    spec = NetSpec(family, channels=3, num_classes=4, resolution=32, latent_size=8, g_width=8, d_width=8,
+                   upsamples=2)  # fmt: skip
+    free, unit = build_critic(spec).eval(), build_critic(dataclasses.replace(spec, projection="unit")).eval()
+    assert free.state_dict().keys() == unit.state_dict().keys()
+    unit.load_state_dict(free.state_dict())
+    x, label = torch.randn(3, 3, 32, 32), torch.tensor([0, 1, 3])
+    with torch.no_grad():
+        h = unit.features(x)
+        v = unit.projection.embed.weight[label]
+        want = (v / v.norm(dim=1, keepdim=True) * h.mean(dim=(2, 3))).sum(1)
+        torch.testing.assert_close(unit.projection(h, label)[:, 0], want)
+        before = (unit(x, label), free.projection(h, label))
+        unit.projection.embed.weight.mul_(100.0)
+        free.projection.embed.weight.mul_(100.0)
+        torch.testing.assert_close(unit(x, label), before[0])  # unchanged: the length is divided out
+        torch.testing.assert_close(free.projection(h, label), 100.0 * before[1])
+
+
 def test_wrap_pad_takes_the_opposite_border():
     x = torch.arange(12.0).view(1, 1, 3, 4)
     p = wrap_pad(x, 1)

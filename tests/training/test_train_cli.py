@@ -50,6 +50,11 @@ def _one_error_line(capsys, code: int) -> str:
             "names class(es) brick that the data set lacks: it has no classes",
         ),
         (["--data", "{folder}", "--set", "class_affine=true"], "class_affine needs classes (train with --conditional"),
+        (["--data", "{folder}", "--set", "projection=unit"], "projection unit needs classes (train with --conditional"),
+        (
+            ["--data", "{folder}", "--conditional", "--set", "projection=cosine"],
+            "projection 'cosine' is not one of sum, unit",
+        ),
         (
             ["--preset", "lanham-wgan-32", "--data", "{folder}", "--conditional", "--set", "class_affine=true"],
             "class_affine is for the spatial architecture, not lanham",

@@ -52,6 +52,25 @@ def test_saturated_and_seed_independent_outputs_are_named_and_healthy_ones_are_n
     assert output_problems(healthy, 5, labels) == []
 
 
+def test_a_collapsed_conditional_run_is_told_of_the_unit_projection_and_an_unconditional_one_is_not():
+    from trainer.config import TrainConfig  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    healthy = np.tanh(rng.normal(0, 0.8, (8, 1, 16, 16)))
+    labels = np.arange(8) % 4
+    flat = np.zeros((8, 1, 16, 16))
+    per_class = np.stack([healthy[c] for c in labels])
+    free = TrainConfig(conditional=True)
+    for images in (flat, per_class):
+        (said,) = trainer.loop._output_problems(images, 7, labels, free)
+        assert "collapse" in said and said.endswith("also --set projection=unit")
+    unit = dataclasses.replace(free, projection="unit")
+    assert "projection" not in trainer.loop._output_problems(flat, 7, labels, unit)[0]
+    assert "projection" not in trainer.loop._output_problems(flat, 7, None, TrainConfig())[0]
+    pinned = np.sign(rng.normal(0, 1, (8, 1, 16, 16)))  # saturated, not collapsed: no such advice
+    assert all("projection" not in p for p in trainer.loop._output_problems(pinned, 7, labels, free))
+
+
 @pytest.mark.slow
 def test_a_run_at_learning_rate_ten_warns_of_divergence_and_its_card_claims_no_seamless_tile(tmp_path):
     data = texture_folder(tmp_path / "textures")

@@ -12,7 +12,7 @@ from trainer.networks.foster import FosterCritic, FosterGenerator
 from trainer.networks.lanham import LanhamCritic, LanhamGenerator
 from trainer.networks.layers import count_parameters, wrap_pad
 from trainer.networks.spatial import SpatialCritic, SpatialGenerator
-from trainer.networks.spec import CRITIC_NORMS, FAMILIES, NetSpec
+from trainer.networks.spec import CRITIC_NORMS, FAMILIES, PROJECTIONS, NetSpec
 
 _GENERATORS = {"lanham": LanhamGenerator, "foster": FosterGenerator, "spatial": SpatialGenerator}
 _CRITICS = {"lanham": LanhamCritic, "foster": FosterCritic, "spatial": SpatialCritic}
@@ -36,6 +36,7 @@ def build_critic(spec: NetSpec) -> nn.Module:
 
 __all__ = [
     "CRITIC_NORMS",
+    "PROJECTIONS",
     "FAMILIES",
     "NetSpec",
     "build_critic",

@@ -69,12 +69,12 @@ class FosterCritic(nn.Module):
             cin = w
         self.features = nn.Sequential(*layers)
         self.out = nn.Conv2d(cin, 1, 4, 1, 0, bias=False)
-        self.projection = Projection(spec.num_classes, cin) if spec.num_classes else None
+        self.projection = Projection(spec.num_classes, cin, spec.projection == "unit") if spec.num_classes else None
         keras_init(self)
 
     def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)
         out = self.out(h).flatten(1)
         if self.projection is not None:
-            out = out + self.projection(h.sum(dim=(2, 3)), label)
+            out = out + self.projection(h, label)
         return out

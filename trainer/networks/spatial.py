@@ -156,13 +156,15 @@ class SpatialCritic(nn.Module):
                 layers.append(nn.Dropout(spec.critic_dropout))
         self.features = nn.Sequential(*layers)
         self.out = nn.Linear(widths[-1] * 16, 1)
-        self.projection = Projection(spec.num_classes, widths[-1]) if spec.num_classes else None
+        self.projection = (
+            Projection(spec.num_classes, widths[-1], spec.projection == "unit") if spec.num_classes else None
+        )
 
     def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)
         out = self.out(h.flatten(1))
         if self.projection is not None:
-            out = out + self.projection(h.sum(dim=(2, 3)), label)
+            out = out + self.projection(h, label)
         return out
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 FAMILIES = ("lanham", "foster", "spatial")
 CRITIC_NORMS = ("batch", "none")
+PROJECTIONS = ("sum", "unit")  # the conditional critic's class term (layers.Projection)
 MAX_CHANNELS = 16  # a material stacks up to 10 (texgen.materials.LAYOUT)
 MAX_CELL_CONVS = 8  # each reaches one latent cell further
 
@@ -29,6 +30,7 @@ class NetSpec:
     coarse_field: int = 0  # spatial: blur passes of a coarse latent field fed beside the grid (0: none)
     pixel_noise: bool = False  # spatial: the grid's last noise_channels(upsamples) channels are per-pixel noise
     cell_convs: int = 0  # spatial: more 3x3 convolutions at the latent cells' resolution, after the stem
+    projection: str = "sum"  # conditional: the critic's class term, sum (Miyato & Koyama) | unit (layers.Projection)
 
     @property
     def noise_channels(self) -> int:
