@@ -17,9 +17,11 @@ this order:
 - **hydraulic** (droplets; Beyer 2015, "Implementation of a method for hydraulic erosion"):
   raindrops start on random cells, run downhill with some inertia, pick up sediment where they
   speed up and the slope can carry more (capacity = slope x speed x water x `capacity`), drop
-  it where they slow down or the ground rises, and evaporate. Thousands run at once, each step
-  of all of them one set of array operations (they read the heights of the step before, so two
-  in one cell do not see each other's change within a step). Gullies form where drops gather
+  it where they slow down or the ground rises, and evaporate. Thousands run at once (8192, or
+  one per 32 cells on maps over 512 px, so a large map erodes alike and its time grows with its
+  area, not with its square), each step of all of them one set of array operations (they read
+  the heights of the step before, so two in one cell do not see each other's change within a
+  step). Gullies form where drops gather
   and the sediment fills the basins (so the drainage statistics do not move towards real
   ones: `rivers` does that). `rain` droplets per cell (1: as many droplets as cells).
 - **thermal** (talus; Musgrave et al. 1989): material slides from a cell to lower neighbours
@@ -460,7 +462,8 @@ def _hydraulic(u: np.ndarray, s: Erosion, wrap: bool, rng: np.random.Generator) 
     total = int(round(s.rain * n_cells))
     flat = u.ravel().copy()
     by, bx, bw = _brush(s.radius)
-    batch = 8192
+    whole_brush = (bw / np.maximum(bw.sum(keepdims=True), 1e-12))[None, :]  # as each droplet's row below
+    batch = max(8192, n_cells // 32)  # droplets at once: as on a 512 px map, one per 32 cells
     for start in range(0, total, batch):
         n = min(batch, total - start)
         y = rng.uniform(0, hgt, n) if wrap else rng.uniform(0, hgt - 1, n)
@@ -506,15 +509,15 @@ def _hydraulic(u: np.ndarray, s: Erosion, wrap: bool, rng: np.random.Generator) 
             if take.any():
                 iy = np.floor(cy).astype(np.int64)
                 ix = np.floor(cx).astype(np.int64)
-                py, px = iy[:, None] + by[None, :], ix[:, None] + bx[None, :]
-                if wrap:
-                    py, px = py % hgt, px % wid
-                    inside = np.ones(py.shape, bool)
+                if wrap:  # the whole brush is on the map: the same weights for every droplet
+                    cells = ((iy[:, None] + by) % hgt) * wid + (ix[:, None] + bx) % wid
+                    w = whole_brush
                 else:
+                    py, px = iy[:, None] + by[None, :], ix[:, None] + bx[None, :]
                     inside = (py >= 0) & (py < hgt) & (px >= 0) & (px < wid)
-                w = np.where(inside, bw[None, :], 0.0)
-                w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
-                cells = np.where(inside, py * wid + px, 0)
+                    w = np.where(inside, bw[None, :], 0.0)
+                    w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
+                    cells = np.where(inside, py * wid + px, 0)
                 change -= np.bincount(cells.ravel(), (w * take[:, None]).ravel(), minlength=n_cells)
             flat += change
             sediment[idx] = sed + take - put
