@@ -11,13 +11,17 @@ one warm-up:
 - erode: the whole `erode(..., DRAINAGE)`;
 
 then the share of the whole that the fill and the ten iterations' d8 and levels take, so a
-faster stage shows as a smaller share in the same run. Usage: python bench/bench_erosion.py [--big]
+faster stage shows as a smaller share in the same run; and, timed once (seconds a run, no
+warm-up), droplets: `erode(..., rain=1,thermal=20)`, the README's droplet example, whose time
+should grow with the map's area (the ratio to the side before: 4 is linear).
+Usage: python bench/bench_erosion.py [--big]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +33,8 @@ from texgen.sampling import sample
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_runtime import best_of  # noqa: E402  (one warm-up, then the fastest of `repeat`)
+
+DROPLETS = er.Erosion(rain=1.0, thermal=20)  # the README's droplet example
 
 
 def main() -> None:
@@ -43,7 +49,9 @@ def main() -> None:
     )
     print(
         "side | fill s | d8 s (one iteration) | levels s (one iteration) | erode s | fill share | ten iterations of d8 + levels, share"
+        " | droplets s (rain=1,thermal=20, one run) | droplets over the side before"
     )
+    before = None
     for side in (512, 1024) + ((2048,) if args.big else ()):
         (s,) = sample(gen, [0], size=(side, side))
         h = s.img[..., 0].astype(np.float64)
@@ -58,8 +66,14 @@ def main() -> None:
         levels = best_of(lambda: er._levels(receiver), args.repeat)
         whole = best_of(lambda: er.erode(h, e, wrap=True), args.repeat)
         iters = e.rivers * (d8 + levels)
+        start = time.perf_counter()
+        er.erode(h, DROPLETS, wrap=True, seed=3)
+        drops = time.perf_counter() - start
+        growth = f"{drops / before:5.1f}" if before else "    -"
+        before = drops
         print(
             f"{side:4d} | {fill:6.2f} | {d8:6.3f} | {levels:6.3f} | {whole:7.2f} | {fill / whole:9.0%} | {iters / whole:6.0%}"
+            f" | {drops:7.1f} | {growth}"
         )
 
 
