@@ -562,15 +562,25 @@ def _thermal(u: np.ndarray, iterations: int, wrap: bool, rate: float = 0.5) -> n
     gy, gx = np.gradient(pad(u))
     talus = TALUS * float(np.mean(np.hypot(gy, gx)[1:-1, 1:-1])) + 1e-12
     dist = np.array([math.hypot(a, b) for a, b in _NEIGHBOURS])
+    out = np.empty((len(_NEIGHBOURS), hgt, wid))  # what leaves each cell towards each neighbour
+    total, biggest = np.empty((hgt, wid)), np.empty((hgt, wid))
     for _ in range(iterations):
         p = pad(u)
-        diffs = np.stack([u - p[1 + a : 1 + a + hgt, 1 + b : 1 + b + wid] for a, b in _NEIGHBOURS])
-        excess = np.maximum(diffs - talus * dist[:, None, None], 0.0)
-        total = excess.sum(axis=0)
-        biggest = excess.max(axis=0)
+        # The excess over the talus slope towards each neighbour, one direction at a time (a
+        # stack of all eight, three times over, took most of a large map's memory); summed in
+        # the directions' order, as a sum over a stack's first axis adds them.
+        total.fill(0.0)
+        biggest.fill(0.0)
+        for k, (a, b) in enumerate(_NEIGHBOURS):
+            excess = out[k]
+            np.subtract(u, p[1 + a : 1 + a + hgt, 1 + b : 1 + b + wid], out=excess)
+            np.subtract(excess, talus * dist[k], out=excess)
+            np.maximum(excess, 0.0, out=excess)
+            total += excess
+            np.maximum(biggest, excess, out=biggest)
         # Move half the largest excess, shared among the lower neighbours by their excess.
         moved = np.where(total > 0, rate * 0.5 * biggest / np.maximum(total, 1e-12), 0.0)
-        out = excess * moved[None]
+        out *= moved[None]
         u = u - out.sum(axis=0)
         for k, (a, b) in enumerate(_NEIGHBOURS):  # each share arrives at its neighbour (y + a, x + b)
             u = u + _shift(out[k], a, b, wrap)
