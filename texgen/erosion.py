@@ -367,13 +367,12 @@ def d8_receivers(z: np.ndarray, outlet: np.ndarray | None = None, wrap: bool = F
     updates the best drop and its direction's number in place; the receivers are computed once
     from the winning numbers: memory of a few maps, no index map per direction."""
     hgt, wid = z.shape
-    padded = np.pad(z, 1, mode="wrap") if wrap else np.pad(z, 1, constant_values=np.inf)
     best = np.zeros((hgt, wid))
     drop = np.empty((hgt, wid))
     better = np.empty((hgt, wid), bool)
     code = np.full((hgt, wid), -1, np.int8)  # the winning direction's index in _NEIGHBOURS
-    for k, (dy, dx) in enumerate(_NEIGHBOURS):
-        np.subtract(z, padded[1 + dy : 1 + dy + hgt, 1 + dx : 1 + dx + wid], out=drop)
+    for k, ((dy, dx), neighbour) in enumerate(zip(_NEIGHBOURS, _shifted(z, np.inf, wrap))):
+        np.subtract(z, neighbour, out=drop)
         np.divide(drop, math.hypot(dy, dx), out=drop)
         np.greater(drop, best, out=better)
         np.copyto(best, drop, where=better)

@@ -69,7 +69,7 @@ class FosterCritic(nn.Module):
             cin = w
         self.features = nn.Sequential(*layers)
         self.out = nn.Conv2d(cin, 1, 4, 1, 0, bias=False)
-        self.projection = Projection(spec.num_classes, cin, spec.projection == "unit") if spec.num_classes else None
+        self.projection = Projection.of(spec, cin)
         keras_init(self)
 
     def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:

@@ -72,7 +72,7 @@ class LanhamCritic(nn.Module):
             c4, norm(128), nn.LeakyReLU(0.2), nn.Dropout(drop),
         )  # fmt: skip
         self.dense = nn.Linear(128 * c4.out_size * c4.out_size, 1)
-        self.projection = Projection(spec.num_classes, 128, spec.projection == "unit") if spec.num_classes else None
+        self.projection = Projection.of(spec, 128)
         keras_init(self)
 
     def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:

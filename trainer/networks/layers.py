@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainer.networks.spec import NetSpec
+
 # Keras BatchNormalization defaults that differ from PyTorch's. Keras `momentum` is the share
 # of the old running value that is KEPT, PyTorch's the share of the new batch that is TAKEN.
 KERAS_BN_EPS = 1e-3
@@ -190,6 +192,11 @@ class Projection(nn.Module):
         self.unit = unit
         self.embed = nn.Embedding(num_classes, features)
         nn.init.normal_(self.embed.weight, 0.0, 0.02)
+
+    @classmethod
+    def of(cls, spec: NetSpec, features: int) -> Projection | None:
+        """A critic's class term for `spec` over `features` channels; None when unconditional."""
+        return cls(spec.num_classes, features, spec.projection == "unit") if spec.num_classes else None
 
     def forward(self, features: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         """The class term of NCHW critic `features` for classes `label`: N x 1."""

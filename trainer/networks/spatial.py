@@ -156,9 +156,7 @@ class SpatialCritic(nn.Module):
                 layers.append(nn.Dropout(spec.critic_dropout))
         self.features = nn.Sequential(*layers)
         self.out = nn.Linear(widths[-1] * 16, 1)
-        self.projection = (
-            Projection(spec.num_classes, widths[-1], spec.projection == "unit") if spec.num_classes else None
-        )
+        self.projection = Projection.of(spec, widths[-1])
 
     def forward(self, x: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)
