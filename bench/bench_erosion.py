@@ -14,7 +14,12 @@ then the share of the whole that the fill and the ten iterations' d8 and levels 
 faster stage shows as a smaller share in the same run; and, timed once (seconds a run, no
 warm-up), droplets: `erode(..., rain=1,thermal=20)`, the README's droplet example, whose time
 should grow with the map's area (the ratio to the side before: 4 is linear).
-Usage: python bench/bench_erosion.py [--big]
+With --device cuda (or cpu), the droplet example instead as the graphs of texgen/erosion_graphs.py
+on that onnxruntime device beside numpy, on the same map and seed (`graphs_against_numpy`, which
+bench/gpu_run.py runs on a lent GPU): seconds (the first graph run builds and optimises its
+session; the second is what each further map of that size costs), the mean height change of
+each (the droplets differ, their work should not) and the graphs' seam ratio (about 1: tileable).
+Usage: python bench/bench_erosion.py [--big] [--device cuda]
 """
 
 from __future__ import annotations
@@ -37,11 +42,56 @@ from bench_runtime import best_of  # noqa: E402  (one warm-up, then the fastest 
 DROPLETS = er.Erosion(rain=1.0, thermal=20)  # the README's droplet example
 
 
+def _seam_ratio(a: np.ndarray) -> float:
+    """The mean step across the wrap over the mean step between interior neighbours (1: tiles)."""
+    across = np.abs(a[:, 0] - a[:, -1]).mean() + np.abs(a[0, :] - a[-1, :]).mean()
+    inside = np.abs(np.diff(a, axis=1)).mean() + np.abs(np.diff(a, axis=0)).mean()
+    return float(across / inside)
+
+
+def graphs_against_numpy(device: str, sides, numpy_sides, gen=None) -> list[dict]:
+    """The droplet example on one bundled terrain output per side, as graphs on `device` and
+    (for `numpy_sides`) in numpy: seconds, mean height change, the graphs' seam ratio."""
+    from texgen.erosion_graphs import GraphPasses  # noqa: PLC0415 (only this mode builds graphs)
+
+    gen = gen or load_generator(resolve_model("terrain"), device="cpu")
+    passes = GraphPasses(device)  # raises ModelError where the device cannot start
+    rows = []
+    for side in sides:
+        (s,) = sample(gen, [0], size=(side, side))
+        h = s.img[..., 0].astype(np.float64)
+        row: dict = {"side": side, "device": device, "seam_ratio_input": round(_seam_ratio(h), 3)}
+        for label in ("graph_cold_s", "graph_s"):
+            start = time.perf_counter()
+            out = er.erode_with(passes, h, DROPLETS, wrap=True, seed=3)
+            row[label] = round(time.perf_counter() - start, 3)
+        row["mean_change_graph"] = float(np.abs(out - h).mean() / np.ptp(h))
+        row["seam_ratio_graph"] = round(_seam_ratio(out), 3)
+        if side in numpy_sides:
+            start = time.perf_counter()
+            ref = er.erode(h, DROPLETS, wrap=True, seed=3)
+            row["numpy_s"] = round(time.perf_counter() - start, 3)
+            row["mean_change_numpy"] = float(np.abs(ref - h).mean() / np.ptp(h))
+            row["speedup"] = round(row["numpy_s"] / row["graph_s"], 2)
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--big", action="store_true", help="also 2048 px (about a minute a run)")
     p.add_argument("--repeat", type=int, default=3, help="runs of each stage; the fastest counts (default 3)")
+    p.add_argument("--device", help="time the droplet example as graphs on this onnxruntime device (cuda, cpu)")
     args = p.parse_args()
+    if args.device:
+        sides = (512, 1024) + ((2048,) if args.big else ())
+        print(f"rain=1,thermal=20 on the bundled terrain, seed 0: graphs on {args.device} against numpy (one run each)")
+        print("side | graph s (first) | graph s | numpy s | speed-up | mean change graph / numpy | seam graph")
+        for r in graphs_against_numpy(args.device, sides, (512, 1024)):
+            print(f"{r['side']:4d} | {r['graph_cold_s']:7.2f} | {r['graph_s']:7.2f} | {r.get('numpy_s', float('nan')):7.2f}"
+                  f" | {r.get('speedup', float('nan')):5.2f} | {r['mean_change_graph']:.4f} / "
+                  f"{r.get('mean_change_numpy', float('nan')):.4f} | {r['seam_ratio_graph']:.3f}")  # fmt: skip
+        return
     gen = load_generator(resolve_model("terrain"), device="cpu")
     e = er.DRAINAGE
     print(

@@ -11,6 +11,8 @@ costs its own figures and nothing else:
 3. speed: our training loop against a plain PyTorch loop (bench/bench_train.py) for
    lanham-wgan-32, WGAN-GP and foster-dcgan-64, and the course's whole schedule (4,000
    generator iterations at batch 32) through train();
+   erosion: the droplets and talus of texgen/erosion_graphs.py on the GPU against numpy, at
+   1024 and 2048 px (bench/bench_erosion.py);
 4. train: every bundled recipe at once on the one device, one process each, for a wall
    budget: each model's CPU recipe with a GPU's batch, and, for the spatial models, a variant
    that also gives the critic larger crops (RECIPES says which and why); meanwhile the shipped
@@ -46,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 MAX_FILES = 8
-SKIPPABLE = {"tests", "speed", "course"}
+SKIPPABLE = {"tests", "speed", "course", "erosion"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,15 +166,19 @@ class Mode:
     after_training_s: float  # kept back from training: the runs' start and export, quality, sheet
     least_train_minutes: float = 1.5  # the stages before training are cut to leave this much
     least_quality_s: float = 30  # measuring the new models gets this much even past the budget
+    # The droplet erosion as graphs on the GPU against numpy: numpy takes about 25 s at 1024 px,
+    # the graphs' sessions a few seconds to build at 1024 and 2048 px.
+    erosion_timeout: float = 120
 
     @property
     def stage_limits(self) -> dict[str, float]:
-        return {"tests": self.test_timeout, "speed": self.speed_timeout, "course": self.course_timeout}
+        return {"tests": self.test_timeout, "speed": self.speed_timeout, "course": self.course_timeout,
+                "erosion": self.erosion_timeout}  # fmt: skip
 
 
 def modes(smoke: bool, budget: float | None, train_minutes: float | None) -> Mode:
     if smoke:
-        m = Mode(True, "cpu", 280, 0.1, 2, 32, 32, 256, 120, 90, 60, 3, 0.5, 90, 0.05)
+        m = Mode(True, "cpu", 280, 0.1, 2, 32, 32, 256, 120, 90, 60, 3, 0.5, 90, 0.05, erosion_timeout=60)
     else:
         # Job 3: the training stage took 76 s beyond its minutes (starts, final evaluations,
         # exports) and measuring four new models 75 s, so 200 s are kept back and quality
@@ -310,6 +316,19 @@ def stage_course(ns) -> dict:
     return {**out, "goal_s": 20, "keras_cpu_reference_s": 99 * 60}
 
 
+def stage_erosion(ns) -> dict:
+    """The README's droplet example (rain=1,thermal=20) on bundled terrain outputs: as graphs on
+    the GPU (texgen/erosion_graphs.py) at 1024 and 2048 px, against numpy at 1024 px; the smoke
+    run the same graphs on the CPU at 128 px (bench/bench_erosion.py says what each figure is)."""
+    import bench_erosion  # noqa: PLC0415
+
+    if ns.device == "cuda":
+        rows = bench_erosion.graphs_against_numpy("cuda", (1024, 2048), (1024,))
+    else:
+        rows = bench_erosion.graphs_against_numpy("cpu", (128,), (128,))
+    return {"example": "rain=1,thermal=20", "droplets": rows}
+
+
 def stage_quality(ns) -> dict:
     """Figures of each job of --jobs [[key, model, path or null], ...]: a model file, or (null)
     the baselines of that model's data. The result file is rewritten after every job."""
@@ -382,6 +401,7 @@ STAGES = {
     "info": stage_info,
     "speed": stage_speed,
     "course": stage_course,
+    "erosion": stage_erosion,
     "quality": stage_quality,
     "sheet": stage_sheet,
 }
@@ -668,6 +688,7 @@ def job(ns) -> int:
     course = common + ["--course-minutes", str(mode.course_minutes)]
     course += ["--course-steps", str(mode.course_steps)] if mode.course_steps else []
     rd["course"] = report.stage("course", json_child, "course", course, limit("course"), work)
+    rd["erosion"] = report.stage("erosion", json_child, "erosion", common, limit("erosion"), work)
     if data is None:
         rd["verdict"] = "no training data: see stages.data"
         report.save()
@@ -809,6 +830,10 @@ def summary(rd: dict) -> str:
             f"{c.get('whole_schedule_s_extrapolated', float('nan')):.0f} s"
         )
         lines.append(f"  course schedule ({c['iterations']} iterations, batch 32): {c['seconds']:.1f} s{whole}")
+    for r in (rd.get("erosion") or {}).get("droplets", []):
+        numpy = f", numpy {r['numpy_s']:.1f} s (x{r['speedup']:.1f})" if "numpy_s" in r else ""
+        lines.append(f"  erosion rain=1,thermal=20 at {r['side']} px: graphs on {r['device']} {r['graph_s']:.2f} s "
+                     f"(first run {r['graph_cold_s']:.2f} s){numpy}, seam ratio {r['seam_ratio_graph']:.2f}")  # fmt: skip
     for name, m in (rd.get("models") or {}).items():
         best = m.get("best")
         new = m["variants"].get(best, {}) if best else {}
@@ -844,7 +869,7 @@ def main() -> int:
     p.add_argument(
         "--skip",
         default="",
-        help="stages left out, comma list of tests, speed, course (a second try that keeps the first one's figures)",
+        help="stages left out, comma list of tests, speed, course, erosion (a second try that keeps the first one's figures)",
     )
     # A child stage (internal): --stage NAME --result FILE and the stage's own options.
     p.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)

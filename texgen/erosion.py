@@ -38,7 +38,14 @@ come in on the other, and rivers flow across the seams, so a tileable map stays 
 tileable (the tests check the seam); without it droplets and rivers that leave the map are
 gone and thermal flow stops at the edge.
 
-Deterministic: the same heights, settings and seed give the same result.
+On a CUDA GPU (`device="cuda"`: where the model runs on one) the droplets and the talus run as
+ONNX graphs through onnxruntime (texgen/erosion_graphs.py, the same operations); the rivers,
+sequential along each flow path, stay on the CPU.
+
+Deterministic: the same heights, settings and seed give the same result on the CPU. On a GPU
+the droplets that meet in one cell are summed in whatever order its threads finish, so the
+heights can differ in the last bits from run to run, and from the CPU's more than that (the
+droplets that stall on a flat draw their directions otherwise there).
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from texgen.errors import RequestError
+from texgen.errors import ModelError, RequestError
 
 MAX_RAIN = 8.0  # droplets per cell: beyond this the map is washed flat and the time is minutes
 MAX_THERMAL = 500  # iterations
@@ -158,8 +165,29 @@ def check_erosion(e: Erosion) -> None:
         )
 
 
-def erode(height: np.ndarray, settings: Erosion, *, wrap: bool = True, seed: int = 0) -> np.ndarray:
-    """`height` (H x W, or H x W x 1) eroded as `settings` say: rivers, hydraulic, thermal."""
+def erode(
+    height: np.ndarray,
+    settings: Erosion,
+    *,
+    wrap: bool = True,
+    seed: int = 0,
+    device: str = "cpu",
+    notes: list[str] | None = None,
+) -> np.ndarray:
+    """`height` (H x W, or H x W x 1) eroded as `settings` say: rivers, hydraulic, thermal.
+    `device`: where the droplets and the talus run. "cuda" (or "auto" where onnxruntime lists
+    CUDA) runs them as graphs on the GPU (texgen/erosion_graphs.py); where that cannot start,
+    they run in numpy and a line saying why goes into `notes`. Anything else: numpy, on the CPU.
+    The rivers always run on the CPU."""
+    check_erosion(settings)
+    gpu = _gpu_passes(device, notes) if settings.rain > 0 or settings.thermal > 0 else None
+    return erode_with(gpu, height, settings, wrap=wrap, seed=seed)
+
+
+def erode_with(gpu, height: np.ndarray, settings: Erosion, *, wrap: bool = True, seed: int = 0) -> np.ndarray:
+    """`erode` with the droplets and the talus run by `gpu` (texgen.erosion_graphs.GraphPasses,
+    on any onnxruntime device: the tests and the benchmarks run them on the CPU) or, if None,
+    in numpy."""
     check_erosion(settings)
     h = np.asarray(height, dtype=np.float64)
     squeeze = h.ndim == 3
@@ -179,11 +207,27 @@ def erode(height: np.ndarray, settings: Erosion, *, wrap: bool = True, seed: int
     if settings.rivers > 0:
         u = _rivers(u, settings.rivers, wrap)
     if settings.rain > 0:
-        u = _hydraulic(u, settings, wrap, np.random.default_rng(seed))
+        u = _hydraulic(u, settings, wrap, np.random.default_rng(seed), gpu)
     if settings.thermal > 0:
-        u = _thermal(u, settings.thermal, wrap)
+        u = _thermal(u, settings.thermal, wrap, gpu=gpu)
     out = (u / relief * span + low).astype(np.float32)
     return out[..., None] if squeeze else out
+
+
+def _gpu_passes(device: str, notes: list[str] | None):
+    """The graphs' runner on a CUDA GPU when `device` asks for one and it starts, else None."""
+    if device not in ("cuda", "auto"):
+        return None
+    from texgen import erosion_graphs  # noqa: PLC0415 (onnx graphs: built only where a GPU may run them)
+
+    if device == "auto" and "cuda" not in erosion_graphs.available_devices():
+        return None
+    try:
+        return erosion_graphs.GraphPasses("cuda")
+    except ModelError as exc:
+        if notes is not None and device == "cuda":  # "auto" falls back quietly, as a model's device does
+            notes.append(f"erosion ran on the CPU: {exc.problem}")
+        return None
 
 
 _NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
@@ -455,82 +499,102 @@ def _brush(radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return dy[keep], dx[keep], w / w.sum()
 
 
-def _hydraulic(u: np.ndarray, s: Erosion, wrap: bool, rng: np.random.Generator) -> np.ndarray:
+def _hydraulic(u: np.ndarray, s: Erosion, wrap: bool, rng: np.random.Generator, gpu=None) -> np.ndarray:
+    """Droplets in batches: one per 32 cells at once (8192 at least), each batch's start points
+    from `rng`. `gpu`: texgen.erosion_graphs.GraphPasses, or None to run them in numpy."""
     hgt, wid = u.shape
     n_cells = hgt * wid
     total = int(round(s.rain * n_cells))
     flat = u.ravel().copy()
-    by, bx, bw = _brush(s.radius)
-    whole_brush = (bw / np.maximum(bw.sum(keepdims=True), 1e-12))[None, :]  # as each droplet's row below
     batch = max(8192, n_cells // 32)  # droplets at once: as on a 512 px map, one per 32 cells
     for start in range(0, total, batch):
         n = min(batch, total - start)
         y = rng.uniform(0, hgt, n) if wrap else rng.uniform(0, hgt - 1, n)
         x = rng.uniform(0, wid, n) if wrap else rng.uniform(0, wid - 1, n)
-        dy, dx = np.zeros(n), np.zeros(n)
-        speed, water, sediment = np.ones(n), np.ones(n), np.zeros(n)
-        alive = np.ones(n, bool)
-        for _ in range(s.steps):
-            if not alive.any():
-                break
-            idx = np.flatnonzero(alive)
-            cy, cx = y[idx], x[idx]
-            h0, gy, gx, corners, weights = _sample(flat, cy, cx, hgt, wid, wrap)
-            # Direction: a little of the old one, the rest downhill.
-            ndy = dy[idx] * s.inertia - gy * (1 - s.inertia)
-            ndx = dx[idx] * s.inertia - gx * (1 - s.inertia)
-            norm = np.hypot(ndy, ndx)
-            still = norm < 1e-12
-            if still.any():  # on a flat spot: any direction
-                a = rng.uniform(0, 2 * np.pi, int(still.sum()))
-                ndy[still], ndx[still], norm[still] = np.sin(a), np.cos(a), 1.0
-            ndy, ndx = ndy / norm, ndx / norm
-            ny, nx = cy + ndy, cx + ndx
-            if wrap:
-                ny, nx = ny % hgt, nx % wid
-                gone = np.zeros(len(idx), bool)
-            else:
-                gone = (ny < 0) | (ny >= hgt - 1) | (nx < 0) | (nx >= wid - 1)
+        # The direction each droplet takes at each step if it stalls on a flat, drawn ahead (a
+        # graph cannot call back for them), so both ways draw the same numbers from `rng`.
+        angles = rng.uniform(0, 2 * np.pi, (s.steps, n))
+        if gpu is None:
+            _droplets(flat, y, x, angles, s, (hgt, wid), wrap)
+        else:
+            flat = gpu.droplets(flat, y, x, angles, (hgt, wid), wrap, s)
+    return flat.reshape(hgt, wid)
+
+
+def _droplets(
+    flat: np.ndarray, y: np.ndarray, x: np.ndarray, angles: np.ndarray, s: Erosion, shape, wrap: bool
+) -> None:
+    """One batch of droplets starting at (y, x), their lifetimes in steps; `flat` (the heights,
+    raveled) changes in place. `angles` (steps x droplets): the way a droplet goes where it stalls
+    on a flat. texgen/erosion_graphs.py has the same as a graph: change both."""
+    hgt, wid = shape
+    n_cells, n = hgt * wid, len(y)
+    by, bx, bw = _brush(s.radius)
+    whole_brush = (bw / np.maximum(bw.sum(keepdims=True), 1e-12))[None, :]  # as each droplet's row below
+    dy, dx = np.zeros(n), np.zeros(n)
+    speed, water, sediment = np.ones(n), np.ones(n), np.zeros(n)
+    alive = np.ones(n, bool)
+    for step in range(s.steps):
+        if not alive.any():
+            break
+        idx = np.flatnonzero(alive)
+        cy, cx = y[idx], x[idx]
+        h0, gy, gx, corners, weights = _sample(flat, cy, cx, hgt, wid, wrap)
+        # Direction: a little of the old one, the rest downhill.
+        ndy = dy[idx] * s.inertia - gy * (1 - s.inertia)
+        ndx = dx[idx] * s.inertia - gx * (1 - s.inertia)
+        norm = np.sqrt(ndy * ndy + ndx * ndx)  # not hypot: the graph has none, and one ulp moves a droplet
+        still = norm < 1e-12
+        if still.any():  # on a flat spot: any direction
+            a = angles[step, idx[still]]
+            ndy[still], ndx[still], norm[still] = np.sin(a), np.cos(a), 1.0
+        ndy, ndx = ndy / norm, ndx / norm
+        ny, nx = cy + ndy, cx + ndx
+        if wrap:  # the next height is read across the seam, as any other
+            ny, nx = ny % hgt, nx % wid
+            gone = np.zeros(len(idx), bool)
+            h1 = _sample(flat, ny, nx, hgt, wid, wrap)[0]
+        else:
+            gone = (ny < 0) | (ny >= hgt - 1) | (nx < 0) | (nx >= wid - 1)
             h1 = np.where(gone, h0, _sample(flat, np.clip(ny, 0, hgt - 1.001), np.clip(nx, 0, wid - 1.001),
                                             hgt, wid, wrap)[0])  # fmt: skip
-            dh = h1 - h0
-            sed, wat, spd = sediment[idx], water[idx], speed[idx]
-            cap = np.maximum(-dh, s.min_slope) * spd * wat * s.capacity
-            deposit = (sed > cap) | (dh > 0)
-            # Deposit: uphill, fill the step (at most what it carries); else drop part of the excess.
-            put = np.where(dh > 0, np.minimum(dh, sed), (sed - cap) * s.deposition)
-            put = np.where(deposit, put, 0.0)
-            # Erode: part of the free capacity, never deeper than the step down.
-            take = np.where(deposit, 0.0, np.minimum((cap - sed) * s.erosion, np.maximum(-dh, 0.0)))
-            change = np.zeros(n_cells)
-            if put.any():
-                change += np.bincount(corners.ravel(), (weights * put[:, None]).ravel(), minlength=n_cells)
-            if take.any():
-                iy = np.floor(cy).astype(np.int64)
-                ix = np.floor(cx).astype(np.int64)
-                if wrap:  # the whole brush is on the map: the same weights for every droplet
-                    cells = ((iy[:, None] + by) % hgt) * wid + (ix[:, None] + bx) % wid
-                    w = whole_brush
-                else:
-                    py, px = iy[:, None] + by[None, :], ix[:, None] + bx[None, :]
-                    inside = (py >= 0) & (py < hgt) & (px >= 0) & (px < wid)
-                    w = np.where(inside, bw[None, :], 0.0)
-                    w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
-                    cells = np.where(inside, py * wid + px, 0)
-                change -= np.bincount(cells.ravel(), (w * take[:, None]).ravel(), minlength=n_cells)
-            flat += change
-            sediment[idx] = sed + take - put
-            speed[idx] = np.sqrt(np.maximum(spd * spd + dh * s.gravity, 0.0))
-            water[idx] = wat * (1 - s.evaporation)
-            y[idx], x[idx], dy[idx], dx[idx] = ny, nx, ndy, ndx
-            alive[idx[gone]] = False
-        # What the droplets still carry settles where they end (on a wrapped map nothing is
-        # lost: the mean height stays as it was; off an open map's edge it is gone).
-        ends = np.flatnonzero(alive & (sediment > 0))
-        if len(ends):
-            _, _, _, corners, weights = _sample(flat, y[ends], x[ends], hgt, wid, wrap)
-            flat += np.bincount(corners.ravel(), (weights * sediment[ends, None]).ravel(), minlength=n_cells)
-    return flat.reshape(hgt, wid)
+        dh = h1 - h0
+        sed, wat, spd = sediment[idx], water[idx], speed[idx]
+        cap = np.maximum(-dh, s.min_slope) * spd * wat * s.capacity
+        deposit = (sed > cap) | (dh > 0)
+        # Deposit: uphill, fill the step (at most what it carries); else drop part of the excess.
+        put = np.where(dh > 0, np.minimum(dh, sed), (sed - cap) * s.deposition)
+        put = np.where(deposit, put, 0.0)
+        # Erode: part of the free capacity, never deeper than the step down.
+        take = np.where(deposit, 0.0, np.minimum((cap - sed) * s.erosion, np.maximum(-dh, 0.0)))
+        change = np.zeros(n_cells)
+        if put.any():
+            change += np.bincount(corners.ravel(), (weights * put[:, None]).ravel(), minlength=n_cells)
+        if take.any():
+            iy = np.floor(cy).astype(np.int64)
+            ix = np.floor(cx).astype(np.int64)
+            if wrap:  # the whole brush is on the map: the same weights for every droplet
+                cells = ((iy[:, None] + by) % hgt) * wid + (ix[:, None] + bx) % wid
+                w = whole_brush
+            else:
+                py, px = iy[:, None] + by[None, :], ix[:, None] + bx[None, :]
+                inside = (py >= 0) & (py < hgt) & (px >= 0) & (px < wid)
+                w = np.where(inside, bw[None, :], 0.0)
+                w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
+                cells = np.where(inside, py * wid + px, 0)
+            change -= np.bincount(cells.ravel(), (w * take[:, None]).ravel(), minlength=n_cells)
+        flat += change
+        sediment[idx] = sed + take - put
+        speed[idx] = np.sqrt(np.maximum(spd * spd + dh * s.gravity, 0.0))
+        water[idx] = wat * (1 - s.evaporation)
+        y[idx], x[idx], dy[idx], dx[idx] = ny, nx, ndy, ndx
+        alive[idx[gone]] = False
+    # What the droplets still carry settles where they end (on a wrapped map nothing is
+    # lost: the mean height stays as it was; off an open map's edge it is gone).
+    ends = np.flatnonzero(alive & (sediment > 0))
+    if len(ends):
+        _, _, _, corners, weights = _sample(flat, y[ends], x[ends], hgt, wid, wrap)
+        flat += np.bincount(corners.ravel(), (weights * sediment[ends, None]).ravel(), minlength=n_cells)
 
 
 def _sample(flat: np.ndarray, y: np.ndarray, x: np.ndarray, hgt: int, wid: int, wrap: bool):
@@ -554,12 +618,15 @@ def _sample(flat: np.ndarray, y: np.ndarray, x: np.ndarray, hgt: int, wid: int, 
 # --- thermal: talus --------------------------------------------------------------------------
 
 
-def _thermal(u: np.ndarray, iterations: int, wrap: bool, rate: float = 0.5) -> np.ndarray:
-    """Material above the talus slope slides to lower neighbours, half the excess per iteration."""
+def _thermal(u: np.ndarray, iterations: int, wrap: bool, rate: float = 0.5, gpu=None) -> np.ndarray:
+    """Material above the talus slope slides to lower neighbours, half the excess per iteration.
+    `gpu`: texgen.erosion_graphs.GraphPasses (the same in a graph), or None for numpy."""
     pad = (lambda a: np.pad(a, 1, mode="wrap")) if wrap else (lambda a: np.pad(a, 1, mode="edge"))
     hgt, wid = u.shape
     gy, gx = np.gradient(pad(u))
     talus = TALUS * float(np.mean(np.hypot(gy, gx)[1:-1, 1:-1])) + 1e-12
+    if gpu is not None:
+        return gpu.talus(u, talus, iterations, wrap, rate)
     dist = np.array([math.hypot(a, b) for a, b in _NEIGHBOURS])
     out = np.empty((len(_NEIGHBOURS), hgt, wid))  # what leaves each cell towards each neighbour
     total, biggest = np.empty((hgt, wid)), np.empty((hgt, wid))

@@ -26,7 +26,9 @@ def test_the_smoke_run_measures_every_stage_and_writes_at_most_eight_files(tmp_p
     assert files == ["contact-sheet.png", "report.json"]  # a smoke run never returns a model
     report = json.loads((out / "report.json").read_text())
     assert all(s["status"] == "ok" for s in report["stages"].values()), report["stages"]
-    assert {"info", "data", "tests", "speed", "course", "train", "quality", "choose", "sheet"} <= set(report["stages"])
+    assert {"info", "data", "tests", "speed", "course", "erosion", "train", "quality", "choose", "sheet"} <= set(
+        report["stages"]
+    )
     assert report["versions"]["torch"] and report["versions"]["onnxruntime"]
     # The CUDA tests ran (and skipped here: no GPU), each with its result.
     cases = report["tests"]["cases"]
@@ -37,6 +39,9 @@ def test_the_smoke_run_measures_every_stage_and_writes_at_most_eight_files(tmp_p
         assert speed["ours_it_per_s"] > 0 and speed["plain_it_per_s"] > 0 and 0 < speed["ours_peak_share"]
     course = report["course"]
     assert course["seconds"] > 0 and course["iterations"] == 3 and course["completed"]
+    (erosion,) = report["erosion"]["droplets"]  # the graphs of the GPU's erosion, here on the CPU
+    assert erosion["side"] == 128 and erosion["graph_s"] > 0 and erosion["numpy_s"] > 0
+    assert abs(erosion["mean_change_graph"] / erosion["mean_change_numpy"] - 1) < 0.05
     # Every default recipe trained and was measured at the crop sizes it makes, beside the
     # shipped file; the shipped baselines were measured too (a 32 px model at 32 px only).
     models = report["models"]
@@ -61,7 +66,7 @@ def test_a_recipe_or_stage_it_does_not_know_is_refused_before_anything_runs(tmp_
     env = {**os.environ, "OUT": str(tmp_path / "out")}
     for args, says in (
         (["--recipes", "stone-texture--fast"], "unknown recipe stone-texture--fast"),
-        (["--skip", "train"], "--skip takes course, speed, tests"),
+        (["--skip", "train"], "--skip takes course, erosion, speed, tests"),
     ):
         proc = subprocess.run(["bash", str(ROOT / "bench" / "gpu_run.sh"), "--smoke", *args], env=env,
                               capture_output=True, text=True, timeout=60)  # fmt: skip

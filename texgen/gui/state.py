@@ -81,7 +81,8 @@ def eroded(gen: Generator, s: Sample, erosion: Erosion | None, seed: int | None 
     `s` itself when there is no erosion or the model does not make heightmaps."""
     if not erodes(erosion, gen.info.kind):
         return s
-    return dataclasses.replace(s, img=erode(s.img, erosion, wrap=s.tileable, seed=s.seed if seed is None else seed))
+    seed = s.seed if seed is None else seed
+    return dataclasses.replace(s, img=erode(s.img, erosion, wrap=s.tileable, seed=seed, device=gen.device))
 
 
 def variation_of(gen: Generator, s: Sample) -> Variation:
