@@ -320,9 +320,16 @@ def stage_erosion(ns) -> dict:
     """The README's droplet example (rain=1,thermal=20) on bundled terrain outputs: as graphs on
     the GPU (texgen/erosion_graphs.py) at 1024 and 2048 px, against numpy at 1024 px; the smoke
     run the same graphs on the CPU at 128 px (bench/bench_erosion.py says what each figure is)."""
+    import onnxruntime  # noqa: PLC0415
+
     import bench_erosion  # noqa: PLC0415
 
     if ns.device == "cuda":
+        if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+            # The lent machines of 2026-12-04 had onnxruntime's CPU build (docs/gpu-runs.md).
+            return {"example": "rain=1,thermal=20", "droplets": [],
+                    "not_measured": f"onnxruntime {onnxruntime.__version__} here has no CUDA provider "
+                                    "(install onnxruntime-gpu to measure the erosion's graphs on the GPU)"}  # fmt: skip
         rows = bench_erosion.graphs_against_numpy("cuda", (1024, 2048), (1024,))
     else:
         rows = bench_erosion.graphs_against_numpy("cpu", (128,), (128,))
@@ -830,6 +837,8 @@ def summary(rd: dict) -> str:
             f"{c.get('whole_schedule_s_extrapolated', float('nan')):.0f} s"
         )
         lines.append(f"  course schedule ({c['iterations']} iterations, batch 32): {c['seconds']:.1f} s{whole}")
+    if (rd.get("erosion") or {}).get("not_measured"):
+        lines.append(f"  erosion on the GPU: not measured: {rd['erosion']['not_measured']}")
     for r in (rd.get("erosion") or {}).get("droplets", []):
         numpy = f", numpy {r['numpy_s']:.1f} s (x{r['speedup']:.1f})" if "numpy_s" in r else ""
         lines.append(f"  erosion rain=1,thermal=20 at {r['side']} px: graphs on {r['device']} {r['graph_s']:.2f} s "
