@@ -197,7 +197,7 @@ def main() -> None:
         print("\nbatch | texgen img/s | bare ORT img/s | torch eager img/s | texgen overhead vs bare")
         for batch in (1, 16, 64, 256):
             seeds = list(range(batch))
-            z = latents_for_seeds(seeds, gen.latent_shape(*size))
+            z = latents_for_seeds(seeds, gen.latent_shape(*size), gen.info.global_channels)
             t_tex = best_of(lambda: list(sample(gen, seeds, size=size, batch_size=batch)), repeat)
             t_bare = best_of(lambda: bare.run(None, {"z": z}), repeat)
             t_torch = float("nan")
@@ -212,7 +212,7 @@ def main() -> None:
         # 2. Large tileable textures.
         print("\nsize      | texgen ms | bare ORT ms | model GFLOP | fraction of matmul peak")
         for side in (512, 1024):
-            z = latents_for_seeds([0], gen.latent_shape(side, side))
+            z = latents_for_seeds([0], gen.latent_shape(side, side), gen.info.global_channels)
             t_tex = best_of(lambda: next(sample(gen, [0], size=(side, side))), repeat)
             t_bare = best_of(lambda: bare.run(None, {"z": z}), repeat)
             flops = model_flops(torch_g, spec, side) if torch_g is not None else float("nan")

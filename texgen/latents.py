@@ -66,16 +66,22 @@ def random_seed() -> int:
     return secrets.randbelow(2**31)
 
 
-def latent_for_seed(seed: int, shape: Sequence[int]) -> np.ndarray:
-    """The latent of one seed: float32 standard normal of `shape`."""
+def latent_for_seed(seed: int, shape: Sequence[int], global_channels: int = 0) -> np.ndarray:
+    """The latent of one seed: float32 standard normal of `shape`; of a spatial latent (Z x h x
+    w), the first `global_channels` channels one draw each, the same in every cell (drawn after
+    the grid, so the rest is what the seed gives without them)."""
     if not 0 <= seed <= MAX_SEED:
         raise RequestError(f"seed {seed} is out of range", f"use 0 to {MAX_SEED}")
-    return np.random.default_rng(seed).standard_normal(tuple(shape), dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal(tuple(shape), dtype=np.float32)
+    if global_channels:
+        z[:global_channels] = rng.standard_normal(global_channels, dtype=np.float32)[:, None, None]
+    return z
 
 
-def latents_for_seeds(seeds: Iterable[int], shape: Sequence[int]) -> np.ndarray:
+def latents_for_seeds(seeds: Iterable[int], shape: Sequence[int], global_channels: int = 0) -> np.ndarray:
     """Stacked latents, one per seed: [N, *shape]."""
-    return np.stack([latent_for_seed(s, shape) for s in seeds])
+    return np.stack([latent_for_seed(s, shape, global_channels) for s in seeds])
 
 
 def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:

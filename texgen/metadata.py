@@ -24,7 +24,7 @@ from typing import Any, Literal, Sequence
 from texgen.errors import ModelError
 from texgen.materials import layout_problems
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: global_channels (a model without them is still written as 1)
 PREFIX = "texgen."
 LATENT_INPUT = "z"
 LABEL_INPUT = "label"
@@ -53,6 +53,10 @@ class GeneratorInfo:
     tileable: bool = False  # True when the generator wraps: its outputs tile with no seam
     classes: tuple[str, ...] = ()  # non-empty for conditional models; label i is classes[i]
     latent_distribution: str = "normal"  # how z is drawn: standard normal, per element
+    # Spatial models: the grid's first global_channels channels are one standard normal draw per
+    # image, the same in every cell (PSGAN's global dimensions); the rest, per element. A model
+    # with any is written as schema version 2, so a texgen that would draw them per cell refuses it.
+    global_channels: int = 0
     algorithm: str = ""  # dcgan | wgan | wgan-gp, with "-conditional" for conditional models
     architecture: str = ""  # the trainer preset that built the network, e.g. lanham-wgan-32
     dataset: str = ""  # a description of the training data
@@ -65,7 +69,7 @@ class GeneratorInfo:
     # "height", "roughness", ...) and colour space ("sRGB" for albedo, "linear" for the others).
     channel_names: tuple[str, ...] = ()
     channel_spaces: tuple[str, ...] = ()
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = 1  # the oldest that reads it: 2 where global_channels > 0 (info_to_props)
 
     @property
     def conditional(self) -> bool:
@@ -119,6 +123,10 @@ def _problems(info: GeneratorInfo) -> list[str]:
             out.append(
                 f"native size {info.native_height}x{info.native_width} is not a multiple of pixels_per_cell {ppc}"
             )
+    if info.global_channels and info.latent_kind != "spatial":
+        out.append(f"global_channels is for spatial latents, not {info.latent_kind} ones")
+    elif not 0 <= info.global_channels < info.latent_size:
+        out.append(f"global_channels is {info.global_channels}, expected 0 to {info.latent_size - 1}")
     if len(set(info.classes)) != len(info.classes):
         out.append("class names are not unique")
     if info.schema_version > SCHEMA_VERSION:
@@ -160,7 +168,10 @@ def _decode(name: str, text: str) -> Any:
 
 def info_to_props(info: GeneratorInfo) -> dict[str, str]:
     """The metadata_props entries (key -> string) that describe `info`."""
-    return {PREFIX + k: _encode(v) for k, v in dataclasses.asdict(info).items()}
+    values = dataclasses.asdict(info)
+    if info.global_channels:  # an older texgen would draw them per cell: it must refuse the file
+        values["schema_version"] = max(info.schema_version, 2)
+    return {PREFIX + k: _encode(v) for k, v in values.items()}
 
 
 def info_from_props(props: dict[str, str]) -> GeneratorInfo | None:

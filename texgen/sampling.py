@@ -196,7 +196,7 @@ def sample(
             return
         chunk = list(seeds[start : start + batch_size])
         # 2. Latents: one generator per seed, so a seed's image does not depend on its batch.
-        z = np.stack([latent_for_seed(s, shape) for s in chunk])
+        z = np.stack([latent_for_seed(s, shape, gen.info.global_channels) for s in chunk])
         labels = None if index is None else np.full(len(chunk), index, np.int64)
         # 3. Run, 4. post-process, 5. hand out one by one.
         raw = _run(gen, z, labels, should_cancel, on_tile)
@@ -229,7 +229,7 @@ def interpolate(
     if any(not 0.0 <= t <= 1.0 for t in ts):
         raise RequestError(f"interpolation positions must lie in [0, 1], got {list(ts)}", "use values from 0 to 1")
     shape = gen.latent_shape(*run_size)
-    a, b = latent_for_seed(seed_a, shape), latent_for_seed(seed_b, shape)
+    a, b = (latent_for_seed(s, shape, gen.info.global_channels) for s in (seed_a, seed_b))
     z = np.stack([slerp(a, b, t) for t in ts])
     labels = None if index is None else np.full(len(ts), index, np.int64)
     class_name = gen.info.classes[index] if index is not None else None

@@ -83,6 +83,11 @@ class TrainConfig:
     # each reaching one cell (16 px) further, for strokes longer than two or three cells
     # (trainer/networks/spatial.py; what they did: docs/models.md)
     cell_convs: int = 0
+    # spatial: latent channels drawn once per image and the same in every cell (PSGAN's global
+    # dimensions): the generator can tell what the whole image is (which rock, which light) apart
+    # from the local content, instead of mixing its data's looks side by side. The exported model
+    # says how many (texgen.metadata `global_channels`), and texgen draws them so.
+    global_channels: int = 0
     # spatial: random crops cut from each generated image (1: one image per crop). With a large
     # spatial_margin, several crops an image keep the generator's pixels per step as they were.
     crops_per_image: int = 1
@@ -185,6 +190,7 @@ class TrainConfig:
             coarse_field=self.coarse_field,
             cell_convs=self.cell_convs,
             pixel_noise=self.pixel_noise,
+            global_channels=self.global_channels,
         )
 
     def to_json(self) -> str:

@@ -28,7 +28,7 @@ from trainer.distributed import any_rank, any_ranks, broadcast, finish_distribut
 from texgen.atomic import write_atomic
 from trainer.pictures import plot_stats, save_derived_maps, save_grid
 from trainer.run_folder import StatsLog, make_run_dir, slug
-from trainer.state import (TrainingState, restore_state, make_state, pick_device, start_from, state_of, set_threads,
+from trainer.state import (TrainingState, spatial_latents, restore_state, make_state, pick_device, start_from, state_of, set_threads,
                            train_step)  # fmt: skip
 
 # At the start, not at the end: a run outlives edits to the code (an update, a checkout), and
@@ -98,9 +98,10 @@ class _Samples:
         self._real: np.ndarray | None = None
 
     def _z(self, n: int, g: torch.Generator, cells: int | None = None) -> torch.Tensor:
-        Z, cells = self.s.spec.latent_size, cells or self.cells
-        shape = (n, Z, cells, cells) if cells else (n, Z)
-        return torch.randn(shape, generator=g)
+        cells = cells or self.cells
+        if cells:
+            return spatial_latents(self.s.spec, n, cells, generator=g)
+        return torch.randn((n, self.s.spec.latent_size), generator=g)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> np.ndarray:

@@ -29,6 +29,20 @@ from trainer.networks.spatial import TwoScaleCritic
 from trainer.recipes import reproduce_command
 
 
+def spatial_latents(
+    spec: NetSpec, n: int, cells: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """`n` latent grids of `cells` x `cells`, standard normal, but for the first
+    `spec.global_channels` channels: one draw per image, the same in every cell (as
+    texgen.latents.latent_for_seed draws them for the exported model)."""
+    z = torch.randn(n, spec.latent_size, cells, cells, device=device, generator=generator)
+    g = spec.global_channels
+    if g:
+        whole = torch.randn(n, g, 1, 1, device=device, generator=generator)
+        z = torch.cat([whole.expand(n, g, cells, cells), z[:, g:]], dim=1)
+    return z
+
+
 def pick_device(name: str, d: Dist) -> torch.device:
     """`auto`: CUDA when torch sees a GPU, else Apple's GPU (MPS) when there is one, else the
     CPU. Under torchrun: this rank's GPU (CUDA or the CPU only: the processes talk over NCCL or
@@ -147,8 +161,7 @@ class TrainingState:
     def latents(self, n: int, cells: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """`n` latents of the training shape, from `generator` (default: torch's global stream)."""
         if self.spec.spatial:
-            c = cells or self.train_cells
-            return torch.randn(n, self.spec.latent_size, c, c, device=self.device, generator=generator)
+            return spatial_latents(self.spec, n, cells or self.train_cells, self.device, generator)
         return torch.randn(n, self.spec.latent_size, device=self.device, generator=generator)
 
     def fake_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
@@ -539,7 +552,7 @@ def restore_state(s: TrainingState, state: dict) -> None:
 # What a generator's weights mean besides their shapes: a run started from another run's weights
 # (cfg.init_from) must have the same values for all of these.
 GENERATOR_FIELDS = ("family", "channels", "latent_size", "num_classes", "embed_dim", "g_width", "upsamples",
-                    "upsample_blur", "blur_last", "class_affine", "coarse_field", "pixel_noise", "cell_convs")  # fmt: skip
+                    "upsample_blur", "blur_last", "class_affine", "coarse_field", "pixel_noise", "cell_convs", "global_channels")  # fmt: skip
 
 
 def start_from(s: TrainingState, source: dict) -> str:

@@ -56,6 +56,7 @@ def _info(cfg: TrainConfig, spec: NetSpec, ckpt: dict, name: str) -> GeneratorIn
         native_height=cfg.crop,
         native_width=cfg.crop,
         pixels_per_cell=spec.pixels_per_cell,
+        global_channels=spec.global_channels,
         tileable=spec.spatial,  # wrap padding everywhere: exactly periodic by construction
         classes=classes,
         algorithm=cfg.algorithm + ("-conditional" if classes else ""),

@@ -31,6 +31,9 @@ class NetSpec:
     pixel_noise: bool = False  # spatial: the grid's last noise_channels(upsamples) channels are per-pixel noise
     cell_convs: int = 0  # spatial: more 3x3 convolutions at the latent cells' resolution, after the stem
     projection: str = "sum"  # conditional: the critic's class term, sum (Miyato & Koyama) | unit (layers.Projection)
+    # spatial: the grid's first global_channels channels are one normal draw per image, the same
+    # in every cell (PSGAN's global dimensions, Bergmann et al. 2017): what an image is as a whole
+    global_channels: int = 0
 
     @property
     def noise_channels(self) -> int:
@@ -80,6 +83,13 @@ class NetSpec:
             out.append(f"cell_convs is for the spatial architecture, not {self.family}")
         if not 0 <= self.cell_convs <= MAX_CELL_CONVS:
             out.append(f"cell_convs {self.cell_convs} is not between 0 (none) and {MAX_CELL_CONVS}")
+        if self.global_channels and not self.spatial:
+            out.append(f"global_channels is for the spatial architecture, not {self.family}")
+        elif not 0 <= self.global_channels < self.latent_size - self.noise_channels:
+            out.append(
+                f"global_channels {self.global_channels} is not between 0 (none) and the"
+                f" {self.latent_size - self.noise_channels - 1} that leave the grid one channel of its own"
+            )
         if not 0.0 <= self.critic_dropout < 1.0:
             out.append(f"critic dropout {self.critic_dropout} is not in [0, 1)")
         return out
