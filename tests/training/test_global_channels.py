@@ -60,7 +60,7 @@ def test_a_model_with_global_channels_is_written_as_schema_2_which_an_older_texg
         info_from_props(props)
 
 
-def test_a_run_with_global_channels_exports_them_and_the_runtime_draws_them_as_training_did(tmp_path):
+def test_a_run_with_global_channels_exports_them_and_the_runtime_draws_them_as_training_did(tmp_path, capsys):
     from train_helpers import Events, texture_folder, tiny  # noqa: PLC0415
 
     from texgen.model import load_generator  # noqa: PLC0415
@@ -77,6 +77,10 @@ def test_a_run_with_global_channels_exports_them_and_the_runtime_draws_them_as_t
     assert props["texgen.global_channels"] == "4" and props["texgen.schema_version"] == "2"
     gen = load_generator(run / "generator.onnx", device="cpu")
     assert gen.info.global_channels == 4
+    from texgen.cli import main  # noqa: PLC0415
+
+    assert main(["info", str(run / "generator.onnx"), "--device", "cpu"]) == 0
+    assert "the first 4 one draw per image, the same in every cell" in capsys.readouterr().out
     # The runtime's image of seed 5 is what the trained generator makes of that seed's latent,
     # its first four channels the same in every cell: drawn as in training.
     img = next(sample(gen, [5], size=(48, 48))).img

@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     latent = f"{m['latent_kind']} latent of {m['latent_size']}"
     if m["latent_kind"] == "spatial":
         latent += f" per cell, {m['pixels_per_cell']} px per cell (any multiple of {m['pixels_per_cell']} px)"
+        if m.get("global_channels"):
+            latent += f"; the first {m['global_channels']} one draw per image, the same in every cell"
     lines = [
         f"{m['name']}  ({d['path']})",
         f"  makes       {m['kind']}, {m['channels']} channel{'s' if m['channels'] > 1 else ''}, native {size}, "
