@@ -44,8 +44,8 @@ sequential along each flow path, stay on the CPU.
 
 Deterministic: the same heights, settings and seed give the same result on the CPU. On a GPU
 the droplets that meet in one cell are summed in whatever order its threads finish, so the
-heights can differ in the last bits from run to run, and from the CPU's more than that (the
-droplets that stall on a flat draw their directions otherwise there).
+heights can differ in the last bits from run to run and from the CPU's, and where such a bit
+moves a droplet across a cell's edge, it takes another path: the same erosion, other gullies.
 """
 
 from __future__ import annotations

@@ -5,16 +5,17 @@ texgen's runtime has no torch (docs/architecture.md): its GPU is onnxruntime's. 
 droplet or cell, which is what a GPU does well, so they are written here a second time, as
 graphs built with `onnx.helper`, node for node the numpy of `texgen.erosion`: the same
 operations in the same order, in float64. On the CPU provider the heights come out as numpy's
-to the last bit or within a few units of it (tests/core/test_erosion_graphs.py); on a GPU the
+to the last bit on a wrapped map, within float32's precision on an open one (the brush's weights
+by the edge are summed in another order; tests/core/test_erosion_graphs.py); on a GPU the
 sums of droplets that meet in one cell are added in whatever order its threads finish, so a run
 can differ from the next in the last bits, and a droplet that rounds to the other side of a cell
 takes another path. The rivers stay in numpy: each iteration's drainage areas and incision run
 from the outlets upstream, one step of a flow path after another, thousands of steps on a large
 map, which a GPU cannot run at once.
 
-A graph is built once per map shape and setting and kept (`_cached`); the droplets' start
-points and the directions of the few that stall on a flat come from the caller's numpy
-generator, so a seed gives the same droplets on every device.
+A graph is built and its session opened once per map shape and setting, and kept (`_session`);
+the droplets' start points and the directions they take where they stall on a flat come from
+the caller's numpy generator, so a seed starts the same droplets on every device.
 """
 
 from __future__ import annotations
