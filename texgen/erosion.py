@@ -580,7 +580,10 @@ def _droplets(
                 py, px = iy[:, None] + by[None, :], ix[:, None] + bx[None, :]
                 inside = (py >= 0) & (py < hgt) & (px >= 0) & (px < wid)
                 w = np.where(inside, bw[None, :], 0.0)
-                w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
+                total = np.zeros(len(w))
+                for k in range(w.shape[1]):  # in order, as the graph adds them (not numpy's pairwise sum)
+                    total += w[:, k]
+                w = w / np.maximum(total[:, None], 1e-12)
                 cells = np.where(inside, py * wid + px, 0)
             change -= np.bincount(cells.ravel(), (w * take[:, None]).ravel(), minlength=n_cells)
         flat += change

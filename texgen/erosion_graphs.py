@@ -5,8 +5,7 @@ texgen's runtime has no torch (docs/architecture.md): its GPU is onnxruntime's. 
 droplet or cell, which is what a GPU does well, so they are written here a second time, as
 graphs built with `onnx.helper`, node for node the numpy of `texgen.erosion`: the same
 operations in the same order, in float64. On the CPU provider the heights come out as numpy's
-to the last bit on a wrapped map, within float32's precision on an open one (the brush's weights
-by the edge are summed in another order; tests/core/test_erosion_graphs.py); on a GPU the
+to the last bit (tests/core/test_erosion_graphs.py); on a GPU the
 sums of droplets that meet in one cell are added in whatever order its threads finish, so a run
 can differ from the next in the last bits, and a droplet that rounds to the other side of a cell
 takes another path. The rivers stay in numpy: each iteration's drainage areas and incision run
@@ -213,7 +212,10 @@ def droplet_model(hgt: int, wid: int, wrap: bool, params: tuple) -> bytes:
         inside = b("And", b("And", b("GreaterOrEqual", py, i_zero), b("Less", py, h_i)),
                    b("And", b("GreaterOrEqual", px, i_zero), b("Less", px, w_i)))  # fmt: skip
         w = b.where(inside, b.const(bw[None, :]), zero)
-        w = b.div(w, b("Max", b("ReduceSum", w, col, keepdims=1), b.const(1e-12)))
+        total = zero
+        for k in range(len(bw)):  # in order, as numpy adds them
+            total = b.add(total, b("Gather", w, b.const([k], np.int64), axis=1))
+        w = b.div(w, b("Max", total, b.const(1e-12)))
         cells = b.where(inside, b.add(b.mul(py, w_i), px), i_zero)
     take_sum = _splat(b, n_cells, cells, b.mul(w, b("Unsqueeze", take, col)))
     out = {"flat": b.add(v["flat"], b.sub(put_sum, take_sum))}
