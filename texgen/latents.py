@@ -18,6 +18,7 @@ from texgen.errors import RequestError
 MAX_SEED = 2**63 - 1
 MAX_SEEDS = 10_000_000  # a seed list longer than this is a typo, not a batch
 
+GLOBAL_STREAM = 1  # the global channels' random stream: seeded with (seed, GLOBAL_STREAM)
 _PART = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
@@ -68,14 +69,15 @@ def random_seed() -> int:
 
 def latent_for_seed(seed: int, shape: Sequence[int], global_channels: int = 0) -> np.ndarray:
     """The latent of one seed: float32 standard normal of `shape`; of a spatial latent (Z x h x
-    w), the first `global_channels` channels one draw each, the same in every cell (drawn after
-    the grid, so the rest is what the seed gives without them)."""
+    w), the first `global_channels` channels one draw each, the same in every cell. Those come
+    from a stream of their own, so they are the same at every size (a seed is the same surface
+    previewed small and exported large) and the rest is what the seed gives without them."""
     if not 0 <= seed <= MAX_SEED:
         raise RequestError(f"seed {seed} is out of range", f"use 0 to {MAX_SEED}")
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal(tuple(shape), dtype=np.float32)
+    z = np.random.default_rng(seed).standard_normal(tuple(shape), dtype=np.float32)
     if global_channels:
-        z[:global_channels] = rng.standard_normal(global_channels, dtype=np.float32)[:, None, None]
+        whole = np.random.default_rng([seed, GLOBAL_STREAM]).standard_normal(global_channels, dtype=np.float32)
+        z[:global_channels] = whole[:, None, None]
     return z
 
 

@@ -28,6 +28,7 @@ def test_global_channels_are_one_draw_per_image_in_training_and_in_the_runtime()
     assert a.dtype == np.float32 and np.array_equal(a[:3], np.broadcast_to(a[:3, :1, :1], (3, 4, 6)))
     np.testing.assert_array_equal(a[3:], latent_for_seed(7, (8, 4, 6))[3:])  # the grid as without them
     np.testing.assert_array_equal(a, latent_for_seed(7, (8, 4, 6), 3))  # a seed decides them
+    np.testing.assert_array_equal(latent_for_seed(7, (8, 32, 16), 3)[:3, 0, 0], a[:3, 0, 0])  # at any size
     assert not np.array_equal(a[:3, 0, 0], latent_for_seed(8, (8, 4, 6), 3)[:3, 0, 0])
 
 
