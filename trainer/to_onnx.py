@@ -211,7 +211,9 @@ def model_card(info: GeneratorInfo, cfg: TrainConfig, ckpt: dict[str, Any], pari
         "| --- | --- |",
         f"| makes | {_makes(info)}, {info.channels} channel{'s' if info.channels > 1 else ''}, {size} |",
         f"| classes | {', '.join(info.classes) if info.classes else 'none (unconditional)'} |",
-        f"| network | `{info.architecture}` ({cfg.architecture}), {info.latent_kind} latent of {info.latent_size} |",
+        f"| network | `{info.architecture}` ({cfg.architecture}), {info.latent_kind} latent of {info.latent_size}"
+        + (f", the first {info.global_channels} global (one draw per image)" if info.global_channels else "")
+        + " |",
         f"| algorithm | {info.algorithm}, {cfg.optimizer} lr G {cfg.lr_g:g} / D {cfg.lr_d:g}, batch {cfg.batch}, n_critic {cfg.n_critic} |",
         f"| data | {info.dataset} |",
         f"| data licence | {info.data_license} |",

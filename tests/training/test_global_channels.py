@@ -78,6 +78,7 @@ def test_a_run_with_global_channels_exports_them_and_the_runtime_draws_them_as_t
     assert props["texgen.global_channels"] == "4" and props["texgen.schema_version"] == "2"
     gen = load_generator(run / "generator.onnx", device="cpu")
     assert gen.info.global_channels == 4
+    assert "spatial latent of 8, the first 4 global (one draw per image) |" in (run / "model-card.md").read_text()
     from texgen.cli import main  # noqa: PLC0415
 
     assert main(["info", str(run / "generator.onnx"), "--device", "cpu"]) == 0
