@@ -125,7 +125,7 @@ def _problems(info: GeneratorInfo) -> list[str]:
             )
     if info.global_channels and info.latent_kind != "spatial":
         out.append(f"global_channels is for spatial latents, not {info.latent_kind} ones")
-    elif not 0 <= info.global_channels < info.latent_size:
+    elif info.global_channels and not 0 < info.global_channels < info.latent_size:
         out.append(f"global_channels is {info.global_channels}, expected 0 to {info.latent_size - 1}")
     if len(set(info.classes)) != len(info.classes):
         out.append("class names are not unique")

@@ -39,6 +39,10 @@ def test_global_channels_are_refused_where_they_mean_nothing():
     assert NetSpec("spatial", latent_size=8, global_channels=8).problems() == [
         "global_channels 8 is not between 0 (none) and the 7 that leave the grid one channel of its own"
     ]
+    assert NetSpec("spatial", latent_size=8, global_channels=-1).problems() == [
+        "global_channels -1 is not between 0 (none) and the 7 that leave the grid one channel of its own"
+    ]
+    assert NetSpec("lanham", pixel_noise=True).problems() == ["pixel_noise is for the spatial architecture, not lanham"]
     with pytest.raises(RequestError, match="global_channels is for the spatial architecture"):
         check_config(TrainConfig(data="x", architecture="lanham", global_channels=2))
     with pytest.raises(ModelError, match="global_channels is for spatial latents"):

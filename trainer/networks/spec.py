@@ -85,7 +85,7 @@ class NetSpec:
             out.append(f"cell_convs {self.cell_convs} is not between 0 (none) and {MAX_CELL_CONVS}")
         if self.global_channels and not self.spatial:
             out.append(f"global_channels is for the spatial architecture, not {self.family}")
-        elif not 0 <= self.global_channels < self.latent_size - self.noise_channels:
+        elif self.global_channels and not 0 < self.global_channels < self.latent_size - self.noise_channels:
             out.append(
                 f"global_channels {self.global_channels} is not between 0 (none) and the"
                 f" {self.latent_size - self.noise_channels - 1} that leave the grid one channel of its own"
