@@ -2,7 +2,8 @@
 
 A seed decides one latent by itself: each latent is drawn from its own generator seeded with
 the seed alone, so seed 7 gives the same texture generated alone or in a batch of 64. Latents
-are standard normal (the `latent_distribution` of every texgen model).
+are standard normal (the `latent_distribution` of every texgen model); a spatial model's global
+channels, if it has any, are one draw per image, the same in every cell.
 """
 
 from __future__ import annotations
