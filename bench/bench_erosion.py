@@ -18,7 +18,8 @@ With --device cuda (or cpu), the droplet example instead as the graphs of texgen
 on that onnxruntime device beside numpy, on the same map and seed (`graphs_against_numpy`, which
 bench/gpu_run.py runs on a lent GPU): seconds (the first graph run builds and optimises its
 session; the second is what each further map of that size costs), the mean height change of
-each (the droplets differ, their work should not) and the graphs' seam ratio (about 1: tileable).
+each (the droplets differ, their work should not) and the graphs' seam score (texgen.seamless:
+about 1 for a map that tiles).
 Usage: python bench/bench_erosion.py [--big] [--device cuda]
 """
 
@@ -35,18 +36,12 @@ from texgen import erosion as er
 from texgen.assets import resolve_model
 from texgen.model import load_generator
 from texgen.sampling import sample
+from texgen.seamless import seam_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_runtime import best_of  # noqa: E402  (one warm-up, then the fastest of `repeat`)
 
 DROPLETS = er.Erosion(rain=1.0, thermal=20)  # the README's droplet example
-
-
-def _seam_ratio(a: np.ndarray) -> float:
-    """The mean step across the wrap over the mean step between interior neighbours (1: tiles)."""
-    across = np.abs(a[:, 0] - a[:, -1]).mean() + np.abs(a[0, :] - a[-1, :]).mean()
-    inside = np.abs(np.diff(a, axis=1)).mean() + np.abs(np.diff(a, axis=0)).mean()
-    return float(across / inside)
 
 
 def graphs_against_numpy(device: str, sides, numpy_sides, gen=None) -> list[dict]:
@@ -60,13 +55,14 @@ def graphs_against_numpy(device: str, sides, numpy_sides, gen=None) -> list[dict
     for side in sides:
         (s,) = sample(gen, [0], size=(side, side))
         h = s.img[..., 0].astype(np.float64)
-        row: dict = {"side": side, "device": device, "seam_ratio_input": round(_seam_ratio(h), 3)}
+        period = gen.info.pixels_per_cell  # the seam against interior lines at the same cell phase
+        row: dict = {"side": side, "device": device, "seam_ratio_input": round(seam_score(h, period), 3)}
         for label in ("graph_cold_s", "graph_s"):
             start = time.perf_counter()
             out = er.erode_with(passes, h, DROPLETS, wrap=True, seed=3)
             row[label] = round(time.perf_counter() - start, 3)
         row["mean_change_graph"] = float(np.abs(out - h).mean() / np.ptp(h))
-        row["seam_ratio_graph"] = round(_seam_ratio(out), 3)
+        row["seam_ratio_graph"] = round(seam_score(out, period), 3)
         if side in numpy_sides:
             start = time.perf_counter()
             ref = er.erode(h, DROPLETS, wrap=True, seed=3)

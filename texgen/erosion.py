@@ -177,7 +177,7 @@ def erode(
     """`height` (H x W, or H x W x 1) eroded as `settings` say: rivers, hydraulic, thermal.
     `device`: where the droplets and the talus run. "cuda" (or "auto" where onnxruntime lists
     CUDA) runs them as graphs on the GPU (texgen/erosion_graphs.py); where that cannot start,
-    they run in numpy and a line saying why goes into `notes`. Anything else: numpy, on the CPU.
+    they run in numpy and a line saying why goes into `notes` (once). Anything else: numpy, on the CPU.
     The rivers always run on the CPU."""
     check_erosion(settings)
     gpu = _gpu_passes(device, notes) if settings.rain > 0 or settings.thermal > 0 else None
@@ -225,8 +225,9 @@ def _gpu_passes(device: str, notes: list[str] | None):
     try:
         return erosion_graphs.GraphPasses("cuda")
     except ModelError as exc:
-        if notes is not None and device == "cuda":  # "auto" falls back quietly, as a model's device does
-            notes.append(f"erosion ran on the CPU: {exc.problem}")
+        line = f"erosion ran on the CPU: {exc.problem}"
+        if notes is not None and device == "cuda" and line not in notes:  # "auto" falls back quietly
+            notes.append(line)
         return None
 
 

@@ -148,7 +148,6 @@ def _mod_float(g: _Graph, a: str, m: float) -> str:
     return g.where(g("Less", r, g.const(0.0)), g.add(r, mc), r)
 
 
-@functools.lru_cache(maxsize=8)
 def droplet_model(hgt: int, wid: int, wrap: bool, params: tuple) -> bytes:
     """One batch of droplets (texgen.erosion._hydraulic's inner loop, and the settling after it).
     Inputs: `heights` (cells), `y`, `x` (a start point per droplet), `angles` (steps x droplets:
@@ -176,7 +175,7 @@ def droplet_model(hgt: int, wid: int, wrap: bool, params: tuple) -> bytes:
     ny, nx = b.add(v["y"], ndy), b.add(v["x"], ndx)
     if wrap:
         ny, nx = _mod_float(b, ny, float(hgt)), _mod_float(b, nx, float(wid))
-        gone = b("Less", ny, b.const(-1.0))  # never: nothing leaves a wrapped map
+        gone = None  # nothing leaves a wrapped map
         h1 = _sample(b, v["flat"], ny, nx, hgt, wid, wrap)[0]
     else:
         zero = b.const(0.0)
@@ -224,7 +223,7 @@ def droplet_model(hgt: int, wid: int, wrap: bool, params: tuple) -> bytes:
     new_speed = b("Sqrt", b("Max", b.add(b.mul(spd, spd), b.mul(dh, b.const(gravity))), zero))
     out["speed"] = b.where(alive, new_speed, spd)
     out["water"] = b.where(alive, b.mul(wat, b.const(1 - evaporation)), wat)
-    still_in = b("And", alive, b("Not", gone))
+    still_in = alive if gone is None else b("And", alive, b("Not", gone))
     for k, new in (("y", ny), ("x", nx), ("dy", ndy), ("dx", ndx)):
         out[k] = b.where(still_in, new, v[k])
     out["alive"] = still_in
@@ -301,7 +300,6 @@ def _shift(g: _Graph, a: str, dy: int, dx: int, hgt: int, wid: int, wrap: bool) 
     return a
 
 
-@functools.lru_cache(maxsize=8)
 def talus_model(hgt: int, wid: int, wrap: bool, rate: float) -> bytes:
     """texgen.erosion._thermal's iterations. Inputs: `heights` (H x W), `talus` (the slope, a
     scalar), `iterations` (int64 scalar). Output: `eroded` (H x W)."""

@@ -493,7 +493,6 @@ def _write_all(
 
     # 2. Generate and export, streaming.
     total, done = len(keys) * len(jobs), 0
-    erosion_notes: list[str] = []  # one per eroded image where the GPU could not run it: said once
     for job, (template, paths) in zip(jobs, planned):
         todo = keys
         if req.skip_existing:
@@ -523,7 +522,7 @@ def _write_all(
             # so the droplets fall alike along the morph): a regenerate command gives it again.
             # On the GPU where the model runs on one (the droplets and the talus; the rivers on the CPU).
             img = (erode(s.img, req.erosion, wrap=s.tileable, seed=names["seed"], device=job.gen.device,
-                         notes=erosion_notes) if eroded else s.img)  # fmt: skip
+                         notes=result.notes) if eroded else s.img)  # fmt: skip
             files = export_image(
                 img,
                 kind=job.gen.info.kind,
@@ -545,6 +544,5 @@ def _write_all(
             made += 1
             if on_progress:
                 on_progress(Progress(done, total, job.gen.info.name, s.seed, files, names["frame"]))
-        result.notes += [n for n in dict.fromkeys(erosion_notes) if n not in result.notes]
         if should_cancel is not None and should_cancel():
             raise CancelledError()
