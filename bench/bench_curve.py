@@ -90,23 +90,25 @@ def curve(data: Path, target, checkpoints: list[Path], held_out: bool = False, *
 
 def markdown(rows: dict[str, dict]) -> str:
     """The rows as a Markdown table: steps, minutes, then SWD and coherence at each size, then
-    the shape figures (comp, peaks) where some row has them."""
+    the shape figures (comp, peaks, runs) where some row has them."""
     shape = any(isinstance(r["figures"].get("shape"), dict) and "peaks" in r["figures"]["shape"] for r in rows.values())
     head = (
         "| | steps | minutes | "
         + " | ".join(f"SWD {s}" for s in SIZES)
         + " | "
         + " | ".join(f"coh {s}" for s in SIZES)
-        + (" | comp | peaks" if shape else "")
+        + (" | comp | peaks | runs" if shape else "")
         + " |"
     )
-    lines = [head, "|" + " --- |" * (3 + 2 * len(SIZES) + 2 * shape)]
+    lines = [head, "|" + " --- |" * (3 + 2 * len(SIZES) + 3 * shape)]
     for label, row in rows.items():
         f = row["figures"]
         cells = [f"{f[str(s)]['swd']:.1f}" if str(s) in f else "" for s in SIZES]
         cells += [f"{f[str(s)]['coherence']:.1f}" if str(s) in f else "" for s in SIZES]
         if shape:
-            cells += [f"{f['shape'][k]:.2f}" if k in f.get("shape", {}) else "" for k in ("components", "peaks")]
+            cells += [
+                f"{f['shape'][k]:.2f}" if k in f.get("shape", {}) else "" for k in ("components", "peaks", "runs")
+            ]
         lines.append(f"| {label} | {row.get('step', '')} | {row.get('minutes', '')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

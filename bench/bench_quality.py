@@ -49,7 +49,9 @@ it is blind):
   the components of the data's grey levels are: stones, gaps, blades; 0.2 is a fifth of the
   real count missing, extra or an octave off), and peaks, the spectral-peak distance (how much
   sharper the peaks of 32 px windows' spectra are: hatching, stripes, checkerboards), over the
-  real crops' spread. bench/bench_shape.py checks both on the pieces that looked wrong.
+  real crops' spread, and runs, the straight-run ratio (how far bright ridges run straight,
+  over the data's: 1 is the data's, below 1 a tangle of short or curled strands).
+  bench/bench_shape.py checks them on the pieces that looked wrong.
 - heightmaps only, on 128 px crops: PSD exp (slope of log power against log radial frequency,
   4 to 32 px wavelengths), grad W1 (Wasserstein distance of the |gradient| distributions, % of
   the real mean), and drainage after Priority-Flood+epsilon and D8: area exp (slope of the
@@ -802,14 +804,71 @@ def peak_distance(real: np.ndarray, fake: np.ndarray, real_peakiness: np.ndarray
     return quantile_gap(pr, peakiness(fake)) / max(float(pr.std()), 1e-12)
 
 
+RUN_SIGMA = 1.0  # px: the Hessian's scale (grass blades are 1 to 2 px wide at the training scale)
+RUN_SHARE = 0.2  # each crop's ridge pixels: the strongest fifth of its ridge response
+RUN_BINS = 16  # ridge orientations, 11.25 degrees each
+RUN_TOLERANCE = 2  # bins: how far a run's next pixel's orientation may turn (22.5 degrees)
+RUN_REACH = 20  # px: the longest run counted each way; the crop's border this wide is left out
+RUN_CROPS = 256  # crops read (the first): enough for the mean to move by under 1 %
+
+
+def straight_runs(crops: np.ndarray, bright: bool = True) -> np.ndarray:
+    """Per NCHW crop (channels averaged): the mean straight run of its ridge pixels, in px.
+
+    Ridges are the strongest RUN_SHARE of the crop's ridge response (the Hessian's most
+    negative eigenvalue at RUN_SIGMA; of the negated crop for dark ridges: gaps, creases). A
+    ridge pixel's run counts the steps, each way along its own ridge direction, up to
+    RUN_REACH, until the path leaves the ridges or meets one turned by more than
+    RUN_TOLERANCE orientation bins. Straight blades and streaks run far; curled strands, forks
+    and speckle do not (Geisler et al. 2001 measure such edge co-occurrence in photographs)."""
+    from scipy import ndimage  # noqa: PLC0415 (as in coherence())
+
+    grey = crops[:RUN_CROPS].mean(axis=1).astype(np.float64) * (1.0 if bright else -1.0)
+    scale = (0, RUN_SIGMA, RUN_SIGMA)
+    hyy = ndimage.gaussian_filter(grey, scale, order=(0, 2, 0))
+    hxx = ndimage.gaussian_filter(grey, scale, order=(0, 0, 2))
+    hxy = ndimage.gaussian_filter(grey, scale, order=(0, 1, 1))
+    response = -((hxx + hyy) / 2 - np.hypot((hxx - hyy) / 2, hxy))  # minus the lower eigenvalue
+    level = np.quantile(response.reshape(len(grey), -1), 1 - RUN_SHARE, axis=1)[:, None, None]
+    ridge = response > level
+    # The upper eigenvalue's eigenvector, as an angle from the columns' axis: along the ridge.
+    along = np.round(0.5 * np.arctan2(2 * hxy, hxx - hyy) / np.pi * RUN_BINS).astype(int) % RUN_BINS
+    run = np.zeros(grey.shape, np.int32)
+    for k in range(RUN_BINS):
+        turn = np.abs((along - k + RUN_BINS // 2) % RUN_BINS - RUN_BINS // 2)
+        near = ridge & (turn <= RUN_TOLERANCE)
+        theta = np.pi * k / RUN_BINS
+        for sign in (1, -1):
+            alive = ridge & (along == k)
+            for step in range(1, RUN_REACH + 1):
+                dy, dx = round(sign * step * np.sin(theta)), round(sign * step * np.cos(theta))
+                alive &= np.roll(near, (-dy, -dx), axis=(1, 2))  # the pixel `step` px along
+                run += alive
+    inner = (slice(None), slice(RUN_REACH, -RUN_REACH), slice(RUN_REACH, -RUN_REACH))  # no wrapped path
+    counted = ridge[inner]
+    return (run[inner] * counted).sum(axis=(1, 2)) / np.maximum(counted.sum(axis=(1, 2)), 1)
+
+
+def run_ratios(real: np.ndarray, fake: np.ndarray) -> dict:
+    """{"runs": .., "runs_dark": ..}: the mean straight run of fake crops' bright and dark
+    ridges over the real crops'. 1 is the data's; below 1, strands shorter or more curled
+    (a tangle); above 1, streaks, creases or worms longer than the data's."""
+    if real.shape[-1] <= 2 * RUN_REACH:
+        return {}
+    return {key: float(straight_runs(fake, bright).mean() / max(float(straight_runs(real, bright).mean()), 1e-12))
+            for key, bright in (("runs", True), ("runs_dark", False))}  # fmt: skip
+
+
 def shape_figures(kept: dict) -> dict:
-    """{"crop", "components", "peaks"} on the kept (real, source) crops of SHAPE_CROP px (else
-    the largest kept of at least 64): component_distance and peak_distance."""
+    """{"crop", "components", "peaks", "runs", "runs_dark"} on the kept (real, source) crops of
+    SHAPE_CROP px (else the largest kept of at least 64): component_distance, peak_distance and
+    run_ratios."""
     crop = SHAPE_CROP if SHAPE_CROP in kept else max([c for c in kept if c >= 64], default=None)
     if crop is None:
         return {"skipped": "no crop of 64 px or more measured"}
     real, fake = kept[crop]
-    return {"crop": crop, "components": component_distance(real, fake), "peaks": peak_distance(real, fake)}
+    return {"crop": crop, "components": component_distance(real, fake), "peaks": peak_distance(real, fake),
+            **run_ratios(real, fake)}  # fmt: skip
 
 
 # --- Heightmaps: spectrum, slopes and drainage ------------------------------------------------------
@@ -1145,6 +1204,7 @@ EXTRA_COLUMNS = (
     ("repeat", "repetition", ("score",), "9.2f", 1.0),
     ("comp", "shape", ("components",), "9.2f", 1.0),
     ("peaks", "shape", ("peaks",), "9.2f", 1.0),
+    ("runs", "shape", ("runs",), "9.2f", 1.0),
     ("PSD exp", "terrain", ("spectral_slope",), "9.2f", 1.0),
     ("grad W1", "terrain", ("slope_distance",), "9.1f", 1.0),
     ("area exp", "terrain", ("area_exponent",), "9.2f", 1.0),

@@ -5,12 +5,15 @@
 
 SWD and the coherence distance passed models that looked wrong (docs/quality-measures.md,
 "Blind spots"); bench_quality.py's shape figures ("comp": the sizes of the level sets'
-components; "peaks": sharp peaks in local spectra, as hatching makes) were added for them.
-This prints, for gravel, grass and rock, the two figures of the pieces that docs/ shows as
-looking wrong (the models are gone; their pictures are the record), beside the shipped model's
-piece in the same picture, fresh outputs of the bundled model, the baselines and other real
-crops, at 64 and 128 px crops. A piece is 256 px (the docs' pictures at 2x are halved back),
-so its 128 px crops overlap heavily: read the order, not the third digit.
+components; "peaks": sharp peaks in local spectra, as hatching makes; "runs": how far ridges
+run straight, over the data's, for the tangles of curled strands that passed comp and peaks on
+grass) were added for them. This prints, for gravel, grass and rock, those figures of the
+pieces that docs/ shows as looking wrong (the models are gone; their pictures are the record),
+beside the shipped model's piece in the same picture, fresh outputs of the bundled model, the
+baselines and other real crops: comp and peaks at 64 and 128 px crops, runs (bright ridges,
+then dark ones) at 128 px. A piece is 256 px (160 px from grass-reach.png and
+grass-wide-reach.png; the docs' pictures at 2x are halved back), so its 128 px crops overlap
+heavily: read the order, not the third digit.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from bench_quality import (  # noqa: E402
     phase_randomised,
     quilt,
     real_crops,
+    straight_runs,
 )
 from texgen.errors import TexgenError  # noqa: E402
 from texgen.model import load_generator  # noqa: E402
@@ -55,6 +59,14 @@ PIECES = {
     "grass-texture": [
         ("shipped, beside the wide critic", "grass-wide-critic.png", 0, 512, 8, 2),
         ("wide critic: worms, hatching", "grass-wide-critic.png", 1, 512, 8, 2),
+        ("wide_shrink=blur: mesh of curled strands", "grass-wide-blur.png", 2, 512, 8, 2),
+        ("no coarse field: short tangled strands", "grass-no-field.png", 1, 256, 8, 1),
+        ("no field, spectral=10: the same tangle", "grass-no-field.png", 2, 256, 8, 1),
+        ("staged 24 + 12: web around dark gashes", "grass-staged.png", 2, 256, 4, 1),
+        ("cell_convs=4 + wide critic: mat of curves", "grass-reach.png", 3, 320, 6, 2),
+        ("64 px stage: hooks and swirls", "grass-reach.png", 4, 320, 6, 2),
+        ("wide_reach=2: web in diagonal bands", "grass-wide-reach.png", 3, 320, 6, 2),
+        ("the photograph (panel of grass-staged.png)", "grass-staged.png", 0, 256, 4, 1),
     ],
     "rock-material": [
         ("shipped, beside the wide critic", "rock-wide-critic.png", 0, 256, 16, 1),
@@ -70,7 +82,7 @@ def piece(name: str, index: int, side: int, gap: int, zoom: int) -> np.ndarray:
     a = np.asarray(Image.open(DOCS / name), np.float32)
     a = a[..., :3] @ REC709 if a.ndim == 3 else a
     x = index * (side + gap)
-    return (a[:, x : x + side][::zoom, ::zoom] / 127.5 - 1.0)[None]
+    return (a[:side, x : x + side][::zoom, ::zoom] / 127.5 - 1.0)[None]  # the first row of panels
 
 
 def crops(images: list[np.ndarray], n: int, crop: int, seed: int) -> np.ndarray:
@@ -112,17 +124,28 @@ def main() -> None:
             raise SystemExit(f"bench_shape: cannot read {target.data} under {args.data} ({e}); run "
                              f"assets/models/prepare_data.py {args.data} and prepare_colour_data.py {args.data} first") from None  # fmt: skip
         rows = {"real crops (floor)": None, **sources(model, data)}
-        print(f"\n{model}: {target.data} (lower is better; the eye's verdict in the row's name)")
-        print(f"{'':46s}{'comp 64':>9s}{'comp 128':>9s}{'peaks 64':>9s}{'peaks 128':>10s}")
+        print(
+            f"\n{model}: {target.data} (comp, peaks: lower is better; runs: 1 is the data's; the eye's verdict in the row's name)"
+        )
+        print(
+            f"{'':46s}{'comp 64':>9s}{'comp 128':>9s}{'peaks 64':>9s}{'peaks 128':>10s}{'runs 128':>9s}{'dark 128':>9s}"
+        )
         real = {crop: real_crops(data, N, crop, 1, target.augment) for crop in (64, 128)}
         real_peaks = {crop: peakiness(r) for crop, r in real.items()}
+        real_runs = [straight_runs(real[128], bright).mean() for bright in (True, False)]
         for label, images in rows.items():
             comps, peaks = [], []
             for crop, r in real.items():
                 made = real_crops(data, N, crop, 2, target.augment) if images is None else crops(images, N, crop, 3)
                 comps.append(component_distance(r, made))
                 peaks.append(peak_distance(r, made, real_peaks[crop]))
-            print(f"{label:46s}" + "".join(f"{v:9.2f}" for v in comps) + f"{peaks[0]:9.2f}{peaks[1]:10.2f}")
+            runs = [straight_runs(made, bright).mean() / r for bright, r in zip((True, False), real_runs)]
+            print(
+                f"{label:46s}"
+                + "".join(f"{v:9.2f}" for v in comps)
+                + f"{peaks[0]:9.2f}{peaks[1]:10.2f}"
+                + "".join(f"{v:9.3f}" for v in runs)
+            )
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def test_held_out_checkpoints_of_a_run_on_the_other_half_sit_beside_the_unseen_r
     )
     table = bc.markdown(rows).splitlines()
     assert len(table) == 2 + len(rows) and table[-1].startswith(f"| {labels[-1]} | 3 |")
-    assert table[0].endswith("| comp | peaks |") and table[-1].count("|") == table[0].count("|")
+    assert table[0].endswith("| comp | peaks | runs |") and table[-1].count("|") == table[0].count("|")
 
 
 def test_bad_requests_get_one_line_naming_the_fix(tmp_path):

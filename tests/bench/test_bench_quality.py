@@ -164,6 +164,23 @@ def test_peaks_see_a_faint_hatching_that_the_swd_hardly_does():
     )
 
 
+def test_runs_read_blades_cut_short_as_shorter_and_blades_stretched_as_longer():
+    grass = _grey(skimage.data.grass()).reshape(256, 2, 256, 2).mean(axis=(1, 3))  # x0.5, as trained
+    real, other = _float_crops(grass, 64, 128, 1), _float_crops(grass, 64, 128, 2)
+    rng = np.random.default_rng(0)
+    tiles = grass.reshape(32, 8, 32, 8).transpose(0, 2, 1, 3).copy()
+    for tile in tiles.reshape(-1, 8, 8):
+        tile[:] = np.rot90(tile, rng.integers(1, 4))  # every 8 px tile turned: no blade runs past it
+    cut = tiles.transpose(0, 2, 1, 3).reshape(256, 256)
+    stretched = np.repeat(grass[:, :128], 2, axis=1)  # every blade twice as long across
+    floor = bq.run_ratios(real, other)
+    assert set(floor) == {"runs", "runs_dark"}
+    assert all(abs(v - 1) < 0.03 for v in floor.values())
+    assert bq.run_ratios(real, _float_crops(cut, 64, 128, 2))["runs"] < 0.9
+    assert all(v > 1.3 for v in bq.run_ratios(real, _float_crops(stretched, 64, 128, 2)).values())
+    assert bq.run_ratios(real[:, :, :40, :40], other[:, :, :40, :40]) == {}  # no inside left to read
+
+
 def test_shape_figures_read_the_largest_kept_crop_and_say_when_there_is_none():
     gravel = _grey(skimage.data.gravel())
     kept = {32: (_float_crops(gravel, 8, 32, 1), _float_crops(gravel, 8, 32, 2))}
@@ -171,8 +188,9 @@ def test_shape_figures_read_the_largest_kept_crop_and_say_when_there_is_none():
     kept[64] = (_float_crops(gravel, 16, 64, 1), _float_crops(gravel, 16, 64, 2))
     figures = bq.shape_figures(kept)
     assert figures["crop"] == 64 and figures["components"] < 0.3 and np.isfinite(figures["peaks"])
+    assert 0.8 < figures["runs"] < 1.25  # other gravel: few crops of 64 px leave 24 px inside
     line = bq.table({"a": {"32": {"swd": 1.0, "coherence": 2.0}, "shape": figures}}).splitlines()
-    assert line[0].split()[-2:] == ["comp", "peaks"]
+    assert line[0].split()[-3:] == ["comp", "peaks", "runs"]
 
 
 # --- Memorisation ----------------------------------------------------------------------------------

@@ -39,6 +39,17 @@ def test_the_verdicts_read_the_bar_of_issue_22():
     ]
     figures, baselines = _rows(25.0, 1.03, coherence=5.0)
     assert all(v.endswith(": met") for v in ev.verdicts("grass-texture", figures, baselines))
+    # A tangle of curled strands with quilting's SWD and coherence: the straight runs see it.
+    baselines["image quilting"]["shape"] = {"runs": 0.98}
+    tangle = ev.verdicts("grass-texture", {**figures, "shape": {"runs": 0.89}}, baselines)
+    assert tangle[2] == (
+        "straight runs at 128 px 0.89 of the data's (image quilting's 0.98; bar: within 0.05 of 1, as close as quilting"
+        " or 0.05; SWD and coherence pass a tangle of curled strands): NOT met"
+    )
+    baselines["image quilting"]["shape"] = {"runs": 0.90}  # data whose quilting reads far off: that far
+    assert ev.verdicts("rock-material", {**figures, "shape": {"runs": 1.08}}, baselines)[2].endswith(
+        "within 0.10 of 1, as close as quilting or 0.05; SWD and coherence pass a tangle of curled strands): met"
+    )
     figures["memorisation"]["64"] = {"skipped": "the data repeats itself: 60% of its 64 px crops have an exact copy"}
     assert ev.verdicts("ground-material", figures, baselines)[2] == (
         "memorisation ratio at 64 px: not measured (the data repeats itself: 60% of its 64 px crops have an exact copy)"

@@ -99,15 +99,19 @@ def _cuda() -> bool:
 
 def test_a_new_file_beats_the_shipped_one_only_if_no_worse_on_the_shape_figures():
     gr = _gpu_run()
-    shipped = gr.means({"128": {"swd": 36.0, "coherence": 9.0}, "shape": {"components": 0.18, "peaks": 0.4}})
-    assert shipped == {"mean_swd": 36.0, "mean_coherence": 9.0, "components": 0.18, "peaks": 0.4, "drainage_gap": None}
-    better = {"mean_swd": 33.0, "mean_coherence": 8.0, "components": 0.19, "peaks": 0.5}
+    shape = {"components": 0.18, "peaks": 0.4, "runs": 0.99}
+    shipped = gr.means({"128": {"swd": 36.0, "coherence": 9.0}, "shape": shape})
+    assert shipped == {"mean_swd": 36.0, "mean_coherence": 9.0, "components": 0.18, "peaks": 0.4,
+                       "runs_gap": pytest.approx(0.01), "drainage_gap": None}  # fmt: skip
+    better = {"mean_swd": 33.0, "mean_coherence": 8.0, "components": 0.19, "peaks": 0.5, "runs_gap": 0.02}
     assert gr.beats(better, shipped)
     assert not gr.beats({**better, "peaks": 3.2}, shipped)  # hatched grass: lower SWD and coherence
     assert not gr.beats({**better, "components": 0.24}, shipped)  # smeared stones
+    assert not gr.beats({**better, "runs_gap": 0.12}, shipped)  # a tangle of curled strands
     assert not gr.beats({**better, "mean_coherence": 9.5}, shipped)
     # Figures of a run without the shape figures (a heightmap, an old result) judge on the means.
-    assert gr.beats({**better, "components": None, "peaks": None}, gr.means({"128": {"swd": 36.0, "coherence": 9.0}}))
+    bare = {**better, "components": None, "peaks": None, "runs_gap": None}
+    assert gr.beats(bare, gr.means({"128": {"swd": 36.0, "coherence": 9.0}}))
 
 
 def test_a_new_terrain_beats_the_shipped_one_only_if_it_drains_no_worse():
