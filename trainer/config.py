@@ -106,6 +106,10 @@ class TrainConfig:
     # does not reach answer to the first critic alone, so the wide critic can move where things
     # fall (leaves, gaps, clusters over 128 px) but not how the finest pixels are drawn.
     wide_reach: int = 0
+    # The wide critic's share of the generator's loss (1: as much as the first critic's). Its
+    # critic trains at full strength whatever this is; below 1 the generator answers it less,
+    # so the first critic's fine strands weigh more against the wide critic's large structure.
+    wide_weight: float = 1.0
     # Weight of a multi-scale patch sliced-Wasserstein loss (trainer/losses.py patch_swd) added
     # to the generator's: its crops (the wide critic's, when there is one) against the real
     # crops of the same step, at every level of a Laplacian pyramid (0: off, a pure GAN).
@@ -275,6 +279,12 @@ def check_config(cfg: TrainConfig) -> None:
     if cfg.wide_reach and cfg.wide_critic == 1:
         problems.append(
             "wide_reach limits a wide critic, and there is none (set wide_critic=2 or 4, or leave wide_reach at 0)"
+        )
+    if not 0 < cfg.wide_weight < float("inf"):
+        problems.append(f"wide_weight is {cfg.wide_weight}, expected a positive weight such as 0.5 (1: the default)")
+    elif cfg.wide_weight != 1 and cfg.wide_critic == 1:
+        problems.append(
+            "wide_weight weighs a wide critic, and there is none (set wide_critic=2 or 4, or leave wide_weight at 1)"
         )
     for name in ("patch_swd", "spectral"):  # the generator's extra losses
         weight = getattr(cfg, name)

@@ -410,6 +410,8 @@ def train_step(s: TrainingState) -> dict[str, torch.Tensor]:
         with s.autocast():
             score = s.D(fake, fake_label).float()
         part = losses.wgan_g_loss(score) if wasserstein else losses.dcgan_g_loss(score)
+        if i == 1 and cfg.wide_weight != 1:
+            part = cfg.wide_weight * part
         if i == 1 and s.wide_params:
             loss_wide = part
         else:

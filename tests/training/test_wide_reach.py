@@ -88,3 +88,43 @@ def test_bad_wide_reach_names_the_fix():
     assert "wide_reach 5 is not between 0 (every layer) and 4" in problems(wide_reach=5, **wide)
     assert "wide_reach -1 is not between 0" in problems(wide_reach=-1, **wide)
     check_config(TrainConfig(data="x", architecture="spatial", wide_reach=4, **wide))
+
+
+def test_wide_weight_scales_the_wide_critics_part_of_the_generators_gradient(tmp_path):
+    """The generator's gradient is the first critic's part plus wide_weight times the wide
+    critic's: from one state and draw, weights 1, 0.5 and 0.25 give gradients in a line."""
+    from train_helpers import texture_folder, tiny
+
+    from trainer.data import open_dataset
+    from trainer.distributed import Dist
+    from trainer.state import make_state, train_step
+
+    data_dir = texture_folder(tmp_path / "textures")
+    grads = []
+    for weight in (1.0, 0.5, 0.25):
+        cfg = tiny("spatial-dcgan", data_dir, tmp_path / "runs", wide_critic=2, spatial_margin=6, crops_per_image=2,
+                   n_critic=1, wide_weight=weight)  # fmt: skip
+        check_config(cfg)
+        data = open_dataset(cfg.data, kind=cfg.kind, channels=cfg.channels, crop=cfg.crop, scale=cfg.scale)
+        torch.manual_seed(3)
+        s = make_state(cfg, data, torch.device("cpu"), Dist())
+        torch.manual_seed(4)
+        train_step(s)
+        grads.append(torch.cat([p.grad.flatten() for p in s.G.parameters()]))
+    wide_half = grads[0] - grads[1]  # half the wide critic's part
+    assert wide_half.abs().max() > 0
+    first = 2 * grads[1] - grads[0]  # at weight 0: the first critic's part, which the weight leaves alone
+    assert first.abs().max() > 0.1 * grads[0].abs().max()
+    torch.testing.assert_close(
+        wide_half, 2 * (grads[1] - grads[2]), rtol=1e-3, atol=1e-5 * wide_half.abs().max().item()
+    )
+
+
+def test_bad_wide_weight_names_the_fix():
+    from train_helpers import spatial_config_problems as problems
+
+    assert "wide_weight weighs a wide critic, and there is none (set wide_critic=2 or 4" in problems(wide_weight=0.5)
+    wide = dict(crop=32, wide_critic=2, spatial_margin=2)
+    assert "wide_weight is 0.0, expected a positive weight such as 0.5" in problems(wide_weight=0.0, **wide)
+    assert "wide_weight is nan" in problems(wide_weight=float("nan"), **wide)
+    check_config(TrainConfig(data="x", architecture="spatial", wide_weight=0.25, **wide))
