@@ -809,7 +809,7 @@ RUN_SHARE = 0.2  # each crop's ridge pixels: the strongest fifth of its ridge re
 RUN_BINS = 16  # ridge orientations, 11.25 degrees each
 RUN_TOLERANCE = 2  # bins: how far a run's next pixel's orientation may turn (22.5 degrees)
 RUN_REACH = 20  # px: the longest run counted each way; the crop's border this wide is left out
-RUN_CROPS = 256  # crops read (the first): enough for the mean to move by under 1 %
+RUN_CROPS = 256  # crops read (the first): other draws of 256 real crops read within 0.01 of 1
 
 
 def straight_runs(crops: np.ndarray, bright: bool = True) -> np.ndarray:

@@ -66,6 +66,8 @@ PIECES = {
         ("cell_convs=4 + wide critic: mat of curves", "grass-reach.png", 3, 320, 6, 2),
         ("64 px stage: hooks and swirls", "grass-reach.png", 4, 320, 6, 2),
         ("wide_reach=2: web in diagonal bands", "grass-wide-reach.png", 3, 320, 6, 2),
+        ("wide_weight=0.25: shorter, fuzzier strands", "grass-wide-weight.png", 2, 256, 4, 1),
+        ("wide_weight=0.5: a mat of short curved strands", "grass-wide-weight.png", 3, 256, 4, 1),
         ("the photograph (panel of grass-staged.png)", "grass-staged.png", 0, 256, 4, 1),
     ],
     "rock-material": [
