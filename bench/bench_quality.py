@@ -849,14 +849,17 @@ def straight_runs(crops: np.ndarray, bright: bool = True) -> np.ndarray:
     return (run[inner] * counted).sum(axis=(1, 2)) / np.maximum(counted.sum(axis=(1, 2)), 1)
 
 
-def run_ratios(real: np.ndarray, fake: np.ndarray) -> dict:
+def run_ratios(real: np.ndarray, fake: np.ndarray, real_runs: tuple[float, float] | None = None) -> dict:
     """{"runs": .., "runs_dark": ..}: the mean straight run of fake crops' bright and dark
-    ridges over the real crops'. 1 is the data's; below 1, strands shorter or more curled
-    (a tangle); above 1, streaks, creases or worms longer than the data's."""
+    ridges over the real crops' (`real_runs`: those two means, when already computed). 1 is
+    the data's; below 1, strands shorter or more curled (a tangle); above 1, streaks, creases
+    or worms longer than the data's."""
     if real.shape[-1] <= 2 * RUN_REACH:
         return {}
-    return {key: float(straight_runs(fake, bright).mean() / max(float(straight_runs(real, bright).mean()), 1e-12))
-            for key, bright in (("runs", True), ("runs_dark", False))}  # fmt: skip
+    if real_runs is None:
+        real_runs = tuple(float(straight_runs(real, bright).mean()) for bright in (True, False))
+    return {key: float(straight_runs(fake, bright).mean() / max(r, 1e-12))
+            for (key, bright), r in zip((("runs", True), ("runs_dark", False)), real_runs)}  # fmt: skip
 
 
 def shape_figures(kept: dict) -> dict:

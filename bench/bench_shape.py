@@ -39,6 +39,7 @@ from bench_quality import (  # noqa: E402
     phase_randomised,
     quilt,
     real_crops,
+    run_ratios,
     straight_runs,
 )
 from texgen.errors import TexgenError  # noqa: E402
@@ -134,14 +135,14 @@ def main() -> None:
         )
         real = {crop: real_crops(data, N, crop, 1, target.augment) for crop in (64, 128)}
         real_peaks = {crop: peakiness(r) for crop, r in real.items()}
-        real_runs = [straight_runs(real[128], bright).mean() for bright in (True, False)]
+        real_runs = tuple(float(straight_runs(real[128], bright).mean()) for bright in (True, False))
         for label, images in rows.items():
             comps, peaks = [], []
             for crop, r in real.items():
                 made = real_crops(data, N, crop, 2, target.augment) if images is None else crops(images, N, crop, 3)
                 comps.append(component_distance(r, made))
                 peaks.append(peak_distance(r, made, real_peaks[crop]))
-            runs = [straight_runs(made, bright).mean() / r for bright, r in zip((True, False), real_runs)]
+            runs = run_ratios(real[128], made, real_runs).values()  # bright ridges, then dark ones
             print(
                 f"{label:46s}"
                 + "".join(f"{v:9.2f}" for v in comps)
